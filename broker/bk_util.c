@@ -1,0 +1,322 @@
+/*
+ * sso-broker: shared helpers: secrets, randomness, digests, encodings,
+ * numbers, time.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Encodings use OpenSSL's EVP base64 (never hand-written); randomness is
+ * the OpenSSL CSPRNG and fails closed.
+ * Trust: bk_b64_decode() and bk_strtonum() take untrusted input.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "bk.h"
+#include "log.h"
+
+void
+bk_assert_fail(const char *file, int line, const char *expr)
+{
+	fatalx("assertion failed: %s:%d: %s", file, line, expr);
+}
+
+void
+bk_freezero(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, len);
+	free(p);
+}
+
+void
+bk_strfree_secret(char *s)
+{
+	if (s != NULL)
+		bk_freezero(s, strlen(s));
+}
+
+int
+bk_ct_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	if (alen == 0)
+		return 1;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+int
+bk_random(void *buf, size_t n)
+{
+	if (n > INT_MAX || RAND_bytes(buf, (int)n) != 1)
+		return BK_E_RANDOM;
+	return BK_OK;
+}
+
+void
+bk_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexd[p[i] >> 4];
+		out[2 * i + 1] = hexd[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+bk_random_hex(char *out, size_t nbytes)
+{
+	unsigned char	 buf[64];
+	int		 rv;
+
+	if (nbytes > sizeof(buf))
+		return BK_E_INVAL;
+	if ((rv = bk_random(buf, nbytes)) != BK_OK)
+		return rv;
+	bk_hex(buf, nbytes, out);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return BK_OK;
+}
+
+void
+bk_sha256(const void *p, size_t n, unsigned char out[32])
+{
+	SHA256(p, n, out);
+}
+
+void
+bk_sha256_hex(const void *p, size_t n, char out[BK_DIGEST_HEX + 1])
+{
+	unsigned char	 d[32];
+
+	SHA256(p, n, d);
+	bk_hex(d, sizeof(d), out);
+}
+
+char *
+bk_b64_encode(const void *p, size_t n)
+{
+	char	*out;
+	size_t	 olen;
+
+	if (n > (size_t)INT_MAX / 2)
+		return NULL;
+	olen = 4 * ((n + 2) / 3) + 1;
+	if ((out = malloc(olen)) == NULL)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+char *
+bk_b64url_encode(const void *p, size_t n)
+{
+	char	*s, *c;
+	size_t	 len;
+
+	if ((s = bk_b64_encode(p, n)) == NULL)
+		return NULL;
+	for (c = s; *c != '\0'; c++) {
+		if (*c == '+')
+			*c = '-';
+		else if (*c == '/')
+			*c = '_';
+	}
+	len = strlen(s);
+	while (len > 0 && s[len - 1] == '=')
+		s[--len] = '\0';
+	return s;
+}
+
+int
+bk_token_new(char out[BK_TOKEN_LEN + 1])
+{
+	unsigned char	 raw[BK_TOKEN_BYTES];
+	char		*s;
+	int		 rv;
+
+	out[0] = '\0';
+	if ((rv = bk_random(raw, sizeof(raw))) != BK_OK)
+		return rv;
+	s = bk_b64url_encode(raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (s == NULL)
+		return BK_E_NOMEM;
+	BK_ASSERT(strlen(s) == BK_TOKEN_LEN);
+	memcpy(out, s, BK_TOKEN_LEN + 1);
+	bk_strfree_secret(s);
+	return BK_OK;
+}
+
+/*
+ * Strict base64: the alphabet A-Z a-z 0-9 + /, '=' padding only at the end,
+ * whitespace (CR, LF, space, tab) skipped.  Anything else (URL-safe
+ * alphabet, NUL, trailing garbage) is refused before EVP decodes it.
+ */
+int
+bk_b64_decode(const char *in, size_t inlen, size_t max, unsigned char **out,
+    size_t *outlen)
+{
+	char		*clean = NULL;
+	unsigned char	*dec = NULL;
+	size_t		 i, n = 0, pad = 0, dlen;
+	int		 rv = BK_E_INVAL, r;
+
+	*out = NULL;
+	*outlen = 0;
+	if (inlen > (size_t)INT_MAX / 2 || inlen / 4 * 3 > max + 3)
+		return BK_E_TOOBIG;
+	if ((clean = malloc(inlen + 1)) == NULL)
+		return BK_E_NOMEM;
+	for (i = 0; i < inlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
+			continue;
+		if (c == '=') {
+			pad++;
+			if (pad > 2)
+				goto out;
+		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/') {
+			if (pad > 0)
+				goto out;	/* data after padding */
+		} else
+			goto out;
+		clean[n++] = (char)c;
+	}
+	if (n == 0 || n % 4 != 0)
+		goto out;
+	dlen = n / 4 * 3;
+	if ((dec = malloc(dlen + 1)) == NULL) {
+		rv = BK_E_NOMEM;
+		goto out;
+	}
+	r = EVP_DecodeBlock(dec, (unsigned char *)clean, (int)n);
+	if (r < 0 || (size_t)r != dlen)
+		goto out;
+	dlen -= pad;
+	if (dlen > max) {
+		rv = BK_E_TOOBIG;
+		goto out;
+	}
+	dec[dlen] = '\0';
+	*out = dec;
+	*outlen = dlen;
+	dec = NULL;
+	rv = BK_OK;
+ out:
+	free(clean);
+	free(dec);
+	return rv;
+}
+
+int
+bk_strtonum(const char *s, long long min, long long max, long long *out,
+    const char **why)
+{
+	char		*end;
+	long long	 v;
+
+	*out = 0;
+	*why = NULL;
+	if (s == NULL || *s == '\0') {
+		*why = "empty";
+		return BK_E_INVAL;
+	}
+	if (*s == ' ' || *s == '\t' || *s == '+') {
+		*why = "invalid";
+		return BK_E_INVAL;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0') {
+		*why = "invalid";
+		return BK_E_INVAL;
+	}
+	if (errno == ERANGE) {
+		*why = v > 0 ? "too large" : "too small";
+		return BK_E_INVAL;
+	}
+	if (v < min) {
+		*why = "too small";
+		return BK_E_INVAL;
+	}
+	if (v > max) {
+		*why = "too large";
+		return BK_E_INVAL;
+	}
+	*out = v;
+	return BK_OK;
+}
+
+char *
+bk_strdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+int
+bk_str_is_printable(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+char *
+bk_str_lower(const char *s)
+{
+	char	*d, *c;
+
+	if ((d = strdup(s)) == NULL)
+		return NULL;
+	for (c = d; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return d;
+}
+
+void
+bk_time_fmt(time_t t, char out[32])
+{
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+time_t
+bk_now(void)
+{
+	return time(NULL);
+}
+
+int
+bk_token_new_dup(char **out)
+{
+	char	 t[BK_TOKEN_LEN + 1];
+	int	 rv;
+
+	*out = NULL;
+	if ((rv = bk_token_new(t)) != BK_OK)
+		return rv;
+	*out = bk_strdup(t);
+	OPENSSL_cleanse(t, sizeof(t));
+	return *out ? BK_OK : BK_E_NOMEM;
+}

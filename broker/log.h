@@ -1,0 +1,45 @@
+/*
+ * sso-broker: logging.  One JSON object a line on stderr.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Never pass cookies, tokens, codes, raw SAML, keys or secrets to these
+ * functions: log a short digest instead (log_digest()).
+ * Trust: messages may embed untrusted strings; they are JSON-escaped and
+ * capped by the encoder.
+ */
+#ifndef BK_LOG_H
+#define BK_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_L_DEBUG = 2, LOG_L_INFO, LOG_L_WARN, LOG_L_ERR };
+
+/** Set the process name ("parent", "worker-1") and minimum level. */
+void	log_init(const char *proc, int debug);
+void	log_set_proc(const char *proc);
+
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Warning with strerror(errno) appended. */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Warning with bk_strerror(rv) and the reason slug attached. */
+void	log_warnx_r(int rv, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/** Same, for a request: the line carries req=<id>. */
+void	log_req(int level, const char *req_id, int rv, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/** Fatal error with errno text; exits 1. */
+void	fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/**
+ * Escape an untrusted string for a log message: control bytes as \xNN,
+ * capped at 128 bytes (with "..." appended).  Returns a pointer into a
+ * small rotating static buffer, valid for 8 further calls.
+ */
+const char *log_esc(const char *s);
+/** First 12 hex chars of SHA-256(s): to correlate a secret without logging it. */
+const char *log_digest(const char *s);
+
+#endif /* BK_LOG_H */
