@@ -1,0 +1,198 @@
+/*
+ * sso-broker: configuration (broker.conf and one file per tenant).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Table-driven strict INI parsing on libinih: unknown key, repeated key,
+ * bad value, missing required key are all reported as "file:line: reason",
+ * every error collected before failing.  Phases: parse, check (defaults and
+ * cross-field rules, secret-file permissions, secrets loaded), then frozen:
+ * after conf_load() returns the struct is read-only.
+ * Trust: the files are operator input; secrets are zeroed on free.
+ */
+#ifndef BK_CONF_H
+#define BK_CONF_H
+
+#include <stddef.h>
+
+#define CONF_TENANT_ID_MAX	64
+#define CONF_MAX_REDIRECT_URIS	16
+#define CONF_MAX_SENTINELS	8
+
+enum conf_login { CONF_LOGIN_SAML = 2, CONF_LOGIN_OIDC };
+enum conf_consent { CONF_CONSENT_FIRST_USE = 2, CONF_CONSENT_ALWAYS, CONF_CONSENT_NEVER };
+
+struct conf_saml {
+	char	*idp_metadata;		/* path, required for login=saml */
+	char	*sp_key;		/* path, secret (0600) */
+	char	*sp_cert;		/* path */
+	char	*sp_entity_id;		/* default: <public_url>/t/<id>/saml/metadata */
+	int	 allow_idp_initiated;	/* default 0 */
+	int	 clock_skew;		/* seconds, default 60, 0..300 */
+	int	 allow_sha1;		/* default 0 */
+	int	 allow_portal_users;	/* default 0: is_portal_user=true refused */
+	char	*username_attribute;	/* NULL (default): the NameID */
+	int	 max_authn_age;		/* seconds, 0 = off (default) */
+};
+
+struct conf_oidc {
+	char	*issuer;
+	char	*client_id;
+	char	*client_secret_file;
+	char	*client_secret;		/* loaded, secret */
+	char	*authorize_url, *token_url, *jwks_url, *userinfo_url;
+	char	*ca_file;
+	char	*org_id;
+};
+
+struct conf_panel {
+	char	*client_id;		/* required */
+	char	*client_secret_file;	/* required, secret (0600) */
+	char	*client_secret;		/* loaded (trailing newline stripped), secret */
+	char	*redirect_uris[CONF_MAX_REDIRECT_URIS];	/* at least one, exact match */
+	size_t	 n_redirect_uris;
+	char	*initiate_login_uri;	/* where IdP-initiated sign-ins end */
+};
+
+struct conf_policy {
+	enum conf_consent consent;	/* default first_use */
+	int	 code_ttl;		/* seconds, default 60, 10..600 */
+	int	 session_ttl;		/* seconds, default 28800, 300..604800 */
+};
+
+struct conf_tenant {
+	char	*id;			/* [a-z0-9-]{1,63}, unique */
+	char	*file;			/* the file it came from */
+	enum conf_login login;		/* default saml */
+	int	 sso_enabled;		/* enable_salesforce_sso = true */
+	struct conf_saml saml;
+	struct conf_oidc oidc;
+	struct conf_panel panel;
+	struct conf_policy policy;
+	char	*acs_url;		/* derived: <public_url>/t/<id>/saml/acs */
+	char	*metadata_url;		/* derived: <public_url>/t/<id>/saml/metadata */
+	void	*saml_sp;		/* struct saml_tenant *, owned by the caller
+					   (renamed from "saml": clashed with the
+					   struct conf_saml member) */
+};
+
+struct conf {
+	char	*file;
+	/* [server] */
+	char	*listen;		/* host:port, default 127.0.0.1:8080 */
+	char	*public_url;		/* required, http(s)://host[:port], no path */
+	char	*admin_listen;		/* default 127.0.0.1:8081 */
+	int	 workers;		/* default 0 = one per core */
+	char	*tls_cert, *tls_key;	/* both or neither; key is secret */
+	int	 public_is_loopback_http;	/* derived */
+	/* [redis] */
+	char	*redis_url;		/* default redis://127.0.0.1:6379/0 */
+	/* redis_url split up (derived; exactly one of host and unix_path set) */
+	char	*redis_host;		/* TCP host, NULL for unix:// */
+	int	 redis_port;		/* default 6379 */
+	char	*redis_unix_path;	/* unix:///path, else NULL */
+	int	 redis_db;		/* /N or ?db=N, default 0 */
+	char	*redis_user;		/* ACL user or NULL */
+	char	*redis_password;	/* AUTH password or NULL, secret */
+	char	*sentinels[CONF_MAX_SENTINELS];	/* host:port, comma separated */
+	size_t	 n_sentinels;
+	char	*master_name;		/* required with sentinels */
+	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
+	/* [audit] */
+	char	*audit_path;		/* required */
+	/* [admin] */
+	char	*admin_token_file;	/* required, secret (0600) */
+	char	 admin_token_digest[65];	/* hex SHA-256 of the token */
+	/* [tenants] */
+	char	*tenants_dir;		/* required */
+	struct conf_tenant **tenants;	/* sorted by id */
+	size_t	 n_tenants;
+};
+
+/* Keyword table flags. */
+#define CONF_SECRET	0x01	/* a secret file: 0600, owner euid or root */
+#define CONF_REQUIRED	0x02	/* must be given */
+#define CONF_REPEATABLE	0x04	/* may be given several times */
+#define CONF_REQ_SAML	0x08	/* required when login = saml */
+#define CONF_REQ_OIDC	0x10	/* required when login = oidc */
+#define CONF_DERIVED	0x20	/* default computed at check time (def is prose) */
+#define CONF_RELOADABLE	0x40	/* takes effect on SIGHUP without a restart */
+
+enum conf_scope { CONF_SCOPE_BROKER = 1, CONF_SCOPE_TENANT };
+enum conf_type {
+	CONF_T_STRING = 1,	/* printable, no leading/trailing space */
+	CONF_T_BOOL,		/* exactly "true" or "false" */
+	CONF_T_INT,		/* decimal in [min, max] */
+	CONF_T_ENUM,		/* one of enums[] */
+	CONF_T_PATH,		/* file name, relative to the file's dir */
+	CONF_T_URL,		/* absolute URL, checked by the validator */
+	CONF_T_LIST		/* comma-separated, each checked by the validator */
+};
+
+struct conf_enum_val {
+	const char	*name;
+	int		 val;
+};
+
+/** One directive [OpenSSH servconf keywords, Redis configs[]]. */
+struct conf_keyword {
+	enum conf_scope	 scope;
+	const char	*section;	/* without brackets */
+	const char	*name;
+	enum conf_type	 type;
+	long long	 min, max;	/* CONF_T_INT range */
+	const char	*def;		/* default as written in a file, or NULL */
+	int		 flags;		/* CONF_* above */
+	size_t		 off;		/* field in struct conf / conf_tenant */
+	size_t		 off_n;		/* size_t count field (lists, repeatable) */
+	size_t		 max_n;		/* array capacity (lists, repeatable) */
+	const struct conf_enum_val *enums;	/* NULL-name terminated */
+	/** Syntax check of one value: BK_OK, or BK_E_INVAL with *why set. */
+	int		(*validate)(const char *val, const char **why);
+};
+
+/** The keyword table (every directive of both file kinds); *n its length. */
+const struct conf_keyword *conf_keywords_table(size_t *n);
+
+/**
+ * Parse broker.conf syntax from memory and apply the checks that need no
+ * file system: syntax, ranges, defaults, cross-field rules.  Tenants are
+ * not loaded, secrets not read, paths not opened (the fuzz entry point;
+ * conf_load() uses it first).
+ * @param buf	borrowed, len bytes, need not be NUL-terminated.
+ * @param name	borrowed: the file name used in messages; relative paths
+ *		in the text are resolved against its directory.
+ * @param out	returned-owned on success (conf_free()).
+ * @param errors returned-owned on failure, as for conf_load().
+ * @return BK_OK, BK_E_CONF_SYNTAX, BK_E_NOMEM.
+ */
+int	conf_parse_string(const char *buf, size_t len, const char *name,
+	    struct conf **out, char **errors);
+
+/**
+ * Load and check path and every *.conf in its tenants dir.
+ * @param path	borrowed.
+ * @param out	returned-owned on success (free with conf_free()).
+ * @param errors returned-owned on failure: one "file:line: reason" a line,
+ *		every error found (NULL on success).
+ * @return BK_OK, BK_E_CONF_SYNTAX, BK_E_CONF_SECRET_PERM (the only
+ *	   errors were secret-file permissions), BK_E_NOMEM.
+ * Runs in the parent (start and SIGHUP); never in a worker.
+ */
+int	conf_load(const char *path, struct conf **out, char **errors);
+void	conf_free(struct conf *c);
+/** Tenant by id, or NULL.  Borrowed, valid while c lives. */
+struct conf_tenant *conf_tenant_lookup(const struct conf *c, const char *id);
+/** Tenant whose [panel] client_id is client_id, or NULL. */
+struct conf_tenant *conf_tenant_by_client(const struct conf *c, const char *client_id);
+/** 1 if uri is one of the tenant's registered redirect_uris (exact match). */
+int	conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri);
+/**
+ * Print the effective configuration with secrets masked (-T): INI text,
+ * every default filled in, that conf_parse_string() accepts again.
+ * @param stdio_file a FILE *.
+ */
+void	conf_dump(const struct conf *c, void *stdio_file);
+const char *conf_consent_name(enum conf_consent);
+const char *conf_login_name(enum conf_login);
+
+#endif /* BK_CONF_H */

@@ -1,0 +1,553 @@
+/*
+ * sso-broker: configuration: tenant files and the files a config names.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Every *.conf of the tenants dir (sorted by name, other files ignored)
+ * holds exactly one tenant.  Each is parsed by the engine in conf.c, then
+ * checked: login-dependent required keys, derived URLs, the files it
+ * names (secret files must be private [relayd check_file_secrecy]), and
+ * across files: tenant ids and panel client_ids are unique.
+ * Trust: the files are operator input; secret contents are zeroed on free
+ * and never printed.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bk.h"
+#include "conf.h"
+#include "conf_int.h"
+
+/* Files ----------------------------------------------------------------- */
+
+static void
+conf_err_errno(struct conf_errs *e, const char *file, int line,
+    const char *path, int err)
+{
+	if (file == NULL)
+		conf_err(e, path, 0, "%s", strerror(err));
+	else
+		conf_err(e, file, line, "%s: %s", path, strerror(err));
+}
+
+/*
+ * Open path and check, on the descriptor (no race with a rename), that it
+ * is a regular file and, for a secret, that only its owner (us or root)
+ * can read it.
+ */
+static int
+conf_file_open(struct conf_errs *e, const char *file, int line,
+    const char *path, int secret, int *fdp, struct stat *st)
+{
+	int	 fd;
+
+	*fdp = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		conf_err_errno(e, file, line, path, errno);
+		return BK_E_CONF_SYNTAX;
+	}
+	if (fstat(fd, st) == -1) {
+		conf_err_errno(e, file, line, path, errno);
+		close(fd);
+		return BK_E_CONF_SYNTAX;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		conf_err(e, file != NULL ? file : path, line, "%s is not a "
+		    "regular file", path);
+		close(fd);
+		return BK_E_CONF_SYNTAX;
+	}
+	if (secret && st->st_uid != 0 && st->st_uid != geteuid()) {
+		conf_err_perm(e, file != NULL ? file : path, line, "%s is owned by uid %u, not by "
+		    "uid %u or root; chown it", path, (unsigned)st->st_uid,
+		    (unsigned)geteuid());
+		close(fd);
+		return BK_E_CONF_SECRET_PERM;
+	}
+	if (secret && (st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		conf_err_perm(e, file != NULL ? file : path, line, "%s is readable by group or "
+		    "others (mode %04o); chmod 600 it", path,
+		    (unsigned)(st->st_mode & 07777));
+		close(fd);
+		return BK_E_CONF_SECRET_PERM;
+	}
+	*fdp = fd;
+	return BK_OK;
+}
+
+/*
+ * Read the whole of fd (st from fstat) into one buffer of its exact size,
+ * so that a secret is never left behind by a realloc; more than max bytes
+ * is an error.
+ */
+static int
+conf_fd_read(struct conf_errs *e, const char *file, int line,
+    const char *path, int fd, const struct stat *st, size_t max, char **buf,
+    size_t *len)
+{
+	char	*b;
+	size_t	 n = 0, cap;
+	ssize_t	 r;
+
+	*buf = NULL;
+	*len = 0;
+	if (st->st_size < 0 || (unsigned long long)st->st_size > max) {
+		conf_err(e, file != NULL ? file : path, line,
+		    "%s is larger than %zu bytes", path, max);
+		return BK_E_CONF_SYNTAX;
+	}
+	cap = (size_t)st->st_size + 1;	/* +1: see growth, hold the NUL */
+	if ((b = malloc(cap)) == NULL) {
+		e->nomem = 1;
+		return BK_E_NOMEM;
+	}
+	for (;;) {
+		r = read(fd, b + n, cap - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			conf_err_errno(e, file, line, path, errno);
+			bk_freezero(b, cap);
+			return BK_E_CONF_SYNTAX;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			conf_err(e, file != NULL ? file : path, line,
+			    "%s changed while being read", path);
+			bk_freezero(b, cap);
+			return BK_E_CONF_SYNTAX;
+		}
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return BK_OK;
+}
+
+int
+conf_file_read(struct conf_errs *e, const char *file, int line,
+    const char *path, size_t max, char **buf, size_t *len)
+{
+	struct stat	 st;
+	int		 fd, rv;
+
+	*buf = NULL;
+	*len = 0;
+	if ((rv = conf_file_open(e, file, line, path, 0, &fd, &st)) != BK_OK)
+		return rv;
+	rv = conf_fd_read(e, file, line, path, fd, &st, max, buf, len);
+	close(fd);
+	return rv;
+}
+
+int
+conf_file_check(struct conf_errs *e, const char *file, int line,
+    const char *path, int secret, int load, size_t minlen, char **out)
+{
+	struct stat	 st;
+	char		*b;
+	size_t		 n;
+	int		 fd, rv;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((rv = conf_file_open(e, file, line, path, secret, &fd, &st)) !=
+	    BK_OK)
+		return rv;
+	if (!load) {
+		close(fd);
+		return BK_OK;
+	}
+	rv = conf_fd_read(e, file, line, path, fd, &st, CONF_SECRET_MAX, &b,
+	    &n);
+	close(fd);
+	if (rv != BK_OK)
+		return rv;
+	while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+		b[--n] = '\0';
+	if (strlen(b) != n || !bk_str_is_printable(b) || n < minlen) {
+		if (n < minlen)
+			conf_err(e, file, line, "%s: the secret is %s; at least "
+			    "%zu characters are needed", path, n == 0 ?
+			    "empty" : "too short", minlen);
+		else
+			conf_err(e, file, line, "%s: the secret must be one "
+			    "line of printable ASCII", path);
+		bk_freezero(b, (size_t)st.st_size + 1);
+		return BK_E_CONF_SYNTAX;
+	}
+	*out = b;
+	return BK_OK;
+}
+
+/* One tenant ---------------------------------------------------------- */
+
+void
+conf_tenant_free(struct conf_tenant *t)
+{
+	size_t	 i;
+
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->file);
+	free(t->saml.idp_metadata);
+	free(t->saml.sp_key);
+	free(t->saml.sp_cert);
+	free(t->saml.sp_entity_id);
+	free(t->saml.username_attribute);
+	free(t->oidc.issuer);
+	free(t->oidc.client_id);
+	free(t->oidc.client_secret_file);
+	bk_strfree_secret(t->oidc.client_secret);
+	free(t->oidc.authorize_url);
+	free(t->oidc.token_url);
+	free(t->oidc.jwks_url);
+	free(t->oidc.userinfo_url);
+	free(t->oidc.ca_file);
+	free(t->oidc.org_id);
+	free(t->panel.client_id);
+	free(t->panel.client_secret_file);
+	bk_strfree_secret(t->panel.client_secret);
+	for (i = 0; i < t->panel.n_redirect_uris; i++)
+		free(t->panel.redirect_uris[i]);
+	free(t->panel.initiate_login_uri);
+	free(t->acs_url);
+	free(t->metadata_url);
+	bk_freezero(t, sizeof(*t));
+}
+
+/* Rules that need no file system: login-dependent keys, derived URLs. */
+static void
+conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
+    const struct conf *c)
+{
+	if (t->login == CONF_LOGIN_OIDC)
+		conf_parse_required(p, CONF_REQ_OIDC, "login = oidc");
+	else
+		conf_parse_required(p, CONF_REQ_SAML, "login = saml");
+	/* "NameID" names the default: the subject's NameID, not an attribute. */
+	if (t->saml.username_attribute != NULL &&
+	    strcmp(t->saml.username_attribute, "NameID") == 0) {
+		free(t->saml.username_attribute);
+		t->saml.username_attribute = NULL;
+	}
+	if (t->id == NULL || c->public_url == NULL)
+		return;
+	if (asprintf(&t->acs_url, "%s/t/%s/saml/acs", c->public_url,
+	    t->id) < 0)
+		t->acs_url = NULL;
+	if (asprintf(&t->metadata_url, "%s/t/%s/saml/metadata",
+	    c->public_url, t->id) < 0)
+		t->metadata_url = NULL;
+	if (t->saml.sp_entity_id == NULL && t->metadata_url != NULL)
+		t->saml.sp_entity_id = bk_strdup(t->metadata_url);
+	if (t->acs_url == NULL || t->metadata_url == NULL ||
+	    t->saml.sp_entity_id == NULL)
+		p->errs->nomem = 1;
+}
+
+/* The files a tenant names: they must exist, secrets must be private. */
+static void
+conf_tenant_files_check(struct conf_parse *p, struct conf_tenant *t)
+{
+	struct conf_errs *e = p->errs;
+
+	if (t->login == CONF_LOGIN_SAML) {
+		if (t->saml.idp_metadata != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "saml", "idp_metadata"), t->saml.idp_metadata, 0, 0,
+			    0, NULL);
+		if (t->saml.sp_key != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "saml", "sp_key"), t->saml.sp_key, 1, 0, 0, NULL);
+		if (t->saml.sp_cert != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "saml", "sp_cert"), t->saml.sp_cert, 0, 0, 0, NULL);
+	} else {
+		if (t->oidc.client_secret_file != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "oidc", "client_secret_file"),
+			    t->oidc.client_secret_file, 1, 1, 1,
+			    &t->oidc.client_secret);
+		if (t->oidc.ca_file != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "oidc", "ca_file"), t->oidc.ca_file, 0, 0, 0, NULL);
+	}
+	if (t->panel.client_secret_file != NULL)
+		(void)conf_file_check(e, p->name, conf_parse_line(p, "panel",
+		    "client_secret_file"), t->panel.client_secret_file, 1, 1,
+		    CONF_SECRET_MINLEN, &t->panel.client_secret);
+}
+
+/* Where a tenant's unique keys were set, for cross-file messages. */
+struct conf_tenant_lines {
+	int	 id;
+	int	 client_id;
+};
+
+static struct conf_tenant *
+conf_tenant_load(const struct conf *c, const char *path,
+    struct conf_tenant_lines *tl, struct conf_errs *e)
+{
+	struct conf_parse	 p;
+	struct conf_tenant	*t;
+	char			*buf;
+	size_t			 len;
+
+	if (conf_file_read(e, NULL, 0, path, CONF_FILE_MAX, &buf, &len) !=
+	    BK_OK)
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->file = bk_strdup(path)) == NULL) {
+		free(t);
+		free(buf);
+		e->nomem = 1;
+		return NULL;
+	}
+	if (conf_parse_init(&p, buf, len, t->file, CONF_SCOPE_TENANT, t, e) !=
+	    BK_OK) {
+		conf_tenant_free(t);
+		free(buf);
+		return NULL;
+	}
+	conf_parse_run(&p);
+	conf_tenant_check(&p, t, c);
+	conf_tenant_files_check(&p, t);
+	tl->id = conf_parse_line(&p, "tenant", "id");
+	tl->client_id = conf_parse_line(&p, "panel", "client_id");
+	conf_parse_cleanup(&p);
+	free(buf);
+	return t;
+}
+
+/* The tenants dir ------------------------------------------------------ */
+
+static int
+conf_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+conf_tenant_cmp(const void *a, const void *b)
+{
+	const struct conf_tenant *ta = *(const struct conf_tenant *const *)a;
+	const struct conf_tenant *tb = *(const struct conf_tenant *const *)b;
+
+	if (ta->id == NULL || tb->id == NULL)
+		return (ta->id == NULL) - (tb->id == NULL);
+	return strcmp(ta->id, tb->id);
+}
+
+static int
+conf_is_tenant_file(const char *n)
+{
+	size_t	 l = strlen(n);
+
+	/* Hidden files are editor and package-manager leftovers. */
+	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".conf") == 0;
+}
+
+/* Sorted names of the *.conf regular files of dir (returned-owned). */
+static int
+conf_tenant_files(struct conf *c, int dir_line, struct conf_errs *e,
+    char ***namesp, size_t *np)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		**names = NULL, **nn, *path;
+	size_t		 n = 0, cap = 0;
+
+	*namesp = NULL;
+	*np = 0;
+	if (stat(c->tenants_dir, &st) == -1) {
+		conf_err_errno(e, c->file, dir_line, c->tenants_dir, errno);
+		return BK_E_CONF_SYNTAX;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		conf_err(e, c->file, dir_line, "tenants dir %s is not a "
+		    "directory", c->tenants_dir);
+		return BK_E_CONF_SYNTAX;
+	}
+	if ((d = opendir(c->tenants_dir)) == NULL) {
+		conf_err_errno(e, c->file, dir_line, c->tenants_dir, errno);
+		return BK_E_CONF_SYNTAX;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!conf_is_tenant_file(de->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s", c->tenants_dir, de->d_name) < 0)
+			goto nomem;
+		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (n == CONF_TENANTS_MAX) {
+			free(path);
+			conf_err(e, c->file, dir_line, "more than %d tenant "
+			    "files in %s", CONF_TENANTS_MAX, c->tenants_dir);
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nn = reallocarray(names, cap, sizeof(*names))) ==
+			    NULL) {
+				free(path);
+				goto nomem;
+			}
+			names = nn;
+		}
+		names[n++] = path;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), conf_name_cmp);
+	*namesp = names;
+	*np = n;
+	return BK_OK;
+ nomem:
+	closedir(d);
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+	e->nomem = 1;
+	return BK_E_NOMEM;
+}
+
+/* Tenant ids and panel client_ids must be unique across files. */
+static void
+conf_tenants_unique(struct conf *c, const struct conf_tenant_lines *tl,
+    struct conf_errs *e)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < c->n_tenants; i++) {
+		struct conf_tenant *t = c->tenants[i];
+
+		for (j = 0; j < i; j++) {
+			struct conf_tenant *o = c->tenants[j];
+
+			if (t->id != NULL && o->id != NULL &&
+			    strcmp(t->id, o->id) == 0) {
+				conf_err(e, t->file, tl[i].id, "duplicate "
+				    "tenant id '%s' (also in %s:%d)", t->id,
+				    o->file, tl[j].id);
+				break;
+			}
+		}
+		for (j = 0; j < i; j++) {
+			struct conf_tenant *o = c->tenants[j];
+
+			if (t->panel.client_id != NULL &&
+			    o->panel.client_id != NULL &&
+			    strcmp(t->panel.client_id, o->panel.client_id) ==
+			    0) {
+				conf_err(e, t->file, tl[i].client_id,
+				    "duplicate [panel] client_id '%s' (also in "
+				    "%s:%d)", t->panel.client_id, o->file,
+				    tl[j].client_id);
+				break;
+			}
+		}
+	}
+}
+
+void
+conf_tenants_load(struct conf *c, int dir_line, struct conf_errs *e)
+{
+	struct conf_tenant_lines *tl = NULL;
+	struct conf_tenant	*t;
+	char			**names;
+	size_t			 n, i;
+
+	if (conf_tenant_files(c, dir_line, e, &names, &n) != BK_OK)
+		return;
+	if (n > 0 && ((c->tenants = calloc(n, sizeof(*c->tenants))) == NULL ||
+	    (tl = calloc(n, sizeof(*tl))) == NULL)) {
+		e->nomem = 1;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		t = conf_tenant_load(c, names[i], &tl[c->n_tenants], e);
+		if (t != NULL)
+			c->tenants[c->n_tenants++] = t;
+	}
+	conf_tenants_unique(c, tl, e);
+	if (c->n_tenants > 0)
+		qsort(c->tenants, c->n_tenants, sizeof(*c->tenants),
+		    conf_tenant_cmp);
+ done:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(tl);
+}
+
+/* Lookups -------------------------------------------------------------- */
+
+struct conf_tenant *
+conf_tenant_lookup(const struct conf *c, const char *id)
+{
+	size_t	 i;
+
+	if (c == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < c->n_tenants; i++)
+		if (c->tenants[i]->id != NULL &&
+		    strcmp(c->tenants[i]->id, id) == 0)
+			return c->tenants[i];
+	return NULL;
+}
+
+struct conf_tenant *
+conf_tenant_by_client(const struct conf *c, const char *client_id)
+{
+	size_t	 i;
+
+	if (c == NULL || client_id == NULL)
+		return NULL;
+	for (i = 0; i < c->n_tenants; i++)
+		if (c->tenants[i]->panel.client_id != NULL &&
+		    strcmp(c->tenants[i]->panel.client_id, client_id) == 0)
+			return c->tenants[i];
+	return NULL;
+}
+
+/* Exact string match, no normalisation [RFC 9700 2.1, RFC 6749 3.1.2.3]. */
+int
+conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri)
+{
+	size_t	 i;
+
+	if (t == NULL || uri == NULL)
+		return 0;
+	for (i = 0; i < t->panel.n_redirect_uris; i++)
+		if (strcmp(t->panel.redirect_uris[i], uri) == 0)
+			return 1;
+	return 0;
+}
+
+void
+conf_tenant_dump(const struct conf_tenant *t, void *stdio_file)
+{
+	FILE	*fp = stdio_file;
+
+	fprintf(fp, "\n# tenant %s from %s\n", t->id != NULL ? t->id : "?",
+	    t->file);
+	conf_dump_scope(CONF_SCOPE_TENANT, t, fp);
+	if (t->acs_url != NULL)
+		fprintf(fp, "# acs_url (derived) = %s\n", t->acs_url);
+	if (t->metadata_url != NULL)
+		fprintf(fp, "# metadata_url (derived) = %s\n",
+		    t->metadata_url);
+}
