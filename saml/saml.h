@@ -1,0 +1,126 @@
+/*
+ * sso-broker: SAML 2.0 service provider (lasso, xmlsec1, libxml2).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Only saml/ includes lasso, xmlsec or libxml2; no third-party type leaks
+ * through this header.  Per tenant, struct saml_tenant holds everything
+ * built once at start and reload (never per request): the IdP's signing
+ * keys from its metadata (one or two, for rollover), the SP metadata
+ * document, and the lasso server used to build AuthnRequests.
+ * Trust: saml_response_verify() takes the raw, untrusted SAMLResponse form
+ * value; everything it reports comes from the verified XML node.
+ */
+#ifndef BK_SAML_H
+#define BK_SAML_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Cap on the SAMLResponse form value before base64 decoding (X05). */
+#define SAML_RESPONSE_MAX	(256 * 1024)
+#define SAML_ID_MAX		128
+#define SAML_FP_LEN		64	/* hex SHA-256 certificate fingerprint */
+#define SAML_MAX_IDP_CERTS	2
+
+/** What a tenant's SAML side is built from (all borrowed). */
+struct saml_sp_params {
+	const char *tenant_id;
+	const char *sp_entity_id;	/* our entityID / Audience */
+	const char *acs_url;		/* Destination and Recipient must equal this */
+	const char *sp_key_path;	/* PEM private key (signs nothing by default) */
+	const char *sp_cert_path;	/* PEM certificate published in SP metadata */
+	const char *idp_metadata_path;	/* IdP EntityDescriptor */
+	int	    allow_sha1;
+	int	    clock_skew;		/* seconds */
+	int	    allow_portal_users;
+	const char *username_attribute;	/* NULL: the NameID */
+	int	    max_authn_age;	/* seconds, 0 = no limit */
+};
+
+struct saml_tenant;
+
+struct saml_cert_info {
+	char	fingerprint[SAML_FP_LEN + 1];	/* SHA-256 of the DER, hex */
+	time_t	not_after;
+	char	subject[256];
+};
+
+/** Facts about a loaded tenant, for the admin API and --check-config. */
+struct saml_tenant_info {
+	char	idp_entity_id[512];
+	char	idp_sso_url[1024];
+	size_t	n_certs;
+	struct saml_cert_info certs[SAML_MAX_IDP_CERTS];
+	time_t	metadata_valid_until;	/* 0 if the metadata has none */
+};
+
+/** Verified facts from one Response.  Strings are returned-owned. */
+struct saml_result {
+	char	*issuer;		/* the IdP entityID */
+	char	*response_id;
+	char	*assertion_id;
+	char	*in_response_to;	/* NULL for an unsolicited response */
+	char	*username;		/* NameID (or configured attribute), full text */
+	time_t	 not_on_or_after;	/* earliest of Conditions and bearer SCD */
+	time_t	 session_not_on_or_after;	/* 0 if absent */
+	int	 response_signed;
+	char	 cert_fingerprint[SAML_FP_LEN + 1];	/* cert that verified the assertion */
+};
+
+/**
+ * Once per process, before any other call: removes LASSO_FLAG from the
+ * environment, lasso_init(), xmlsec init, minimum signature method
+ * RSA-SHA256, libxml2 hardening.  Aborts (fatalx) if signature
+ * verification could still be disabled.
+ * @return BK_OK or BK_E_SAML_LASSO.
+ */
+int	saml_init(void);
+void	saml_shutdown(void);
+
+/**
+ * Build a tenant's SAML context from its files.
+ * @param why returned-owned reason on failure ("path: reason").
+ * @return BK_OK, BK_E_SAML_METADATA, BK_E_SAML_CERT, BK_E_NOMEM.
+ */
+int	saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
+	    char **why);
+void	saml_tenant_free(struct saml_tenant *t);
+void	saml_tenant_info(const struct saml_tenant *t, struct saml_tenant_info *out);
+
+/**
+ * The SP metadata document, built once at load.  Borrowed, valid while t lives.
+ */
+const char *saml_sp_metadata(const struct saml_tenant *t, size_t *len);
+
+/**
+ * A new AuthnRequest for the HTTP-Redirect binding.
+ * @param url		returned-owned: the IdP SSO URL with SAMLRequest
+ *			(and RelayState when relay_state is not NULL).
+ * @param request_id	the request's ID, for InResponseTo (P09).
+ * @return BK_OK, BK_E_SAML_LASSO, BK_E_NOMEM.
+ */
+int	saml_authn_request_build(const struct saml_tenant *t, const char *relay_state,
+	    char **url, char request_id[SAML_ID_MAX + 1]);
+
+/**
+ * Verify a SAMLResponse form value (base64) against the tenant.  Pure apart
+ * from the crypto: no I/O, the caller passes the clock.  Runs the ordered
+ * one-rule checks documented in saml_verify.c; the first failing check's
+ * code is returned.  InResponseTo correlation and the replay cache are the
+ * caller's (they need the store); this function checks that the Response
+ * and bearer SubjectConfirmationData InResponseTo agree.
+ * @param b64, len	borrowed untrusted input (capped at SAML_RESPONSE_MAX).
+ * @param now		current time.
+ * @param out		filled on BK_OK (cleared on entry); release with
+ *			saml_result_cleanup().  On failure, out may hold the
+ *			issuer, assertion ID and username that were read,
+ *			for the audit record (never trusted).
+ * @param detail	returned-owned one-line reason for logs and audit
+ *			(may be NULL on success).  Never contains the message.
+ * @return BK_OK or a BK_E_SAML_* code.
+ */
+int	saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
+	    time_t now, struct saml_result *out, char **detail);
+void	saml_result_cleanup(struct saml_result *r);
+
+#endif /* BK_SAML_H */

@@ -1,0 +1,121 @@
+/*
+ * sso-broker: private declarations of the saml/ module.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Shared between saml_xml.c (the one parser and node helpers),
+ * saml_sig.c (signature profile and xmlsec), saml_conditions.c (subject,
+ * conditions, time), saml_verify.c (the ordered check chain) and
+ * saml_sp.c (init, tenants, metadata, AuthnRequest).  Only saml/ includes
+ * lasso, xmlsec and libxml2.
+ * Trust: every xmlNode handled here comes from an untrusted document
+ * unless it belongs to a tenant's configuration files.
+ */
+#ifndef BK_SAML_INT_H
+#define BK_SAML_INT_H
+
+#include <libxml/tree.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/keys.h>
+
+#include "saml.h"
+
+/* A C string as a libxml2 string, without casting const away. */
+#define SAML_XC(s)	((const xmlChar *)(s))
+
+#define SAML_NS_PROTO	"urn:oasis:names:tc:SAML:2.0:protocol"
+#define SAML_NS_ASSERT	"urn:oasis:names:tc:SAML:2.0:assertion"
+#define SAML_NS_MD	"urn:oasis:names:tc:SAML:2.0:metadata"
+#define SAML_NS_DS	"http://www.w3.org/2000/09/xmldsig#"
+#define SAML_NS_XML	"http://www.w3.org/XML/1998/namespace"
+
+#define SAML_STATUS_SUCCESS	"urn:oasis:names:tc:SAML:2.0:status:Success"
+#define SAML_CM_BEARER		"urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define SAML_FMT_ENTITY		"urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+#define SAML_FMT_UNSPEC		"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+#define SAML_FMT_EMAIL		"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+#define SAML_BINDING_POST	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define SAML_BINDING_REDIRECT	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+
+/* Longest identity or attribute text we read from an assertion. */
+#define SAML_TEXT_MAX		4096
+/* IssueInstant may be this much older than now - skew (seconds). */
+#define SAML_ISSUE_MAX_AGE	300
+/* Biggest metadata file we read. */
+#define SAML_METADATA_MAX	(1024 * 1024)
+
+struct _LassoServer;
+
+/** A tenant: everything built once at load (see saml.h). */
+struct saml_tenant {
+	char		*tenant_id;
+	char		*sp_entity_id;
+	char		*acs_url;
+	char		*username_attribute;
+	int		 allow_sha1;
+	int		 clock_skew;
+	int		 allow_portal_users;
+	int		 max_authn_age;
+	struct saml_tenant_info info;
+	xmlSecKeyPtr	 keys[SAML_MAX_IDP_CERTS];	/* public RSA only */
+	char		*sp_metadata;
+	size_t		 sp_metadata_len;
+	struct _LassoServer *server;
+};
+
+/** State of one saml_response_verify() call. */
+struct saml_ctx {
+	const struct saml_tenant *t;
+	time_t		 now;
+	xmlDocPtr	 doc;
+	xmlNodePtr	 response;
+	xmlNodePtr	 assertion;
+	xmlNodePtr	 resp_sig;	/* direct-child Signature or NULL */
+	xmlNodePtr	 assert_sig;
+	xmlNodePtr	 bearer_scd;	/* the satisfied bearer SCD */
+	time_t		 scd_not_on_or_after;
+	time_t		 cond_not_on_or_after;
+	struct saml_result *out;
+	char		*detail;	/* returned-owned one-line reason */
+};
+
+/* saml_xml.c */
+int	 saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, char **why);
+void	 saml_xml_init(void);
+int	 saml_xml_is(const xmlNode *n, const char *ns, const char *name);
+int	 saml_xml_ns_is(const xmlNode *n, const char *ns);
+xmlNodePtr saml_xml_first_elem(xmlNodePtr n);
+xmlNodePtr saml_xml_next_elem(xmlNodePtr n);
+xmlNodePtr saml_xml_child(xmlNodePtr parent, const char *ns, const char *name);
+size_t	 saml_xml_count(xmlNodePtr parent, const char *ns, const char *name);
+xmlNodePtr saml_xml_walk_next(xmlNodePtr root, xmlNodePtr n);
+size_t	 saml_xml_count_desc(xmlNodePtr root, const char *ns, const char *name);
+const char *saml_xml_attr(const xmlNode *n, const char *name);
+int	 saml_xml_text(const xmlNode *n, char **out);
+int	 saml_xml_text_is(const xmlNode *n, const char *want);
+int	 saml_xml_time_parse(const char *s, time_t *out);
+int	 saml_xml_has_markup(const xmlNode *n);
+
+/* saml_sig.c */
+int	 saml_sig_find(xmlNodePtr elem, xmlNodePtr *sig);
+int	 saml_sig_check_profile(struct saml_ctx *c, xmlNodePtr elem,
+	    xmlNodePtr sig);
+int	 saml_sig_verify(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig,
+	    char fp[SAML_FP_LEN + 1]);
+int	 saml_sig_key_from_der(const unsigned char *der, size_t len,
+	    xmlSecKeyPtr *key, struct saml_cert_info *info, const char **why);
+
+/* saml_conditions.c */
+int	 saml_check_subject(struct saml_ctx *c);
+int	 saml_check_in_response_to(struct saml_ctx *c);
+int	 saml_check_conditions(struct saml_ctx *c);
+int	 saml_check_audience(struct saml_ctx *c, xmlNodePtr cond);
+int	 saml_check_issue_instant(struct saml_ctx *c);
+int	 saml_check_authn_statement(struct saml_ctx *c);
+int	 saml_time_attr(struct saml_ctx *c, xmlNodePtr n, const char *name,
+	    int required, time_t *out);
+
+/* saml_verify.c */
+int	 saml_fail(struct saml_ctx *c, int rv, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif /* BK_SAML_INT_H */
