@@ -1,0 +1,210 @@
+/*
+ * sso-broker: ssoctl audit verbs: query (table), export (JSON lines,
+ * streamed) and verify (the hash chain).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Filters are checked here only where a typo would otherwise silently
+ * match nothing (outcome, limit); the broker checks the rest.
+ * Trust: audit records carry attacker-influenced strings (usernames,
+ * assertion IDs, reasons); ssoctl_out.c sanitises them before display.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssoctl_int.h"
+#include "ssoctl_out.h"
+
+/* Filter options and the query parameters they become. */
+static const struct {
+	enum ssoctl_opt_id	 opt;
+	const char		*param;
+} ssoctl_filters[] = {
+	{ SSOCTL_O_USER, "user" },
+	{ SSOCTL_O_OUTCOME, "outcome" },
+	{ SSOCTL_O_REASON, "reason" },
+	{ SSOCTL_O_EVENT, "event" },
+	{ SSOCTL_O_SINCE, "since" },
+	{ SSOCTL_O_UNTIL, "until" },
+	{ SSOCTL_O_ASSERTION_ID, "assertion_id" },
+	{ SSOCTL_O_LIMIT, "limit" },
+};
+
+static int
+ssoctl_query_add(struct ssoctl *c, struct bk_buf *b, const char *key,
+    const char *val)
+{
+	if (bk_buf_adds(b, strchr(b->data, '?') == NULL ? "?" : "&") !=
+	    BK_OK || bk_buf_adds(b, key) != BK_OK || bk_buf_adds(b, "=") !=
+	    BK_OK)
+		return ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
+	return ssoctl_buf_escape(c, b, val);
+}
+
+/* base + "?tenant=..&user=..": the filters given on the command line. */
+static int
+ssoctl_audit_path(struct ssoctl *c, const char *base, struct bk_buf *b)
+{
+	const char	*v, *why = NULL, *t = c->args->opt[SSOCTL_O_TENANT];
+	long long	 n;
+	size_t		 i;
+	int		 rv;
+
+	bk_buf_init(b, 64 * 1024);
+	if (bk_buf_adds(b, base) != BK_OK)
+		return ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+	v = c->args->opt[SSOCTL_O_OUTCOME];
+	if (v != NULL && strcmp(v, "accepted") != 0 &&
+	    strcmp(v, "rejected") != 0) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		return ssoctl_fail(c, BK_E_INVAL, "--outcome must be "
+		    "accepted or rejected");
+	}
+	v = c->args->opt[SSOCTL_O_LIMIT];
+	if (v != NULL && bk_strtonum(v, 1, 1000000, &n, &why) != BK_OK) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		return ssoctl_fail(c, BK_E_INVAL, "--limit %s: %s (1 to "
+		    "1000000)", v, why != NULL ? why : "invalid");
+	}
+	/* The tenant is a filter here: no tenant means all of them. */
+	if (t == NULL && (t = getenv("SSOCTL_TENANT")) != NULL && t[0] == '\0')
+		t = NULL;
+	if (t != NULL && (rv = ssoctl_query_add(c, b, "tenant", t)) != BK_OK)
+		return rv;
+	for (i = 0; i < BK_NELEM(ssoctl_filters); i++) {
+		v = c->args->opt[ssoctl_filters[i].opt];
+		if (v != NULL && (rv = ssoctl_query_add(c, b,
+		    ssoctl_filters[i].param, v)) != BK_OK)
+			return rv;
+	}
+	return BK_OK;
+}
+
+int
+ssoctl_cmd_audit_query(struct ssoctl *c)
+{
+	static const char *const cols[] = { "time", "event", "outcome",
+	    "reason", "tenant", "user", "assertion_id", "client_addr" };
+	static const char *const head[] = { "TIME", "EVENT", "OUTCOME",
+	    "REASON", "TENANT", "USER", "ASSERTION ID", "CLIENT" };
+	struct ssoctl_table	 t;
+	struct bk_buf		 path;
+	json_t			*j = NULL, *recs, *e;
+	size_t			 i, k;
+	int			 rv;
+
+	memset(&t, 0, sizeof(t));
+	if ((rv = ssoctl_audit_path(c, "/api/v1/audit", &path)) != BK_OK)
+		goto out;
+	if ((rv = ssoctl_json_call(c, "GET", path.data, NULL, &j, NULL)) !=
+	    BK_OK)
+		goto out;
+	if (c->json) {
+		rv = ssoctl_json_print(c, j);
+		goto out;
+	}
+	if (!json_is_array(recs = json_object_get(j, "records"))) {
+		rv = ssoctl_fail(c, BK_E_INVAL, "unexpected answer: no "
+		    "records array");
+		goto out;
+	}
+	if (json_array_size(recs) == 0) {
+		printf("no matching audit records\n");
+		goto out;
+	}
+	if (ssoctl_table_init(&t, BK_NELEM(cols), json_array_size(recs)) !=
+	    BK_OK)
+		goto nomem;
+	for (k = 0; k < BK_NELEM(head); k++)
+		if (ssoctl_table_set(&t, k, bk_strdup(head[k])) != BK_OK)
+			goto nomem;
+	ssoctl_table_next(&t);
+	json_array_foreach(recs, i, e) {
+		for (k = 0; k < BK_NELEM(cols); k++)
+			if (ssoctl_table_setj(&t, k,
+			    json_object_get(e, cols[k])) != BK_OK)
+				goto nomem;
+		ssoctl_table_next(&t);
+	}
+	ssoctl_table_print(&t, stdout);
+	if (json_is_true(json_object_get(j, "truncated")))
+		printf("(%zu record%s shown; more match: narrow the filters "
+		    "or raise --limit, or use audit export)\n",
+		    json_array_size(recs), json_array_size(recs) == 1 ? "" :
+		    "s");
+	rv = BK_OK;
+	goto out;
+ nomem:
+	rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+ out:
+	ssoctl_table_cleanup(&t);
+	bk_buf_free(&path);
+	json_decref(j);
+	return rv;
+}
+
+int
+ssoctl_cmd_audit_export(struct ssoctl *c)
+{
+	struct ssoctl_outfile	 o;
+	struct ssoctl_resp	 r;
+	struct bk_buf		 path;
+	int			 rv;
+
+	if ((rv = ssoctl_audit_path(c, "/api/v1/audit/export", &path)) !=
+	    BK_OK) {
+		bk_buf_free(&path);
+		return rv;
+	}
+	if ((rv = ssoctl_outfile_open(c, &o, c->args->opt[SSOCTL_O_OUTPUT])) !=
+	    BK_OK) {
+		bk_buf_free(&path);
+		return rv;
+	}
+	ssoctl_resp_init(&r, o.fp);
+	if ((rv = ssoctl_http(c, "GET", path.data, NULL, 0, NULL, &r)) ==
+	    BK_OK && (r.status < 200 || r.status > 299))
+		rv = ssoctl_api_error(c, &r);
+	if (ssoctl_outfile_close(c, &o, rv == BK_OK) != BK_OK)
+		rv = BK_E_IO;
+	ssoctl_resp_cleanup(&r);
+	bk_buf_free(&path);
+	return rv;
+}
+
+int
+ssoctl_cmd_audit_verify(struct ssoctl *c)
+{
+	json_t		*j = NULL;
+	json_int_t	 line;
+	char		*reason = NULL;
+	int		 rv, ok;
+
+	if ((rv = ssoctl_json_call(c, "GET", "/api/v1/audit/verify", NULL, &j,
+	    NULL)) != BK_OK)
+		goto out;
+	ok = json_is_true(json_object_get(j, "ok"));
+	if (c->json)
+		ssoctl_json_print(c, j);
+	else if (ok)
+		printf("audit chain OK: %" JSON_INTEGER_FORMAT " records in %"
+		    JSON_INTEGER_FORMAT " chains\n",
+		    json_integer_value(json_object_get(j, "records")),
+		    json_integer_value(json_object_get(j, "chains")));
+	if (ok)
+		goto out;
+	line = json_integer_value(json_object_get(j, "first_bad_line"));
+	reason = ssoctl_jval(json_object_get(j, "reason"), "no reason given");
+	if (!c->json)
+		printf("audit chain BROKEN at line %" JSON_INTEGER_FORMAT
+		    ": %s\n", line, reason != NULL ? reason : "?");
+	rv = ssoctl_fail(c, BK_E_INVAL, "audit verify failed: first bad line "
+	    "%" JSON_INTEGER_FORMAT ": %s", line, reason != NULL ? reason :
+	    "?");
+ out:
+	free(reason);
+	json_decref(j);
+	return rv;
+}

@@ -1,0 +1,606 @@
+/*
+ * sso-broker: ssoctl verbs for tenants, users and sessions.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Each verb builds one admin API request (path components percent-encoded
+ * with curl_easy_escape), prints the answer as a table or key/value view,
+ * or as the server's JSON with --json, and leaves the reason in c->err on
+ * failure.
+ * Trust: the answers are untrusted (see ssoctl_out.c); the import file is
+ * the operator's and is only capped in size, the broker validates it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ssoctl_int.h"
+#include "ssoctl_out.h"
+
+static const char *const ssoctl_tenant_keys[] = {
+	"id", "login", "enable_salesforce_sso", "consent", "code_ttl",
+	"session_ttl", "allow_idp_initiated", "clock_skew", "allow_sha1",
+	"idp_entity_id", "metadata_valid_until", "sp_entity_id", "acs_url",
+	"panel_client_id", "redirect_uris", "users", NULL
+};
+static const char *const ssoctl_tenant_skip[] = { "idp_certificates", NULL };
+
+static const char *const ssoctl_user_keys[] = {
+	"internal_id", "user_name", "first_name", "last_name", "email",
+	"extension", "salesforce_id", "custom_field_1", "custom_field_2",
+	"custom_field_3", NULL
+};
+
+/* The users set options and the JSON keys they fill. */
+static const struct {
+	enum ssoctl_opt_id	 opt;
+	const char		*key;
+} ssoctl_user_fields[] = {
+	{ SSOCTL_O_USER_NAME, "user_name" },
+	{ SSOCTL_O_FIRST_NAME, "first_name" },
+	{ SSOCTL_O_LAST_NAME, "last_name" },
+	{ SSOCTL_O_EMAIL, "email" },
+	{ SSOCTL_O_EXTENSION, "extension" },
+	{ SSOCTL_O_SALESFORCE_ID, "salesforce_id" },
+	{ SSOCTL_O_CUSTOM_1, "custom_field_1" },
+	{ SSOCTL_O_CUSTOM_2, "custom_field_2" },
+	{ SSOCTL_O_CUSTOM_3, "custom_field_3" },
+};
+
+/* "/api/v1/tenants/<t>[/users/<id>][tail]", the tenant resolved first. */
+static int
+ssoctl_tenant_path(struct ssoctl *c, struct bk_buf *b, const char *user,
+    const char *tail)
+{
+	int	rv;
+
+	if ((rv = ssoctl_tenant_resolve(c)) != BK_OK)
+		return rv;
+	bk_buf_init(b, 16 * 1024);
+	if (bk_buf_adds(b, "/api/v1/tenants/") != BK_OK ||
+	    (rv = ssoctl_buf_escape(c, b, c->tenant)) != BK_OK)
+		goto fail;
+	if (user != NULL && (bk_buf_adds(b, "/users/") != BK_OK ||
+	    (rv = ssoctl_buf_escape(c, b, user)) != BK_OK))
+		goto fail;
+	if (tail != NULL && bk_buf_adds(b, tail) != BK_OK)
+		goto fail;
+	return BK_OK;
+ fail:
+	bk_buf_free(b);
+	return ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
+}
+
+/* Earliest not_after of the IdP certificates ("-" when none). */
+static char *
+ssoctl_cert_expiry(const json_t *t)
+{
+	const json_t	*certs = json_object_get(t, "idp_certificates"), *e;
+	const char	*na, *min = NULL;
+	char		*s;
+	size_t		 i;
+
+	json_array_foreach(certs, i, e) {
+		na = json_string_value(json_object_get(e, "not_after"));
+		if (na != NULL && (min == NULL || strcmp(na, min) < 0))
+			min = na;
+	}
+	if (min == NULL)
+		return bk_strdup("-");
+	if ((s = bk_strdup(min)) != NULL)
+		ssoctl_sanitize(s, s, strlen(s) + 1);
+	return s;
+}
+
+int
+ssoctl_cmd_tenants_list(struct ssoctl *c)
+{
+	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
+	    "IDP ENTITY", "CERT EXPIRY", "USERS" };
+	struct ssoctl_table	 t;
+	json_t			*j = NULL, *arr, *e, *v;
+	size_t			 i, k;
+	int			 rv;
+
+	memset(&t, 0, sizeof(t));
+	if ((rv = ssoctl_json_call(c, "GET", "/api/v1/tenants", NULL, &j,
+	    NULL)) != BK_OK)
+		goto out;
+	if (c->json) {
+		rv = ssoctl_json_print(c, j);
+		goto out;
+	}
+	if (!json_is_array(arr = json_object_get(j, "tenants"))) {
+		rv = ssoctl_fail(c, BK_E_INVAL, "unexpected answer: no "
+		    "tenants array");
+		goto out;
+	}
+	if ((rv = ssoctl_table_init(&t, BK_NELEM(head),
+	    json_array_size(arr))) != BK_OK)
+		goto nomem;
+	for (k = 0; k < BK_NELEM(head); k++)
+		if ((rv = ssoctl_table_set(&t, k, bk_strdup(head[k]))) != BK_OK)
+			goto nomem;
+	ssoctl_table_next(&t);
+	json_array_foreach(arr, i, e) {
+		v = json_object_get(e, "enable_salesforce_sso");
+		if (ssoctl_table_setj(&t, 0, json_object_get(e, "id")) ||
+		    ssoctl_table_setj(&t, 1, json_object_get(e, "login")) ||
+		    ssoctl_table_set(&t, 2, bk_strdup(json_is_true(v) ?
+		    "on" : "off")) ||
+		    ssoctl_table_setj(&t, 3, json_object_get(e, "consent")) ||
+		    ssoctl_table_setj(&t, 4,
+		    json_object_get(e, "idp_entity_id")) ||
+		    ssoctl_table_set(&t, 5, ssoctl_cert_expiry(e)) ||
+		    ssoctl_table_setj(&t, 6, json_object_get(e, "users")))
+			goto nomem;
+		ssoctl_table_next(&t);
+	}
+	ssoctl_table_print(&t, stdout);
+	rv = BK_OK;
+	goto out;
+ nomem:
+	rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+ out:
+	ssoctl_table_cleanup(&t);
+	json_decref(j);
+	return rv;
+}
+
+int
+ssoctl_cmd_tenants_show(struct ssoctl *c)
+{
+	json_t		*j = NULL, *certs, *e;
+	struct bk_buf	 path;
+	char		*fp, *na, *subj;
+	size_t		 i;
+	int		 rv;
+
+	/* "tenants show ID" names the tenant; else --tenant rules. */
+	if (c->args->arg != NULL && (c->tenant = bk_strdup(c->args->arg)) ==
+	    NULL)
+		return ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+	if ((rv = ssoctl_tenant_path(c, &path, NULL, NULL)) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_json_call(c, "GET", path.data, NULL, &j, NULL)) !=
+	    BK_OK)
+		goto out;
+	if (c->json) {
+		rv = ssoctl_json_print(c, j);
+		goto out;
+	}
+	ssoctl_kv_print(j, ssoctl_tenant_keys, ssoctl_tenant_skip);
+	certs = json_object_get(j, "idp_certificates");
+	printf("idp_certificates%s\n", json_array_size(certs) == 0 ?
+	    "       (none)" : ":");
+	json_array_foreach(certs, i, e) {
+		fp = ssoctl_jval(json_object_get(e, "fingerprint_sha256"), "-");
+		na = ssoctl_jval(json_object_get(e, "not_after"), "-");
+		subj = ssoctl_jval(json_object_get(e, "subject"), "-");
+		if (fp != NULL && na != NULL && subj != NULL)
+			printf("  sha256 %s\n    expires %s  subject %s\n",
+			    fp, na, subj);
+		free(fp);
+		free(na);
+		free(subj);
+	}
+	rv = BK_OK;
+ out:
+	bk_buf_free(&path);
+	json_decref(j);
+	return rv;
+}
+
+int
+ssoctl_cmd_users_export(struct ssoctl *c)
+{
+	struct ssoctl_outfile	 o;
+	struct ssoctl_resp	 r;
+	struct bk_buf		 path;
+	int			 rv;
+
+	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_outfile_open(c, &o, c->args->opt[SSOCTL_O_OUTPUT])) !=
+	    BK_OK) {
+		bk_buf_free(&path);
+		return rv;
+	}
+	ssoctl_resp_init(&r, o.fp);
+	if ((rv = ssoctl_http(c, "GET", path.data, NULL, 0, NULL, &r)) ==
+	    BK_OK && (r.status < 200 || r.status > 299))
+		rv = ssoctl_api_error(c, &r);
+	if (ssoctl_outfile_close(c, &o, rv == BK_OK) != BK_OK)
+		rv = BK_E_IO;
+	ssoctl_resp_cleanup(&r);
+	bk_buf_free(&path);
+	return rv;
+}
+
+/* Read the whole import file (or stdin for "-"), at most 64 MiB. */
+static int
+ssoctl_file_slurp(struct ssoctl *c, const char *path, struct bk_buf *b)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	fd, rv = BK_OK;
+
+	bk_buf_init(b, SSOCTL_MAX_UPLOAD);
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return ssoctl_fail(c, BK_E_IO, "%s: %s", path, strerror(errno));
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rv = ssoctl_fail(c, BK_E_IO, "%s: %s", path,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (bk_buf_add(b, buf, (size_t)n) != BK_OK) {
+			rv = ssoctl_fail(c, BK_E_TOOBIG, "%s: larger than "
+			    "the %lu MiB import limit", path,
+			    (unsigned long)(SSOCTL_MAX_UPLOAD >> 20));
+			break;
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rv != BK_OK)
+		bk_buf_free(b);
+	else if (b->len == 0)
+		rv = ssoctl_fail(c, BK_E_INVAL, "%s: the file is empty", path);
+	return rv;
+}
+
+/* ' "old" -> "new"' for one change; values sanitised. */
+static void
+ssoctl_change_print(const json_t *ch, int first)
+{
+	char	*col, *old, *new;
+
+	col = ssoctl_jval(json_object_get(ch, "column"), "?");
+	old = ssoctl_jval(json_object_get(ch, "old"), "");
+	new = ssoctl_jval(json_object_get(ch, "new"), "");
+	if (col != NULL && old != NULL && new != NULL)
+		printf("%s %s \"%s\" -> \"%s\"", first ? ":" : ",", col, old,
+		    new);
+	free(col);
+	free(old);
+	free(new);
+}
+
+static void
+ssoctl_report_row(const json_t *row)
+{
+	const char	*res;
+	const json_t	*changes, *ch, *v;
+	char		*id, *s;
+	size_t		 i;
+
+	res = json_string_value(json_object_get(row, "result"));
+	if (res == NULL || strcmp(res, "unchanged") == 0)
+		return;
+	if (json_is_integer(v = json_object_get(row, "row")) &&
+	    json_integer_value(v) > 0) {
+		printf("row %" JSON_INTEGER_FORMAT, json_integer_value(v));
+		v = json_object_get(row, "line");
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			printf(" (line %" JSON_INTEGER_FORMAT ")",
+			    json_integer_value(v));
+		printf(": ");
+	}
+	id = ssoctl_jval(json_object_get(row, "internal_id"), "-");
+	s = ssoctl_jval(json_object_get(row, "result"), "?");
+	printf("%s %s", s != NULL ? s : "?", id != NULL ? id : "?");
+	free(id);
+	free(s);
+	if (strcmp(res, "rejected") == 0) {
+		if ((v = json_object_get(row, "column")) != NULL &&
+		    !json_is_null(v) && (s = ssoctl_jval(v, "")) != NULL) {
+			if (s[0] != '\0')
+				printf(": %s", s);
+			free(s);
+		}
+		if ((s = ssoctl_jval(json_object_get(row, "reason"), "")) !=
+		    NULL) {
+			printf(": %s", s);
+			free(s);
+		}
+	}
+	changes = json_object_get(row, "changes");
+	json_array_foreach(changes, i, ch)
+		ssoctl_change_print(ch, i == 0);
+	printf("\n");
+}
+
+static void
+ssoctl_report_print(json_t *rep, long status)
+{
+	static const char *const names[] = { "added", "changed", "unchanged",
+	    "deleted", "rejected" };
+	const json_t	*sum = json_object_get(rep, "summary"), *rows, *e;
+	const char	*what;
+	char		*s;
+	size_t		 i;
+
+	if (status != 200)
+		what = "refused, nothing applied";
+	else if (json_is_true(json_object_get(rep, "dry_run")))
+		what = "dry run, nothing applied";
+	else if (json_is_true(json_object_get(rep, "applied")))
+		what = "applied";
+	else
+		what = "not applied";
+	for (i = 0; i < BK_NELEM(names); i++) {
+		s = ssoctl_jval(json_object_get(sum, names[i]), "0");
+		printf("%s%s %s", i == 0 ? "" : ", ", s != NULL ? s : "?",
+		    names[i]);
+		free(s);
+	}
+	printf(" (%s)\n", what);
+	rows = json_object_get(rep, "rows");
+	json_array_foreach(rows, i, e)
+		ssoctl_report_row(e);
+	rows = json_object_get(rep, "ignored_columns");
+	if (json_array_size(rows) > 0) {
+		printf("ignored columns:");
+		json_array_foreach(rows, i, e) {
+			s = ssoctl_jval(e, "");
+			printf("%s \"%s\"", i == 0 ? "" : ",",
+			    s != NULL ? s : "?");
+			free(s);
+		}
+		printf("\n");
+	}
+	/* On a refusal the error line of main() says why. */
+	if (status == 200 &&
+	    (s = ssoctl_jval(json_object_get(rep, "error"), "")) != NULL) {
+		if (s[0] != '\0')
+			printf("error: %s\n", s);
+		free(s);
+	}
+}
+
+/* Why a 400 import was refused, as one line. */
+static int
+ssoctl_import_refused(struct ssoctl *c, json_t *rep)
+{
+	json_int_t	 n;
+	char		 msg[512];
+	const char	*m;
+
+	n = json_integer_value(json_object_get(json_object_get(rep,
+	    "summary"), "rejected"));
+	if (n > 0)
+		return ssoctl_fail(c, BK_E_INVAL, "import refused: %"
+		    JSON_INTEGER_FORMAT " row%s rejected", n,
+		    n == 1 ? "" : "s");
+	if ((m = json_string_value(json_object_get(rep, "message"))) == NULL &&
+	    (m = json_string_value(json_object_get(rep, "error"))) == NULL)
+		m = "the file was refused";
+	ssoctl_sanitize(m, msg, sizeof(msg));
+	return ssoctl_fail(c, BK_E_INVAL, "import refused: %s", msg);
+}
+
+int
+ssoctl_cmd_users_import(struct ssoctl *c)
+{
+	const struct ssoctl_args *a = c->args;
+	struct ssoctl_resp	 r;
+	struct bk_buf		 path, file;
+	json_t			*rep = NULL;
+	char			 sep = '?';
+	int			 rv;
+
+	ssoctl_resp_init(&r, NULL);
+	bk_buf_init(&path, 1);
+	/* The file first: a typo should not cost a round trip. */
+	if ((rv = ssoctl_file_slurp(c, a->arg, &file)) != BK_OK)
+		goto out;
+	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
+		goto out;
+	if (a->opt[SSOCTL_O_DRY_RUN] != NULL) {
+		bk_buf_addf(&path, "%cdry_run=1", sep);
+		sep = '&';
+	}
+	if (a->opt[SSOCTL_O_ALLOW_NEW] != NULL) {
+		bk_buf_addf(&path, "%callow_new=1", sep);
+		sep = '&';
+	}
+	if (a->opt[SSOCTL_O_DELETE_MISSING] != NULL &&
+	    bk_buf_addf(&path, "%cdelete_missing=1", sep) != BK_OK) {
+		rv = ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
+		goto out;
+	}
+	if ((rv = ssoctl_http(c, "POST", path.data, file.data, file.len,
+	    "text/csv", &r)) != BK_OK)
+		goto out;
+	if (r.status != 200 && r.status != 400) {
+		rv = ssoctl_api_error(c, &r);
+		goto out;
+	}
+	if (ssoctl_json_parse(c, &r, &rep) != BK_OK ||
+	    (json_object_get(rep, "summary") == NULL &&
+	    json_object_get(rep, "rows") == NULL)) {
+		/* A 400 that is not a report: report the error as such. */
+		c->err[0] = '\0';
+		rv = r.status == 200 ? ssoctl_fail(c, BK_E_INVAL, "unexpected "
+		    "answer to the import (no report)") :
+		    ssoctl_api_error(c, &r);
+		goto out;
+	}
+	if (c->json)
+		rv = ssoctl_json_print(c, rep);
+	else
+		ssoctl_report_print(rep, r.status);
+	if (r.status != 200)
+		rv = ssoctl_import_refused(c, rep);
+ out:
+	json_decref(rep);
+	ssoctl_resp_cleanup(&r);
+	bk_buf_free(&path);
+	bk_buf_free(&file);
+	return rv;
+}
+
+static void
+ssoctl_user_print(struct ssoctl *c, json_t *u)
+{
+	if (c->json)
+		ssoctl_json_print(c, u);
+	else
+		ssoctl_kv_print(u, ssoctl_user_keys, NULL);
+}
+
+int
+ssoctl_cmd_users_get(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	json_t		*j = NULL;
+	int		 rv;
+
+	if ((rv = ssoctl_tenant_path(c, &path, c->args->arg, NULL)) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_json_call(c, "GET", path.data, NULL, &j, NULL)) ==
+	    BK_OK)
+		ssoctl_user_print(c, j);
+	json_decref(j);
+	bk_buf_free(&path);
+	return rv;
+}
+
+/* The PUT body: only the fields given; "" clears a field. */
+static int
+ssoctl_user_body(struct ssoctl *c, char **out)
+{
+	const char	*val;
+	json_t		*o, *s;
+	size_t		 i, n = 0;
+	int		 rv = BK_OK;
+
+	*out = NULL;
+	if ((o = json_object()) == NULL)
+		return ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+	for (i = 0; i < BK_NELEM(ssoctl_user_fields); i++) {
+		val = c->args->opt[ssoctl_user_fields[i].opt];
+		if (val == NULL)
+			continue;
+		if ((s = json_string(val)) == NULL) {
+			c->exit_code = SSOCTL_EXIT_USAGE;
+			rv = ssoctl_fail(c, BK_E_INVAL, "--%s: not valid "
+			    "UTF-8",
+			    ssoctl_opt_name(ssoctl_user_fields[i].opt));
+			goto out;
+		}
+		json_object_set_new(o, ssoctl_user_fields[i].key, s);
+		n++;
+	}
+	if (n == 0 && c->args->opt[SSOCTL_O_ALLOW_NEW] == NULL) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		rv = ssoctl_fail(c, BK_E_INVAL, "users set: nothing to change "
+		    "(give a field option such as --extension)");
+		goto out;
+	}
+	if ((*out = json_dumps(o, JSON_COMPACT)) == NULL)
+		rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+ out:
+	json_decref(o);
+	return rv;
+}
+
+int
+ssoctl_cmd_users_set(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	json_t		*j = NULL;
+	char		*body = NULL, id[256];
+	long		 status = 0;
+	int		 rv;
+
+	bk_buf_init(&path, 1);
+	if ((rv = ssoctl_user_body(c, &body)) != BK_OK)
+		goto out;
+	if ((rv = ssoctl_tenant_path(c, &path, c->args->arg,
+	    c->args->opt[SSOCTL_O_ALLOW_NEW] != NULL ? "?allow_new=1" :
+	    NULL)) != BK_OK)
+		goto out;
+	if ((rv = ssoctl_json_call(c, "PUT", path.data, body, &j, &status)) !=
+	    BK_OK)
+		goto out;
+	if (!c->json) {
+		ssoctl_sanitize(c->args->arg, id, sizeof(id));
+		printf("%s %s\n", status == 201 ? "created" : "updated", id);
+	}
+	ssoctl_user_print(c, j);
+ out:
+	json_decref(j);
+	free(body);
+	bk_buf_free(&path);
+	return rv;
+}
+
+int
+ssoctl_cmd_users_delete(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	json_t		*j = NULL;
+	char		*s;
+	int		 rv;
+
+	if ((rv = ssoctl_tenant_path(c, &path, c->args->arg, NULL)) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_json_call(c, "DELETE", path.data, NULL, &j, NULL)) ==
+	    BK_OK) {
+		if (c->json)
+			rv = ssoctl_json_print(c, j);
+		else if ((s = ssoctl_jval(json_object_get(j, "deleted"),
+		    c->args->arg)) != NULL) {
+			printf("deleted %s\n", s);
+			free(s);
+		}
+	}
+	json_decref(j);
+	bk_buf_free(&path);
+	return rv;
+}
+
+int
+ssoctl_cmd_sessions_revoke(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	json_t		*j = NULL;
+	char		 id[256];
+	int		 rv;
+
+	if ((rv = ssoctl_tenant_path(c, &path, c->args->arg,
+	    "/sessions/revoke")) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_json_call(c, "POST", path.data, NULL, &j, NULL)) ==
+	    BK_OK) {
+		if (c->json)
+			rv = ssoctl_json_print(c, j);
+		else {
+			ssoctl_sanitize(c->args->arg, id, sizeof(id));
+			printf("revoked %" JSON_INTEGER_FORMAT " tokens and %"
+			    JSON_INTEGER_FORMAT " sessions of %s\n",
+			    json_integer_value(json_object_get(j,
+			    "revoked_tokens")),
+			    json_integer_value(json_object_get(j,
+			    "revoked_sessions")), id);
+		}
+	}
+	json_decref(j);
+	bk_buf_free(&path);
+	return rv;
+}
