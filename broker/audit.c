@@ -1,0 +1,555 @@
+/*
+ * sso-broker: audit record writer, query and chain verification.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * The chain state (seq, prev hash, chain id) is in a MAP_SHARED page made
+ * by the parent before it forks, so all workers append to one chain.  The
+ * mutex is robust: a worker that dies holding it does not wedge the rest
+ * (the next owner makes it consistent; the state is only updated after a
+ * complete write, so it is never half-changed).
+ * Trust: audit_scan()/audit_verify() parse the file back with jansson and
+ * treat it as untrusted (a line that does not parse breaks the chain).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "bk.h"
+#include "log.h"
+
+#define AUDIT_LINE_MAX		(64 * 1024)
+#define AUDIT_GENESIS \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+struct audit_shared {
+	pthread_mutex_t	 mu;
+	unsigned long long seq;
+	char		 prev[BK_DIGEST_HEX + 1];
+	char		 chain[33];
+};
+
+struct audit {
+	char			*path;
+	int			 fd;		/* O_WRONLY|O_APPEND */
+	int			 rfd;		/* O_RDONLY, for queries */
+	struct audit_shared	*sh;
+};
+
+static int
+audit_hash_obj(json_t *o, const char *prev, char out[BK_DIGEST_HEX + 1])
+{
+	char		*s;
+	struct bk_buf	 b;
+	int		 rv;
+
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
+		return BK_E_NOMEM;
+	bk_buf_init(&b, AUDIT_LINE_MAX + 128);
+	if ((rv = bk_buf_adds(&b, prev)) == BK_OK &&
+	    (rv = bk_buf_add(&b, "\n", 1)) == BK_OK &&
+	    (rv = bk_buf_adds(&b, s)) == BK_OK)
+		bk_sha256_hex(b.data, b.len, out);
+	bk_buf_free(&b);
+	free(s);
+	return rv;
+}
+
+/* Read the last complete line of fd to continue its chain. */
+static void
+audit_load_tail(int fd, struct audit_shared *sh)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	off_t		 off;
+	ssize_t		 n;
+	char		*line, *end;
+	json_t		*o = NULL;
+	json_error_t	 err;
+
+	memcpy(sh->prev, AUDIT_GENESIS, sizeof(sh->prev));
+	sh->seq = 0;
+	sh->chain[0] = '\0';
+	if (fstat(fd, &st) != 0 || st.st_size == 0)
+		goto fresh;
+	off = st.st_size > AUDIT_LINE_MAX ? st.st_size - AUDIT_LINE_MAX : 0;
+	if ((buf = malloc((size_t)(st.st_size - off) + 1)) == NULL)
+		goto fresh;
+	n = pread(fd, buf, (size_t)(st.st_size - off), off);
+	if (n <= 0)
+		goto fresh;
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf && end[-1] == '\n')
+		*--end = '\0';
+	line = strrchr(buf, '\n');
+	line = line ? line + 1 : buf;
+	o = json_loads(line, 0, &err);
+	if (o != NULL && json_is_string(json_object_get(o, "hash")) &&
+	    json_is_string(json_object_get(o, "chain")) &&
+	    json_is_integer(json_object_get(o, "seq")) &&
+	    strlen(json_string_value(json_object_get(o, "hash"))) == BK_DIGEST_HEX &&
+	    strlen(json_string_value(json_object_get(o, "chain"))) < sizeof(sh->chain)) {
+		memcpy(sh->prev, json_string_value(json_object_get(o, "hash")),
+		    BK_DIGEST_HEX + 1);
+		snprintf(sh->chain, sizeof(sh->chain), "%s",
+		    json_string_value(json_object_get(o, "chain")));
+		sh->seq = (unsigned long long)json_integer_value(json_object_get(o, "seq"));
+		json_decref(o);
+		free(buf);
+		return;
+	}
+	log_warnx("audit: last line of the file does not parse; starting a new chain");
+ fresh:
+	json_decref(o);
+	free(buf);
+	memcpy(sh->prev, AUDIT_GENESIS, sizeof(sh->prev));
+	sh->seq = 0;
+	if (bk_random_hex(sh->chain, 16) != BK_OK)
+		fatalx("audit: no randomness for the chain id");
+}
+
+static int
+audit_open_fds(struct audit *a)
+{
+	int	 fd, rfd;
+
+	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("audit: %s", a->path);
+		return BK_E_IO;
+	}
+	if ((rfd = open(a->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("audit: %s", a->path);
+		close(fd);
+		return BK_E_IO;
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->rfd >= 0)
+		close(a->rfd);
+	a->fd = fd;
+	a->rfd = rfd;
+	return BK_OK;
+}
+
+int
+audit_open(const char *path, struct audit **out)
+{
+	struct audit		*a;
+	pthread_mutexattr_t	 ma;
+	int			 rv;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return BK_E_NOMEM;
+	a->fd = a->rfd = -1;
+	if ((a->path = bk_strdup(path)) == NULL) {
+		free(a);
+		return BK_E_NOMEM;
+	}
+	a->sh = mmap(NULL, sizeof(*a->sh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (a->sh == MAP_FAILED) {
+		a->sh = NULL;
+		audit_free(a);
+		return BK_E_NOMEM;
+	}
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&a->sh->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
+	if ((rv = audit_open_fds(a)) != BK_OK) {
+		audit_free(a);
+		return rv;
+	}
+	audit_load_tail(a->rfd, a->sh);
+	*out = a;
+	return BK_OK;
+}
+
+int
+audit_reopen(struct audit *a)
+{
+	struct stat	 st;
+	int		 rv;
+
+	if ((rv = audit_open_fds(a)) != BK_OK)
+		return rv;
+	/* A new, empty file after rotation keeps the chain going. */
+	if (fstat(a->rfd, &st) == 0 && st.st_size > 0)
+		audit_load_tail(a->rfd, a->sh);
+	return BK_OK;
+}
+
+void
+audit_free(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->rfd >= 0)
+		close(a->rfd);
+	if (a->sh != NULL)
+		munmap(a->sh, sizeof(*a->sh));
+	free(a->path);
+	free(a);
+}
+
+static void
+audit_set(json_t *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, k, json_string_nocheck(v));
+}
+
+static int
+audit_lock(struct audit_shared *sh)
+{
+	int	 r = pthread_mutex_lock(&sh->mu);
+
+	if (r == EOWNERDEAD) {
+		/* The state is only updated after a full write: still valid. */
+		pthread_mutex_consistent(&sh->mu);
+		r = 0;
+	}
+	return r == 0 ? BK_OK : BK_E_AUDIT_WRITE;
+}
+
+static int
+audit_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return BK_E_AUDIT_WRITE;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return BK_OK;
+}
+
+int
+audit_write(struct audit *a, const struct audit_rec *r)
+{
+	json_t		*o;
+	char		 ts[32], hash[BK_DIGEST_HEX + 1];
+	char		*line = NULL;
+	size_t		 len;
+	int		 rv = BK_E_AUDIT_WRITE, locked = 0;
+
+	if (a == NULL || a->fd < 0)
+		return BK_E_AUDIT_WRITE;
+	if ((o = json_object()) == NULL)
+		return BK_E_NOMEM;
+	bk_time_fmt(bk_now(), ts);
+	json_object_set_new(o, "audit_version", json_integer(AUDIT_VERSION));
+	json_object_set_new(o, "time", json_string(ts));
+	audit_set(o, "event", r->event);
+	audit_set(o, "outcome", r->outcome);
+	audit_set(o, "reason", r->reason);
+	audit_set(o, "tenant", r->tenant);
+	audit_set(o, "issuer", r->issuer);
+	audit_set(o, "user", r->user);
+	audit_set(o, "internal_id", r->internal_id);
+	audit_set(o, "assertion_id", r->assertion_id);
+	audit_set(o, "client_id", r->client_id);
+	audit_set(o, "client_addr", r->client_addr);
+	audit_set(o, "request_id", r->request_id);
+	audit_set(o, "cert_fingerprint", r->cert_fingerprint);
+	audit_set(o, "detail", r->detail);
+
+	if (audit_lock(a->sh) != BK_OK)
+		goto out;
+	locked = 1;
+	json_object_set_new(o, "seq", json_integer((json_int_t)(a->sh->seq + 1)));
+	json_object_set_new(o, "chain", json_string(a->sh->chain));
+	json_object_set_new(o, "prev", json_string(a->sh->prev));
+	if ((rv = audit_hash_obj(o, a->sh->prev, hash)) != BK_OK)
+		goto out;
+	json_object_set_new(o, "hash", json_string(hash));
+	if ((line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL) {
+		rv = BK_E_NOMEM;
+		goto out;
+	}
+	len = strlen(line);
+	line[len] = '\n';	/* json_dumps leaves room: replace NUL, write len+1 */
+	if ((rv = audit_write_all(a->fd, line, len + 1)) != BK_OK) {
+		log_warn("audit: write %s", a->path);
+		goto out;
+	}
+	a->sh->seq++;
+	memcpy(a->sh->prev, hash, sizeof(hash));
+	rv = BK_OK;
+ out:
+	if (locked)
+		pthread_mutex_unlock(&a->sh->mu);
+	free(line);
+	json_decref(o);
+	return rv;
+}
+
+/* --- reading back --- */
+
+typedef int audit_line_fn(const char *line, size_t len, size_t lineno, void *arg);
+
+static int
+audit_each_line(int fd, audit_line_fn *fn, void *arg)
+{
+	char	 buf[65536];
+	struct bk_buf	 cur;
+	off_t	 off = 0;
+	ssize_t	 n, i, start;
+	size_t	 lineno = 0;
+	int	 rv = BK_OK;
+
+	bk_buf_init(&cur, AUDIT_LINE_MAX);
+	for (;;) {
+		n = pread(fd, buf, sizeof(buf), off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rv = BK_E_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		off += n;
+		start = 0;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (bk_buf_add(&cur, buf + start, (size_t)(i - start)) != BK_OK)
+				cur.len = AUDIT_LINE_MAX + 1;	/* oversized: report */
+			lineno++;
+			rv = fn(cur.len > AUDIT_LINE_MAX ? NULL : (cur.data ? cur.data : ""),
+			    cur.len, lineno, arg);
+			cur.len = 0;
+			if (cur.data)
+				cur.data[0] = '\0';
+			if (rv != BK_OK)
+				goto out;
+			start = i + 1;
+		}
+		if (start < n && bk_buf_add(&cur, buf + start, (size_t)(n - start)) != BK_OK)
+			cur.len = AUDIT_LINE_MAX + 1;
+	}
+	if (rv == BK_OK && cur.len > 0) {
+		lineno++;
+		rv = fn(cur.len > AUDIT_LINE_MAX ? NULL : cur.data, cur.len, lineno, arg);
+	}
+ out:
+	bk_buf_free(&cur);
+	return rv;
+}
+
+struct audit_scan_ctx {
+	const struct audit_filter *f;
+	void	(*cb)(const char *, size_t, void *);
+	void	*arg;
+	size_t	 n;
+	int	 truncated;
+};
+
+static int
+audit_field_match(json_t *o, const char *k, const char *want)
+{
+	const char *v;
+
+	if (want == NULL || *want == '\0')
+		return 1;
+	v = json_string_value(json_object_get(o, k));
+	if (v == NULL)
+		return 0;
+	if (strcmp(k, "user") == 0)
+		return strcasecmp(v, want) == 0;
+	return strcmp(v, want) == 0;
+}
+
+static time_t
+audit_rec_time(json_t *o)
+{
+	const char	*s = json_string_value(json_object_get(o, "time"));
+	struct tm	 tm;
+	char		*end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return timegm(&tm);
+}
+
+static int
+audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
+{
+	struct audit_scan_ctx	*c = arg;
+	const struct audit_filter *f = c->f;
+	json_t			*o;
+	json_error_t		 err;
+	time_t			 t;
+
+	(void)lineno;
+	if (line == NULL || len == 0)
+		return BK_OK;
+	if ((o = json_loadb(line, len, 0, &err)) == NULL)
+		return BK_OK;
+	if (!audit_field_match(o, "tenant", f->tenant) ||
+	    !audit_field_match(o, "user", f->user) ||
+	    !audit_field_match(o, "outcome", f->outcome) ||
+	    !audit_field_match(o, "reason", f->reason) ||
+	    !audit_field_match(o, "event", f->event) ||
+	    !audit_field_match(o, "assertion_id", f->assertion_id))
+		goto skip;
+	if (f->since || f->until) {
+		t = audit_rec_time(o);
+		if ((f->since && t < f->since) || (f->until && t > f->until))
+			goto skip;
+	}
+	if (f->limit && c->n >= f->limit) {
+		c->truncated = 1;
+		json_decref(o);
+		return BK_E_TOOBIG;	/* stop */
+	}
+	c->n++;
+	c->cb(line, len, c->arg);
+ skip:
+	json_decref(o);
+	return BK_OK;
+}
+
+int
+audit_scan(struct audit *a, const struct audit_filter *f,
+    void (*cb)(const char *, size_t, void *), void *arg, int *truncated)
+{
+	struct audit_scan_ctx	 c = { f, cb, arg, 0, 0 };
+	int			 rv;
+
+	*truncated = 0;
+	rv = audit_each_line(a->rfd, audit_scan_line, &c);
+	*truncated = c.truncated;
+	return (rv == BK_E_TOOBIG && c.truncated) ? BK_OK : rv;
+}
+
+struct audit_verify_ctx {
+	struct audit_verify_result *res;
+	char	 prev[BK_DIGEST_HEX + 1];
+	char	 chain[64];
+	long long seq;
+};
+
+static int
+audit_verify_fail(struct audit_verify_ctx *c, size_t lineno, const char *why)
+{
+	c->res->ok = 0;
+	c->res->first_bad_line = lineno;
+	snprintf(c->res->reason, sizeof(c->res->reason), "%s", why);
+	return BK_E_AUDIT_CHAIN;
+}
+
+static int
+audit_verify_line(const char *line, size_t len, size_t lineno, void *arg)
+{
+	struct audit_verify_ctx	*c = arg;
+	json_t			*o = NULL;
+	json_error_t		 err;
+	const char		*hash, *prev, *chain;
+	char			 want[BK_DIGEST_HEX + 1], hcopy[BK_DIGEST_HEX + 1];
+	json_int_t		 seq;
+	int			 rv;
+
+	if (line == NULL)
+		return audit_verify_fail(c, lineno, "line too long");
+	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err)) == NULL ||
+	    !json_is_object(o))
+		rv = audit_verify_fail(c, lineno, "line is not a JSON object");
+	else if ((hash = json_string_value(json_object_get(o, "hash"))) == NULL ||
+	    strlen(hash) != BK_DIGEST_HEX ||
+	    (prev = json_string_value(json_object_get(o, "prev"))) == NULL ||
+	    (chain = json_string_value(json_object_get(o, "chain"))) == NULL ||
+	    !json_is_integer(json_object_get(o, "seq")))
+		rv = audit_verify_fail(c, lineno, "missing hash, prev, chain or seq");
+	else {
+		seq = json_integer_value(json_object_get(o, "seq"));
+		memcpy(hcopy, hash, sizeof(hcopy));
+		if (c->seq == 0 || (strcmp(prev, AUDIT_GENESIS) == 0 && seq == 1)) {
+			/*
+			 * A chain starts here: a genesis record, or the first
+			 * line of a file whose chain began in a rotated file.
+			 */
+			c->res->chains++;
+		} else if (strcmp(prev, c->prev) != 0)
+			return json_decref(o), audit_verify_fail(c, lineno,
+			    "prev does not match the previous record's hash");
+		else if (seq != c->seq + 1)
+			return json_decref(o), audit_verify_fail(c, lineno,
+			    "sequence number gap");
+		snprintf(c->chain, sizeof(c->chain), "%s", chain);
+		json_object_del(o, "hash");
+		if ((rv = audit_hash_obj(o, prev, want)) != BK_OK)
+			goto out;
+		if (!bk_ct_eq(want, BK_DIGEST_HEX, hcopy, BK_DIGEST_HEX)) {
+			rv = audit_verify_fail(c, lineno, "record hash does not match its content");
+			goto out;
+		}
+		memcpy(c->prev, hcopy, sizeof(c->prev));
+		c->seq = seq;
+		c->res->records++;
+		rv = BK_OK;
+	}
+ out:
+	json_decref(o);
+	return rv;
+}
+
+static int
+audit_verify_fd(int fd, struct audit_verify_result *res)
+{
+	struct audit_verify_ctx	 c;
+	int			 rv;
+
+	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
+	res->ok = 1;
+	c.res = res;
+	rv = audit_each_line(fd, audit_verify_line, &c);
+	if (rv == BK_E_AUDIT_CHAIN)
+		return BK_OK;	/* reported in res */
+	return rv;
+}
+
+int
+audit_verify(struct audit *a, struct audit_verify_result *res)
+{
+	return audit_verify_fd(a->rfd, res);
+}
+
+int
+audit_verify_path(const char *path, struct audit_verify_result *res)
+{
+	int	 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return BK_E_IO;
+	rv = audit_verify_fd(fd, res);
+	close(fd);
+	return rv;
+}

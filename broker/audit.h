@@ -1,0 +1,81 @@
+/*
+ * sso-broker: the audit record (tamper-evident JSON lines).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * One record per decision, appended to [audit] path with a SHA-256 hash
+ * chain: hash = SHA-256(prev || "\n" || record-without-hash), the record
+ * serialised with sorted keys.  The parent opens the file (O_APPEND) and
+ * the chain state lives in shared memory guarded by a robust
+ * process-shared mutex, so every worker extends the same chain.  A write
+ * that fails is an error the caller must treat as "refuse the sign-in".
+ * Trust: record fields may hold untrusted strings; the JSON encoder
+ * escapes them.  The file read back for queries is untrusted.
+ */
+#ifndef BK_AUDIT_H
+#define BK_AUDIT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define AUDIT_VERSION	1
+
+struct audit;
+
+/** Fields of one record; NULL fields are omitted.  All borrowed. */
+struct audit_rec {
+	const char	*event;		/* assertion, authorize, consent, code_issued, ... */
+	const char	*outcome;	/* accepted | rejected */
+	const char	*reason;	/* slug from errors.def ("ok" when accepted) */
+	const char	*tenant;
+	const char	*issuer;
+	const char	*user;		/* Salesforce username */
+	const char	*internal_id;
+	const char	*assertion_id;
+	const char	*client_id;
+	const char	*client_addr;
+	const char	*request_id;
+	const char	*cert_fingerprint;
+	const char	*detail;
+};
+
+/**
+ * Parent only: open (create 0600) path for appending and reading, set up
+ * the shared chain state, continuing the chain found at the file's end.
+ * @return BK_OK, BK_E_IO (with errno logged), BK_E_NOMEM.
+ */
+int	audit_open(const char *path, struct audit **out);
+/** Parent, on SIGHUP: reopen path (after rotation the chain continues). */
+int	audit_reopen(struct audit *a);
+void	audit_free(struct audit *a);
+
+/** Append one record (any process).  BK_OK or BK_E_AUDIT_WRITE. */
+int	audit_write(struct audit *a, const struct audit_rec *r);
+
+/** Query filters; NULL/0 = any. */
+struct audit_filter {
+	const char	*tenant, *user, *outcome, *reason, *event, *assertion_id;
+	time_t		 since, until;
+	size_t		 limit;		/* 0 = no limit */
+};
+
+/**
+ * Call cb(line, len, arg) for every record matching f, oldest first.
+ * Lines are borrowed for the call.  *truncated set when limit was hit.
+ */
+int	audit_scan(struct audit *a, const struct audit_filter *f,
+	    void (*cb)(const char *line, size_t len, void *arg), void *arg,
+	    int *truncated);
+
+struct audit_verify_result {
+	int	 ok;
+	size_t	 records;
+	size_t	 chains;
+	size_t	 first_bad_line;	/* 1-based, 0 if ok */
+	char	 reason[160];
+};
+/** Walk the whole file and check every hash and link. */
+int	audit_verify(struct audit *a, struct audit_verify_result *res);
+/** Verify a file by path (tests and offline use). */
+int	audit_verify_path(const char *path, struct audit_verify_result *res);
+
+#endif /* BK_AUDIT_H */

@@ -1,0 +1,464 @@
+/*
+ * sso-broker: HTTP front: listeners, limits, routing, request life cycle.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Routes are an exact table with a method mask; tenant routes are
+ * /t/<tenant>/<rest> with the same table for <rest>.  Every reply goes
+ * through front_reply(), which ends in front_req_done(): log, count, and
+ * drop the handler's reference.
+ * Trust: request line, headers and bodies are untrusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "front_int.h"
+#include "log.h"
+
+struct front_route {
+	const char		*path;
+	int			 methods;	/* EVHTTP_REQ_* mask */
+	int			 tenant;	/* under /t/<tenant>/ */
+	enum metrics_route	 mr;
+	void			(*get)(struct front_req *);
+	void			(*post)(struct front_req *);
+};
+
+static void front_healthz(struct front_req *);
+static void front_readyz(struct front_req *);
+
+static const struct front_route front_routes[] = {
+	{ "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_HEALTHZ, front_healthz, NULL },
+	{ "/readyz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_READYZ, front_readyz, NULL },
+	{ "/oauth2/authorize", EVHTTP_REQ_GET, 0, MR_AUTHORIZE, front_oauth_authorize, NULL },
+	{ "/oauth2/token", EVHTTP_REQ_POST, 0, MR_TOKEN, NULL, front_oauth_token },
+	{ "/oauth2/introspect", EVHTTP_REQ_POST, 0, MR_INTROSPECT, NULL, front_oauth_introspect },
+	{ "/oauth2/revoke", EVHTTP_REQ_POST, 0, MR_REVOKE, NULL, front_oauth_revoke },
+	{ "/.well-known/oauth-authorization-server", EVHTTP_REQ_GET, 0, MR_WELLKNOWN,
+	    front_oauth_wellknown, NULL },
+	{ "/logout", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0, MR_LOGOUT, front_logout, front_logout },
+	{ "saml/metadata", EVHTTP_REQ_GET, 1, MR_METADATA, front_saml_metadata, NULL },
+	{ "saml/login", EVHTTP_REQ_GET, 1, MR_SAML_LOGIN, front_saml_login, NULL },
+	{ "saml/acs", EVHTTP_REQ_POST, 1, MR_ACS, NULL, front_saml_acs },
+	{ "consent", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_CONSENT, front_consent_get,
+	    front_consent_post },
+	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK, NULL, NULL },
+};
+
+/* --- request life cycle --- */
+
+static void
+front_req_free(struct front_req *req)
+{
+	req->f->inflight--;
+	front_params_cleanup(&req->q);
+	front_params_cleanup(&req->form);
+	front_flow_cleanup(&req->fl);
+	if (req->aux_free != NULL)
+		req->aux_free(req->aux);
+	free(req);
+}
+
+void
+front_req_ref(struct front_req *req)
+{
+	req->refs++;
+}
+
+void
+front_req_unref(struct front_req *req)
+{
+	BK_ASSERT(req->refs > 0);
+	if (--req->refs == 0)
+		front_req_free(req);
+}
+
+static void
+front_conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct front_req *req = arg;
+
+	(void)evcon;
+	/* The client went away: evhttp frees the request; never touch it again. */
+	req->ev = NULL;
+	if (!req->replied) {
+		req->replied = 1;
+		req->status = 499;
+		front_req_done(req);
+	}
+}
+
+void
+front_req_done(struct front_req *req)
+{
+	struct timespec	 now;
+	double		 secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - req->t0.tv_sec) +
+	    (double)(now.tv_nsec - req->t0.tv_nsec) / 1e9;
+	metrics_request(req->route, req->status, secs);
+	if (req->status >= 500 || req->f->conf == NULL)
+		log_req(LOG_L_WARN, req->id, 0, "%s %d %.1fms", metrics_route_name(req->route),
+		    req->status, secs * 1000);
+	else
+		log_req(LOG_L_DEBUG, req->id, 0, "%s %d %.1fms", metrics_route_name(req->route),
+		    req->status, secs * 1000);
+	req->ev = NULL;	/* evhttp owns and frees it after the reply */
+	front_req_unref(req);	/* the handler's reference */
+}
+
+struct front_store_call {
+	struct front_req	*req;
+	front_step		*step;
+};
+
+static void
+front_store_cb_step(int rv, const struct store_reply *r, void *arg)
+{
+	struct front_store_call	*c = arg;
+	struct front_req	*req = c->req;
+	front_step		*step = c->step;
+
+	free(c);
+	if (!req->replied)
+		step(req, rv, r);
+	front_req_unref(req);
+}
+
+static struct front_store_call *
+front_store_call_new(struct front_req *req, front_step *step)
+{
+	struct front_store_call	*c = calloc(1, sizeof(*c));
+
+	if (c != NULL) {
+		c->req = req;
+		c->step = step;
+		front_req_ref(req);
+	}
+	return c;
+}
+
+void
+front_store(struct front_req *req, front_step *step, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct front_store_call	*c = front_store_call_new(req, step);
+	int			 rv;
+
+	if (c == NULL) {
+		step(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	if ((rv = store_cmd(req->f->store, front_store_cb_step, c, argc, argv, lens)) != BK_OK) {
+		free(c);
+		front_req_unref(req);
+		step(req, rv, NULL);
+	}
+}
+
+void
+front_store_eval(struct front_req *req, front_step *step, const char *script,
+    int nkeys, int nargs, const char **args, const size_t *lens)
+{
+	struct front_store_call	*c = front_store_call_new(req, step);
+	int			 rv;
+
+	if (c == NULL) {
+		step(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	rv = store_eval(req->f->store, front_store_cb_step, c, script, nkeys, nargs,
+	    args, lens);
+	if (rv != BK_OK) {
+		free(c);
+		front_req_unref(req);
+		step(req, rv, NULL);
+	}
+}
+
+static struct front_req *
+front_req_new(struct front *f, struct evhttp_request *ev, int admin)
+{
+	struct front_req		*req;
+	struct evhttp_connection	*evcon;
+	char				*host = NULL;
+	ev_uint16_t			 port = 0;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	req->f = f;
+	req->ev = ev;
+	req->admin = admin;
+	req->refs = 1;
+	req->route = admin ? MR_ADMIN : MR_OTHER;
+	clock_gettime(CLOCK_MONOTONIC, &req->t0);
+	if (bk_random_hex(req->id, 8) != BK_OK) {
+		free(req);
+		return NULL;
+	}
+	f->inflight++;
+	evcon = evhttp_request_get_connection(ev);
+	if (evcon != NULL) {
+		evhttp_connection_get_peer(evcon, &host, &port);
+		snprintf(req->addr, sizeof(req->addr), "%s", host ? host : "-");
+		evhttp_connection_set_closecb(evcon, front_conn_close_cb, req);
+	}
+	return req;
+}
+
+/* --- routing --- */
+
+static const struct front_route *
+front_route_find(const char *path, int tenant)
+{
+	size_t	 i;
+
+	for (i = 0; i < BK_NELEM(front_routes); i++)
+		if (front_routes[i].tenant == tenant && strcmp(front_routes[i].path, path) == 0)
+			return &front_routes[i];
+	return NULL;
+}
+
+static void
+front_dispatch(struct front_req *req, struct evhttp_request *ev)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(ev);
+	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char		*query = uri ? evhttp_uri_get_query(uri) : NULL;
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
+	const struct front_route *rt;
+	char			 tenant[CONF_TENANT_ID_MAX + 1];
+	const char		*rest;
+	int			 rv;
+
+	if (path == NULL || path[0] != '/') {
+		front_error(req, BK_E_HTTP_NOROUTE, NULL);
+		return;
+	}
+	if (strncmp(path, "/t/", 3) == 0) {
+		const char *slash = strchr(path + 3, '/');
+		size_t tl = slash ? (size_t)(slash - path - 3) : 0;
+
+		if (slash == NULL || tl == 0 || tl > CONF_TENANT_ID_MAX) {
+			front_error(req, BK_E_HTTP_NOROUTE, NULL);
+			return;
+		}
+		memcpy(tenant, path + 3, tl);
+		tenant[tl] = '\0';
+		rest = slash + 1;
+		rt = front_route_find(rest, 1);
+		if (rt != NULL)
+			req->route = rt->mr;
+		if (rt == NULL) {
+			front_error(req, BK_E_HTTP_NOROUTE, NULL);
+			return;
+		}
+		if ((req->t = conf_tenant_lookup(req->f->conf, tenant)) == NULL) {
+			front_error(req, BK_E_TENANT_UNKNOWN, NULL);
+			return;
+		}
+	} else {
+		rt = front_route_find(path, 0);
+		if (rt == NULL) {
+			front_error(req, BK_E_HTTP_NOROUTE, NULL);
+			return;
+		}
+		req->route = rt->mr;
+	}
+	if (!(rt->methods & (int)m)) {
+		front_error(req, rt->mr == MR_ACS ? BK_E_SAML_METHOD : BK_E_HTTP_METHOD, NULL);
+		return;
+	}
+	if (rt->get == NULL && rt->post == NULL) {
+		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
+		return;
+	}
+	if (query != NULL &&
+	    (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
+		front_error(req, rv, NULL);
+		return;
+	}
+	if (m == EVHTTP_REQ_POST)
+		rt->post(req);
+	else
+		rt->get(req);
+}
+
+struct front_req *
+front_admin_req_new(struct front *f, struct evhttp_request *ev)
+{
+	return front_req_new(f, ev, 1);
+}
+
+void
+front_public_cb(struct evhttp_request *ev, void *arg)
+{
+	struct front	*f = arg;
+	struct front_req *req;
+
+	if ((req = front_req_new(f, ev, 0)) == NULL) {
+		evhttp_send_error(ev, 503, "Service Unavailable");
+		return;
+	}
+	front_dispatch(req, ev);
+}
+
+static void
+front_healthz(struct front_req *req)
+{
+	front_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+}
+
+static void
+front_readyz(struct front_req *req)
+{
+	int	 up = store_is_up(req->f->store);
+	int	 tenants = req->f->conf->n_tenants > 0;
+	json_t	*o;
+
+	o = json_pack("{s:s, s:b, s:i}", "status", up && tenants ? "ready" : "unavailable",
+	    "redis", up, "tenants", (int)req->f->conf->n_tenants);
+	front_reply_json(req, up && tenants ? 200 : 503, o);
+}
+
+/* --- set-up --- */
+
+static struct bufferevent *
+front_tls_bevcb(struct event_base *base, void *arg)
+{
+	SSL	*ssl = SSL_new(arg);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+}
+
+static struct evhttp *
+front_http_new(struct front *f, int fd, size_t max_body, int methods,
+    void (*cb)(struct evhttp_request *, void *), struct evhttp_bound_socket **bs)
+{
+	struct evhttp	*h;
+
+	if ((h = evhttp_new(f->base)) == NULL)
+		return NULL;
+	evhttp_set_max_headers_size(h, FRONT_MAX_HEADERS);
+	evhttp_set_max_body_size(h, max_body);
+	evhttp_set_timeout(h, FRONT_TIMEOUT_SEC);
+	evhttp_set_allowed_methods(h, (ev_uint16_t)methods);
+	evhttp_set_default_content_type(h, "text/plain; charset=utf-8");
+	/* Read and drop an oversized body, then answer 413 (not a reset). */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(h, cb, f);
+	if (f->tls_ctx != NULL)
+		evhttp_set_bevcb(h, front_tls_bevcb, f->tls_ctx);
+	if ((*bs = evhttp_accept_socket_with_handle(h, fd)) == NULL) {
+		evhttp_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void
+front_origin_init(struct front *f)
+{
+	const char	*u = f->conf->public_url;
+	const char	*p = strstr(u, "://");
+	const char	*slash = p ? strchr(p + 3, '/') : NULL;
+	size_t		 n = slash ? (size_t)(slash - u) : strlen(u);
+
+	if (n >= sizeof(f->origin))
+		n = sizeof(f->origin) - 1;
+	memcpy(f->origin, u, n);
+	f->origin[n] = '\0';
+}
+
+static void
+front_tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct front	*f = arg;
+
+	(void)fd;
+	(void)ev;
+	metrics_redis_up(f->slot, store_is_up(f->store));
+}
+
+struct front *
+front_new(struct event_base *base, const struct front_env *env)
+{
+	struct front	*f;
+	struct timeval	 tv = { 1, 0 };
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->base = base;
+	f->conf = env->conf;
+	f->audit = env->audit;
+	f->slot = env->slot;
+	f->tls_ctx = env->tls_ctx;
+	front_origin_init(f);
+	if ((f->store = store_new(base, env->conf)) == NULL)
+		goto fail;
+	f->pub = front_http_new(f, env->pub_fd, FRONT_MAX_BODY_PUBLIC,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD, front_public_cb, &f->pub_bs);
+	f->adm = front_http_new(f, env->adm_fd, FRONT_MAX_BODY_ADMIN,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+	    front_admin_cb, &f->adm_bs);
+	if (f->pub == NULL || f->adm == NULL)
+		goto fail;
+	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb, f)) == NULL)
+		goto fail;
+	evtimer_add(f->tick, &tv);
+	return f;
+ fail:
+	front_free(f);
+	return NULL;
+}
+
+void
+front_drain(struct front *f)
+{
+	if (f->draining)
+		return;
+	f->draining = 1;
+	/* Stop accepting; connections already open finish their request. */
+	if (f->pub_bs != NULL)
+		evhttp_del_accept_socket(f->pub, f->pub_bs);
+	if (f->adm_bs != NULL)
+		evhttp_del_accept_socket(f->adm, f->adm_bs);
+	f->pub_bs = f->adm_bs = NULL;
+}
+
+int
+front_inflight(const struct front *f)
+{
+	return f->inflight;
+}
+
+void
+front_free(struct front *f)
+{
+	if (f == NULL)
+		return;
+	if (f->tick != NULL)
+		event_free(f->tick);
+	if (f->pub != NULL)
+		evhttp_free(f->pub);
+	if (f->adm != NULL)
+		evhttp_free(f->adm);
+	store_free(f->store);
+	free(f);
+}

@@ -1,0 +1,36 @@
+/*
+ * sso-broker: the HTTP front (evhttp): public and admin listeners.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Only front*.c include <event2/http.h>.  One struct front per worker.
+ * Trust: every request is untrusted; limits are set explicitly because
+ * libevent's defaults are unlimited.
+ */
+#ifndef BK_FRONT_H
+#define BK_FRONT_H
+
+struct event_base;
+struct conf;
+struct audit;
+
+/** What a worker hands the front (all borrowed, outlive the front). */
+struct front_env {
+	const struct conf	*conf;
+	struct audit		*audit;
+	int			 slot;		/* worker number, 0-based */
+	int			 pub_fd;	/* bound, listening sockets */
+	int			 adm_fd;
+	void			*tls_ctx;	/* SSL_CTX * for both listeners, or NULL */
+};
+
+struct front;
+
+/** Runs in a worker: creates evhttp on both sockets, the store, timers. */
+struct front *front_new(struct event_base *base, const struct front_env *env);
+/** Stop accepting new connections (SIGTERM); requests in flight go on. */
+void	front_drain(struct front *f);
+/** Requests in flight. */
+int	front_inflight(const struct front *f);
+void	front_free(struct front *f);
+
+#endif /* BK_FRONT_H */

@@ -1,0 +1,192 @@
+/*
+ * sso-broker: HTTP front internals, shared by front*.c only.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * struct front_req is the per-request state; its only teardown is
+ * front_req_close() [relayd relay_close]: reply (if none was sent), log,
+ * count, free.  Store callbacks hold a reference, so a client that goes
+ * away while Redis answers never leaves a dangling pointer.
+ * Trust: everything in front_req that came from the request is untrusted.
+ */
+#ifndef BK_FRONT_INT_H
+#define BK_FRONT_INT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <event2/http.h>
+
+#include "audit.h"
+#include "bk.h"
+#include "conf.h"
+#include "front.h"
+#include "metrics.h"
+#include "store.h"
+
+/* Limits (front 8: set explicitly, tighter before authentication). */
+#define FRONT_MAX_HEADERS	(16 * 1024)
+#define FRONT_MAX_BODY_PUBLIC	(1024 * 1024)
+#define FRONT_MAX_BODY_ADMIN	(80 * 1024 * 1024)
+#define FRONT_TIMEOUT_SEC	30
+#define FRONT_MAX_PARAMS	64
+#define FRONT_MAX_PARAM_LEN	(512 * 1024)
+#define FRONT_STATE_MAX		512	/* OAuth state we echo */
+#define FRONT_AUTHN_TTL		900	/* seconds to finish at the IdP */
+#define FRONT_CONSENT_TX_TTL	600
+#define FRONT_CONSENT_TTL	(365 * 86400)
+#define FRONT_COOKIE_SESSION	"ssob_s_"	/* + tenant id */
+#define FRONT_COOKIE_CORR	"ssob_rq"
+
+struct front {
+	struct event_base	*base;
+	const struct conf	*conf;
+	struct audit		*audit;
+	struct store		*store;
+	struct evhttp		*pub, *adm;
+	struct evhttp_bound_socket *pub_bs, *adm_bs;
+	struct event		*tick;
+	void			*tls_ctx;
+	int			 slot;
+	int			 inflight;
+	int			 draining;
+	char			 origin[512];	/* scheme://host[:port] of public_url */
+};
+
+struct front_param {
+	char	*name;
+	char	*value;
+	size_t	 vlen;
+};
+
+struct front_params {
+	struct front_param	*v;
+	size_t			 n;
+};
+
+struct front_req;
+typedef void front_step(struct front_req *req, int rv, const struct store_reply *r);
+
+/* What the SAML/OAuth flows carry between asynchronous steps. */
+struct front_flow {
+	char	*client_id, *redirect_uri, *state, *challenge;
+	char	*internal_id, *user, *extension;	/* user = Salesforce username */
+	char	*issuer, *assertion_id, *cert_fp;
+	char	*tx, *csrf, *code, *token, *session;	/* secrets: freed zeroed */
+	char	*request_id_saml;
+	time_t	 sess_exp;
+	int	 idp_initiated;
+	int	 consent_needed;
+	int	 allow;
+};
+
+struct front_req {
+	struct front		*f;
+	struct evhttp_request	*ev;		/* NULL once the client is gone */
+	char			 id[17];
+	enum metrics_route	 route;
+	struct timespec		 t0;
+	int			 refs;
+	int			 replied;
+	int			 admin;
+	int			 want_json;
+	int			 status;
+	const struct conf_tenant *t;
+	char			 addr[64];
+	struct front_params	 q;		/* query string */
+	struct front_params	 form;		/* urlencoded body */
+	struct front_flow	 fl;
+	front_step		*next;		/* pending store step */
+	void			*aux;		/* per-handler state, freed by aux_free */
+	void			(*aux_free)(void *);
+};
+
+/* front.c */
+void	front_req_ref(struct front_req *req);
+void	front_req_unref(struct front_req *req);
+/**
+ * Run a store command for req; step(req, rv, reply) is called once, never
+ * after the client went away.  On a send failure step is called at once
+ * with BK_E_STORE_DOWN.
+ */
+void	front_store(struct front_req *req, front_step *step, int argc,
+	    const char **argv, const size_t *lens);
+void	front_store_eval(struct front_req *req, front_step *step,
+	    const char *script, int nkeys, int nargs, const char **args,
+	    const size_t *lens);
+void	front_public_cb(struct evhttp_request *ev, void *arg);
+/** A request on the admin listener. */
+struct front_req *front_admin_req_new(struct front *f, struct evhttp_request *ev);
+
+/* front_util.c: parsing */
+int	front_params_parse(const char *s, size_t len, struct front_params *out);
+const char *front_param(const struct front_params *p, const char *name);
+void	front_params_cleanup(struct front_params *p);
+/** Parse the request body as application/x-www-form-urlencoded into req->form. */
+int	front_form_parse(struct front_req *req, size_t max);
+/** Cookie value by name from the Cookie header, returned-owned, or NULL. */
+char	*front_cookie_get(struct front_req *req, const char *name);
+/** Add Set-Cookie (HttpOnly; Path=/; Secure unless relaxed) to the reply. */
+void	front_cookie_set(struct front_req *req, const char *name, const char *value,
+	    int max_age, const char *samesite);
+void	front_cookie_clear(struct front_req *req, const char *name, const char *samesite);
+/**
+ * Client authentication per RFC 6749 2.3.1 (Basic or body, not both).
+ * On BK_OK *t is the client's tenant.  BK_E_OAUTH_INVALID_CLIENT or
+ * BK_E_OAUTH_INVALID_REQUEST.
+ */
+int	front_client_auth(struct front_req *req, const struct conf_tenant **t);
+/** Request header, or NULL. */
+const char *front_header(struct front_req *req, const char *name);
+/** 1 if s is a valid PKCE verifier/challenge (RFC 7636 4.1 unreserved, 43-128). */
+int	front_pkce_ok(const char *s);
+/** base64url(SHA-256(verifier)) into out (44 bytes). */
+void	front_pkce_s256(const char *verifier, char out[BK_TOKEN_LEN + 1]);
+/** url with "?k=v&k2=v2" appended (values URL-encoded); NULL values skipped. */
+char	*front_url_add(const char *url, const char *k1, const char *v1,
+	    const char *k2, const char *v2, const char *k3, const char *v3);
+
+/* front_util.c: replies */
+void	front_reply(struct front_req *req, int status, const char *ctype,
+	    const char *body, size_t len);
+void	front_reply_json(struct front_req *req, int status, void *json_obj);
+void	front_redirect(struct front_req *req, int status, const char *url);
+/** An HTML page: title and body_html (already escaped) inside the layout. */
+void	front_page(struct front_req *req, int status, const char *title,
+	    const char *body_html);
+/** Error page or JSON answer for rv (status from bk_err_http). */
+void	front_error(struct front_req *req, int rv, const char *detail);
+/** RFC 6749 5.2 JSON error. */
+void	front_oauth_error(struct front_req *req, int rv, const char *description);
+/** HTML-escaped copy, returned-owned. */
+char	*front_html_esc(const char *s);
+/** Log the request's end and count it (called once from reply paths). */
+void	front_req_done(struct front_req *req);
+
+/* Audit helper: fills tenant, addr, request id and the flow fields. */
+int	front_audit(struct front_req *req, const char *event, int rv, const char *detail);
+
+/* Handlers (front_saml.c, front_oauth.c, front_consent.c, front_admin.c). */
+void	front_saml_metadata(struct front_req *req);
+void	front_saml_login(struct front_req *req);
+void	front_saml_acs(struct front_req *req);
+void	front_oauth_authorize(struct front_req *req);
+void	front_oauth_token(struct front_req *req);
+void	front_oauth_introspect(struct front_req *req);
+void	front_oauth_revoke(struct front_req *req);
+void	front_oauth_wellknown(struct front_req *req);
+void	front_logout(struct front_req *req);
+void	front_consent_get(struct front_req *req);
+void	front_consent_post(struct front_req *req);
+void	front_admin_cb(struct evhttp_request *ev, void *arg);
+
+/* Shared flow steps (front_oauth.c): after authentication, finish an authorization. */
+void	front_flow_finish(struct front_req *req);
+/** *dst = copy of v (or NULL); the old value is freed. */
+void	front_set_str(char **dst, const char *v);
+/** Fill internal_id and extension from a stored user record. */
+int	front_flow_user_rec(struct front_req *req, const char *rec, size_t len);
+/** Whether the tenant's consent policy asks the user this time. */
+int	front_flow_consent_needed(struct front_req *req, int consent_stored);
+void	front_flow_cleanup(struct front_flow *fl);
+
+#endif /* BK_FRONT_INT_H */

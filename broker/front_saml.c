@@ -1,0 +1,226 @@
+/*
+ * sso-broker: SAML routes: SP metadata and the Assertion Consumer Service.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * The ACS runs saml_response_verify() (pure checks, in saml/), then the
+ * checks that need Redis in one atomic script: replay (P20/P21, keyed on
+ * issuer + assertion ID so re-encoding does not help, P22), InResponseTo
+ * bound to this browser (P09/P11), and the username -> profile lookup.
+ * Every outcome is audited; the assertion is recorded as accepted only
+ * after its ID is in the replay cache (T15).  The ACS applies no CSRF or
+ * Fetch-Metadata blocking: the IdP's POST is cross-site by design (P34).
+ * Trust: the SAMLResponse, RelayState and cookies are untrusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "front_int.h"
+#include "log.h"
+#include "pol.h"
+#include "saml.h"
+
+void
+front_saml_metadata(struct front_req *req)
+{
+	const char	*xml;
+	size_t		 len;
+
+	if (req->t->login != CONF_LOGIN_SAML || req->t->saml_sp == NULL) {
+		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
+		return;
+	}
+	xml = saml_sp_metadata(req->t->saml_sp, &len);
+	front_reply(req, 200, "application/samlmetadata+xml", xml, len);
+}
+
+static void
+front_acs_reject(struct front_req *req, int rv, const char *detail)
+{
+	log_req(LOG_L_INFO, req->id, rv, "assertion rejected: tenant=%s user=%s %s",
+	    req->t->id, log_esc(req->fl.user), detail ? log_esc(detail) : "");
+	if (front_audit(req, "assertion", rv, detail) != BK_OK &&
+	    bk_err_http(rv) < 500) {
+		/* Still a refusal; the audit failure is logged. */
+	}
+	front_error(req, rv, detail);
+}
+
+static void front_acs_decided(struct front_req *, int, const struct store_reply *);
+
+void
+front_saml_acs(struct front_req *req)
+{
+	struct saml_result	 res;
+	const char		*b64;
+	char			*detail = NULL, *sfdc = NULL, *corr = NULL;
+	char			 bind[BK_DIGEST_HEX + 1] = "", ttl[24];
+	char			*rkey = NULL, *akey = NULL, *ix = NULL, *users = NULL;
+	char			*cpre = NULL, *rid_in = NULL;
+	const char		*why;
+	struct bk_buf		 rb;
+	time_t			 now = bk_now();
+	long			 rttl;
+	int			 rv;
+
+	memset(&res, 0, sizeof(res));
+	if (req->t->login != CONF_LOGIN_SAML || req->t->saml_sp == NULL) {
+		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
+		return;
+	}
+	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
+		front_acs_reject(req, rv == BK_E_HTTP_BODY_TOOBIG ? BK_E_SAML_TOOBIG :
+		    rv == BK_E_TOOBIG ? BK_E_SAML_TOOBIG : rv == BK_E_HTTP_CTYPE ?
+		    BK_E_SAML_PARAM : rv, "form");
+		return;
+	}
+	if ((b64 = front_param(&req->form, "SAMLResponse")) == NULL) {
+		front_acs_reject(req, BK_E_SAML_PARAM, "no SAMLResponse");
+		return;
+	}
+	if (!req->t->sso_enabled) {
+		front_acs_reject(req, BK_E_TENANT_SSO_OFF, NULL);
+		return;
+	}
+	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), now, &res, &detail);
+	/* What was read goes to the audit record even on failure (never trusted). */
+	front_set_str(&req->fl.issuer, res.issuer);
+	front_set_str(&req->fl.assertion_id, res.assertion_id);
+	front_set_str(&req->fl.user, res.username);
+	if (res.cert_fingerprint[0] != '\0')
+		front_set_str(&req->fl.cert_fp, res.cert_fingerprint);
+	if (rv != BK_OK) {
+		front_acs_reject(req, rv, detail);
+		goto out;
+	}
+	if (pol_sfdc_key(res.username, &sfdc, &why) != BK_OK) {
+		front_acs_reject(req, BK_E_SAML_NAMEID, why);
+		goto out;
+	}
+	if (res.in_response_to != NULL) {
+		corr = front_cookie_get(req, FRONT_COOKIE_CORR);
+		if (corr == NULL) {
+			front_acs_reject(req, BK_E_SAML_IN_RESPONSE_TO,
+			    "no sign-in started in this browser");
+			goto out;
+		}
+		bk_sha256_hex(corr, strlen(corr), bind);
+		rid_in = res.in_response_to;
+	} else if (!req->t->saml.allow_idp_initiated) {
+		front_acs_reject(req, BK_E_SAML_UNSOLICITED, NULL);
+		goto out;
+	}
+	/* Replay cache entry lives until NotOnOrAfter + skew (P20). */
+	rttl = (long)(res.not_on_or_after - now) + req->t->saml.clock_skew;
+	if (rttl < 60)
+		rttl = 60;
+	snprintf(ttl, sizeof(ttl), "%ld", rttl);
+	bk_buf_init(&rb, 4096);
+	if (bk_buf_addf(&rb, "%s\n%s", res.issuer, res.assertion_id) != BK_OK) {
+		bk_buf_free(&rb);
+		front_error(req, BK_E_NOMEM, NULL);
+		goto out;
+	}
+	rkey = store_key_digest(req->t->id, "replay", rb.data);
+	bk_buf_free(&rb);
+	akey = store_key_digest(req->t->id, "authn", rid_in ? rid_in : "-");
+	ix = store_key(req->t->id, "sfdc", NULL);
+	users = store_key(req->t->id, "users", NULL);
+	cpre = store_key(req->t->id, "consent", "");
+	if (!rkey || !akey || !ix || !users || !cpre) {
+		front_error(req, BK_E_NOMEM, NULL);
+		goto out;
+	}
+	front_set_str(&req->fl.request_id_saml, rid_in ? rid_in : "-");
+	req->fl.sess_exp = now + req->t->policy.session_ttl;
+	if (res.session_not_on_or_after != 0 && res.session_not_on_or_after < req->fl.sess_exp)
+		req->fl.sess_exp = res.session_not_on_or_after;	/* P28 */
+	{
+		const char *args[10] = { rkey, akey, ix, users, rid_in ? rid_in : "",
+		    bind, ttl, sfdc, cpre, req->t->panel.client_id };
+
+		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10, args, NULL);
+	}
+ out:
+	saml_result_cleanup(&res);
+	free(detail);
+	free(sfdc);
+	bk_strfree_secret(corr);
+	free(rkey);
+	free(akey);
+	free(ix);
+	free(users);
+	free(cpre);
+}
+
+static void
+front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
+{
+	const struct store_reply *st = store_reply_elem(r, 0);
+	const char	*rec, *authn;
+	size_t		 rlen, alen;
+	json_t		*o;
+	json_error_t	 err;
+	int		 arv;
+
+	if (rv != BK_OK) {
+		/* Fail closed: no replay check, no sign-in (P23). */
+		front_acs_reject(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		return;
+	}
+	if (store_reply_is(st, "replay")) {
+		front_acs_reject(req, BK_E_SAML_REPLAY, NULL);
+		return;
+	}
+	if (store_reply_is(st, "irt")) {
+		front_acs_reject(req, BK_E_SAML_IN_RESPONSE_TO,
+		    "InResponseTo unknown, used, or issued to another browser");
+		return;
+	}
+	if (store_reply_is(st, "unmapped")) {
+		front_acs_reject(req, BK_E_POL_UNMAPPED, NULL);
+		return;
+	}
+	if (!store_reply_is(st, "ok") ||
+	    (rec = store_reply_str(store_reply_elem(r, 1), &rlen)) == NULL ||
+	    (authn = store_reply_str(store_reply_elem(r, 2), &alen)) == NULL ||
+	    front_flow_user_rec(req, rec, rlen) != BK_OK) {
+		front_acs_reject(req, BK_E_STORE_RECORD, NULL);
+		return;
+	}
+	if (alen > 0 && (o = json_loadb(authn, alen, 0, &err)) != NULL) {
+		const char *c = json_string_value(json_object_get(o, "client_id"));
+
+		if (c != NULL) {
+			front_set_str(&req->fl.client_id, c);
+			front_set_str(&req->fl.redirect_uri,
+			    json_string_value(json_object_get(o, "redirect_uri")));
+			front_set_str(&req->fl.state,
+			    json_string_value(json_object_get(o, "state")));
+			front_set_str(&req->fl.challenge,
+			    json_string_value(json_object_get(o, "challenge")));
+		}
+		json_decref(o);
+	}
+	/* Without a panel request (IdP-initiated or /saml/login): end at the panel. */
+	req->fl.idp_initiated = req->fl.client_id == NULL || req->fl.redirect_uri == NULL;
+	if (req->fl.idp_initiated) {
+		free(req->fl.client_id);
+		req->fl.client_id = NULL;
+	}
+	req->fl.consent_needed = front_flow_consent_needed(req,
+	    store_reply_int(store_reply_elem(r, 3)) == 1);
+	if ((arv = front_audit(req, "assertion", BK_OK, NULL)) != BK_OK) {
+		front_error(req, arv, NULL);	/* fail closed: no session without a record */
+		return;
+	}
+	log_req(LOG_L_INFO, req->id, 0, "assertion accepted: tenant=%s user=%s id=%s",
+	    req->t->id, log_esc(req->fl.user), log_esc(req->fl.assertion_id));
+	if (bk_token_new_dup(&req->fl.session) != BK_OK) {
+		front_error(req, BK_E_RANDOM, NULL);
+		return;
+	}
+	front_flow_finish(req);
+}

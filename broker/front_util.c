@@ -1,0 +1,611 @@
+/*
+ * sso-broker: HTTP front helpers: parameters, cookies, client
+ * authentication, replies and pages.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * URL decoding and HTML escaping are libevent's; this file only adds the
+ * strictness the security rules need: a repeated parameter, a control
+ * byte, an embedded NUL or a bad %-escape rejects the whole request.
+ * Trust: all input here is untrusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "front_int.h"
+#include "log.h"
+
+static int
+front_hexdig(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* Decode one x-www-form-urlencoded component strictly. */
+static int
+front_decode(const char *s, size_t len, char **out, size_t *outlen)
+{
+	char	*tmp, *dec;
+	size_t	 i, dlen;
+
+	*out = NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return BK_E_HTTP_BADPARAM;
+		if (c == '%' && (i + 2 >= len || !front_hexdig(s[i + 1]) ||
+		    !front_hexdig(s[i + 2])))
+			return BK_E_HTTP_BADPARAM;
+	}
+	if ((tmp = malloc(len + 1)) == NULL)
+		return BK_E_NOMEM;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	dec = evhttp_uridecode(tmp, 1, &dlen);
+	free(tmp);
+	if (dec == NULL)
+		return BK_E_NOMEM;
+	for (i = 0; i < dlen; i++) {
+		unsigned char c = (unsigned char)dec[i];
+
+		/* Decoded controls (NUL, CR, LF...) are never legitimate here. */
+		if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
+			goto bad;
+		if (c == 0)
+			goto bad;
+	}
+	*out = dec;
+	*outlen = dlen;
+	return BK_OK;
+ bad:
+	free(dec);
+	return BK_E_HTTP_BADPARAM;
+}
+
+int
+front_params_parse(const char *s, size_t len, struct front_params *out)
+{
+	const char	*p = s, *end = s + len, *amp, *eq;
+	size_t		 i, vlen, nlen;
+	char		*name = NULL, *value = NULL;
+	int		 rv;
+
+	memset(out, 0, sizeof(*out));
+	if (len > FRONT_MAX_PARAM_LEN * 2)
+		return BK_E_TOOBIG;
+	if ((out->v = calloc(FRONT_MAX_PARAMS, sizeof(*out->v))) == NULL)
+		return BK_E_NOMEM;
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			amp = end;
+		if (amp == p) {		/* empty pair: "a=1&&b=2" */
+			p++;
+			continue;
+		}
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (eq == NULL)
+			eq = amp;
+		if ((rv = front_decode(p, (size_t)(eq - p), &name, &nlen)) != BK_OK)
+			goto fail;
+		if (nlen == 0) {
+			rv = BK_E_HTTP_BADPARAM;
+			goto fail;
+		}
+		if ((rv = front_decode(eq < amp ? eq + 1 : amp,
+		    eq < amp ? (size_t)(amp - eq - 1) : 0, &value, &vlen)) != BK_OK)
+			goto fail;
+		if (vlen > FRONT_MAX_PARAM_LEN) {
+			rv = BK_E_TOOBIG;
+			goto fail;
+		}
+		for (i = 0; i < out->n; i++)
+			if (strcmp(out->v[i].name, name) == 0) {
+				rv = BK_E_HTTP_DUPPARAM;
+				goto fail;
+			}
+		if (out->n >= FRONT_MAX_PARAMS) {
+			rv = BK_E_HTTP_BADPARAM;
+			goto fail;
+		}
+		out->v[out->n].name = name;
+		out->v[out->n].value = value;
+		out->v[out->n].vlen = vlen;
+		out->n++;
+		name = value = NULL;
+		p = amp < end ? amp + 1 : end;
+	}
+	return BK_OK;
+ fail:
+	free(name);
+	free(value);
+	front_params_cleanup(out);
+	return rv;
+}
+
+const char *
+front_param(const struct front_params *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->v[i].name, name) == 0)
+			return p->v[i].value;
+	return NULL;
+}
+
+void
+front_params_cleanup(struct front_params *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].name);
+		bk_freezero(p->v[i].value, p->v[i].vlen);
+	}
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *
+front_header(struct front_req *req, const char *name)
+{
+	if (req->ev == NULL)
+		return NULL;
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+int
+front_form_parse(struct front_req *req, size_t max)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req->ev);
+	const char	*ct = front_header(req, "Content-Type");
+	size_t		 len = evbuffer_get_length(in);
+	unsigned char	*body;
+
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	    (ct[33] != '\0' && ct[33] != ';'))
+		return BK_E_HTTP_CTYPE;
+	if (len > max)
+		return BK_E_HTTP_BODY_TOOBIG;
+	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0)
+		return BK_E_NOMEM;
+	return front_params_parse((const char *)body, len, &req->form);
+}
+
+/* Cookie header: "a=1; b=2" (RFC 6265 5.4). */
+char *
+front_cookie_get(struct front_req *req, const char *name)
+{
+	const char	*h = front_header(req, "Cookie"), *p, *semi, *eq;
+	size_t		 nlen = strlen(name);
+
+	if (h == NULL)
+		return NULL;
+	for (p = h; *p != '\0'; p = semi ? semi + 1 : p + strlen(p)) {
+		while (*p == ' ')
+			p++;
+		semi = strchr(p, ';');
+		eq = strchr(p, '=');
+		if (eq == NULL || (semi != NULL && eq > semi))
+			continue;
+		if ((size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+			size_t vlen = semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
+			char *v;
+
+			while (vlen > 0 && eq[vlen] == ' ')
+				vlen--;
+			if (vlen == 0 || vlen > 256)
+				return NULL;
+			if ((v = malloc(vlen + 1)) == NULL)
+				return NULL;
+			memcpy(v, eq + 1, vlen);
+			v[vlen] = '\0';
+			if (!bk_str_is_printable(v)) {
+				free(v);
+				return NULL;
+			}
+			return v;
+		}
+	}
+	return NULL;
+}
+
+void
+front_cookie_set(struct front_req *req, const char *name, const char *value,
+    int max_age, const char *samesite)
+{
+	char	 buf[512];
+
+	if (req->ev == NULL)
+		return;
+	/*
+	 * Secure always: browsers keep Secure cookies on http://127.0.0.1 and
+	 * localhost too, and SameSite=None requires it.
+	 */
+	snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
+	    name, value, max_age, samesite);
+	evhttp_add_header(evhttp_request_get_output_headers(req->ev), "Set-Cookie", buf);
+}
+
+void
+front_cookie_clear(struct front_req *req, const char *name, const char *samesite)
+{
+	front_cookie_set(req, name, "", 0, samesite);
+}
+
+int
+front_pkce_ok(const char *s)
+{
+	size_t	 n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	if (n < 43 || n > 128)
+		return 0;
+	for (; *s != '\0'; s++) {
+		char c = *s;
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+front_pkce_s256(const char *verifier, char out[BK_TOKEN_LEN + 1])
+{
+	unsigned char	 d[32];
+	char		*s;
+
+	out[0] = '\0';
+	bk_sha256(verifier, strlen(verifier), d);
+	if ((s = bk_b64url_encode(d, sizeof(d))) != NULL) {
+		snprintf(out, BK_TOKEN_LEN + 1, "%s", s);
+		free(s);
+	}
+}
+
+/* Basic credentials are form-urlencoded before base64 (RFC 6749 2.3.1). */
+static int
+front_basic_parse(const char *h, char **id, char **secret)
+{
+	unsigned char	*dec = NULL;
+	size_t		 dlen, il;
+	char		*colon;
+	int		 rv = BK_E_OAUTH_INVALID_CLIENT;
+
+	*id = *secret = NULL;
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return BK_E_OAUTH_INVALID_CLIENT;
+	if (bk_b64_decode(h + 6, strlen(h + 6), 1024, &dec, &dlen) != BK_OK)
+		return BK_E_OAUTH_INVALID_CLIENT;
+	if (memchr(dec, '\0', dlen) != NULL || (colon = strchr((char *)dec, ':')) == NULL)
+		goto out;
+	il = (size_t)(colon - (char *)dec);
+	if (front_decode((char *)dec, il, id, &il) != BK_OK ||
+	    front_decode(colon + 1, strlen(colon + 1), secret, &dlen) != BK_OK) {
+		free(*id);
+		bk_strfree_secret(*secret);
+		*id = *secret = NULL;
+		goto out;
+	}
+	rv = BK_OK;
+ out:
+	bk_freezero(dec, dlen);
+	return rv;
+}
+
+int
+front_client_auth(struct front_req *req, const struct conf_tenant **t)
+{
+	const char		*h = front_header(req, "Authorization");
+	const char		*fid = front_param(&req->form, "client_id");
+	const char		*fsec = front_param(&req->form, "client_secret");
+	char			*id = NULL, *secret = NULL;
+	const struct conf_tenant *ct;
+	char			 want[BK_DIGEST_HEX + 1], got[BK_DIGEST_HEX + 1];
+	int			 rv = BK_E_OAUTH_INVALID_CLIENT;
+
+	*t = NULL;
+	if (h != NULL && fsec != NULL)
+		return BK_E_OAUTH_INVALID_REQUEST;	/* one method only */
+	if (h != NULL) {
+		if (front_basic_parse(h, &id, &secret) != BK_OK)
+			return BK_E_OAUTH_INVALID_CLIENT;
+		if (fid != NULL && strcmp(fid, id) != 0) {
+			rv = BK_E_OAUTH_INVALID_REQUEST;
+			goto out;
+		}
+	} else if (fid != NULL && fsec != NULL) {
+		id = bk_strdup(fid);
+		secret = bk_strdup(fsec);
+	} else
+		return BK_E_OAUTH_INVALID_CLIENT;
+	if (id == NULL || secret == NULL) {
+		rv = BK_E_NOMEM;
+		goto out;
+	}
+	if ((ct = conf_tenant_by_client(req->f->conf, id)) == NULL) {
+		/* Same work as a known client: no timing hint about client ids. */
+		bk_sha256_hex(secret, strlen(secret), got);
+		goto out;
+	}
+	/* Compare digests in constant time (the secret's length stays hidden). */
+	bk_sha256_hex(ct->panel.client_secret, strlen(ct->panel.client_secret), want);
+	bk_sha256_hex(secret, strlen(secret), got);
+	if (!bk_ct_eq(want, BK_DIGEST_HEX, got, BK_DIGEST_HEX))
+		goto out;
+	*t = ct;
+	rv = BK_OK;
+ out:
+	free(id);
+	bk_strfree_secret(secret);
+	return rv;
+}
+
+char *
+front_url_add(const char *url, const char *k1, const char *v1,
+    const char *k2, const char *v2, const char *k3, const char *v3)
+{
+	struct bk_buf	 b;
+	const char	*k[3] = { k1, k2, k3 }, *v[3] = { v1, v2, v3 };
+	char		 sep = strchr(url, '?') ? '&' : '?';
+	int		 i, rv;
+
+	bk_buf_init(&b, 16384);
+	rv = bk_buf_adds(&b, url);
+	for (i = 0; i < 3 && rv == BK_OK; i++) {
+		char *e;
+
+		if (k[i] == NULL || v[i] == NULL)
+			continue;
+		if ((e = evhttp_uriencode(v[i], -1, 0)) == NULL) {
+			rv = BK_E_NOMEM;
+			break;
+		}
+		rv = bk_buf_addf(&b, "%c%s=%s", sep, k[i], e);
+		free(e);
+		sep = '&';
+	}
+	if (rv != BK_OK) {
+		bk_buf_free(&b);
+		return NULL;
+	}
+	return bk_buf_take(&b);
+}
+
+/* --- replies --- */
+
+static void
+front_headers_common(struct front_req *req, const char *ctype)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "X-Request-Id", req->id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Pragma", "no-cache");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+	    "frame-ancestors 'none'; base-uri 'none'");
+	if (strncmp(req->f->conf->public_url, "https:", 6) == 0 && !req->admin)
+		evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static const char *
+front_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+void
+front_reply(struct front_req *req, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct evbuffer	*out;
+
+	if (req->replied)
+		return;
+	req->replied = 1;
+	req->status = status;
+	if (req->ev != NULL) {
+		struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+
+		if (evcon != NULL)
+			evhttp_connection_set_closecb(evcon, NULL, NULL);
+		front_headers_common(req, ctype);
+		if (status == 405)
+			evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+			    "Allow", req->route == MR_ACS ? "POST" : "GET, POST");
+		out = evbuffer_new();
+		if (out != NULL && len > 0)
+			evbuffer_add(out, body, len);
+		evhttp_send_reply(req->ev, status, front_reason(status), out);
+		if (out != NULL)
+			evbuffer_free(out);
+	}
+	front_req_done(req);
+}
+
+void
+front_reply_json(struct front_req *req, int status, void *obj)
+{
+	json_t	*o = obj;
+	char	*s;
+
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s == NULL)
+		front_reply(req, 500, "application/json", "{\"error\":\"server_error\"}", 24);
+	else
+		front_reply(req, status, "application/json", s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+void
+front_redirect(struct front_req *req, int status, const char *url)
+{
+	if (req->ev != NULL && !req->replied)
+		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+		    "Location", url);
+	front_reply(req, status, "text/html; charset=utf-8", "", 0);
+}
+
+char *
+front_html_esc(const char *s)
+{
+	return evhttp_htmlescape(s ? s : "");
+}
+
+void
+front_page(struct front_req *req, int status, const char *title, const char *body_html)
+{
+	struct bk_buf	 b;
+	char		*et = front_html_esc(title);
+
+	bk_buf_init(&b, 64 * 1024);
+	if (et == NULL ||
+	    bk_buf_addf(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    "<title>%s</title><style>"
+	    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f6f9;"
+	    "color:#1b2430;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}"
+	    "main{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);"
+	    "padding:2rem 2.5rem;max-width:32rem}"
+	    "h1{font-size:1.35rem;margin-top:0}.meta{color:#5b6675;font-size:.85rem}"
+	    "button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;border:1px solid #0b5cab;"
+	    "margin-right:.6rem;cursor:pointer}button.allow{background:#0b5cab;color:#fff}"
+	    "button.deny{background:#fff;color:#0b5cab}code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}"
+	    "</style></head><body><main><h1>%s</h1>%s"
+	    "<p class=\"meta\">Request ID: <code>%s</code></p></main></body></html>\n",
+	    et, et, body_html, req->id) != BK_OK) {
+		free(et);
+		bk_buf_free(&b);
+		front_reply(req, 500, "text/plain", "internal error\n", 15);
+		return;
+	}
+	free(et);
+	front_reply(req, status, "text/html; charset=utf-8", b.data, b.len);
+	bk_buf_free(&b);
+}
+
+static int
+front_wants_json(struct front_req *req)
+{
+	const char *a = front_header(req, "Accept");
+
+	return req->want_json || (a != NULL && strstr(a, "application/json") != NULL &&
+	    strstr(a, "text/html") == NULL);
+}
+
+void
+front_error(struct front_req *req, int rv, const char *detail)
+{
+	int	 status = bk_err_http(rv);
+	char	*msg, *body;
+	json_t	*o;
+
+	if (status < 400)
+		status = 500;
+	if (front_wants_json(req)) {
+		o = json_pack("{s:s, s:s, s:s}", "error", bk_err_slug(rv),
+		    "error_description", bk_strerror(rv), "request_id", req->id);
+		front_reply_json(req, status, o);
+		return;
+	}
+	(void)detail;	/* details go to the log and the audit record only (P35) */
+	msg = front_html_esc(bk_strerror(rv));
+	body = NULL;
+	if (msg != NULL) {
+		struct bk_buf b;
+
+		bk_buf_init(&b, 4096);
+		if (bk_buf_addf(&b, "<p>%s.</p><p class=\"meta\">Reason code: <code>%s</code></p>"
+		    "<p>If this keeps happening, contact your administrator with the "
+		    "request ID below.</p>", msg, bk_err_slug(rv)) == BK_OK)
+			body = bk_buf_take(&b);
+		bk_buf_free(&b);
+	}
+	front_page(req, status, status == 503 ? "Service temporarily unavailable" :
+	    status >= 500 ? "Something went wrong" : "Sign-in refused", body ? body : "");
+	free(msg);
+	free(body);
+}
+
+void
+front_oauth_error(struct front_req *req, int rv, const char *description)
+{
+	int	 status = bk_err_http(rv);
+	json_t	*o;
+	const char *slug = bk_err_slug(rv);
+
+	if (rv == BK_E_STORE_DOWN || rv == BK_E_STORE_TIMEOUT ||
+	    rv == BK_E_STORE_REPLY || rv == BK_E_AUDIT_WRITE) {
+		slug = "temporarily_unavailable";
+		status = 503;
+	} else if (status >= 500)
+		slug = "server_error";
+	o = json_pack("{s:s, s:s, s:s}", "error", slug, "error_description",
+	    description ? description : bk_strerror(rv), "request_id", req->id);
+	if (req->ev != NULL && status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+		    "WWW-Authenticate", "Basic realm=\"sso-broker\"");
+	front_reply_json(req, status, o);
+}
+
+int
+front_audit(struct front_req *req, const char *event, int rv, const char *detail)
+{
+	struct audit_rec	 r;
+	int			 wrv;
+
+	memset(&r, 0, sizeof(r));
+	r.event = event;
+	r.outcome = rv == BK_OK ? "accepted" : "rejected";
+	r.reason = bk_err_slug(rv);
+	r.tenant = req->t ? req->t->id : NULL;
+	r.issuer = req->fl.issuer;
+	r.user = req->fl.user;
+	r.internal_id = req->fl.internal_id;
+	r.assertion_id = req->fl.assertion_id;
+	r.client_id = req->fl.client_id;
+	r.client_addr = req->addr;
+	r.request_id = req->id;
+	r.cert_fingerprint = req->fl.cert_fp;
+	r.detail = detail;
+	wrv = audit_write(req->f->audit, &r);
+	metrics_decision(rv == BK_OK, rv);
+	if (wrv != BK_OK)
+		log_req(LOG_L_ERR, req->id, wrv, "audit record not written (%s %s)",
+		    event, bk_err_slug(rv));
+	return wrv;
+}

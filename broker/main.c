@@ -1,0 +1,104 @@
+/*
+ * sso-broker: command line.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ *   sso-broker -c FILE [-d]          run in the foreground
+ *   sso-broker -c FILE --check-config (or -n)   check and exit
+ *   sso-broker -c FILE -T            print the effective configuration
+ * Trust: argv is the operator's.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "bk.h"
+#include "conf.h"
+#include "log.h"
+#include "proc.h"
+#include "saml.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sso-broker -c FILE [--check-config | -T] [-d]\n"
+	    "  -c, --config FILE    broker.conf (required)\n"
+	    "  -n, --check-config   check the configuration and exit\n"
+	    "  -T, --dump-config    print the effective configuration (secrets masked)\n"
+	    "  -d, --debug          debug logging\n"
+	    "  -V, --version        print the version\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "dump-config", no_argument, NULL, 'T' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = NULL;
+	int		 ch, check = 0, dump = 0, debug = 0, rv;
+	struct conf	*c = NULL;
+	char		*errors = NULL;
+
+	while ((ch = getopt_long(argc, argv, "c:nTdVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'T':
+			dump = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'V':
+			printf("sso-broker %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("parent", debug);
+	/* S32: LASSO_FLAG is removed and verification asserted before anything else. */
+	if (saml_init() != BK_OK) {
+		fprintf(stderr, "sso-broker: cannot initialise the SAML library\n");
+		return 1;
+	}
+	rv = proc_conf_load(path, &c, &errors);
+	if (rv != BK_OK) {
+		fprintf(stderr, "%s", errors ? errors : "configuration error\n");
+		free(errors);
+		saml_shutdown();
+		return 1;
+	}
+	if (check || dump) {
+		if (dump)
+			conf_dump(c, stdout);
+		else
+			printf("configuration OK\n");
+		proc_conf_free(c);
+		saml_shutdown();
+		return 0;
+	}
+	rv = proc_run(path, c);
+	saml_shutdown();
+	return rv;
+}

@@ -1,0 +1,180 @@
+/*
+ * sso-broker: Prometheus counters in shared memory (text format 0.0.4).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Fixed label sets (routes x a short status list, latency buckets, reason
+ * codes) keep the page small and the cardinality bounded.
+ * Trust: no input from the network reaches label values.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bk.h"
+#include "metrics.h"
+
+#define METRICS_MAX_WORKERS	64
+#define METRICS_NREASON		1000
+
+static const int metrics_statuses[] = {
+	200, 201, 204, 302, 303, 400, 401, 403, 404, 405, 409, 413, 415, 500, 501, 503, 0
+};
+#define METRICS_NSTATUS BK_NELEM(metrics_statuses)
+
+static const double metrics_buckets[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
+};
+#define METRICS_NBUCKET BK_NELEM(metrics_buckets)
+
+struct metrics_shared {
+	uint64_t	req[MR_COUNT][METRICS_NSTATUS];
+	uint64_t	lat[MR_COUNT][METRICS_NBUCKET + 1];
+	uint64_t	lat_sum_us[MR_COUNT];
+	uint64_t	decisions[2][METRICS_NREASON];
+	int		redis_up[METRICS_MAX_WORKERS];
+	int		workers;
+};
+
+static struct metrics_shared *msh;
+
+static const char *metrics_route_names[MR_COUNT] = {
+	"healthz", "readyz", "saml_metadata", "saml_login", "saml_acs",
+	"oauth2_authorize", "oauth2_token", "oauth2_introspect", "oauth2_revoke",
+	"well_known", "consent", "logout", "oidc_callback", "admin", "metrics",
+	"other"
+};
+
+const char *
+metrics_route_name(enum metrics_route r)
+{
+	return r < MR_COUNT ? metrics_route_names[r] : "other";
+}
+
+int
+metrics_init(void)
+{
+	void	*p;
+
+	if (msh != NULL)
+		return BK_OK;
+	p = mmap(NULL, sizeof(*msh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return BK_E_NOMEM;
+	msh = p;
+	return BK_OK;
+}
+
+void
+metrics_request(enum metrics_route r, int status, double seconds)
+{
+	size_t	 i;
+
+	if (msh == NULL || r >= MR_COUNT)
+		return;
+	for (i = 0; i < METRICS_NSTATUS - 1; i++)
+		if (metrics_statuses[i] == status)
+			break;
+	__atomic_add_fetch(&msh->req[r][i], 1, __ATOMIC_RELAXED);
+	for (i = 0; i < METRICS_NBUCKET; i++)
+		if (seconds <= metrics_buckets[i])
+			break;
+	__atomic_add_fetch(&msh->lat[r][i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&msh->lat_sum_us[r], (uint64_t)(seconds * 1e6),
+	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_decision(int accepted, int rv)
+{
+	int	 idx = rv < 0 ? -rv : rv;
+
+	if (msh == NULL || idx >= METRICS_NREASON)
+		return;
+	__atomic_add_fetch(&msh->decisions[accepted ? 1 : 0][idx], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_redis_up(int slot, int up)
+{
+	if (msh != NULL && slot >= 0 && slot < METRICS_MAX_WORKERS)
+		__atomic_store_n(&msh->redis_up[slot], up, __ATOMIC_RELAXED);
+}
+
+void
+metrics_workers(int n)
+{
+	if (msh != NULL) {
+		int i;
+
+		__atomic_store_n(&msh->workers, n, __ATOMIC_RELAXED);
+		for (i = n; i < METRICS_MAX_WORKERS; i++)
+			msh->redis_up[i] = 0;
+	}
+}
+
+int
+metrics_render(struct bk_buf *b)
+{
+	size_t	 r, i;
+	int	 rv = BK_OK, up = 0, w;
+	uint64_t cum;
+
+	if (msh == NULL)
+		return BK_E_INTERNAL;
+	w = msh->workers;
+	for (i = 0; i < (size_t)w && i < METRICS_MAX_WORKERS; i++)
+		up += msh->redis_up[i] ? 1 : 0;
+	rv |= bk_buf_adds(b,
+	    "# HELP ssobroker_requests_total HTTP requests by route and status.\n"
+	    "# TYPE ssobroker_requests_total counter\n");
+	for (r = 0; r < MR_COUNT; r++)
+		for (i = 0; i < METRICS_NSTATUS; i++)
+			if (msh->req[r][i] != 0)
+				rv |= bk_buf_addf(b,
+				    "ssobroker_requests_total{route=\"%s\",status=\"%s%d\"} %llu\n",
+				    metrics_route_names[r], metrics_statuses[i] ? "" : "other",
+				    metrics_statuses[i] ? metrics_statuses[i] : 0,
+				    (unsigned long long)msh->req[r][i]);
+	rv |= bk_buf_adds(b,
+	    "# HELP ssobroker_request_duration_seconds Request latency by route.\n"
+	    "# TYPE ssobroker_request_duration_seconds histogram\n");
+	for (r = 0; r < MR_COUNT; r++) {
+		cum = 0;
+		for (i = 0; i <= METRICS_NBUCKET; i++) {
+			cum += msh->lat[r][i];
+			if (i < METRICS_NBUCKET)
+				rv |= bk_buf_addf(b,
+				    "ssobroker_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+				    metrics_route_names[r], metrics_buckets[i],
+				    (unsigned long long)cum);
+			else
+				rv |= bk_buf_addf(b,
+				    "ssobroker_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+				    metrics_route_names[r], (unsigned long long)cum);
+		}
+		rv |= bk_buf_addf(b,
+		    "ssobroker_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+		    "ssobroker_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    metrics_route_names[r], (double)msh->lat_sum_us[r] / 1e6,
+		    metrics_route_names[r], (unsigned long long)cum);
+	}
+	rv |= bk_buf_adds(b,
+	    "# HELP ssobroker_decisions_total Audited decisions by outcome and reason.\n"
+	    "# TYPE ssobroker_decisions_total counter\n");
+	for (r = 0; r < 2; r++)
+		for (i = 0; i < METRICS_NREASON; i++)
+			if (msh->decisions[r][i] != 0)
+				rv |= bk_buf_addf(b,
+				    "ssobroker_decisions_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
+				    r ? "accepted" : "rejected",
+				    bk_err_slug(-(int)i), (unsigned long long)msh->decisions[r][i]);
+	rv |= bk_buf_addf(b,
+	    "# HELP ssobroker_redis_up Workers whose Redis connection is up.\n"
+	    "# TYPE ssobroker_redis_up gauge\n"
+	    "ssobroker_redis_up %d\n"
+	    "# HELP ssobroker_workers Live worker processes.\n"
+	    "# TYPE ssobroker_workers gauge\n"
+	    "ssobroker_workers %d\n", up, w);
+	return rv == BK_OK ? BK_OK : BK_E_TOOBIG;
+}

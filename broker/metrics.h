@@ -1,0 +1,36 @@
+/*
+ * sso-broker: Prometheus metrics shared by all workers.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Counters live in a MAP_SHARED page made by the parent before it forks;
+ * workers add with atomics, any worker renders the text format 0.0.4.
+ * No per-user labels: routes, statuses, reasons and latency buckets only.
+ */
+#ifndef BK_METRICS_H
+#define BK_METRICS_H
+
+#include <stddef.h>
+
+enum metrics_route {
+	MR_HEALTHZ, MR_READYZ, MR_METADATA, MR_SAML_LOGIN, MR_ACS, MR_AUTHORIZE,
+	MR_TOKEN, MR_INTROSPECT, MR_REVOKE, MR_WELLKNOWN, MR_CONSENT, MR_LOGOUT,
+	MR_OIDC_CALLBACK, MR_ADMIN, MR_METRICS, MR_OTHER, MR_COUNT
+};
+
+struct bk_buf;
+
+/** Parent: allocate the shared page.  BK_OK or BK_E_NOMEM. */
+int	metrics_init(void);
+/** Count one finished request. */
+void	metrics_request(enum metrics_route r, int status, double seconds);
+/** Count one audited decision (event, outcome accepted/rejected, reason code). */
+void	metrics_decision(int accepted, int rv);
+/** Worker's Redis state, by worker slot. */
+void	metrics_redis_up(int slot, int up);
+/** Parent: number of live workers. */
+void	metrics_workers(int n);
+/** Append the exposition text. */
+int	metrics_render(struct bk_buf *out);
+const char *metrics_route_name(enum metrics_route r);
+
+#endif /* BK_METRICS_H */

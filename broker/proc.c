@@ -1,0 +1,513 @@
+/*
+ * sso-broker: the parent process and the workers [relayd, httpd, OpenSSH].
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * The parent reads and checks the configuration, builds every tenant's
+ * SAML context, binds the sockets, opens the audit file and forks
+ * `workers` workers.  It then only waits for signals (sigtimedwait, no
+ * event loop): a dead worker is restarted (with a back-off when it dies
+ * young); SIGHUP builds and checks the new configuration first and, only
+ * if it is good, starts new workers and tells the old ones to drain, so no
+ * connection is dropped; SIGTERM drains every worker and exits 0.
+ * Trust: configuration files only; the parent never reads network data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "audit.h"
+#include "bk.h"
+#include "conf.h"
+#include "front.h"
+#include "log.h"
+#include "metrics.h"
+#include "proc.h"
+#include "saml.h"
+
+#define PROC_MAX_WORKERS	64
+#define PROC_DRAIN_SEC		10
+#define PROC_STOP_SEC		15
+#define PROC_RESTART_MIN_SEC	1
+
+struct proc_worker {
+	pid_t	 pid;		/* 0 = not running */
+	int	 gen;		/* configuration generation it runs */
+	time_t	 started;
+	time_t	 restart_at;	/* when a dead current worker may be restarted */
+};
+
+static struct {
+	const char		*path;
+	struct conf		*conf;
+	struct audit		*audit;
+	SSL_CTX			*tls;
+	int			 pub_fd, adm_fd;
+	int			 nworkers;
+	int			 gen;
+	struct proc_worker	 w[PROC_MAX_WORKERS * 2];
+	sigset_t		 sigs;
+} P;
+
+/* --- configuration --- */
+
+void
+proc_conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_tenants; i++) {
+		saml_tenant_free(c->tenants[i]->saml_sp);
+		c->tenants[i]->saml_sp = NULL;
+	}
+	conf_free(c);
+}
+
+int
+proc_conf_load(const char *path, struct conf **out, char **errors)
+{
+	struct conf	*c = NULL;
+	struct bk_buf	 eb;
+	size_t		 i;
+	int		 rv;
+
+	*out = NULL;
+	*errors = NULL;
+	if ((rv = conf_load(path, &c, errors)) != BK_OK)
+		return rv;
+	bk_buf_init(&eb, 64 * 1024);
+	for (i = 0; i < c->n_tenants; i++) {
+		struct conf_tenant	*t = c->tenants[i];
+		struct saml_sp_params	 p;
+		char			*why = NULL;
+
+		if (t->login != CONF_LOGIN_SAML)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.tenant_id = t->id;
+		p.sp_entity_id = t->saml.sp_entity_id;
+		p.acs_url = t->acs_url;
+		p.sp_key_path = t->saml.sp_key;
+		p.sp_cert_path = t->saml.sp_cert;
+		p.idp_metadata_path = t->saml.idp_metadata;
+		p.allow_sha1 = t->saml.allow_sha1;
+		p.clock_skew = t->saml.clock_skew;
+		p.allow_portal_users = t->saml.allow_portal_users;
+		p.username_attribute = t->saml.username_attribute;
+		p.max_authn_age = t->saml.max_authn_age;
+		if ((rv = saml_tenant_new(&p, (struct saml_tenant **)&t->saml_sp, &why)) != BK_OK) {
+			bk_buf_addf(&eb, "%s: tenant %s: %s\n", t->file, t->id,
+			    why ? why : bk_strerror(rv));
+			free(why);
+		}
+	}
+	if (eb.len > 0) {
+		*errors = bk_buf_take(&eb);
+		proc_conf_free(c);
+		return BK_E_CONF_SYNTAX;
+	}
+	bk_buf_free(&eb);
+	*out = c;
+	return BK_OK;
+}
+
+/* --- sockets and TLS --- */
+
+static int
+proc_bind(const char *hostport, int *fd)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 host[256];
+	const char	*colon = strrchr(hostport, ':'), *h = host;
+	size_t		 hl;
+	int		 s = -1, one = 1, e;
+
+	*fd = -1;
+	if (colon == NULL || (hl = (size_t)(colon - hostport)) >= sizeof(host))
+		return BK_E_INVAL;
+	memcpy(host, hostport, hl);
+	host[hl] = '\0';
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		h = host + 1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(h, colon + 1, &hints, &res)) != 0) {
+		log_warnx("%s: %s", hostport, gai_strerror(e));
+		return BK_E_INVAL;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			continue;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 && listen(s, 1024) == 0)
+			break;
+		log_warn("bind %s", hostport);
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0)
+		return BK_E_IO;
+	*fd = s;
+	return BK_OK;
+}
+
+static SSL_CTX *
+proc_tls_new(const struct conf *c)
+{
+	SSL_CTX	*ctx;
+
+	if (c->tls_cert == NULL)
+		return NULL;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		fatalx("TLS: cannot create a context");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		fatalx("TLS: cannot load %s / %s", c->tls_cert, c->tls_key);
+	return ctx;
+}
+
+/* --- workers --- */
+
+struct proc_worker_ctx {
+	struct event_base	*base;
+	struct front		*front;
+	struct event		*drain;
+	int			 ticks;
+};
+
+static void
+proc_worker_tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc_worker_ctx	*w = arg;
+
+	(void)fd;
+	(void)ev;
+	if (front_inflight(w->front) == 0 || ++w->ticks > PROC_DRAIN_SEC * 20)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+proc_worker_term_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct proc_worker_ctx	*w = arg;
+	struct timeval		 tv = { 0, 50 * 1000 };
+
+	(void)fd;
+	(void)ev;
+	if (w->drain != NULL)
+		return;
+	front_drain(w->front);
+	w->drain = event_new(w->base, -1, EV_PERSIST, proc_worker_tick_cb, w);
+	if (w->drain == NULL)
+		event_base_loopexit(w->base, NULL);
+	else
+		evtimer_add(w->drain, &tv);
+}
+
+static void
+proc_libevent_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", log_esc(msg));
+}
+
+static void __attribute__((noreturn))
+proc_worker_main(int slot)
+{
+	struct proc_worker_ctx	 w;
+	struct front_env	 env;
+	struct event		*term, *intr;
+	char			 name[32];
+
+	memset(&w, 0, sizeof(w));
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &P.sigs, NULL);
+	snprintf(name, sizeof(name), "worker-%d", slot + 1);
+	log_set_proc(bk_strdup(name));
+	event_set_log_callback(proc_libevent_log);
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("worker: no event base");
+	memset(&env, 0, sizeof(env));
+	env.conf = P.conf;
+	env.audit = P.audit;
+	env.slot = slot;
+	env.pub_fd = P.pub_fd;
+	env.adm_fd = P.adm_fd;
+	env.tls_ctx = P.tls;
+	if ((w.front = front_new(w.base, &env)) == NULL)
+		fatalx("worker: cannot start the HTTP front");
+	term = evsignal_new(w.base, SIGTERM, proc_worker_term_cb, &w);
+	intr = evsignal_new(w.base, SIGINT, proc_worker_term_cb, &w);
+	evsignal_add(term, NULL);
+	evsignal_add(intr, NULL);
+	signal(SIGHUP, SIG_IGN);
+	event_base_dispatch(w.base);
+	front_free(w.front);
+	if (w.drain != NULL)
+		event_free(w.drain);
+	event_free(term);
+	event_free(intr);
+	event_base_free(w.base);
+	proc_conf_free(P.conf);
+	audit_free(P.audit);
+	if (P.tls != NULL)
+		SSL_CTX_free(P.tls);
+	saml_shutdown();
+	exit(0);
+}
+
+static int
+proc_spawn(int idx, int slot)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) < 0) {
+		log_warn("fork");
+		return BK_E_IO;
+	}
+	if (pid == 0)
+		proc_worker_main(slot);
+	P.w[idx].pid = pid;
+	P.w[idx].gen = P.gen;
+	P.w[idx].started = time(NULL);
+	P.w[idx].restart_at = 0;
+	return BK_OK;
+}
+
+/* Slots 0..n-1 of the current generation live in P.w[gen parity]. */
+static int
+proc_idx(int gen, int slot)
+{
+	return (gen & 1) * PROC_MAX_WORKERS + slot;
+}
+
+static void
+proc_spawn_all(void)
+{
+	int	 i;
+
+	for (i = 0; i < P.nworkers; i++)
+		proc_spawn(proc_idx(P.gen, i), i);
+	metrics_workers(P.nworkers);
+	log_info("started %d workers (configuration generation %d)", P.nworkers, P.gen);
+}
+
+static void
+proc_reap(int stopping)
+{
+	pid_t	 pid;
+	int	 status, i;
+	time_t	 now = time(NULL);
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < (int)BK_NELEM(P.w); i++) {
+			if (P.w[i].pid != pid)
+				continue;
+			P.w[i].pid = 0;
+			if (stopping || P.w[i].gen != P.gen) {
+				log_debug("worker %d exited", (int)pid);
+				break;
+			}
+			if (WIFSIGNALED(status))
+				log_warnx("worker %d died on signal %d; restarting", (int)pid,
+				    WTERMSIG(status));
+			else
+				log_warnx("worker %d exited with %d; restarting", (int)pid,
+				    WEXITSTATUS(status));
+			/* A worker that dies young is restarted after a pause. */
+			P.w[i].restart_at = now - P.w[i].started < PROC_RESTART_MIN_SEC ?
+			    now + PROC_RESTART_MIN_SEC : now;
+			break;
+		}
+	}
+	if (stopping)
+		return;
+	for (i = 0; i < P.nworkers; i++) {
+		int idx = proc_idx(P.gen, i);
+
+		if (P.w[idx].pid == 0 && P.w[idx].restart_at != 0 && P.w[idx].restart_at <= now)
+			proc_spawn(idx, i);
+	}
+}
+
+static int
+proc_nworkers(const struct conf *c)
+{
+	long	 n = c->workers;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	if (n > PROC_MAX_WORKERS)
+		n = PROC_MAX_WORKERS;
+	return (int)n;
+}
+
+static int
+proc_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static void
+proc_reload(void)
+{
+	struct conf		*nc = NULL, *old = P.conf;
+	char			*errors = NULL, *line, *save = NULL;
+	struct audit_rec	 r;
+	int			 i, oldgen = P.gen;
+
+	log_info("SIGHUP: reloading %s", P.path);
+	if (proc_conf_load(P.path, &nc, &errors) != BK_OK) {
+		for (line = strtok_r(errors, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_warnx("reload refused, keeping the running configuration: %s", line);
+		memset(&r, 0, sizeof(r));
+		r.event = "config_reload";
+		r.outcome = "rejected";
+		r.reason = bk_err_slug(BK_E_CONF_SYNTAX);
+		r.detail = "the new configuration has errors; see the log";
+		audit_write(P.audit, &r);
+		free(errors);
+		return;
+	}
+	if (proc_str_differs(nc->listen, old->listen) ||
+	    proc_str_differs(nc->admin_listen, old->admin_listen) ||
+	    proc_str_differs(nc->tls_cert, old->tls_cert) ||
+	    proc_str_differs(nc->tls_key, old->tls_key) ||
+	    proc_str_differs(nc->audit_path, old->audit_path))
+		log_warnx("reload: listen, admin_listen, tls_* and [audit] path changes "
+		    "need a restart; the running sockets and audit file are kept");
+	audit_reopen(P.audit);
+	P.conf = nc;
+	P.gen++;
+	P.nworkers = proc_nworkers(nc);
+	for (i = 0; i < PROC_MAX_WORKERS; i++)
+		P.w[proc_idx(P.gen, i)].restart_at = 0;
+	proc_spawn_all();
+	/* The old generation drains: it finishes its requests, then exits. */
+	for (i = 0; i < PROC_MAX_WORKERS; i++) {
+		int idx = proc_idx(oldgen, i);
+
+		if (P.w[idx].pid != 0)
+			kill(P.w[idx].pid, SIGTERM);
+		P.w[idx].restart_at = 0;
+	}
+	proc_conf_free(old);
+	memset(&r, 0, sizeof(r));
+	r.event = "config_reload";
+	r.outcome = "accepted";
+	r.reason = "ok";
+	audit_write(P.audit, &r);
+	log_info("reload done: %zu tenants", nc->n_tenants);
+}
+
+static int
+proc_alive(void)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		n += P.w[i].pid != 0;
+	return n;
+}
+
+static void
+proc_stop(void)
+{
+	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
+	time_t		 deadline = time(NULL) + PROC_STOP_SEC;
+	int		 i;
+
+	log_info("SIGTERM: draining %d workers", proc_alive());
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		if (P.w[i].pid != 0)
+			kill(P.w[i].pid, SIGTERM);
+	while (proc_alive() > 0 && time(NULL) < deadline) {
+		sigtimedwait(&P.sigs, NULL, &ts);
+		proc_reap(1);
+	}
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		if (P.w[i].pid != 0) {
+			log_warnx("worker %d did not drain in time; killing it", (int)P.w[i].pid);
+			kill(P.w[i].pid, SIGKILL);
+			waitpid(P.w[i].pid, NULL, 0);
+			P.w[i].pid = 0;
+		}
+}
+
+int
+proc_run(const char *path, struct conf *c)
+{
+	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
+	int		 sig, rv;
+
+	memset(&P, 0, sizeof(P));
+	P.path = path;
+	P.conf = c;
+	P.pub_fd = P.adm_fd = -1;
+	sigemptyset(&P.sigs);
+	sigaddset(&P.sigs, SIGCHLD);
+	sigaddset(&P.sigs, SIGHUP);
+	sigaddset(&P.sigs, SIGTERM);
+	sigaddset(&P.sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &P.sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (metrics_init() != BK_OK)
+		fatalx("cannot allocate the metrics page");
+	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
+		fatalx("audit: cannot open %s", c->audit_path);
+	if (proc_bind(c->listen, &P.pub_fd) != BK_OK)
+		fatalx("cannot listen on %s", c->listen);
+	if (proc_bind(c->admin_listen, &P.adm_fd) != BK_OK)
+		fatalx("cannot listen on %s", c->admin_listen);
+	P.tls = proc_tls_new(c);
+	P.nworkers = proc_nworkers(c);
+	log_info("sso-broker listening on %s (public %s), admin on %s, %zu tenants",
+	    c->listen, c->public_url, c->admin_listen, c->n_tenants);
+	proc_spawn_all();
+	for (;;) {
+		sig = sigtimedwait(&P.sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			proc_reload();
+		proc_reap(0);
+	}
+	proc_stop();
+	close(P.pub_fd);
+	close(P.adm_fd);
+	audit_free(P.audit);
+	if (P.tls != NULL)
+		SSL_CTX_free(P.tls);
+	proc_conf_free(P.conf);
+	log_info("stopped");
+	return 0;
+}

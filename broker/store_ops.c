@@ -1,0 +1,210 @@
+/*
+ * sso-broker: the Lua scripts that make multi-key decisions atomic.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Each script runs atomically in Redis, so "check then write" can never
+ * race: a replayed assertion, a second use of a request ID or a code, or a
+ * concurrent mapping change all see the first writer's result.  Records
+ * are JSON written by this project; scripts decode them with pcall and
+ * treat anything unexpected as absent (fail closed).  Only digests of
+ * secrets ever appear in keys.
+ * Trust: ARGV values are computed by the broker; stored values are
+ * untrusted and parsed strictly again in C.
+ */
+#include "store.h"
+
+/* Revoke a user's tokens and browser sessions (used by several scripts). */
+#define LUA_REVOKE_FN \
+	"local function revoke_user(utok, usess)\n" \
+	"  local n, m = 0, 0\n" \
+	"  for _, k in ipairs(redis.call('SMEMBERS', utok)) do n = n + redis.call('DEL', k) end\n" \
+	"  for _, k in ipairs(redis.call('SMEMBERS', usess)) do m = m + redis.call('DEL', k) end\n" \
+	"  redis.call('DEL', utok, usess)\n" \
+	"  return n, m\n" \
+	"end\n"
+
+/*
+ * ACS decision, after the signature and every pure check passed.
+ * KEYS: 1 replay key, 2 authn-request key (unused when unsolicited),
+ *       3 Salesforce index hash, 4 users hash.
+ * ARGV: 1 request ID ("" = unsolicited), 2 browser binding digest,
+ *       3 replay TTL, 4 Salesforce key, 5 consent key prefix,
+ *       6 client_id for unsolicited sign-ins.
+ * Returns {"replay"} | {"irt"} | {"unmapped"} |
+ *         {"ok", user record, authn record or "", consent 0/1}.
+ * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).
+ */
+const char store_lua_acs[] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return {'replay'} end\n"
+	"local st = false\n"
+	"local client = ARGV[6]\n"
+	"if ARGV[1] ~= '' then\n"
+	"  st = redis.call('GET', KEYS[2])\n"
+	"  if not st then return {'irt'} end\n"
+	"  local ok, o = pcall(cjson.decode, st)\n"
+	"  if not ok or type(o) ~= 'table' or o.rid ~= ARGV[1] or o.bind ~= ARGV[2] then\n"
+	"    return {'irt'}\n"
+	"  end\n"
+	"  if type(o.client_id) == 'string' then client = o.client_id end\n"
+	"end\n"
+	"local id = redis.call('HGET', KEYS[3], ARGV[4])\n"
+	"if not id then return {'unmapped'} end\n"
+	"local rec = redis.call('HGET', KEYS[4], id)\n"
+	"if not rec then return {'unmapped'} end\n"
+	"redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3])\n"
+	"if ARGV[1] ~= '' then redis.call('DEL', KEYS[2]) end\n"
+	"local consent = redis.call('EXISTS', ARGV[5] .. id .. ':' .. client)\n"
+	"return {'ok', rec, st or '', consent}\n";
+
+/*
+ * Several SET EX and SADD+EXPIRE in one step (session + code, ...).
+ * ARGV: n, then n x (key, value, ttl), then m, then m x (set, member, ttl).
+ * A set's TTL only ever grows.
+ */
+const char store_lua_sets[] =
+	"local i = 2\n"
+	"for k = 1, tonumber(ARGV[1]) do\n"
+	"  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[i + 2]); i = i + 3\n"
+	"end\n"
+	"local m = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, m do\n"
+	"  redis.call('SADD', ARGV[i], ARGV[i + 1])\n"
+	"  if redis.call('TTL', ARGV[i]) < tonumber(ARGV[i + 2]) then\n"
+	"    redis.call('EXPIRE', ARGV[i], ARGV[i + 2])\n"
+	"  end\n"
+	"  i = i + 3\n"
+	"end\n"
+	"return 'OK'\n";
+
+/*
+ * A browser session authorizes a panel: the session must exist and its
+ * user must still map to the same profile.
+ * KEYS: 1 Salesforce index hash, 2 users hash.
+ * ARGV: 1 session key, 2 consent key prefix, 3 client_id.
+ * Returns {"nosession"} | {"gone"} | {"ok", session, user record, consent}.
+ */
+const char store_lua_session_authz[] =
+	"local s = redis.call('GET', ARGV[1])\n"
+	"if not s then return {'nosession'} end\n"
+	"local ok, o = pcall(cjson.decode, s)\n"
+	"if not ok or type(o) ~= 'table' or type(o.sfdc_key) ~= 'string' or\n"
+	"   type(o.internal_id) ~= 'string' then return {'nosession'} end\n"
+	"local id = redis.call('HGET', KEYS[1], o.sfdc_key)\n"
+	"if id ~= o.internal_id then return {'gone'} end\n"
+	"local rec = redis.call('HGET', KEYS[2], id)\n"
+	"if not rec then return {'gone'} end\n"
+	"local consent = redis.call('EXISTS', ARGV[2] .. id .. ':' .. ARGV[3])\n"
+	"return {'ok', s, rec, consent}\n";
+
+/*
+ * Mint a panel token if the user still maps to the profile.
+ * KEYS: 1 Salesforce index hash.
+ * ARGV: 1 Salesforce key, 2 internal ID, 3 token key, 4 record, 5 TTL,
+ *       6 user's token index.
+ */
+const char store_lua_mint[] =
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'gone' end\n"
+	"redis.call('SET', ARGV[3], ARGV[4], 'EX', ARGV[5])\n"
+	"redis.call('SADD', ARGV[6], ARGV[3])\n"
+	"if redis.call('TTL', ARGV[6]) < tonumber(ARGV[5]) then\n"
+	"  redis.call('EXPIRE', ARGV[6], ARGV[5])\n"
+	"end\n"
+	"return 'ok'\n";
+
+/*
+ * RFC 7009 revocation by the client the token was issued to (T06).
+ * KEYS: 1 token key.  ARGV: 1 client_id, 2 token-index prefix.
+ * Returns 1 revoked, 0 unknown, -1 another client's token.
+ */
+const char store_lua_revoke[] =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then return 0 end\n"
+	"local ok, o = pcall(cjson.decode, v)\n"
+	"if not ok or type(o) ~= 'table' then return 0 end\n"
+	"if o.client_id ~= ARGV[1] then return -1 end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"if type(o.internal_id) == 'string' then\n"
+	"  redis.call('SREM', ARGV[2] .. o.internal_id, KEYS[1])\n"
+	"end\n"
+	"return 1\n";
+
+/* Every token and session of one user.  KEYS: 1 token index, 2 session index. */
+const char store_lua_user_revoke[] =
+	LUA_REVOKE_FN
+	"local n, m = revoke_user(KEYS[1], KEYS[2])\n"
+	"return {n, m}\n";
+
+/* The mapping and its version, read at one instant.  KEYS: 1 users, 2 version. */
+const char store_lua_snapshot[] =
+	"return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}\n";
+
+/*
+ * Apply a validated import all or nothing (BRIEF: atomic).  The version
+ * check refuses a plan computed from a mapping that changed since.
+ * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * ARGV: 1 expected version, 2 token-index prefix, 3 session-index prefix,
+ *   then sections, each a count and its items:
+ *   upserts (id, record), deletes (id), index deletes (key),
+ *   index sets (key, id), revocations (id).
+ */
+const char store_lua_apply[] =
+	LUA_REVOKE_FN
+	"for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
+	"  local t = redis.call('TYPE', k).ok\n"
+	"  if t ~= 'hash' and t ~= 'none' then return 'badtype' end\n"
+	"end\n"
+	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 'conflict' end\n"
+	"local i = 4\n"
+	"local n = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
+	"n = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end\n"
+	"n = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, n do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end\n"
+	"n = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
+	"n = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); i = i + 1 end\n"
+	"redis.call('INCR', KEYS[3])\n"
+	"return 'OK'\n";
+
+/*
+ * One profile written, if it is still what the caller read.
+ * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * ARGV: 1 id, 2 expected current record ("" = must not exist), 3 new record,
+ *   4 old Salesforce key (""), 5 new Salesforce key (""), 6 token-index
+ *   prefix, 7 session-index prefix.
+ * Returns {"ok"} | {"conflict"} | {"dup", other id}.
+ */
+const char store_lua_user_set[] =
+	LUA_REVOKE_FN
+	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return {'conflict'} end\n"
+	"if ARGV[5] ~= '' then\n"
+	"  local other = redis.call('HGET', KEYS[2], ARGV[5])\n"
+	"  if other and other ~= ARGV[1] then return {'dup', other} end\n"
+	"end\n"
+	"if ARGV[4] ~= '' and ARGV[4] ~= ARGV[5] then\n"
+	"  redis.call('HDEL', KEYS[2], ARGV[4])\n"
+	"  revoke_user(ARGV[6] .. ARGV[1], ARGV[7] .. ARGV[1])\n"
+	"end\n"
+	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"redis.call('INCR', KEYS[3])\n"
+	"return {'ok'}\n";
+
+/*
+ * Delete one profile (and end its sessions), if unchanged since read.
+ * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
+ *   prefix, 5 session-index prefix.
+ */
+const char store_lua_user_del[] =
+	LUA_REVOKE_FN
+	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return {'conflict'} end\n"
+	"if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then\n"
+	"  redis.call('HDEL', KEYS[2], ARGV[3])\n"
+	"end\n"
+	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
+	"redis.call('INCR', KEYS[3])\n"
+	"return {'ok'}\n";
