@@ -79,7 +79,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(tls_cert), 0, 0, NULL, NULL),
 	KW(BK, "server", "tls_key", CONF_T_PATH, 0, 0, NULL, CONF_SECRET | R,
 	    B(tls_key), 0, 0, NULL, NULL),
-	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0", R,
+	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0",
+	    CONF_MASKED | R,
 	    B(redis_url), 0, 0, NULL, v_redis_url),
 	KW(BK, "redis", "sentinels", CONF_T_LIST, 0, 0, NULL, R,
 	    B(sentinels), B(n_sentinels), CONF_MAX_SENTINELS, NULL, v_hostport),
@@ -769,31 +770,6 @@ conf_parse_line(const struct conf_parse *p, const char *section,
 	return p->lines[conf_kw_index(kw)];
 }
 
-static char **
-kw_str(void *target, const struct conf_keyword *kw)
-{
-	return (char **)(void *)((char *)target + kw->off);
-}
-
-static int *
-kw_int(void *target, const struct conf_keyword *kw)
-{
-	return (int *)(void *)((char *)target + kw->off);
-}
-
-static size_t *
-kw_count(void *target, const struct conf_keyword *kw)
-{
-	return (size_t *)(void *)((char *)target + kw->off_n);
-}
-
-/* Values of these keywords are never quoted in messages. */
-static int
-conf_kw_is_quiet(const struct conf_keyword *kw)
-{
-	return kw->validate == v_redis_url;
-}
-
 static char *
 conf_path_resolve(const struct conf_parse *p, const char *v)
 {
@@ -811,8 +787,8 @@ static int
 conf_list_add(struct conf_parse *p, int line, const struct conf_keyword *kw,
     const char *v)
 {
-	char	**arr = kw_str(p->target, kw);
-	size_t	 *n = kw_count(p->target, kw);
+	char	**arr = conf_kw_str(p->target, kw);
+	size_t	 *n = conf_kw_count(p->target, kw);
 
 	if (*n >= kw->max_n) {
 		conf_err(p->errs, p->name, line, "too many values for %s "
@@ -899,9 +875,9 @@ conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 	case CONF_T_BOOL:
 		/* Exactly these two words: "TRUE", "yes", "1" are errors. */
 		if (strcmp(v, "true") == 0)
-			*kw_int(p->target, kw) = 1;
+			*conf_kw_int(p->target, kw) = 1;
 		else if (strcmp(v, "false") == 0)
-			*kw_int(p->target, kw) = 0;
+			*conf_kw_int(p->target, kw) = 0;
 		else {
 			conf_err(p->errs, p->name, line, "invalid %s '%.80s': "
 			    "must be exactly true or false", kw->name, v);
@@ -918,12 +894,12 @@ conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 			    kw->min, kw->max);
 			return BK_E_INVAL;
 		}
-		*kw_int(p->target, kw) = (int)n;
+		*conf_kw_int(p->target, kw) = (int)n;
 		return BK_OK;
 	case CONF_T_ENUM:
 		for (ev = kw->enums; ev->name != NULL; ev++) {
 			if (strcmp(v, ev->name) == 0) {
-				*kw_int(p->target, kw) = ev->val;
+				*conf_kw_int(p->target, kw) = ev->val;
 				return BK_OK;
 			}
 		}
@@ -945,7 +921,7 @@ conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 	case CONF_T_STRING:
 	case CONF_T_URL:
 		if (kw->validate != NULL && kw->validate(v, &why) != BK_OK) {
-			if (conf_kw_is_quiet(kw))
+			if (kw->flags & CONF_MASKED)
 				conf_err(p->errs, p->name, line, "invalid %s: "
 				    "%s", kw->name, why);
 			else
@@ -963,8 +939,8 @@ conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 		    kw->name);
 		return BK_E_INVAL;
 	}
-	free(*kw_str(p->target, kw));
-	*kw_str(p->target, kw) = s;
+	free(*conf_kw_str(p->target, kw));
+	*conf_kw_str(p->target, kw) = s;
 	return BK_OK;
  nomem:
 	p->errs->nomem = 1;
@@ -1442,112 +1418,6 @@ conf_free(struct conf *c)
 	free(c->admin_token_file);
 	free(c->tenants_dir);
 	bk_freezero(c, sizeof(*c));
-}
-
-/* Dump --------------------------------------------------------------- */
-
-/* The redis URL with any password replaced by "****". */
-static void
-conf_redis_url_print(FILE *fp, const char *url)
-{
-	const char	*a, *at, *end, *colon;
-
-	if (strncmp(url, "redis://", 8) != 0) {
-		fprintf(fp, "%s", url);
-		return;
-	}
-	a = url + 8;
-	end = a + strcspn(a, "/?");
-	at = memchr(a, '@', (size_t)(end - a));
-	if (at == NULL) {
-		fprintf(fp, "%s", url);
-		return;
-	}
-	colon = memchr(a, ':', (size_t)(at - a));
-	if (colon == NULL)
-		colon = at;
-	fprintf(fp, "redis://%.*s:****%s", (int)(colon - a), a, at);
-}
-
-void
-conf_dump_scope(enum conf_scope scope, const void *target, void *stdio_file)
-{
-	FILE		*fp = stdio_file;
-	const char	*sec = NULL;
-	void		*t = (void *)(uintptr_t)target;	/* read only */
-	size_t		 i, j;
-
-	for (i = 0; i < BK_NELEM(conf_keywords); i++) {
-		const struct conf_keyword *kw = &conf_keywords[i];
-		const struct conf_enum_val *ev;
-		char *s;
-
-		if (kw->scope != scope)
-			continue;
-		if (sec == NULL || strcmp(sec, kw->section) != 0) {
-			fprintf(fp, "%s[%s]\n", sec != NULL ? "\n" : "",
-			    kw->section);
-			sec = kw->section;
-		}
-		switch (kw->type) {
-		case CONF_T_BOOL:
-			fprintf(fp, "%s = %s\n", kw->name,
-			    *kw_int(t, kw) ? "true" : "false");
-			break;
-		case CONF_T_INT:
-			fprintf(fp, "%s = %d\n", kw->name, *kw_int(t, kw));
-			break;
-		case CONF_T_ENUM:
-			for (ev = kw->enums; ev->name != NULL; ev++)
-				if (ev->val == *kw_int(t, kw))
-					fprintf(fp, "%s = %s\n", kw->name,
-					    ev->name);
-			break;
-		case CONF_T_LIST:
-			if (*kw_count(t, kw) == 0) {
-				fprintf(fp, "# %s is not set\n", kw->name);
-				break;
-			}
-			fprintf(fp, "%s = ", kw->name);
-			for (j = 0; j < *kw_count(t, kw); j++)
-				fprintf(fp, "%s%s", j > 0 ? "," : "",
-				    kw_str(t, kw)[j]);
-			fprintf(fp, "\n");
-			break;
-		default:
-			if (kw->flags & CONF_REPEATABLE) {
-				for (j = 0; j < *kw_count(t, kw); j++)
-					fprintf(fp, "%s = %s\n", kw->name,
-					    kw_str(t, kw)[j]);
-				break;
-			}
-			s = *kw_str(t, kw);
-			if (s == NULL && (kw->flags & CONF_DERIVED) &&
-			    kw->def != NULL)
-				fprintf(fp, "%s = %s\n", kw->name, kw->def);
-			else if (s == NULL)
-				fprintf(fp, "# %s is not set\n", kw->name);
-			else if (conf_kw_is_quiet(kw)) {
-				fprintf(fp, "%s = ", kw->name);
-				conf_redis_url_print(fp, s);
-				fprintf(fp, "\n");
-			} else
-				fprintf(fp, "%s = %s\n", kw->name, s);
-			break;
-		}
-	}
-}
-
-void
-conf_dump(const struct conf *c, void *stdio_file)
-{
-	FILE	*fp = stdio_file;
-	size_t	 i;
-
-	fprintf(fp, "# effective configuration from %s\n", c->file);
-	conf_dump_scope(CONF_SCOPE_BROKER, c, fp);
-	for (i = 0; i < c->n_tenants; i++)
-		conf_tenant_dump(c->tenants[i], fp);
 }
 
 const char *

@@ -116,6 +116,7 @@ struct conf {
 #define CONF_REQ_OIDC	0x10	/* required when login = oidc */
 #define CONF_DERIVED	0x20	/* default computed at check time (def is prose) */
 #define CONF_RELOADABLE	0x40	/* takes effect on SIGHUP without a restart */
+#define CONF_MASKED	0x80	/* may carry a password: never quoted, masked */
 
 enum conf_scope { CONF_SCOPE_BROKER = 1, CONF_SCOPE_TENANT };
 enum conf_type {

@@ -51,6 +51,25 @@ struct conf_parse {
 	struct conf_errs *errs;
 };
 
+/* The field of target (struct conf or conf_tenant) that kw sets. */
+static inline char **
+conf_kw_str(void *target, const struct conf_keyword *kw)
+{
+	return (char **)(void *)((char *)target + kw->off);
+}
+
+static inline int *
+conf_kw_int(void *target, const struct conf_keyword *kw)
+{
+	return (int *)(void *)((char *)target + kw->off);
+}
+
+static inline size_t *
+conf_kw_count(void *target, const struct conf_keyword *kw)
+{
+	return (size_t *)(void *)((char *)target + kw->off_n);
+}
+
 void	conf_errs_init(struct conf_errs *e);
 /** Record one error; line 0 means "the whole file" (name: reason). */
 void	conf_err(struct conf_errs *e, const char *file, int line,
@@ -101,7 +120,5 @@ void	conf_tenants_load(struct conf *c, int dir_line, struct conf_errs *e);
 void	conf_tenant_free(struct conf_tenant *t);
 /** Print one tenant's effective settings (conf_dump()). */
 void	conf_tenant_dump(const struct conf_tenant *t, void *fp);
-/** Print the keywords of one scope of target (conf_dump()). */
-void	conf_dump_scope(enum conf_scope scope, const void *target, void *fp);
 
 #endif /* BK_CONF_INT_H */

@@ -6,13 +6,15 @@
  * holds exactly one tenant.  Each is parsed by the engine in conf.c, then
  * checked: login-dependent required keys, derived URLs, the files it
  * names (secret files must be private [relayd check_file_secrecy]), and
- * across files: tenant ids and panel client_ids are unique.
+ * across files: tenant ids and panel client_ids are unique.  Also the
+ * effective-configuration dump of both file kinds (conf_dump()).
  * Trust: the files are operator input; secret contents are zeroed on free
  * and never printed.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +25,8 @@
 #include "bk.h"
 #include "conf.h"
 #include "conf_int.h"
+
+static void	conf_dump_scope(enum conf_scope, const void *, void *);
 
 /* Files ----------------------------------------------------------------- */
 
@@ -64,16 +68,16 @@ conf_file_open(struct conf_errs *e, const char *file, int line,
 		return BK_E_CONF_SYNTAX;
 	}
 	if (secret && st->st_uid != 0 && st->st_uid != geteuid()) {
-		conf_err_perm(e, file != NULL ? file : path, line, "%s is owned by uid %u, not by "
-		    "uid %u or root; chown it", path, (unsigned)st->st_uid,
-		    (unsigned)geteuid());
+		conf_err_perm(e, file != NULL ? file : path, line,
+		    "%s is owned by uid %u, not by uid %u or root; chown it",
+		    path, (unsigned)st->st_uid, (unsigned)geteuid());
 		close(fd);
 		return BK_E_CONF_SECRET_PERM;
 	}
 	if (secret && (st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		conf_err_perm(e, file != NULL ? file : path, line, "%s is readable by group or "
-		    "others (mode %04o); chmod 600 it", path,
-		    (unsigned)(st->st_mode & 07777));
+		conf_err_perm(e, file != NULL ? file : path, line,
+		    "%s is readable by group or others (mode %04o); chmod 600 it",
+		    path, (unsigned)(st->st_mode & 07777));
 		close(fd);
 		return BK_E_CONF_SECRET_PERM;
 	}
@@ -535,6 +539,114 @@ conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri)
 		if (strcmp(t->panel.redirect_uris[i], uri) == 0)
 			return 1;
 	return 0;
+}
+
+/* Dump (-T) --------------------------------------------------------------- */
+
+/* The redis URL with any password replaced by "****". */
+static void
+conf_redis_url_print(FILE *fp, const char *url)
+{
+	const char	*a, *at, *end, *colon;
+
+	if (strncmp(url, "redis://", 8) != 0) {
+		fprintf(fp, "%s", url);
+		return;
+	}
+	a = url + 8;
+	end = a + strcspn(a, "/?");
+	at = memchr(a, '@', (size_t)(end - a));
+	if (at == NULL) {
+		fprintf(fp, "%s", url);
+		return;
+	}
+	colon = memchr(a, ':', (size_t)(at - a));
+	if (colon == NULL)
+		colon = at;
+	fprintf(fp, "redis://%.*s:****%s", (int)(colon - a), a, at);
+}
+
+static void
+conf_dump_scope(enum conf_scope scope, const void *target, void *stdio_file)
+{
+	FILE		*fp = stdio_file;
+	const char	*sec = NULL;
+	void		*t = (void *)(uintptr_t)target;	/* read only */
+	const struct conf_keyword *table;
+	size_t		 i, j, n;
+
+	table = conf_keywords_table(&n);
+	for (i = 0; i < n; i++) {
+		const struct conf_keyword *kw = &table[i];
+		const struct conf_enum_val *ev;
+		char *s;
+
+		if (kw->scope != scope)
+			continue;
+		if (sec == NULL || strcmp(sec, kw->section) != 0) {
+			fprintf(fp, "%s[%s]\n", sec != NULL ? "\n" : "",
+			    kw->section);
+			sec = kw->section;
+		}
+		switch (kw->type) {
+		case CONF_T_BOOL:
+			fprintf(fp, "%s = %s\n", kw->name,
+			    *conf_kw_int(t, kw) ? "true" : "false");
+			break;
+		case CONF_T_INT:
+			fprintf(fp, "%s = %d\n", kw->name, *conf_kw_int(t, kw));
+			break;
+		case CONF_T_ENUM:
+			for (ev = kw->enums; ev->name != NULL; ev++)
+				if (ev->val == *conf_kw_int(t, kw))
+					fprintf(fp, "%s = %s\n", kw->name,
+					    ev->name);
+			break;
+		case CONF_T_LIST:
+			if (*conf_kw_count(t, kw) == 0) {
+				fprintf(fp, "# %s is not set\n", kw->name);
+				break;
+			}
+			fprintf(fp, "%s = ", kw->name);
+			for (j = 0; j < *conf_kw_count(t, kw); j++)
+				fprintf(fp, "%s%s", j > 0 ? "," : "",
+				    conf_kw_str(t, kw)[j]);
+			fprintf(fp, "\n");
+			break;
+		default:
+			if (kw->flags & CONF_REPEATABLE) {
+				for (j = 0; j < *conf_kw_count(t, kw); j++)
+					fprintf(fp, "%s = %s\n", kw->name,
+					    conf_kw_str(t, kw)[j]);
+				break;
+			}
+			s = *conf_kw_str(t, kw);
+			if (s == NULL && (kw->flags & CONF_DERIVED) &&
+			    kw->def != NULL)
+				fprintf(fp, "%s = %s\n", kw->name, kw->def);
+			else if (s == NULL)
+				fprintf(fp, "# %s is not set\n", kw->name);
+			else if (kw->flags & CONF_MASKED) {
+				fprintf(fp, "%s = ", kw->name);
+				conf_redis_url_print(fp, s);
+				fprintf(fp, "\n");
+			} else
+				fprintf(fp, "%s = %s\n", kw->name, s);
+			break;
+		}
+	}
+}
+
+void
+conf_dump(const struct conf *c, void *stdio_file)
+{
+	FILE	*fp = stdio_file;
+	size_t	 i;
+
+	fprintf(fp, "# effective configuration from %s\n", c->file);
+	conf_dump_scope(CONF_SCOPE_BROKER, c, fp);
+	for (i = 0; i < c->n_tenants; i++)
+		conf_tenant_dump(c->tenants[i], fp);
 }
 
 void

@@ -117,7 +117,9 @@ void	front_public_cb(struct evhttp_request *ev, void *arg);
 /** A request on the admin listener. */
 struct front_req *front_admin_req_new(struct front *f, struct evhttp_request *ev);
 
-/* front_util.c: parsing */
+/* front_params.c: parsing (no I/O) */
+/** Decode one urlencoded component strictly; *out returned-owned. */
+int	front_decode(const char *s, size_t len, char **out, size_t *outlen);
 int	front_params_parse(const char *s, size_t len, struct front_params *out);
 const char *front_param(const struct front_params *p, const char *name);
 void	front_params_cleanup(struct front_params *p);
