@@ -248,12 +248,20 @@ audit_write_all(int fd, const char *p, size_t n)
 int
 audit_write(struct audit *a, const struct audit_rec *r)
 {
+	return audit_write_line(a, r, NULL);
+}
+
+int
+audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
+{
 	json_t		*o;
 	char		 ts[32], hash[BK_DIGEST_HEX + 1];
 	char		*line = NULL;
 	size_t		 len;
 	int		 rv = BK_E_AUDIT_WRITE, locked = 0;
 
+	if (outline != NULL)
+		*outline = NULL;
 	if (a == NULL || a->fd < 0)
 		return BK_E_AUDIT_WRITE;
 	if ((o = json_object()) == NULL)
@@ -297,6 +305,11 @@ audit_write(struct audit *a, const struct audit_rec *r)
 	a->sh->seq++;
 	memcpy(a->sh->prev, hash, sizeof(hash));
 	rv = BK_OK;
+	if (outline != NULL) {
+		line[len] = '\0';
+		*outline = line;
+		line = NULL;
+	}
  out:
 	if (locked)
 		pthread_mutex_unlock(&a->sh->mu);

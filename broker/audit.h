@@ -50,6 +50,11 @@ void	audit_free(struct audit *a);
 
 /** Append one record (any process).  BK_OK or BK_E_AUDIT_WRITE. */
 int	audit_write(struct audit *a, const struct audit_rec *r);
+/**
+ * Same, and hand back the line as written (without the newline) in *line,
+ * returned-owned, so the caller can copy it to the Redis audit stream.
+ */
+int	audit_write_line(struct audit *a, const struct audit_rec *r, char **line);
 
 /** Query filters; NULL/0 = any. */
 struct audit_filter {

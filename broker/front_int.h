@@ -36,6 +36,7 @@
 #define FRONT_CONSENT_TTL	(365 * 86400)
 #define FRONT_COOKIE_SESSION	"ssob_s_"	/* + tenant id */
 #define FRONT_COOKIE_CORR	"ssob_rq"
+#define FRONT_AUDIT_STREAM_MAX	"1000000"	/* records kept per tenant in Redis */
 
 struct front {
 	struct event_base	*base;

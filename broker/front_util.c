@@ -385,6 +385,7 @@ int
 front_audit(struct front_req *req, const char *event, int rv, const char *detail)
 {
 	struct audit_rec	 r;
+	char			*line = NULL;
 	int			 wrv;
 
 	memset(&r, 0, sizeof(r));
@@ -401,8 +402,28 @@ front_audit(struct front_req *req, const char *event, int rv, const char *detail
 	r.request_id = req->id;
 	r.cert_fingerprint = req->fl.cert_fp;
 	r.detail = detail;
-	wrv = audit_write(req->f->audit, &r);
+	wrv = audit_write_line(req->f->audit, &r, &line);
 	metrics_decision(rv == BK_OK, rv);
+	/*
+	 * The shared copy: every broker's records in one capped stream per
+	 * tenant.  The local file is the record of authority (it survives a
+	 * Redis outage), so this send is not waited for.
+	 */
+	if (line != NULL && req->t != NULL && store_is_up(req->f->store)) {
+		char *key = store_key(req->t->id, "audit", NULL);
+		const char *argv[7] = { "XADD", key, "MAXLEN", "~", FRONT_AUDIT_STREAM_MAX,
+		    "*", NULL };
+		const char *av[9];
+
+		if (key != NULL) {
+			memcpy(av, argv, 6 * sizeof(*argv));
+			av[6] = "rec";
+			av[7] = line;
+			store_cmd(req->f->store, NULL, NULL, 8, av, NULL);
+		}
+		free(key);
+	}
+	free(line);
 	if (wrv != BK_OK)
 		log_req(LOG_L_ERR, req->id, wrv, "audit record not written (%s %s)",
 		    event, bk_err_slug(rv));

@@ -60,6 +60,7 @@ struct store {
 	int			 backoff_ms;
 	struct store_pending	*head, *tail;	/* pending FIFO */
 	int			 was_up;
+	int			 fails;		/* failed connects since the last success */
 };
 
 static void store_connect(struct store *);
@@ -325,6 +326,7 @@ store_ready_cb(int rv, const struct store_reply *r, void *arg)
 		return;
 	}
 	s->up = 1;
+	s->fails = 0;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	if (!s->was_up)
 		log_info("redis: connected");
@@ -343,7 +345,9 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 
 	s->connecting = 0;
 	if (status != REDIS_OK) {
-		log_warnx("redis: connect failed: %s", log_esc(ac->errstr));
+		/* Log the first failure, then one in 30 (about a minute at 2 s). */
+		if (s->fails++ % 30 == 0)
+			log_warnx("redis: connect failed: %s (retrying)", log_esc(ac->errstr));
 		/* hiredis frees the context after this callback. */
 		s->ac = NULL;
 		store_schedule_retry(s);
