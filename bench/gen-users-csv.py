@@ -2,13 +2,16 @@
 # sso-broker: write an N-row user-mapping CSV for the import benchmark.
 # Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
 #
-# usage: gen-users-csv.py N [OUT] [--seed S] [--change-every K]
+# usage: gen-users-csv.py N [OUT] [--seed S] [--change-every K] [--sfdc FMT]
 #   N rows with all ten template columns, in export order, CRLF line ends
 #   (like a spreadsheet), extensions with leading zeros, every 50th row with
 #   two extensions, a quoted custom field with a comma, and unique
 #   Salesforce usernames.  --change-every K alters the extension of every
 #   K-th row so that importing over a previous file gives a realistic diff.
 #   Deterministic for a given seed.  Writes to OUT or stdout.
+#   --sfdc FMT sets the Salesforce ID pattern (a %-format of the row number),
+#   e.g. 'user%06d@acme-corp.example.com' to match the NameIDs that
+#   bench-peers' gen_responses.py puts in its signed responses.
 import argparse
 import csv
 import random
@@ -29,6 +32,8 @@ def main():
     ap.add_argument("out", nargs="?")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--change-every", type=int, default=0)
+    ap.add_argument("--sfdc", default="user%d@acme.my.salesforce.example",
+                    help="Salesforce ID pattern, %%-format of the row number")
     a = ap.parse_args()
     if a.n < 0 or a.n > 1000000:
         ap.error("N must be 0..1000000")
@@ -51,7 +56,7 @@ def main():
             last,
             "user%d@example.com" % i,
             ext,
-            "user%d@acme.my.salesforce.example" % i,
+            a.sfdc % i,
             "team %d, floor %d" % (i % 97, i % 7),
             "cost-centre-%d" % (i % 13),
             "",

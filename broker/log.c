@@ -50,6 +50,9 @@ log_level_name(int level)
 	}
 }
 
+static void log_emit(int, const char *, int, const char *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 log_emit(int level, const char *req_id, int rv, const char *errtext,
     const char *fmt, va_list ap)

@@ -91,7 +91,8 @@ pol_csv_field_cb(void *data, size_t len, void *arg)
 	/* Keep one byte more than allowed so the length check still fires. */
 	keep = len > POL_FIELD_MAX + 1 ? POL_FIELD_MAX + 1 : len;
 	if (keep + 1 > ctx->doc->text_cap - ctx->doc->text_len) {
-		ctx->nomem = 1;		/* cannot happen: see pol_csv_read() */
+		/* Cannot happen: see the arena size in pol_csv_read(). */
+		ctx->nomem = 1;
 		return;
 	}
 	f->s = ctx->doc->text + ctx->doc->text_len;
@@ -224,8 +225,8 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 			}
 			rv = BK_E_POL_CSV_MALFORMED;
 			doc->err_line = line;
-			doc->err_why = "a quote (\") inside a field that is not "
-			    "quoted, or text after a closing quote";
+			doc->err_why = "a quote (\") inside a field that is "
+			    "not quoted, or text after a closing quote";
 			goto out;
 		}
 		if (ctx.nomem) {
@@ -319,7 +320,8 @@ pol_export_csv(const struct pol_userset *s, char **out, size_t *len)
 	for (i = 0; i < n; i++) {
 		for (c = 0; c < POL_COL_COUNT; c++)
 			if ((c > 0 && (rv = bk_buf_add(&b, ",", 1)) != BK_OK) ||
-			    (rv = pol_csv_cell_add(&b, c, arr[i]->f[c])) != BK_OK)
+			    (rv = pol_csv_cell_add(&b, c, arr[i]->f[c])) !=
+			    BK_OK)
 				goto out;
 		if ((rv = bk_buf_add(&b, "\n", 1)) != BK_OK)
 			goto out;

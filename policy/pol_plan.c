@@ -105,7 +105,7 @@ pol_plan_header(struct pol_planner *pl)
 	for (i = 0; i < h->nkept; i++) {
 		pl->colmap[i] = -1;
 		if (h->f[i].s == NULL)
-			continue;	/* an unnamed column: nothing to read */
+			continue;	/* unnamed column: nothing to read */
 		if (!pol_header_text_ok(h->f[i].s, h->f[i].len))
 			return pol_plan_fatal(p, BK_E_POL_CSV_HEADER, h->line,
 			    "a column name in the header is not valid text");
@@ -233,7 +233,7 @@ pol_plan_row_fields(struct pol_planner *pl, size_t i)
 			if ((rv = pol_row_reject(r, rv, c, strdup(why))) !=
 			    BK_OK)
 				return rv;
-			/* Keep the current value so later checks see a state. */
+			/* Keep the current value: later checks need one. */
 			if (s->cur != NULL && s->cur->f[c] != NULL &&
 			    (s->u.f[c] = strdup(s->cur->f[c])) == NULL)
 				return BK_E_NOMEM;
@@ -274,13 +274,15 @@ pol_plan_dup_sfdc(struct pol_planner *pl)
 		if (!s->id_ok || s->sfdc_bad || s->key == NULL)
 			continue;
 		if ((jp = g_hash_table_lookup(keys, s->key)) == NULL) {
-			g_hash_table_insert(keys, s->key, GSIZE_TO_POINTER(i + 1));
+			g_hash_table_insert(keys, s->key,
+			    GSIZE_TO_POINTER(i + 1));
 			continue;
 		}
 		j = GPOINTER_TO_SIZE(jp) - 1;
 		rv = pol_row_reject(&p->rows[j], BK_E_POL_DUP_SFDC,
 		    POL_COL_SFDC_ID, pol_strf("Salesforce ID %s is also used "
-		    "by row %zu", pl->sc[j].u.f[POL_COL_SFDC_ID], p->rows[i].row));
+		    "by row %zu", pl->sc[j].u.f[POL_COL_SFDC_ID],
+		    p->rows[i].row));
 		if (rv == BK_OK)
 			rv = pol_row_reject(&p->rows[i], BK_E_POL_DUP_SFDC,
 			    POL_COL_SFDC_ID, pol_strf("Salesforce ID %s is "

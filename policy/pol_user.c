@@ -180,7 +180,8 @@ pol_has_ctrl(const char *s, int allow_ws)
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
-			if (allow_ws && (*p == '\t' || *p == '\n' || *p == '\r'))
+			if (allow_ws &&
+			    (*p == '\t' || *p == '\n' || *p == '\r'))
 				continue;
 			return 1;
 		}
@@ -295,7 +296,8 @@ pol_ext_check(char *v, char **norm, const char **why)
 		for (j = i + 1; j < n; j++)
 			if (strcmp(items[i], items[j]) == 0) {
 				rv = BK_E_POL_FIELD;
-				*why = "Extension lists the same extension twice";
+				*why = "Extension lists the same extension "
+				    "twice";
 				goto out;
 			}
 	for (i = 0; i < n; i++) {
@@ -372,8 +374,13 @@ pol_field_export_prefix(enum pol_col c, const char *v)
 	return v[0] == '\'' && pol_strip_quote(c, v);
 }
 
-int
-pol_field_check(enum pol_col c, char **val, const char **why)
+/*
+ * strip: remove the spreadsheet "'" (CSV cells and API bodies); records
+ * read back from the store are already normal and are not stripped again,
+ * so that a value which really starts with "'" survives a round trip.
+ */
+static int
+pol_field_norm(enum pol_col c, char **val, const char **why, int strip)
 {
 	const struct pol_col_info *ci;
 	char	*v = *val, *norm = NULL, *key = NULL;
@@ -390,7 +397,7 @@ pol_field_check(enum pol_col c, char **val, const char **why)
 		*why = ci->e_long;
 		return BK_E_POL_FIELD;
 	}
-	if (v != NULL && pol_strip_quote(c, v))
+	if (v != NULL && strip && pol_strip_quote(c, v))
 		memmove(v, v + 1, strlen(v));
 	/* Key columns keep their bytes: whitespace there is an error. */
 	if (v != NULL && c != POL_COL_INTERNAL_ID && c != POL_COL_SFDC_ID)
@@ -432,6 +439,12 @@ pol_field_check(enum pol_col c, char **val, const char **why)
 	default:
 		return BK_OK;
 	}
+}
+
+int
+pol_field_check(enum pol_col c, char **val, const char **why)
+{
+	return pol_field_norm(c, val, why, 1);
 }
 
 char *
@@ -522,7 +535,7 @@ pol_user_parse(const char *json, size_t len, struct pol_user *out)
 			rv = BK_E_NOMEM;
 			goto out;
 		}
-		if (pol_field_check(c, &t.f[c], &why) != BK_OK)
+		if (pol_field_norm(c, &t.f[c], &why, 0) != BK_OK)
 			goto out;
 	}
 	if (!have_v || t.f[POL_COL_INTERNAL_ID] == NULL)
@@ -577,7 +590,7 @@ pol_user_apply_json(struct pol_user *u, const char *json, size_t len,
 			goto out;
 		}
 		if (c == POL_COL_INTERNAL_ID) {
-			/* The ID is the key: it may be repeated, never changed. */
+			/* The ID is the key: repeated, never changed. */
 			if (val != NULL && val[0] == '\'')
 				memmove(val, val + 1, strlen(val));
 			if (val == NULL ||

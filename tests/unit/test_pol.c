@@ -665,6 +665,7 @@ test_100k(void **state)
 	GString			*g;
 	char			 id[32], ext[32], sf[64];
 	size_t			 i, n = 100000;
+	const char		*pre;
 	double			 t0, dt;
 
 	assert_int_equal(pol_userset_new(&s), BK_OK);
@@ -691,7 +692,10 @@ test_100k(void **state)
 	assert_int_equal(pol_import_plan(g->str, g->len, s, NULL, &p), BK_OK);
 	dt = now_s() - t0;
 	print_message("100k rows planned in %.3f s\n", dt);
-	assert_true(dt < 10.0);
+	/* A sanity bound, not a benchmark; valgrind runs ~50x slower. */
+	pre = getenv("LD_PRELOAD");
+	if (pre == NULL || strstr(pre, "vgpreload") == NULL)
+		assert_true(dt < 10.0);
 	assert_int_equal(p->n_rows, n);
 	assert_int_equal(p->n_changed, n);	/* names and custom fields */
 	assert_int_equal(p->n_index_del + p->n_index_set, 0);
@@ -844,6 +848,7 @@ static const struct rec_case rec_cases[] = {
 	{ "{\"v\":1,\"internal_id\":\"1001\",\"email\":\"a\\u0000@b\"}",
 	    BK_E_STORE_RECORD },
 	{ "{\"v\":1,\"internal_id\":\"1001\"} x", BK_E_STORE_RECORD },
+	{ "{\"v\":1,\"internal_id\":\"''\"}", BK_OK },	/* not stripped */
 	{ "[1]", BK_E_STORE_RECORD },
 	{ "", BK_E_STORE_RECORD },
 };
