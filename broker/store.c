@@ -16,7 +16,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -76,81 +75,21 @@ store_addr_cleanup(struct store_addr *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Parse redis://[user:pass@]host:port/db or unix:///path[?db=N] with libcurl's URL API. */
+/* The address comes from the configuration, already parsed and checked. */
 static int
-store_addr_parse(const char *url, struct store_addr *a)
+store_addr_init(const struct conf *c, struct store_addr *a)
 {
-	CURLU		*u = NULL;
-	char		*scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	char		*user = NULL, *pass = NULL, *query = NULL;
-	long long	 v;
-	const char	*why;
-	int		 rv = BK_E_INVAL;
-
 	memset(a, 0, sizeof(*a));
-	if ((u = curl_url()) == NULL)
-		return BK_E_NOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME |
-	    CURLU_NO_AUTHORITY) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		goto out;
-	curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE);
-	curl_url_get(u, CURLUPART_QUERY, &query, 0);
-	if (strcmp(scheme, "unix") == 0) {
-		if (path == NULL || path[0] != '/')
-			goto out;
-		a->path = bk_strdup(path);
-		if (query != NULL && strncmp(query, "db=", 3) == 0) {
-			if (bk_strtonum(query + 3, 0, 15, &v, &why) != BK_OK)
-				goto out;
-			a->db = (int)v;
-		}
-	} else if (strcmp(scheme, "redis") == 0) {
-		if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-			goto out;
-		a->port = 6379;
-		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) {
-			if (bk_strtonum(port, 1, 65535, &v, &why) != BK_OK)
-				goto out;
-			a->port = (int)v;
-		}
-		if (host[0] == '[') {	/* IPv6 literal */
-			size_t n = strlen(host);
-
-			host[n - 1] = '\0';
-			a->host = bk_strdup(host + 1);
-		} else
-			a->host = bk_strdup(host);
-		if (path != NULL && strcmp(path, "/") != 0 && path[0] == '/') {
-			if (bk_strtonum(path + 1, 0, 15, &v, &why) != BK_OK)
-				goto out;
-			a->db = (int)v;
-		}
-		if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) == CURLUE_OK &&
-		    user[0] != '\0')
-			a->user = bk_strdup(user);
-		if (curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE) == CURLUE_OK)
-			a->pass = bk_strdup(pass);
-	} else
-		goto out;
-	rv = BK_OK;
- out:
-	if (rv != BK_OK)
+	a->port = c->redis_port;
+	a->db = c->redis_db;
+	if ((c->redis_host && (a->host = bk_strdup(c->redis_host)) == NULL) ||
+	    (c->redis_unix_path && (a->path = bk_strdup(c->redis_unix_path)) == NULL) ||
+	    (c->redis_user && (a->user = bk_strdup(c->redis_user)) == NULL) ||
+	    (c->redis_password && (a->pass = bk_strdup(c->redis_password)) == NULL)) {
 		store_addr_cleanup(a);
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(query);
-	if (user != NULL)
-		memset(user, 0, strlen(user));
-	if (pass != NULL)
-		memset(pass, 0, strlen(pass));
-	curl_free(user);
-	curl_free(pass);
-	curl_url_cleanup(u);
-	return rv;
+		return BK_E_NOMEM;
+	}
+	return BK_OK;
 }
 
 /* Ask the sentinels for the current master (blocking, short timeout). */
@@ -490,8 +429,7 @@ store_new(struct event_base *base, const struct conf *c)
 	s->base = base;
 	s->conf = c;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
-	if (store_addr_parse(c->redis_url, &s->addr) != BK_OK) {
-		log_warnx("redis: cannot parse url");
+	if (store_addr_init(c, &s->addr) != BK_OK) {
 		free(s);
 		return NULL;
 	}
