@@ -52,7 +52,8 @@ audit_hash_obj(json_t *o, const char *prev, char out[BK_DIGEST_HEX + 1])
 	struct bk_buf	 b;
 	int		 rv;
 
-	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
+	if ((s = json_dumps(o,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
 		return BK_E_NOMEM;
 	bk_buf_init(&b, AUDIT_LINE_MAX + 128);
 	if ((rv = bk_buf_adds(&b, prev)) == BK_OK &&
@@ -97,18 +98,23 @@ audit_load_tail(int fd, struct audit_shared *sh)
 	if (o != NULL && json_is_string(json_object_get(o, "hash")) &&
 	    json_is_string(json_object_get(o, "chain")) &&
 	    json_is_integer(json_object_get(o, "seq")) &&
-	    strlen(json_string_value(json_object_get(o, "hash"))) == BK_DIGEST_HEX &&
-	    strlen(json_string_value(json_object_get(o, "chain"))) < sizeof(sh->chain)) {
+	    strlen(json_string_value(json_object_get(o,
+	    "hash"))) == BK_DIGEST_HEX &&
+	    strlen(json_string_value(json_object_get(o,
+	    "chain"))) < sizeof(sh->chain)) {
 		memcpy(sh->prev, json_string_value(json_object_get(o, "hash")),
 		    BK_DIGEST_HEX + 1);
 		snprintf(sh->chain, sizeof(sh->chain), "%s",
 		    json_string_value(json_object_get(o, "chain")));
-		sh->seq = (unsigned long long)json_integer_value(json_object_get(o, "seq"));
+		sh->seq =
+		    (unsigned long long)json_integer_value(json_object_get(o,
+		    "seq"));
 		json_decref(o);
 		free(buf);
 		return;
 	}
-	log_warnx("audit: last line of the file does not parse; starting a new chain");
+	log_warnx("audit: last line of the file does not parse; starting a new "
+	    "chain");
  fresh:
 	json_decref(o);
 	free(buf);
@@ -286,18 +292,21 @@ audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 	if (audit_lock(a->sh) != BK_OK)
 		goto out;
 	locked = 1;
-	json_object_set_new(o, "seq", json_integer((json_int_t)(a->sh->seq + 1)));
+	json_object_set_new(o, "seq",
+	    json_integer((json_int_t)(a->sh->seq + 1)));
 	json_object_set_new(o, "chain", json_string(a->sh->chain));
 	json_object_set_new(o, "prev", json_string(a->sh->prev));
 	if ((rv = audit_hash_obj(o, a->sh->prev, hash)) != BK_OK)
 		goto out;
 	json_object_set_new(o, "hash", json_string(hash));
-	if ((line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL) {
+	if ((line = json_dumps(o,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL) {
 		rv = BK_E_NOMEM;
 		goto out;
 	}
 	len = strlen(line);
-	line[len] = '\n';	/* json_dumps leaves room: replace NUL, write len+1 */
+	/* json_dumps leaves room: replace NUL, write len+1 */
+	line[len] = '\n';
 	if ((rv = audit_write_all(a->fd, line, len + 1)) != BK_OK) {
 		log_warn("audit: write %s", a->path);
 		goto out;
@@ -320,7 +329,8 @@ audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 
 /* --- reading back --- */
 
-typedef int audit_line_fn(const char *line, size_t len, size_t lineno, void *arg);
+typedef int audit_line_fn(const char *line, size_t len, size_t lineno,
+    void *arg);
 
 static int
 audit_each_line(int fd, audit_line_fn *fn, void *arg)
@@ -348,10 +358,13 @@ audit_each_line(int fd, audit_line_fn *fn, void *arg)
 		for (i = 0; i < n; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if (bk_buf_add(&cur, buf + start, (size_t)(i - start)) != BK_OK)
-				cur.len = AUDIT_LINE_MAX + 1;	/* oversized: report */
+			if (bk_buf_add(&cur, buf + start,
+			    (size_t)(i - start)) != BK_OK)
+				/* oversized: report */
+				cur.len = AUDIT_LINE_MAX + 1;
 			lineno++;
-			rv = fn(cur.len > AUDIT_LINE_MAX ? NULL : (cur.data ? cur.data : ""),
+			rv =
+			    fn(cur.len > AUDIT_LINE_MAX ? NULL : (cur.data ? cur.data : ""),
 			    cur.len, lineno, arg);
 			cur.len = 0;
 			if (cur.data)
@@ -360,12 +373,15 @@ audit_each_line(int fd, audit_line_fn *fn, void *arg)
 				goto out;
 			start = i + 1;
 		}
-		if (start < n && bk_buf_add(&cur, buf + start, (size_t)(n - start)) != BK_OK)
+		if (start < n &&
+		    bk_buf_add(&cur, buf + start, (size_t)(n - start)) != BK_OK)
 			cur.len = AUDIT_LINE_MAX + 1;
 	}
 	if (rv == BK_OK && cur.len > 0) {
 		lineno++;
-		rv = fn(cur.len > AUDIT_LINE_MAX ? NULL : cur.data, cur.len, lineno, arg);
+		rv =
+		    fn(cur.len > AUDIT_LINE_MAX ? NULL : cur.data, cur.len,
+		    lineno, arg);
 	}
  out:
 	bk_buf_free(&cur);
@@ -485,7 +501,8 @@ audit_verify_line(const char *line, size_t len, size_t lineno, void *arg)
 	json_t			*o = NULL;
 	json_error_t		 err;
 	const char		*hash, *prev, *chain;
-	char			 want[BK_DIGEST_HEX + 1], hcopy[BK_DIGEST_HEX + 1];
+	char			 want[BK_DIGEST_HEX + 1],
+	    hcopy[BK_DIGEST_HEX + 1];
 	json_int_t		 seq;
 	int			 rv;
 
@@ -494,16 +511,20 @@ audit_verify_line(const char *line, size_t len, size_t lineno, void *arg)
 	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err)) == NULL ||
 	    !json_is_object(o))
 		rv = audit_verify_fail(c, lineno, "line is not a JSON object");
-	else if ((hash = json_string_value(json_object_get(o, "hash"))) == NULL ||
+	else if ((hash = json_string_value(json_object_get(o,
+	    "hash"))) == NULL ||
 	    strlen(hash) != BK_DIGEST_HEX ||
 	    (prev = json_string_value(json_object_get(o, "prev"))) == NULL ||
 	    (chain = json_string_value(json_object_get(o, "chain"))) == NULL ||
 	    !json_is_integer(json_object_get(o, "seq")))
-		rv = audit_verify_fail(c, lineno, "missing hash, prev, chain or seq");
+		rv =
+		    audit_verify_fail(c, lineno,
+		    "missing hash, prev, chain or seq");
 	else {
 		seq = json_integer_value(json_object_get(o, "seq"));
 		memcpy(hcopy, hash, sizeof(hcopy));
-		if (c->seq == 0 || (strcmp(prev, AUDIT_GENESIS) == 0 && seq == 1)) {
+		if (c->seq == 0 ||
+		    (strcmp(prev, AUDIT_GENESIS) == 0 && seq == 1)) {
 			/*
 			 * A chain starts here: a genesis record, or the first
 			 * line of a file whose chain began in a rotated file.
@@ -520,7 +541,9 @@ audit_verify_line(const char *line, size_t len, size_t lineno, void *arg)
 		if ((rv = audit_hash_obj(o, prev, want)) != BK_OK)
 			goto out;
 		if (!bk_ct_eq(want, BK_DIGEST_HEX, hcopy, BK_DIGEST_HEX)) {
-			rv = audit_verify_fail(c, lineno, "record hash does not match its content");
+			rv =
+			    audit_verify_fail(c, lineno,
+			    "record hash does not match its content");
 			goto out;
 		}
 		memcpy(c->prev, hcopy, sizeof(c->prev));

@@ -23,9 +23,11 @@ struct audit;
 
 /** Fields of one record; NULL fields are omitted.  All borrowed. */
 struct audit_rec {
-	const char	*event;		/* assertion, authorize, consent, code_issued, ... */
+	/* assertion, authorize, consent, code_issued, ... */
+	const char	*event;
 	const char	*outcome;	/* accepted | rejected */
-	const char	*reason;	/* slug from errors.def ("ok" when accepted) */
+	/* slug from errors.def ("ok" when accepted) */
+	const char	*reason;
 	const char	*tenant;
 	const char	*issuer;
 	const char	*user;		/* Salesforce username */
@@ -54,11 +56,13 @@ int	audit_write(struct audit *a, const struct audit_rec *r);
  * Same, and hand back the line as written (without the newline) in *line,
  * returned-owned, so the caller can copy it to the Redis audit stream.
  */
-int	audit_write_line(struct audit *a, const struct audit_rec *r, char **line);
+int	audit_write_line(struct audit *a, const struct audit_rec *r,
+    char **line);
 
 /** Query filters; NULL/0 = any. */
 struct audit_filter {
-	const char	*tenant, *user, *outcome, *reason, *event, *assertion_id;
+	const char	*tenant, *user, *outcome, *reason, *event,
+	    *assertion_id;
 	time_t		 since, until;
 	size_t		 limit;		/* 0 = no limit */
 };

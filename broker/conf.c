@@ -1025,6 +1025,25 @@ conf_section_line(struct conf_parse *p, const char *s, size_t len)
 		return;
 	}
 	p->in_section = 1;
+	if (p->n_sects < BK_NELEM(p->sects)) {
+		memcpy(p->sects[p->n_sects].name, p->section, nl + 1);
+		p->sects[p->n_sects++].line = p->lineno;
+	}
+}
+
+/*
+ * The line a missing key is reported on: its section's header, or the
+ * file's last line when the section is missing too (where it would go).
+ */
+static int
+conf_missing_line(const struct conf_parse *p, const char *section)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n_sects; i++)
+		if (strcmp(p->sects[i].name, section) == 0)
+			return p->sects[i].line;
+	return p->lineno > 0 ? p->lineno : 1;
 }
 
 /*
@@ -1159,11 +1178,14 @@ conf_parse_required(struct conf_parse *p, int flags, const char *because)
 		    p->lines[i] != 0)
 			continue;
 		if (because != NULL)
-			conf_err(p->errs, p->name, 0, "missing required key "
-			    "[%s] %s (%s)", kw->section, kw->name, because);
+			conf_err(p->errs, p->name,
+			    conf_missing_line(p, kw->section), "missing "
+			    "required key [%s] %s (%s)", kw->section, kw->name,
+			    because);
 		else
-			conf_err(p->errs, p->name, 0, "missing required key "
-			    "[%s] %s", kw->section, kw->name);
+			conf_err(p->errs, p->name,
+			    conf_missing_line(p, kw->section), "missing "
+			    "required key [%s] %s", kw->section, kw->name);
 	}
 }
 
@@ -1230,8 +1252,9 @@ conf_broker_check(struct conf_parse *p, struct conf *c)
 			    "tls_key"), "tls_key is set without tls_cert");
 	}
 	if (c->n_sentinels > 0 && c->master_name == NULL)
-		conf_err(p->errs, p->name, 0, "missing required key [redis] "
-		    "master_name (sentinels is set)");
+		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
+		    "sentinels"), "missing required key [redis] master_name "
+		    "(sentinels is set)");
 	if (c->n_sentinels == 0 && c->master_name != NULL)
 		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
 		    "master_name"), "master_name is set without sentinels");

@@ -19,17 +19,20 @@
 #define CONF_MAX_SENTINELS	8
 
 enum conf_login { CONF_LOGIN_SAML = 2, CONF_LOGIN_OIDC };
-enum conf_consent { CONF_CONSENT_FIRST_USE = 2, CONF_CONSENT_ALWAYS, CONF_CONSENT_NEVER };
+enum conf_consent { CONF_CONSENT_FIRST_USE = 2, CONF_CONSENT_ALWAYS,
+    CONF_CONSENT_NEVER };
 
 struct conf_saml {
 	char	*idp_metadata;		/* path, required for login=saml */
 	char	*sp_key;		/* path, secret (0600) */
 	char	*sp_cert;		/* path */
-	char	*sp_entity_id;		/* default: <public_url>/t/<id>/saml/metadata */
+	/* default: <public_url>/t/<id>/saml/metadata */
+	char	*sp_entity_id;
 	int	 allow_idp_initiated;	/* default 0 */
 	int	 clock_skew;		/* seconds, default 60, 0..300 */
 	int	 allow_sha1;		/* default 0 */
-	int	 allow_portal_users;	/* default 0: is_portal_user=true refused */
+	/* default 0: is_portal_user=true refused */
+	int	 allow_portal_users;
 	char	*username_attribute;	/* NULL (default): the NameID */
 	int	 max_authn_age;		/* seconds, 0 = off (default) */
 };
@@ -47,8 +50,10 @@ struct conf_oidc {
 struct conf_panel {
 	char	*client_id;		/* required */
 	char	*client_secret_file;	/* required, secret (0600) */
-	char	*client_secret;		/* loaded (trailing newline stripped), secret */
-	char	*redirect_uris[CONF_MAX_REDIRECT_URIS];	/* at least one, exact match */
+	/* loaded (trailing newline stripped), secret */
+	char	*client_secret;
+	/* at least one, exact match */
+	char	*redirect_uris[CONF_MAX_REDIRECT_URIS];
 	size_t	 n_redirect_uris;
 	char	*initiate_login_uri;	/* where IdP-initiated sign-ins end */
 };
@@ -56,7 +61,8 @@ struct conf_panel {
 struct conf_policy {
 	enum conf_consent consent;	/* default first_use */
 	int	 code_ttl;		/* seconds, default 60, 10..600 */
-	int	 session_ttl;		/* seconds, default 28800, 300..604800 */
+	/* seconds, default 28800, 300..604800 */
+	int	 session_ttl;
 };
 
 struct conf_tenant {
@@ -68,9 +74,12 @@ struct conf_tenant {
 	struct conf_oidc oidc;
 	struct conf_panel panel;
 	struct conf_policy policy;
-	char	*acs_url;		/* derived: <public_url>/t/<id>/saml/acs */
-	char	*metadata_url;		/* derived: <public_url>/t/<id>/saml/metadata */
-	void	*saml_sp;		/* struct saml_tenant *, owned by the caller
+	/* derived: <public_url>/t/<id>/saml/acs */
+	char	*acs_url;
+	/* derived: <public_url>/t/<id>/saml/metadata */
+	char	*metadata_url;
+	void	*saml_sp;		/* struct saml_tenant *,
+	    owned by the caller
 					   (renamed from "saml": clashed with the
 					   struct conf_saml member) */
 };
@@ -79,14 +88,17 @@ struct conf {
 	char	*file;
 	/* [server] */
 	char	*listen;		/* host:port, default 127.0.0.1:8080 */
-	char	*public_url;		/* required, http(s)://host[:port], no path */
+	/* required, http(s)://host[:port], no path */
+	char	*public_url;
 	char	*admin_listen;		/* default 127.0.0.1:8081 */
 	int	 workers;		/* default 0 = one per core */
 	char	*tls_cert, *tls_key;	/* both or neither; key is secret */
 	int	 public_is_loopback_http;	/* derived */
 	/* [redis] */
 	char	*redis_url;		/* default redis://127.0.0.1:6379/0 */
-	/* redis_url split up (derived; exactly one of host and unix_path set) */
+	/*
+	 * redis_url split up (derived; exactly one of host and unix_path set)
+	 */
 	char	*redis_host;		/* TCP host, NULL for unix:// */
 	int	 redis_port;		/* default 6379 */
 	char	*redis_unix_path;	/* unix:///path, else NULL */
@@ -126,7 +138,8 @@ enum conf_type {
 	CONF_T_ENUM,		/* one of enums[] */
 	CONF_T_PATH,		/* file name, relative to the file's dir */
 	CONF_T_URL,		/* absolute URL, checked by the validator */
-	CONF_T_LIST		/* comma-separated, each checked by the validator */
+	/* comma-separated, each checked by the validator */
+	CONF_T_LIST
 };
 
 struct conf_enum_val {
@@ -141,10 +154,12 @@ struct conf_keyword {
 	const char	*name;
 	enum conf_type	 type;
 	long long	 min, max;	/* CONF_T_INT range */
-	const char	*def;		/* default as written in a file, or NULL */
+	/* default as written in a file, or NULL */
+	const char	*def;
 	int		 flags;		/* CONF_* above */
 	size_t		 off;		/* field in struct conf / conf_tenant */
-	size_t		 off_n;		/* size_t count field (lists, repeatable) */
+	/* size_t count field (lists, repeatable) */
+	size_t		 off_n;
 	size_t		 max_n;		/* array capacity (lists, repeatable) */
 	const struct conf_enum_val *enums;	/* NULL-name terminated */
 	/** Syntax check of one value: BK_OK, or BK_E_INVAL with *why set. */
@@ -184,7 +199,8 @@ void	conf_free(struct conf *c);
 /** Tenant by id, or NULL.  Borrowed, valid while c lives. */
 struct conf_tenant *conf_tenant_lookup(const struct conf *c, const char *id);
 /** Tenant whose [panel] client_id is client_id, or NULL. */
-struct conf_tenant *conf_tenant_by_client(const struct conf *c, const char *client_id);
+struct conf_tenant *conf_tenant_by_client(const struct conf *c,
+    const char *client_id);
 /** 1 if uri is one of the tenant's registered redirect_uris (exact match). */
 int	conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri);
 /**

@@ -32,7 +32,8 @@
 struct conf_errs {
 	struct bk_buf	 buf;
 	int		 n;		/* errors of any kind */
-	int		 nperm;		/* of which secret-file permission ones */
+	/* of which secret-file permission ones */
+	int		 nperm;
 	int		 nomem;		/* an allocation failed */
 };
 
@@ -44,10 +45,17 @@ struct conf_parse {
 	size_t		 len, pos;
 	int		 lineno;	/* counted by the reader */
 	enum conf_scope	 scope;
-	void		*target;	/* struct conf * or struct conf_tenant * */
+	/* struct conf * or struct conf_tenant * */
+	void		*target;
 	char		 section[CONF_SECTION_MAX];
 	int		 in_section;	/* 0 none yet, 1 known, -1 unknown */
 	int		 lines[CONF_KW_MAX];	/* where each keyword was set */
+	/* Where each known section's header is, for "missing key" errors. */
+	struct {
+		char	 name[CONF_SECTION_MAX];
+		int	 line;
+	}		 sects[16];
+	size_t		 n_sects;
 	struct conf_errs *errs;
 };
 

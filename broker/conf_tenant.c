@@ -76,7 +76,8 @@ conf_file_open(struct conf_errs *e, const char *file, int line,
 	}
 	if (secret && (st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		conf_err_perm(e, file != NULL ? file : path, line,
-		    "%s is readable by group or others (mode %04o); chmod 600 it",
+		    "%s is readable by group or others (mode %04o); chmod 600 "
+		    "it",
 		    path, (unsigned)(st->st_mode & 07777));
 		close(fd);
 		return BK_E_CONF_SECRET_PERM;
@@ -179,7 +180,8 @@ conf_file_check(struct conf_errs *e, const char *file, int line,
 		b[--n] = '\0';
 	if (strlen(b) != n || !bk_str_is_printable(b) || n < minlen) {
 		if (n < minlen)
-			conf_err(e, file, line, "%s: the secret is %s; at least "
+			conf_err(e, file, line,
+			    "%s: the secret is %s; at least "
 			    "%zu characters are needed", path, n == 0 ?
 			    "empty" : "too short", minlen);
 		else
@@ -238,7 +240,9 @@ conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
 		conf_parse_required(p, CONF_REQ_OIDC, "login = oidc");
 	else
 		conf_parse_required(p, CONF_REQ_SAML, "login = saml");
-	/* "NameID" names the default: the subject's NameID, not an attribute. */
+	/*
+	 * "NameID" names the default: the subject's NameID, not an attribute.
+	 */
 	if (t->saml.username_attribute != NULL &&
 	    strcmp(t->saml.username_attribute, "NameID") == 0) {
 		free(t->saml.username_attribute);

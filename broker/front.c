@@ -40,19 +40,30 @@ static void front_healthz(struct front_req *);
 static void front_readyz(struct front_req *);
 
 static const struct front_route front_routes[] = {
-	{ "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_HEALTHZ, front_healthz, NULL },
-	{ "/readyz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_READYZ, front_readyz, NULL },
-	{ "/oauth2/authorize", EVHTTP_REQ_GET, 0, MR_AUTHORIZE, front_oauth_authorize, NULL },
-	{ "/oauth2/token", EVHTTP_REQ_POST, 0, MR_TOKEN, NULL, front_oauth_token },
-	{ "/oauth2/introspect", EVHTTP_REQ_POST, 0, MR_INTROSPECT, NULL, front_oauth_introspect },
-	{ "/oauth2/revoke", EVHTTP_REQ_POST, 0, MR_REVOKE, NULL, front_oauth_revoke },
-	{ "/.well-known/oauth-authorization-server", EVHTTP_REQ_GET, 0, MR_WELLKNOWN,
+	{ "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_HEALTHZ,
+	    front_healthz, NULL },
+	{ "/readyz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, 0, MR_READYZ,
+	    front_readyz, NULL },
+	{ "/oauth2/authorize", EVHTTP_REQ_GET, 0, MR_AUTHORIZE,
+	    front_oauth_authorize, NULL },
+	{ "/oauth2/token", EVHTTP_REQ_POST, 0, MR_TOKEN, NULL,
+	    front_oauth_token },
+	{ "/oauth2/introspect", EVHTTP_REQ_POST, 0, MR_INTROSPECT, NULL,
+	    front_oauth_introspect },
+	{ "/oauth2/revoke", EVHTTP_REQ_POST, 0, MR_REVOKE, NULL,
+	    front_oauth_revoke },
+	{ "/.well-known/oauth-authorization-server", EVHTTP_REQ_GET, 0,
+	    MR_WELLKNOWN,
 	    front_oauth_wellknown, NULL },
-	{ "/logout", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0, MR_LOGOUT, front_logout, front_logout },
-	{ "saml/metadata", EVHTTP_REQ_GET, 1, MR_METADATA, front_saml_metadata, NULL },
-	{ "saml/login", EVHTTP_REQ_GET, 1, MR_SAML_LOGIN, front_saml_login, NULL },
+	{ "/logout", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0, MR_LOGOUT,
+	    front_logout, front_logout },
+	{ "saml/metadata", EVHTTP_REQ_GET, 1, MR_METADATA, front_saml_metadata,
+	    NULL },
+	{ "saml/login", EVHTTP_REQ_GET, 1, MR_SAML_LOGIN, front_saml_login,
+	    NULL },
 	{ "saml/acs", EVHTTP_REQ_POST, 1, MR_ACS, NULL, front_saml_acs },
-	{ "consent", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_CONSENT, front_consent_get,
+	{ "consent", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_CONSENT,
+	    front_consent_get,
 	    front_consent_post },
 	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK, NULL, NULL },
 };
@@ -63,6 +74,7 @@ static void
 front_req_free(struct front_req *req)
 {
 	req->f->inflight--;
+	clock_gettime(CLOCK_MONOTONIC, &req->f->last_done);
 	front_params_cleanup(&req->q);
 	front_params_cleanup(&req->form);
 	front_flow_cleanup(&req->fl);
@@ -91,7 +103,9 @@ front_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct front_req *req = arg;
 
 	(void)evcon;
-	/* The client went away: evhttp frees the request; never touch it again. */
+	/*
+	 * The client went away: evhttp frees the request; never touch it again.
+	 */
 	req->ev = NULL;
 	if (!req->replied) {
 		req->replied = 1;
@@ -111,10 +125,12 @@ front_req_done(struct front_req *req)
 	    (double)(now.tv_nsec - req->t0.tv_nsec) / 1e9;
 	metrics_request(req->route, req->status, secs);
 	if (req->status >= 500 || req->f->conf == NULL)
-		log_req(LOG_L_WARN, req->id, 0, "%s %d %.1fms", metrics_route_name(req->route),
+		log_req(LOG_L_WARN, req->id, 0, "%s %d %.1fms",
+		    metrics_route_name(req->route),
 		    req->status, secs * 1000);
 	else
-		log_req(LOG_L_DEBUG, req->id, 0, "%s %d %.1fms", metrics_route_name(req->route),
+		log_req(LOG_L_DEBUG, req->id, 0, "%s %d %.1fms",
+		    metrics_route_name(req->route),
 		    req->status, secs * 1000);
 	req->ev = NULL;	/* evhttp owns and frees it after the reply */
 	front_req_unref(req);	/* the handler's reference */
@@ -162,7 +178,8 @@ front_store(struct front_req *req, front_step *step, int argc,
 		step(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	if ((rv = store_cmd(req->f->store, front_store_cb_step, c, argc, argv, lens)) != BK_OK) {
+	if ((rv = store_cmd(req->f->store, front_store_cb_step, c, argc, argv,
+	    lens)) != BK_OK) {
 		free(c);
 		front_req_unref(req);
 		step(req, rv, NULL);
@@ -180,7 +197,9 @@ front_store_eval(struct front_req *req, front_step *step, const char *script,
 		step(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	rv = store_eval(req->f->store, front_store_cb_step, c, script, nkeys, nargs,
+	rv =
+	    store_eval(req->f->store, front_store_cb_step, c, script, nkeys,
+	    nargs,
 	    args, lens);
 	if (rv != BK_OK) {
 		free(c);
@@ -227,7 +246,8 @@ front_route_find(const char *path, int tenant)
 	size_t	 i;
 
 	for (i = 0; i < BK_NELEM(front_routes); i++)
-		if (front_routes[i].tenant == tenant && strcmp(front_routes[i].path, path) == 0)
+		if (front_routes[i].tenant == tenant &&
+		    strcmp(front_routes[i].path, path) == 0)
 			return &front_routes[i];
 	return NULL;
 }
@@ -266,7 +286,8 @@ front_dispatch(struct front_req *req, struct evhttp_request *ev)
 			front_error(req, BK_E_HTTP_NOROUTE, NULL);
 			return;
 		}
-		if ((req->t = conf_tenant_lookup(req->f->conf, tenant)) == NULL) {
+		if ((req->t = conf_tenant_lookup(req->f->conf,
+		    tenant)) == NULL) {
 			front_error(req, BK_E_TENANT_UNKNOWN, NULL);
 			return;
 		}
@@ -279,10 +300,15 @@ front_dispatch(struct front_req *req, struct evhttp_request *ev)
 		req->route = rt->mr;
 	}
 	if (!(rt->methods & (int)m)) {
-		front_error(req, rt->mr == MR_ACS ? BK_E_SAML_METHOD : BK_E_HTTP_METHOD, NULL);
+		if (rt->mr == MR_ACS) {
+			/* X06: the Redirect binding (or any GET) at the ACS. */
+			front_audit(req, "assertion", BK_E_SAML_METHOD,
+			    "the ACS accepts only HTTP-POST");
+			front_error(req, BK_E_SAML_METHOD, NULL);
+		} else
+			front_error(req, BK_E_HTTP_METHOD, NULL);
 		return;
-	}
-	if (rt->get == NULL && rt->post == NULL) {
+	}	if (rt->get == NULL && rt->post == NULL) {
 		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
 		return;
 	}
@@ -343,13 +369,15 @@ front_tls_bevcb(struct event_base *base, void *arg)
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 }
 
 static struct evhttp *
 front_http_new(struct front *f, int fd, size_t max_body, int methods,
-    void (*cb)(struct evhttp_request *, void *), struct evhttp_bound_socket **bs)
+    void (*cb)(struct evhttp_request *, void *),
+    struct evhttp_bound_socket **bs)
 {
 	struct evhttp	*h;
 
@@ -413,13 +441,15 @@ front_new(struct event_base *base, const struct front_env *env)
 	if ((f->store = store_new(base, env->conf)) == NULL)
 		goto fail;
 	f->pub = front_http_new(f, env->pub_fd, FRONT_MAX_BODY_PUBLIC,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD, front_public_cb, &f->pub_bs);
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD, front_public_cb,
+	    &f->pub_bs);
 	f->adm = front_http_new(f, env->adm_fd, FRONT_MAX_BODY_ADMIN,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
 	    front_admin_cb, &f->adm_bs);
 	if (f->pub == NULL || f->adm == NULL)
 		goto fail;
-	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb, f)) == NULL)
+	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb,
+	    f)) == NULL)
 		goto fail;
 	evtimer_add(f->tick, &tv);
 	return f;
@@ -446,6 +476,20 @@ int
 front_inflight(const struct front *f)
 {
 	return f->inflight;
+}
+
+int
+front_is_idle(const struct front *f, int ms)
+{
+	struct timespec	 now;
+	long		 el;
+
+	if (f->inflight > 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	el = (now.tv_sec - f->last_done.tv_sec) * 1000 +
+	    (now.tv_nsec - f->last_done.tv_nsec) / 1000000;
+	return el >= ms;
 }
 
 void

@@ -20,7 +20,8 @@ struct front_env {
 	int			 slot;		/* worker number, 0-based */
 	int			 pub_fd;	/* bound, listening sockets */
 	int			 adm_fd;
-	void			*tls_ctx;	/* SSL_CTX * for both listeners, or NULL */
+	/* SSL_CTX * for both listeners, or NULL */
+	void			*tls_ctx;
 };
 
 struct front;
@@ -31,6 +32,12 @@ struct front *front_new(struct event_base *base, const struct front_env *env);
 void	front_drain(struct front *f);
 /** Requests in flight. */
 int	front_inflight(const struct front *f);
+/**
+ * 1 when no request is in flight and none ended in the last ms
+ * milliseconds: a draining worker may exit without cutting a keep-alive
+ * client between two requests.
+ */
+int	front_is_idle(const struct front *f, int ms);
 void	front_free(struct front *f);
 
 #endif /* BK_FRONT_H */

@@ -84,7 +84,8 @@ admin_auth(struct front_req *req)
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
 		return BK_E_HTTP_UNAUTH;
 	bk_sha256_hex(h + 7, strlen(h + 7), d);
-	if (!bk_ct_eq(d, BK_DIGEST_HEX, req->f->conf->admin_token_digest, BK_DIGEST_HEX))
+	if (!bk_ct_eq(d, BK_DIGEST_HEX, req->f->conf->admin_token_digest,
+	    BK_DIGEST_HEX))
 		return BK_E_HTTP_UNAUTH;
 	return BK_OK;
 }
@@ -128,18 +129,21 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 	for (i = 0; i < info.n_certs; i++) {
 		bk_time_fmt(info.certs[i].not_after, ts);
 		json_array_append_new(certs, json_pack("{s:s, s:s, s:s}",
-		    "fingerprint_sha256", info.certs[i].fingerprint, "not_after", ts,
+		    "fingerprint_sha256", info.certs[i].fingerprint,
+		    "not_after", ts,
 		    "subject", info.certs[i].subject));
 	}
 	uris = json_array();
 	for (i = 0; i < t->panel.n_redirect_uris; i++)
-		json_array_append_new(uris, json_string(t->panel.redirect_uris[i]));
+		json_array_append_new(uris,
+		    json_string(t->panel.redirect_uris[i]));
 	o = json_pack("{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:i, s:b, s:b, s:s, s:o, s:s?,"
 	    " s:s, s:s, s:s, s:o, s:s?}",
 	    "id", t->id, "login", conf_login_name(t->login),
 	    "enable_salesforce_sso", t->sso_enabled,
 	    "consent", conf_consent_name(t->policy.consent),
-	    "code_ttl", t->policy.code_ttl, "session_ttl", t->policy.session_ttl,
+	    "code_ttl", t->policy.code_ttl, "session_ttl",
+	    t->policy.session_ttl,
 	    "allow_idp_initiated", t->saml.allow_idp_initiated,
 	    "clock_skew", t->saml.clock_skew, "allow_sha1", t->saml.allow_sha1,
 	    "allow_portal_users", t->saml.allow_portal_users,
@@ -147,13 +151,15 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 	    "metadata_valid_until", NULL,
 	    "sp_entity_id", t->saml.sp_entity_id ? t->saml.sp_entity_id : "",
 	    "acs_url", t->acs_url, "panel_client_id", t->panel.client_id,
-	    "redirect_uris", uris, "initiate_login_uri", t->panel.initiate_login_uri);
+	    "redirect_uris", uris, "initiate_login_uri",
+	    t->panel.initiate_login_uri);
 	if (o != NULL && info.metadata_valid_until != 0) {
 		bk_time_fmt(info.metadata_valid_until, ts);
 		json_object_set_new(o, "metadata_valid_until", json_string(ts));
 	}
 	if (o != NULL)
-		json_object_set_new(o, "users", users >= 0 ? json_integer(users) : json_null());
+		json_object_set_new(o, "users",
+		    users >= 0 ? json_integer(users) : json_null());
 	return o;
 }
 
@@ -178,7 +184,8 @@ admin_tenants_cb(struct front_req *req, int rv, const struct store_reply *r)
 	}
 	arr = json_array();
 	for (i = 0; i < c->n_tenants; i++)
-		json_array_append_new(arr, admin_tenant_json(c->tenants[i], rv == BK_OK ?
+		json_array_append_new(arr,
+		    admin_tenant_json(c->tenants[i], rv == BK_OK ?
 		    store_reply_int(store_reply_elem(r, i)) : -1));
 	front_reply_json(req, 200, json_pack("{s:o}", "tenants", arr));
 }
@@ -191,7 +198,8 @@ admin_tenants(struct front_req *req)
 	char			**keys;
 	size_t			 i;
 	static const char	 hlen[] =
-	    "local r = {} for i, k in ipairs(ARGV) do r[i] = redis.call('HLEN', k) end return r";
+	    "local r = {} for i, k in ipairs(ARGV) do r[i] = "
+	    "redis.call('HLEN', k) end return r";
 
 	args = calloc(c->n_tenants + 1, sizeof(*args));
 	keys = calloc(c->n_tenants + 1, sizeof(*keys));
@@ -203,7 +211,8 @@ admin_tenants(struct front_req *req)
 	}
 	for (i = 0; i < c->n_tenants; i++)
 		args[i] = keys[i] = store_key(c->tenants[i]->id, "users", NULL);
-	front_store_eval(req, admin_tenants_cb, hlen, 0, (int)c->n_tenants, args, NULL);
+	front_store_eval(req, admin_tenants_cb, hlen, 0, (int)c->n_tenants,
+	    args, NULL);
 	for (i = 0; i < c->n_tenants; i++)
 		free(keys[i]);
 	free(keys);
@@ -220,7 +229,8 @@ admin_key(struct front_req *req, const char *kind)
 
 /* Snapshot reply -> userset.  Records that do not parse are a store error. */
 static int
-admin_userset(const struct store_reply *r, struct pol_userset **out, char *ver, size_t vlen)
+admin_userset(const struct store_reply *r, struct pol_userset **out, char *ver,
+    size_t vlen)
 {
 	const struct store_reply *kv = store_reply_elem(r, 1);
 	const char	*v, *rec;
@@ -230,14 +240,16 @@ admin_userset(const struct store_reply *r, struct pol_userset **out, char *ver, 
 	int		 rv;
 
 	*out = NULL;
-	if ((v = store_reply_str(store_reply_elem(r, 0), &len)) == NULL || len >= vlen)
+	if ((v = store_reply_str(store_reply_elem(r, 0), &len)) == NULL ||
+	    len >= vlen)
 		return BK_E_STORE_REPLY;
 	memcpy(ver, v, len);
 	ver[len] = '\0';
 	if ((rv = pol_userset_new(&s)) != BK_OK)
 		return rv;
 	for (i = 0; i + 1 < n; i += 2) {
-		if ((rec = store_reply_str(store_reply_elem(kv, i + 1), &len)) == NULL) {
+		if ((rec = store_reply_str(store_reply_elem(kv, i + 1),
+		    &len)) == NULL) {
 			rv = BK_E_STORE_RECORD;
 			goto fail;
 		}
@@ -274,7 +286,8 @@ admin_export_cb(struct front_req *req, int rv, const struct store_reply *r)
 	}
 	if (req->ev != NULL)
 		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
-		    "Content-Disposition", "attachment; filename=\"users.csv\"");
+		    "Content-Disposition",
+		    "attachment; filename=\"users.csv\"");
 	front_reply(req, 200, "text/csv; charset=utf-8", csv, len);
 	free(csv);
 }
@@ -297,7 +310,8 @@ admin_import_report(struct front_req *req, int status, int rv, int applied)
 	json_object_set_new(o, "dry_run", json_boolean(a->dry_run));
 	if (rv != BK_OK) {
 		json_object_set_new(o, "error", json_string(bk_err_slug(rv)));
-		json_object_set_new(o, "message", json_string(a->plan->fatal ? a->plan->fatal :
+		json_object_set_new(o, "message",
+		    json_string(a->plan->fatal ? a->plan->fatal :
 		    bk_strerror(rv)));
 		json_object_set_new(o, "request_id", json_string(req->id));
 	}
@@ -315,14 +329,16 @@ admin_import_applied(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	if (store_reply_is(r, "conflict")) {
-		admin_error(req, BK_E_CONFLICT, "the mapping changed during the import; retry");
+		admin_error(req, BK_E_CONFLICT,
+		    "the mapping changed during the import; retry");
 		return;
 	}
 	if (!store_reply_is(r, "OK")) {
 		admin_error(req, BK_E_STORE_REPLY, "unexpected store answer");
 		return;
 	}
-	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=%zu", a->plan->n_added,
+	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=%zu",
+	    a->plan->n_added,
 	    a->plan->n_changed, a->plan->n_deleted);
 	front_audit(req, "mapping_import", BK_OK, d);
 	admin_import_report(req, 200, BK_OK, 1);
@@ -406,7 +422,8 @@ admin_apply_argv(struct front_req *req, const char *ver, struct admin_argv *av)
 		rec = NULL;
 		if ((rv = pol_user_build(&p->upserts[i], &rec)) != BK_OK)
 			break;
-		rv |= admin_argv_add(av, p->upserts[i].f[POL_COL_INTERNAL_ID], 0);
+		rv |= admin_argv_add(av, p->upserts[i].f[POL_COL_INTERNAL_ID],
+		    0);
 		rv |= admin_argv_add(av, rec, 1);
 	}
 	rv |= admin_argv_add(av, admin_num(p->n_deletes), 1);
@@ -452,8 +469,10 @@ admin_import_cb(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	if (rv != BK_OK) {
-		front_audit(req, "mapping_import", rv, a->dry_run ? "dry run" : NULL);
-		admin_import_report(req, bk_err_http(rv) == 413 ? 413 : 400, rv, 0);
+		front_audit(req, "mapping_import", rv,
+		    a->dry_run ? "dry run" : NULL);
+		admin_import_report(req, bk_err_http(rv) == 413 ? 413 : 400, rv,
+		    0);
 		return;
 	}
 	if (a->dry_run) {
@@ -465,7 +484,8 @@ admin_import_cb(struct front_req *req, int rv, const struct store_reply *r)
 		admin_error(req, rv, NULL);
 		return;
 	}
-	front_store_eval(req, admin_import_applied, store_lua_apply, 3, (int)av.n, av.v, av.l);
+	front_store_eval(req, admin_import_applied, store_lua_apply, 3,
+	    (int)av.n, av.v, av.l);
 	admin_argv_free(&av);
 }
 
@@ -479,7 +499,8 @@ admin_snapshot(struct front_req *req, front_step *step)
 	if (users == NULL || ver == NULL)
 		admin_error(req, BK_E_NOMEM, NULL);
 	else
-		front_store_eval(req, step, store_lua_snapshot, 2, 2, args, NULL);
+		front_store_eval(req, step, store_lua_snapshot, 2, 2, args,
+		    NULL);
 	free(users);
 	free(ver);
 }
@@ -495,7 +516,8 @@ admin_user_reply(struct front_req *req, const char *rec, size_t len, int status)
 	json_error_t	 err;
 
 	memset(&u, 0, sizeof(u));
-	if (pol_user_parse(rec, len, &u) != BK_OK || pol_user_to_api_json(&u, &j) != BK_OK ||
+	if (pol_user_parse(rec, len, &u) != BK_OK ||
+	    pol_user_to_api_json(&u, &j) != BK_OK ||
 	    (o = json_loads(j, 0, &err)) == NULL) {
 		pol_user_cleanup(&u);
 		free(j);
@@ -519,27 +541,32 @@ admin_user_written(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	if (store_reply_is(st, "conflict")) {
-		admin_error(req, BK_E_CONFLICT, "the profile changed meanwhile; retry");
+		admin_error(req, BK_E_CONFLICT,
+		    "the profile changed meanwhile; retry");
 		return;
 	}
 	if (store_reply_is(st, "dup")) {
 		size_t l;
 		const char *other = store_reply_str(store_reply_elem(r, 1), &l);
 
-		snprintf(msg, sizeof(msg), "Salesforce ID already mapped to profile %.*s",
+		snprintf(msg, sizeof(msg),
+		    "Salesforce ID already mapped to profile %.*s",
 		    (int)(l > 64 ? 64 : l), other ? other : "?");
-		front_audit(req, a->op == ADM_USER_PUT ? "user_set" : "user_delete",
+		front_audit(req,
+		    a->op == ADM_USER_PUT ? "user_set" : "user_delete",
 		    BK_E_POL_DUP_SFDC, msg);
 		admin_error(req, BK_E_POL_DUP_SFDC, msg);
 		return;
 	}
 	if (a->op == ADM_USER_DELETE) {
 		front_audit(req, "user_delete", BK_OK, NULL);
-		front_reply_json(req, 200, json_pack("{s:s}", "deleted", a->user_id));
+		front_reply_json(req, 200,
+		    json_pack("{s:s}", "deleted", a->user_id));
 		return;
 	}
 	front_audit(req, "user_set", BK_OK, a->created ? "created" : NULL);
-	admin_user_reply(req, a->new_rec, strlen(a->new_rec), a->created ? 201 : 200);
+	admin_user_reply(req, a->new_rec, strlen(a->new_rec),
+	    a->created ? 201 : 200);
 }
 
 static int
@@ -561,7 +588,8 @@ admin_user_read_cb(struct front_req *req, int rv, const struct store_reply *r)
 	size_t			 len;
 	struct pol_user		 u;
 	char			*newkey = NULL;
-	char			*users = NULL, *ix = NULL, *ver = NULL, *tp = NULL, *sp = NULL;
+	char			*users = NULL, *ix = NULL, *ver = NULL, *tp =
+	    NULL, *sp = NULL;
 
 	memset(&u, 0, sizeof(u));
 	if (rv != BK_OK) {
@@ -576,9 +604,11 @@ admin_user_read_cb(struct front_req *req, int rv, const struct store_reply *r)
 			admin_user_reply(req, rec, len, 200);
 		return;
 	}
-	if (rec == NULL && (a->op != ADM_USER_PUT || !admin_flag(req, "allow_new"))) {
+	if (rec == NULL &&
+	    (a->op != ADM_USER_PUT || !admin_flag(req, "allow_new"))) {
 		admin_error(req, BK_E_POL_ID_UNKNOWN,
-		    a->op == ADM_USER_PUT ? "unknown 8x8 Internal ID (allow_new=1 creates it)" : NULL);
+		    a->op == ADM_USER_PUT ? "unknown 8x8 Internal ID "
+		    "(allow_new=1 creates it)" : NULL);
 		return;
 	}
 	if (rec != NULL) {
@@ -593,7 +623,8 @@ admin_user_read_cb(struct front_req *req, int rv, const struct store_reply *r)
 		u.f[POL_COL_INTERNAL_ID] = bk_strdup(a->user_id);
 	}
 	if (a->op == ADM_USER_PUT) {
-		if ((rv = pol_user_apply_json(&u, a->body, a->body_len, &why)) != BK_OK) {
+		if ((rv = pol_user_apply_json(&u, a->body, a->body_len,
+		    &why)) != BK_OK) {
 			front_audit(req, "user_set", rv, why);
 			pol_user_cleanup(&u);
 			admin_error(req, rv, why);
@@ -608,20 +639,25 @@ admin_user_read_cb(struct front_req *req, int rv, const struct store_reply *r)
 	ver = store_key(req->t->id, "users:ver", NULL);
 	tp = store_key(req->t->id, "utok", "");
 	sp = store_key(req->t->id, "usess", "");
-	if (users == NULL || ix == NULL || ver == NULL || tp == NULL || sp == NULL) {
+	if (users == NULL || ix == NULL || ver == NULL || tp == NULL ||
+	    sp == NULL) {
 		rv = BK_E_NOMEM;
 		goto fail;
 	}
 	if (a->op == ADM_USER_PUT) {
-		const char *args[10] = { users, ix, ver, a->user_id, a->old_rec, a->new_rec,
-		    a->old_key ? a->old_key : "", newkey ? newkey : "", tp, sp };
+		const char *args[10] =
+		    { users, ix, ver, a->user_id, a->old_rec, a->new_rec,
+		    a->old_key ? a->old_key : "", newkey ? newkey : "", tp,
+		    sp };
 
-		front_store_eval(req, admin_user_written, store_lua_user_set, 3, 10, args, NULL);
+		front_store_eval(req, admin_user_written, store_lua_user_set, 3,
+		    10, args, NULL);
 	} else {
 		const char *args[8] = { users, ix, ver, a->user_id, a->old_rec,
 		    a->old_key ? a->old_key : "", tp, sp };
 
-		front_store_eval(req, admin_user_written, store_lua_user_del, 3, 8, args, NULL);
+		front_store_eval(req, admin_user_written, store_lua_user_del, 3,
+		    8, args, NULL);
 	}
 	goto out;
  fail:
@@ -645,8 +681,10 @@ admin_revoke_cb(struct front_req *req, int rv, const struct store_reply *r)
 	}
 	front_audit(req, "session_revoked", BK_OK, NULL);
 	front_reply_json(req, 200, json_pack("{s:I, s:I}",
-	    "revoked_tokens", (json_int_t)store_reply_int(store_reply_elem(r, 0)),
-	    "revoked_sessions", (json_int_t)store_reply_int(store_reply_elem(r, 1))));
+	    "revoked_tokens",
+	    (json_int_t)store_reply_int(store_reply_elem(r, 0)),
+	    "revoked_sessions",
+	    (json_int_t)store_reply_int(store_reply_elem(r, 1))));
 }
 
 static void
@@ -662,7 +700,8 @@ admin_user_op(struct front_req *req, struct admin_ctx *a)
 		const char *args[2] = { k1, k2 };
 
 		if (k1 && k2)
-			front_store_eval(req, admin_revoke_cb, store_lua_user_revoke, 2, 2,
+			front_store_eval(req, admin_revoke_cb,
+			    store_lua_user_revoke, 2, 2,
 			    args, NULL);
 		else
 			admin_error(req, BK_E_NOMEM, NULL);
@@ -739,12 +778,14 @@ admin_audit(struct front_req *req, const char *what)
 	f.assertion_id = front_param(&req->q, "assertion_id");
 	if (admin_time(front_param(&req->q, "since"), &f.since) != BK_OK ||
 	    admin_time(front_param(&req->q, "until"), &f.until) != BK_OK) {
-		admin_error(req, BK_E_INVAL, "since/until: RFC 3339 UTC or epoch seconds");
+		admin_error(req, BK_E_INVAL,
+		    "since/until: RFC 3339 UTC or epoch seconds");
 		return;
 	}
 	if (l != NULL) {
 		if (bk_strtonum(l, 1, 10000000, &lim, &why) != BK_OK) {
-			admin_error(req, BK_E_INVAL, "limit: a positive number");
+			admin_error(req, BK_E_INVAL,
+			    "limit: a positive number");
 			return;
 		}
 		f.limit = (size_t)lim;
@@ -757,16 +798,19 @@ admin_audit(struct front_req *req, const char *what)
 			admin_error(req, rv, NULL);
 			return;
 		}
-		front_reply_json(req, 200, json_pack("{s:b, s:I, s:I, s:I, s:s}",
+		front_reply_json(req, 200,
+		    json_pack("{s:b, s:I, s:I, s:I, s:s}",
 		    "ok", res.ok, "records", (json_int_t)res.records,
 		    "chains", (json_int_t)res.chains,
-		    "first_bad_line", (json_int_t)res.first_bad_line, "reason", res.reason));
+		    "first_bad_line", (json_int_t)res.first_bad_line, "reason",
+		    res.reason));
 		return;
 	}
 	if (strcmp(what, "export") == 0) {
 		struct evbuffer *b = evbuffer_new();
 
-		if (b == NULL || (rv = audit_scan(req->f->audit, &f, admin_scan_ndjson_cb, b,
+		if (b == NULL ||
+		    (rv = audit_scan(req->f->audit, &f, admin_scan_ndjson_cb, b,
 		    &truncated)) != BK_OK) {
 			if (b)
 				evbuffer_free(b);
@@ -777,7 +821,8 @@ admin_audit(struct front_req *req, const char *what)
 			size_t n = evbuffer_get_length(b);
 			char *p = (char *)evbuffer_pullup(b, -1);
 
-			front_reply(req, 200, "application/x-ndjson", p ? p : "", n);
+			front_reply(req, 200, "application/x-ndjson",
+			    p ? p : "", n);
 		}
 		evbuffer_free(b);
 		return;
@@ -785,12 +830,14 @@ admin_audit(struct front_req *req, const char *what)
 	{
 		json_t *arr = json_array();
 
-		if ((rv = audit_scan(req->f->audit, &f, admin_scan_json_cb, arr, &truncated)) != BK_OK) {
+		if ((rv = audit_scan(req->f->audit, &f, admin_scan_json_cb, arr,
+		    &truncated)) != BK_OK) {
 			json_decref(arr);
 			admin_error(req, rv, NULL);
 			return;
 		}
-		front_reply_json(req, 200, json_pack("{s:o, s:b}", "records", arr,
+		front_reply_json(req, 200,
+		    json_pack("{s:o, s:b}", "records", arr,
 		    "truncated", truncated));
 	}
 }
@@ -809,7 +856,8 @@ admin_seg(const char *s, size_t n)
 	tmp[n] = '\0';
 	d = evhttp_uridecode(tmp, 0, &dl);
 	free(tmp);
-	if (d != NULL && (dl != strlen(d) || dl == 0 || !bk_str_is_printable(d))) {
+	if (d != NULL &&
+	    (dl != strlen(d) || dl == 0 || !bk_str_is_printable(d))) {
 		free(d);
 		return NULL;
 	}
@@ -817,10 +865,12 @@ admin_seg(const char *s, size_t n)
 }
 
 static void
-admin_tenant_route(struct front_req *req, const char *rest, enum evhttp_cmd_type m)
+admin_tenant_route(struct front_req *req, const char *rest,
+    enum evhttp_cmd_type m)
 {
 	const char		*slash = strchr(rest, '/');
-	char			*tid = admin_seg(rest, slash ? (size_t)(slash - rest) : strlen(rest));
+	char			*tid =
+	    admin_seg(rest, slash ? (size_t)(slash - rest) : strlen(rest));
 	struct admin_ctx	*a;
 	const char		*sub = slash ? slash + 1 : "";
 
@@ -862,10 +912,12 @@ admin_tenant_route(struct front_req *req, const char *rest, enum evhttp_cmd_type
 
 		a->user_id = admin_seg(id, s2 ? (size_t)(s2 - id) : strlen(id));
 		if (a->user_id == NULL) {
-			admin_error(req, BK_E_HTTP_BADPARAM, "bad 8x8 Internal ID in path");
+			admin_error(req, BK_E_HTTP_BADPARAM,
+			    "bad 8x8 Internal ID in path");
 			return;
 		}
-		if (s2 != NULL && strcmp(s2, "/sessions/revoke") == 0 && m == EVHTTP_REQ_POST)
+		if (s2 != NULL && strcmp(s2, "/sessions/revoke") == 0 &&
+		    m == EVHTTP_REQ_POST)
 			a->op = ADM_SESSIONS_REVOKE;
 		else if (s2 != NULL)
 			a->op = 0;
@@ -906,14 +958,16 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 	}
 	if (strcmp(path, "/healthz") == 0) {
 		req->route = MR_HEALTHZ;
-		front_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+		front_reply(req, 200, "application/json", "{\"status\":\"ok\"}",
+		    15);
 		return;
 	}
 	if ((rv = admin_auth(req)) != BK_OK) {
 		admin_error(req, rv, "missing or wrong admin token");
 		return;
 	}
-	if (query != NULL && (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
+	if (query != NULL &&
+	    (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
@@ -925,7 +979,8 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 		if ((rv = metrics_render(&b)) != BK_OK)
 			admin_error(req, rv, NULL);
 		else
-			front_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+			front_reply(req, 200,
+			    "text/plain; version=0.0.4; charset=utf-8",
 			    b.data, b.len);
 		bk_buf_free(&b);
 		return;

@@ -34,7 +34,8 @@ front_consent_session(struct front_req *req)
 
 /* The CSRF token for tx in this browser, into out[BK_TOKEN_LEN+1]. */
 static int
-front_consent_csrf(const char *tx, const char *session, char out[BK_TOKEN_LEN + 1])
+front_consent_csrf(const char *tx, const char *session,
+    char out[BK_TOKEN_LEN + 1])
 {
 	struct bk_buf	 b;
 	unsigned char	 d[32];
@@ -58,7 +59,8 @@ front_consent_csrf(const char *tx, const char *session, char out[BK_TOKEN_LEN + 
 
 /* Load the flow fields from a consent record; checks the browser binding. */
 static int
-front_consent_load(struct front_req *req, const char *s, size_t len, const char *session)
+front_consent_load(struct front_req *req, const char *s, size_t len,
+    const char *session)
 {
 	json_t		*o;
 	json_error_t	 err;
@@ -75,15 +77,24 @@ front_consent_load(struct front_req *req, const char *s, size_t len, const char 
 			rv = BK_OK;
 	}
 	if (rv == BK_OK) {
-		front_set_str(&req->fl.internal_id, json_string_value(json_object_get(o, "internal_id")));
-		front_set_str(&req->fl.user, json_string_value(json_object_get(o, "user")));
-		front_set_str(&req->fl.extension, json_string_value(json_object_get(o, "extension")));
-		front_set_str(&req->fl.client_id, json_string_value(json_object_get(o, "client_id")));
-		front_set_str(&req->fl.redirect_uri, json_string_value(json_object_get(o, "redirect_uri")));
-		front_set_str(&req->fl.state, json_string_value(json_object_get(o, "state")));
-		front_set_str(&req->fl.challenge, json_string_value(json_object_get(o, "challenge")));
-		req->fl.sess_exp = (time_t)json_integer_value(json_object_get(o, "sess_exp"));
-		req->fl.idp_initiated = json_is_true(json_object_get(o, "idp_init"));
+		front_set_str(&req->fl.internal_id,
+		    json_string_value(json_object_get(o, "internal_id")));
+		front_set_str(&req->fl.user,
+		    json_string_value(json_object_get(o, "user")));
+		front_set_str(&req->fl.extension,
+		    json_string_value(json_object_get(o, "extension")));
+		front_set_str(&req->fl.client_id,
+		    json_string_value(json_object_get(o, "client_id")));
+		front_set_str(&req->fl.redirect_uri,
+		    json_string_value(json_object_get(o, "redirect_uri")));
+		front_set_str(&req->fl.state,
+		    json_string_value(json_object_get(o, "state")));
+		front_set_str(&req->fl.challenge,
+		    json_string_value(json_object_get(o, "challenge")));
+		req->fl.sess_exp =
+		    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
+		req->fl.idp_initiated =
+		    json_is_true(json_object_get(o, "idp_init"));
 		if (req->fl.internal_id == NULL || req->fl.user == NULL ||
 		    req->fl.client_id == NULL ||
 		    (!req->fl.idp_initiated && req->fl.redirect_uri == NULL))
@@ -94,7 +105,8 @@ front_consent_load(struct front_req *req, const char *s, size_t len, const char 
 }
 
 static void
-front_consent_page_cb(struct front_req *req, int rv, const struct store_reply *r)
+front_consent_page_cb(struct front_req *req, int rv,
+    const struct store_reply *r)
 {
 	const char	*s, *tx = front_param(&req->q, "tx");
 	size_t		 len;
@@ -103,11 +115,13 @@ front_consent_page_cb(struct front_req *req, int rv, const struct store_reply *r
 	struct bk_buf	 b;
 
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	if ((s = store_reply_str(r, &len)) == NULL) {
-		front_error(req, BK_E_HTTP_NOCOOKIE, "consent transaction expired");
+		front_error(req, BK_E_HTTP_NOCOOKIE,
+		    "consent transaction expired");
 		return;
 	}
 	session = front_consent_session(req);
@@ -124,22 +138,27 @@ front_consent_page_cb(struct front_req *req, int rv, const struct store_reply *r
 	bk_buf_init(&b, 16384);
 	/* tx and csrf are base64url: nothing to escape. */
 	if (u && e && bk_buf_addf(&b,
-	    "<p><b>%s</b> is signing in to the communication panel on extension "
+	    "<p><b>%s</b> is signing in to the communication panel on "
+	    "extension "
 	    "<b>%s</b> with Salesforce single sign-on.</p>"
-	    "<p>Allow the communication panel to sign you in with your Salesforce "
+	    "<p>Allow the communication panel to sign you in with your "
+	    "Salesforce "
 	    "account?</p>"
 	    "<form method=\"post\" action=\"/t/%s/consent\">"
 	    "<input type=\"hidden\" name=\"tx\" value=\"%s\">"
 	    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-	    "<button class=\"allow\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>"
-	    "<button class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>"
+	    "<button class=\"allow\" type=\"submit\" name=\"decision\" "
+	    "value=\"allow\">Allow</button>"
+	    "<button class=\"deny\" type=\"submit\" name=\"decision\" "
+	    "value=\"deny\">Deny</button>"
 	    "</form>", u, e, req->t->id, tx, csrf) == BK_OK)
 		body = bk_buf_take(&b);
 	bk_buf_free(&b);
 	if (body == NULL)
 		front_error(req, BK_E_NOMEM, NULL);
 	else
-		front_page(req, 200, "Allow single sign-on to the communication panel?", body);
+		front_page(req, 200,
+		    "Allow single sign-on to the communication panel?", body);
 	free(u);
 	free(e);
 	bk_freezero(body, body ? strlen(body) : 0);
@@ -148,7 +167,8 @@ front_consent_page_cb(struct front_req *req, int rv, const struct store_reply *r
 static int
 front_tx_ok(const char *tx)
 {
-	return tx != NULL && strlen(tx) == BK_TOKEN_LEN && bk_str_is_printable(tx);
+	return tx != NULL && strlen(tx) == BK_TOKEN_LEN &&
+	    bk_str_is_printable(tx);
 }
 
 void
@@ -196,7 +216,8 @@ front_consent_stored(struct front_req *req, int rv, const struct store_reply *r)
 {
 	(void)r;
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	req->fl.consent_needed = 0;
@@ -204,7 +225,8 @@ front_consent_stored(struct front_req *req, int rv, const struct store_reply *r)
 }
 
 static void
-front_consent_decided(struct front_req *req, int rv, const struct store_reply *r)
+front_consent_decided(struct front_req *req, int rv,
+    const struct store_reply *r)
 {
 	const char	*s, *tx = front_param(&req->form, "tx");
 	const char	*csrf = front_param(&req->form, "csrf");
@@ -216,11 +238,13 @@ front_consent_decided(struct front_req *req, int rv, const struct store_reply *r
 	int		 arv;
 
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	if ((s = store_reply_str(r, &len)) == NULL) {
-		front_audit(req, "consent", BK_E_HTTP_NOCOOKIE, "transaction unknown or used");
+		front_audit(req, "consent", BK_E_HTTP_NOCOOKIE,
+		    "transaction unknown or used");
 		front_error(req, BK_E_HTTP_NOCOOKIE, NULL);
 		return;
 	}
@@ -236,7 +260,9 @@ front_consent_decided(struct front_req *req, int rv, const struct store_reply *r
 		return;
 	}
 	if (strcmp(dec, "allow") != 0) {
-		arv = front_audit(req, "consent", BK_E_OAUTH_ACCESS_DENIED, "user chose Deny");
+		arv =
+		    front_audit(req, "consent", BK_E_OAUTH_ACCESS_DENIED,
+		    "user chose Deny");
 		if (arv != BK_OK) {
 			front_error(req, arv, NULL);
 			return;
@@ -245,7 +271,9 @@ front_consent_decided(struct front_req *req, int rv, const struct store_reply *r
 			front_error(req, BK_E_OAUTH_ACCESS_DENIED, NULL);
 			return;
 		}
-		url = front_url_add(req->fl.redirect_uri, "error", "access_denied",
+		url =
+		    front_url_add(req->fl.redirect_uri, "error",
+		    "access_denied",
 		    "state", req->fl.state, "iss", req->f->conf->public_url);
 		if (url == NULL)
 			front_error(req, BK_E_NOMEM, NULL);
@@ -254,7 +282,8 @@ front_consent_decided(struct front_req *req, int rv, const struct store_reply *r
 		free(url);
 		return;
 	}
-	if ((arv = front_audit(req, "consent", BK_OK, "user chose Allow")) != BK_OK) {
+	if ((arv = front_audit(req, "consent", BK_OK,
+	    "user chose Allow")) != BK_OK) {
 		front_error(req, arv, NULL);
 		return;
 	}
@@ -266,7 +295,8 @@ front_consent_decided(struct front_req *req, int rv, const struct store_reply *r
 		struct bk_buf b;
 
 		bk_buf_init(&b, 1024);
-		if (bk_buf_addf(&b, "%s:%s", req->fl.internal_id, req->fl.client_id) != BK_OK) {
+		if (bk_buf_addf(&b, "%s:%s", req->fl.internal_id,
+		    req->fl.client_id) != BK_OK) {
 			bk_buf_free(&b);
 			front_error(req, BK_E_NOMEM, NULL);
 			return;
@@ -301,7 +331,8 @@ front_consent_post(struct front_req *req)
 		return;
 	}
 	if (!front_consent_same_origin(req)) {
-		front_audit(req, "consent", BK_E_HTTP_CSRF, "cross-site or origin-less POST");
+		front_audit(req, "consent", BK_E_HTTP_CSRF,
+		    "cross-site or origin-less POST");
 		front_error(req, BK_E_HTTP_CSRF, NULL);
 		return;
 	}
@@ -310,8 +341,10 @@ front_consent_post(struct front_req *req)
 	dec = front_param(&req->form, "decision");
 	if (!front_tx_ok(tx) || csrf == NULL || dec == NULL ||
 	    (strcmp(dec, "allow") != 0 && strcmp(dec, "deny") != 0)) {
-		front_audit(req, "consent", BK_E_HTTP_CSRF, "missing tx, csrf or decision");
-		front_error(req, csrf == NULL ? BK_E_HTTP_CSRF : BK_E_HTTP_BADPARAM, NULL);
+		front_audit(req, "consent", BK_E_HTTP_CSRF,
+		    "missing tx, csrf or decision");
+		front_error(req,
+		    csrf == NULL ? BK_E_HTTP_CSRF : BK_E_HTTP_BADPARAM, NULL);
 		return;
 	}
 	if ((key = store_key_digest(req->t->id, "ctx", tx)) == NULL) {

@@ -50,7 +50,9 @@ struct front {
 	int			 slot;
 	int			 inflight;
 	int			 draining;
-	char			 origin[512];	/* scheme://host[:port] of public_url */
+	struct timespec		 last_done;	/* when the last request ended */
+	/* scheme://host[:port] of public_url */
+	char			 origin[512];
 };
 
 struct front_param {
@@ -65,14 +67,17 @@ struct front_params {
 };
 
 struct front_req;
-typedef void front_step(struct front_req *req, int rv, const struct store_reply *r);
+typedef void front_step(struct front_req *req, int rv,
+    const struct store_reply *r);
 
 /* What the SAML/OAuth flows carry between asynchronous steps. */
 struct front_flow {
 	char	*client_id, *redirect_uri, *state, *challenge;
-	char	*internal_id, *user, *extension;	/* user = Salesforce username */
+	/* user = Salesforce username */
+	char	*internal_id, *user, *extension;
 	char	*issuer, *assertion_id, *cert_fp;
-	char	*tx, *csrf, *code, *token, *session;	/* secrets: freed zeroed */
+	/* secrets: freed zeroed */
+	char	*tx, *csrf, *code, *token, *session;
 	char	*request_id_saml;
 	time_t	 sess_exp;
 	int	 idp_initiated;
@@ -82,7 +87,8 @@ struct front_flow {
 
 struct front_req {
 	struct front		*f;
-	struct evhttp_request	*ev;		/* NULL once the client is gone */
+	/* NULL once the client is gone */
+	struct evhttp_request	*ev;
 	char			 id[17];
 	enum metrics_route	 route;
 	struct timespec		 t0;
@@ -97,7 +103,8 @@ struct front_req {
 	struct front_params	 form;		/* urlencoded body */
 	struct front_flow	 fl;
 	front_step		*next;		/* pending store step */
-	void			*aux;		/* per-handler state, freed by aux_free */
+	/* per-handler state, freed by aux_free */
+	void			*aux;
 	void			(*aux_free)(void *);
 };
 
@@ -116,7 +123,8 @@ void	front_store_eval(struct front_req *req, front_step *step,
 	    const size_t *lens);
 void	front_public_cb(struct evhttp_request *ev, void *arg);
 /** A request on the admin listener. */
-struct front_req *front_admin_req_new(struct front *f, struct evhttp_request *ev);
+struct front_req *front_admin_req_new(struct front *f,
+    struct evhttp_request *ev);
 
 /* front_params.c: parsing (no I/O) */
 /** Decode one urlencoded component strictly; *out returned-owned. */
@@ -129,9 +137,11 @@ int	front_form_parse(struct front_req *req, size_t max);
 /** Cookie value by name from the Cookie header, returned-owned, or NULL. */
 char	*front_cookie_get(struct front_req *req, const char *name);
 /** Add Set-Cookie (HttpOnly; Path=/; Secure unless relaxed) to the reply. */
-void	front_cookie_set(struct front_req *req, const char *name, const char *value,
+void	front_cookie_set(struct front_req *req, const char *name,
+    const char *value,
 	    int max_age, const char *samesite);
-void	front_cookie_clear(struct front_req *req, const char *name, const char *samesite);
+void	front_cookie_clear(struct front_req *req, const char *name,
+    const char *samesite);
 /**
  * Client authentication per RFC 6749 2.3.1 (Basic or body, not both).
  * On BK_OK *t is the client's tenant.  BK_E_OAUTH_INVALID_CLIENT or
@@ -140,7 +150,8 @@ void	front_cookie_clear(struct front_req *req, const char *name, const char *sam
 int	front_client_auth(struct front_req *req, const struct conf_tenant **t);
 /** Request header, or NULL. */
 const char *front_header(struct front_req *req, const char *name);
-/** 1 if s is a valid PKCE verifier/challenge (RFC 7636 4.1 unreserved, 43-128). */
+/** 1 if s is a valid PKCE verifier/challenge (RFC 7636 4.1 unreserved,
+    43-128). */
 int	front_pkce_ok(const char *s);
 /** base64url(SHA-256(verifier)) into out (44 bytes). */
 void	front_pkce_s256(const char *verifier, char out[BK_TOKEN_LEN + 1]);
@@ -159,14 +170,16 @@ void	front_page(struct front_req *req, int status, const char *title,
 /** Error page or JSON answer for rv (status from bk_err_http). */
 void	front_error(struct front_req *req, int rv, const char *detail);
 /** RFC 6749 5.2 JSON error. */
-void	front_oauth_error(struct front_req *req, int rv, const char *description);
+void	front_oauth_error(struct front_req *req, int rv,
+    const char *description);
 /** HTML-escaped copy, returned-owned. */
 char	*front_html_esc(const char *s);
 /** Log the request's end and count it (called once from reply paths). */
 void	front_req_done(struct front_req *req);
 
 /* Audit helper: fills tenant, addr, request id and the flow fields. */
-int	front_audit(struct front_req *req, const char *event, int rv, const char *detail);
+int	front_audit(struct front_req *req, const char *event, int rv,
+    const char *detail);
 
 /* Handlers (front_saml.c, front_oauth.c, front_consent.c, front_admin.c). */
 void	front_saml_metadata(struct front_req *req);
@@ -182,7 +195,10 @@ void	front_consent_get(struct front_req *req);
 void	front_consent_post(struct front_req *req);
 void	front_admin_cb(struct evhttp_request *ev, void *arg);
 
-/* Shared flow steps (front_oauth.c): after authentication, finish an authorization. */
+/*
+ * Shared flow steps (front_oauth.c): after authentication, finish an
+ * authorization.
+ */
 void	front_flow_finish(struct front_req *req);
 /** *dst = copy of v (or NULL); the old value is freed. */
 void	front_set_str(char **dst, const char *v);

@@ -100,14 +100,17 @@ front_flow_record(struct front_req *req)
 	const char *why;
 	json_t	*o;
 
-	if (req->fl.user == NULL || pol_sfdc_key(req->fl.user, &sfdc, &why) != BK_OK)
+	if (req->fl.user == NULL ||
+	    pol_sfdc_key(req->fl.user, &sfdc, &why) != BK_OK)
 		return NULL;
 	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:b}",
 	    "v", 1, "tenant", req->t->id, "internal_id", req->fl.internal_id,
 	    "user", req->fl.user, "sfdc_key", sfdc,
 	    "extension", req->fl.extension, "client_id", req->fl.client_id,
-	    "redirect_uri", req->fl.redirect_uri, "challenge", req->fl.challenge,
-	    "sess_exp", (json_int_t)req->fl.sess_exp, "idp_init", req->fl.idp_initiated);
+	    "redirect_uri", req->fl.redirect_uri, "challenge",
+	    req->fl.challenge,
+	    "sess_exp", (json_int_t)req->fl.sess_exp, "idp_init",
+	    req->fl.idp_initiated);
 	free(sfdc);
 	if (o == NULL)
 		return NULL;
@@ -134,7 +137,8 @@ front_session_record(struct front_req *req)
 	if (pol_sfdc_key(req->fl.user, &sfdc, &why) != BK_OK)
 		return NULL;
 	o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s?, s:s?}", "v", 1,
-	    "internal_id", req->fl.internal_id, "user", req->fl.user, "sfdc_key", sfdc,
+	    "internal_id", req->fl.internal_id, "user", req->fl.user,
+	    "sfdc_key", sfdc,
 	    "exp", (json_int_t)req->fl.sess_exp, "issuer", req->fl.issuer,
 	    "assertion_id", req->fl.assertion_id);
 	free(sfdc);
@@ -170,7 +174,8 @@ front_sets_free(struct front_sets *s)
 		free(s->own[i]);
 }
 
-static void front_flow_stored(struct front_req *, int, const struct store_reply *);
+static void front_flow_stored(struct front_req *, int,
+    const struct store_reply *);
 
 /*
  * Store what the sign-in produced (new browser session, code or consent
@@ -211,7 +216,8 @@ front_flow_finish(struct front_req *req)
 		if (bk_token_new_dup(&req->fl.tx) != BK_OK)
 			goto fail;
 		if ((rec = front_flow_record(req)) == NULL ||
-		    (key = store_key_digest(req->t->id, "ctx", req->fl.tx)) == NULL)
+		    (key = store_key_digest(req->t->id, "ctx",
+		    req->fl.tx)) == NULL)
 			goto fail_rec;
 		snprintf(ttl_c, sizeof(ttl_c), "%d", FRONT_CONSENT_TX_TTL);
 		s.argv[s.n++] = front_sets_own(&s, key);
@@ -222,7 +228,8 @@ front_flow_finish(struct front_req *req)
 		if (bk_token_new_dup(&req->fl.code) != BK_OK)
 			goto fail;
 		if ((rec = front_flow_record(req)) == NULL ||
-		    (key = store_key_digest(req->t->id, "code", req->fl.code)) == NULL)
+		    (key = store_key_digest(req->t->id, "code",
+		    req->fl.code)) == NULL)
 			goto fail_rec;
 		snprintf(ttl_a, sizeof(ttl_a), "%d", req->t->policy.code_ttl);
 		s.argv[s.n++] = front_sets_own(&s, key);
@@ -249,7 +256,8 @@ front_flow_finish(struct front_req *req)
 		front_flow_stored(req, BK_OK, NULL);
 		return;
 	}
-	front_store_eval(req, front_flow_stored, store_lua_sets, 0, (int)s.n, s.argv, NULL);
+	front_store_eval(req, front_flow_stored, store_lua_sets, 0, (int)s.n,
+	    s.argv, NULL);
 	front_sets_free(&s);
 	return;
  fail_rec:
@@ -269,13 +277,15 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 
 	(void)r;
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	if (req->fl.session != NULL && req->fl.request_id_saml != NULL) {
 		char name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX];
 
-		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, req->t->id);
+		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,
+		    req->t->id);
 		front_cookie_set(req, name, req->fl.session,
 		    (int)(req->fl.sess_exp - bk_now()), "Lax");
 	}
@@ -287,7 +297,9 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 		    req->t->id) == BK_OK)
 			path = bk_buf_take(&b);
 		bk_buf_free(&b);
-		url = path ? front_url_add(path, "tx", req->fl.tx, NULL, NULL, NULL, NULL) : NULL;
+		url =
+		    path ? front_url_add(path, "tx", req->fl.tx, NULL, NULL,
+		    NULL, NULL) : NULL;
 		if (url == NULL)
 			front_error(req, BK_E_NOMEM, NULL);
 		else
@@ -295,9 +307,14 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 		goto out;
 	}
 	if (req->fl.idp_initiated) {
-		/* IdP-initiated: the panel starts its own authorization (OIDC 4). */
+		/*
+		 * IdP-initiated: the panel starts its own authorization (OIDC
+		 * 4).
+		 */
 		if (req->t->panel.initiate_login_uri != NULL) {
-			url = front_url_add(req->t->panel.initiate_login_uri, "iss",
+			url =
+			    front_url_add(req->t->panel.initiate_login_uri,
+			    "iss",
 			    req->f->conf->public_url, NULL, NULL, NULL, NULL);
 			if (url == NULL)
 				front_error(req, BK_E_NOMEM, NULL);
@@ -308,8 +325,11 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 			struct bk_buf b;
 
 			bk_buf_init(&b, 4096);
-			if (u != NULL && bk_buf_addf(&b, "<p>You are signed in as <b>%s</b>. "
-			    "Open the communication panel to continue.</p>", u) == BK_OK)
+			if (u != NULL &&
+			    bk_buf_addf(&b,
+			    "<p>You are signed in as <b>%s</b>. "
+			    "Open the communication panel to continue.</p>",
+			    u) == BK_OK)
 				body = bk_buf_take(&b);
 			bk_buf_free(&b);
 			free(u);
@@ -327,7 +347,8 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 	if (url == NULL)
 		front_error(req, BK_E_NOMEM, NULL);
 	else
-		front_redirect(req, req->route == MR_AUTHORIZE ? 302 : 303, url);
+		front_redirect(req, req->route == MR_AUTHORIZE ? 302 : 303,
+		    url);
  out:
 	if (url != NULL)
 		bk_strfree_secret(url);
@@ -337,12 +358,17 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 
 /* --- /oauth2/authorize --- */
 
-static void front_authz_session_cb(struct front_req *, int, const struct store_reply *);
+static void front_authz_session_cb(struct front_req *, int,
+    const struct store_reply *);
 static void front_authz_start_login(struct front_req *);
 
-/* Errors after client and redirect_uri are known go back to the client (RFC 6749 4.1.2.1). */
+/*
+ * Errors after client and redirect_uri are known go back to the client (RFC
+ * 6749 4.1.2.1).
+ */
 static void
-front_authz_redirect_error(struct front_req *req, const char *error, const char *desc)
+front_authz_redirect_error(struct front_req *req, const char *error,
+    const char *desc)
 {
 	char	*url = front_url_add(req->fl.redirect_uri, "error", error,
 	    "error_description", desc, "state", req->fl.state);
@@ -368,7 +394,8 @@ front_oauth_authorize(struct front_req *req)
 	char		 name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX];
 
 	front_set_str(&req->fl.client_id, client);
-	if (client == NULL || (req->t = conf_tenant_by_client(req->f->conf, client)) == NULL) {
+	if (client == NULL ||
+	    (req->t = conf_tenant_by_client(req->f->conf, client)) == NULL) {
 		front_audit(req, "authorize", BK_E_OAUTH_UNKNOWN_CLIENT, NULL);
 		front_error(req, BK_E_OAUTH_UNKNOWN_CLIENT, NULL);
 		return;
@@ -380,8 +407,10 @@ front_oauth_authorize(struct front_req *req)
 		return;
 	}
 	front_set_str(&req->fl.redirect_uri, ruri);
-	if (state != NULL && (strlen(state) > FRONT_STATE_MAX || !bk_str_is_printable(state))) {
-		front_authz_redirect_error(req, "invalid_request", "state is malformed");
+	if (state != NULL &&
+	    (strlen(state) > FRONT_STATE_MAX || !bk_str_is_printable(state))) {
+		front_authz_redirect_error(req, "invalid_request",
+		    "state is malformed");
 		return;
 	}
 	front_set_str(&req->fl.state, state);
@@ -403,7 +432,8 @@ front_oauth_authorize(struct front_req *req)
 		return;
 	}
 	if (req->t->login != CONF_LOGIN_SAML || req->t->saml_sp == NULL) {
-		front_error(req, BK_E_TENANT_LOGIN_MODE, "OIDC sign-in is not available");
+		front_error(req, BK_E_TENANT_LOGIN_MODE,
+		    "OIDC sign-in is not available");
 		return;
 	}
 	snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, req->t->id);
@@ -415,9 +445,12 @@ front_oauth_authorize(struct front_req *req)
 		char *cpre = store_key(req->t->id, "consent", "");
 		const char *args[5] = { ix, users, skey, cpre, client };
 
-		bk_strfree_secret(cookie);
+		/* Kept: a consent transaction is bound to this session. */
+		bk_strfree_secret(req->fl.session);
+		req->fl.session = cookie;
 		if (skey && ix && users && cpre)
-			front_store_eval(req, front_authz_session_cb, store_lua_session_authz,
+			front_store_eval(req, front_authz_session_cb,
+			    store_lua_session_authz,
 			    2, 5, args, NULL);
 		else
 			front_error(req, BK_E_NOMEM, NULL);
@@ -431,7 +464,8 @@ front_oauth_authorize(struct front_req *req)
 }
 
 static void
-front_authz_session_cb(struct front_req *req, int rv, const struct store_reply *r)
+front_authz_session_cb(struct front_req *req, int rv,
+    const struct store_reply *r)
 {
 	const struct store_reply *st = store_reply_elem(r, 0);
 	size_t		 len, rlen;
@@ -440,24 +474,29 @@ front_authz_session_cb(struct front_req *req, int rv, const struct store_reply *
 	json_error_t	 err;
 
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	if (!store_reply_is(st, "ok")) {
-		front_authz_start_login(req);	/* expired, or the mapping changed */
+		/* expired, or the mapping changed */
+		front_authz_start_login(req);
 		return;
 	}
 	s = store_reply_str(store_reply_elem(r, 1), &len);
 	rec = store_reply_str(store_reply_elem(r, 2), &rlen);
-	if (s == NULL || rec == NULL || (o = json_loadb(s, len, 0, &err)) == NULL) {
+	if (s == NULL || rec == NULL ||
+	    (o = json_loadb(s, len, 0, &err)) == NULL) {
 		front_authz_start_login(req);
 		return;
 	}
 	front_set_str(&req->fl.user, rec_str(o, "user"));
 	front_set_str(&req->fl.issuer, rec_str(o, "issuer"));
-	req->fl.sess_exp = (time_t)json_integer_value(json_object_get(o, "exp"));
+	req->fl.sess_exp =
+	    (time_t)json_integer_value(json_object_get(o, "exp"));
 	json_decref(o);
-	if (req->fl.user == NULL || front_flow_user_rec(req, rec, rlen) != BK_OK ||
+	if (req->fl.user == NULL ||
+	    front_flow_user_rec(req, rec, rlen) != BK_OK ||
 	    req->fl.sess_exp <= bk_now()) {
 		front_authz_start_login(req);
 		return;
@@ -474,11 +513,13 @@ front_authz_stored(struct front_req *req, int rv, const struct store_reply *r)
 
 	(void)r;
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	if (req->fl.session != NULL)
-		front_cookie_set(req, FRONT_COOKIE_CORR, req->fl.session, FRONT_AUTHN_TTL, "None");
+		front_cookie_set(req, FRONT_COOKIE_CORR, req->fl.session,
+		    FRONT_AUTHN_TTL, "None");
 	front_redirect(req, 302, url);
 }
 
@@ -496,7 +537,8 @@ front_authz_start_login(struct front_req *req)
 	json_t		*o;
 	int		 rv;
 
-	if ((rv = saml_authn_request_build(req->t->saml_sp, NULL, &url, rid)) != BK_OK) {
+	if ((rv = saml_authn_request_build(req->t->saml_sp, NULL, &url,
+	    rid)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
 	}
@@ -515,7 +557,8 @@ front_authz_start_login(struct front_req *req)
 	bk_sha256_hex(corr, strlen(corr), bind);
 	o = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "v", 1, "rid", rid,
 	    "bind", bind, "client_id", req->fl.client_id, "redirect_uri",
-	    req->fl.redirect_uri, "state", req->fl.state, "challenge", req->fl.challenge);
+	    req->fl.redirect_uri, "state", req->fl.state, "challenge",
+	    req->fl.challenge);
 	rec = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	key = store_key_digest(req->t->id, "authn", rid);
@@ -535,7 +578,8 @@ front_authz_start_login(struct front_req *req)
 	req->aux = url;
 	req->aux_free = free;
 	{
-		size_t lens[5] = { 3, strlen(key), strlen(rec), 2, strlen(ttl) };
+		size_t lens[5] =
+		    { 3, strlen(key), strlen(rec), 2, strlen(ttl) };
 
 		front_store(req, front_authz_stored, 5, argv, lens);
 	}

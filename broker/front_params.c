@@ -51,7 +51,9 @@ front_decode(const char *s, size_t len, char **out, size_t *outlen)
 	for (i = 0; i < dlen; i++) {
 		unsigned char c = (unsigned char)dec[i];
 
-		/* Decoded controls (NUL, CR, LF...) are never legitimate here. */
+		/*
+		 * Decoded controls (NUL, CR, LF...) are never legitimate here.
+		 */
 		if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
 			goto bad;
 		if (c == 0)
@@ -89,14 +91,16 @@ front_params_parse(const char *s, size_t len, struct front_params *out)
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (eq == NULL)
 			eq = amp;
-		if ((rv = front_decode(p, (size_t)(eq - p), &name, &nlen)) != BK_OK)
+		if ((rv = front_decode(p, (size_t)(eq - p), &name,
+		    &nlen)) != BK_OK)
 			goto fail;
 		if (nlen == 0) {
 			rv = BK_E_HTTP_BADPARAM;
 			goto fail;
 		}
 		if ((rv = front_decode(eq < amp ? eq + 1 : amp,
-		    eq < amp ? (size_t)(amp - eq - 1) : 0, &value, &vlen)) != BK_OK)
+		    eq < amp ? (size_t)(amp - eq - 1) : 0, &value,
+		    &vlen)) != BK_OK)
 			goto fail;
 		if (vlen > FRONT_MAX_PARAM_LEN) {
 			rv = BK_E_TOOBIG;
@@ -164,7 +168,8 @@ front_pkce_ok(const char *s)
 		char c = *s;
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~'))
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~'))
 			return 0;
 	}
 	return 1;

@@ -39,7 +39,8 @@ front_saml_metadata(struct front_req *req)
 static void
 front_acs_reject(struct front_req *req, int rv, const char *detail)
 {
-	log_req(LOG_L_INFO, req->id, rv, "assertion rejected: tenant=%s user=%s %s",
+	log_req(LOG_L_INFO, req->id, rv,
+	    "assertion rejected: tenant=%s user=%s %s",
 	    req->t->id, log_esc(req->fl.user), detail ? log_esc(detail) : "");
 	if (front_audit(req, "assertion", rv, detail) != BK_OK &&
 	    bk_err_http(rv) < 500) {
@@ -48,7 +49,8 @@ front_acs_reject(struct front_req *req, int rv, const char *detail)
 	front_error(req, rv, detail);
 }
 
-static void front_acs_decided(struct front_req *, int, const struct store_reply *);
+static void front_acs_decided(struct front_req *, int,
+    const struct store_reply *);
 
 void
 front_saml_acs(struct front_req *req)
@@ -57,7 +59,8 @@ front_saml_acs(struct front_req *req)
 	const char		*b64;
 	char			*detail = NULL, *sfdc = NULL, *corr = NULL;
 	char			 bind[BK_DIGEST_HEX + 1] = "", ttl[24];
-	char			*rkey = NULL, *akey = NULL, *ix = NULL, *users = NULL;
+	char			*rkey = NULL, *akey = NULL, *ix = NULL, *users =
+	    NULL;
 	char			*cpre = NULL, *rid_in = NULL;
 	const char		*why;
 	struct bk_buf		 rb;
@@ -71,7 +74,8 @@ front_saml_acs(struct front_req *req)
 		return;
 	}
 	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
-		front_acs_reject(req, rv == BK_E_HTTP_BODY_TOOBIG ? BK_E_SAML_TOOBIG :
+		front_acs_reject(req,
+		    rv == BK_E_HTTP_BODY_TOOBIG ? BK_E_SAML_TOOBIG :
 		    rv == BK_E_TOOBIG ? BK_E_SAML_TOOBIG : rv == BK_E_HTTP_CTYPE ?
 		    BK_E_SAML_PARAM : rv, "form");
 		return;
@@ -84,8 +88,13 @@ front_saml_acs(struct front_req *req)
 		front_acs_reject(req, BK_E_TENANT_SSO_OFF, NULL);
 		return;
 	}
-	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), now, &res, &detail);
-	/* What was read goes to the audit record even on failure (never trusted). */
+	rv =
+	    saml_response_verify(req->t->saml_sp, b64, strlen(b64), now, &res,
+	    &detail);
+	/*
+	 * What was read goes to the audit record even on failure (never
+	 * trusted).
+	 */
 	front_set_str(&req->fl.issuer, res.issuer);
 	front_set_str(&req->fl.assertion_id, res.assertion_id);
 	front_set_str(&req->fl.user, res.username);
@@ -135,13 +144,16 @@ front_saml_acs(struct front_req *req)
 	}
 	front_set_str(&req->fl.request_id_saml, rid_in ? rid_in : "-");
 	req->fl.sess_exp = now + req->t->policy.session_ttl;
-	if (res.session_not_on_or_after != 0 && res.session_not_on_or_after < req->fl.sess_exp)
+	if (res.session_not_on_or_after != 0 &&
+	    res.session_not_on_or_after < req->fl.sess_exp)
 		req->fl.sess_exp = res.session_not_on_or_after;	/* P28 */
 	{
-		const char *args[10] = { rkey, akey, ix, users, rid_in ? rid_in : "",
+		const char *args[10] =
+		    { rkey, akey, ix, users, rid_in ? rid_in : "",
 		    bind, ttl, sfdc, cpre, req->t->panel.client_id };
 
-		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10, args, NULL);
+		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10,
+		    args, NULL);
 	}
  out:
 	saml_result_cleanup(&res);
@@ -167,7 +179,8 @@ front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 
 	if (rv != BK_OK) {
 		/* Fail closed: no replay check, no sign-in (P23). */
-		front_acs_reject(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_acs_reject(req,
+		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
 	if (store_reply_is(st, "replay")) {
@@ -191,12 +204,14 @@ front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	if (alen > 0 && (o = json_loadb(authn, alen, 0, &err)) != NULL) {
-		const char *c = json_string_value(json_object_get(o, "client_id"));
+		const char *c =
+		    json_string_value(json_object_get(o, "client_id"));
 
 		if (c != NULL) {
 			front_set_str(&req->fl.client_id, c);
 			front_set_str(&req->fl.redirect_uri,
-			    json_string_value(json_object_get(o, "redirect_uri")));
+			    json_string_value(json_object_get(o,
+			    "redirect_uri")));
 			front_set_str(&req->fl.state,
 			    json_string_value(json_object_get(o, "state")));
 			front_set_str(&req->fl.challenge,
@@ -204,8 +219,12 @@ front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 		}
 		json_decref(o);
 	}
-	/* Without a panel request (IdP-initiated or /saml/login): end at the panel. */
-	req->fl.idp_initiated = req->fl.client_id == NULL || req->fl.redirect_uri == NULL;
+	/*
+	 * Without a panel request (IdP-initiated or /saml/login): end at the
+	 * panel.
+	 */
+	req->fl.idp_initiated = req->fl.client_id == NULL ||
+	    req->fl.redirect_uri == NULL;
 	if (req->fl.idp_initiated) {
 		free(req->fl.client_id);
 		req->fl.client_id = NULL;
@@ -213,10 +232,12 @@ front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 	req->fl.consent_needed = front_flow_consent_needed(req,
 	    store_reply_int(store_reply_elem(r, 3)) == 1);
 	if ((arv = front_audit(req, "assertion", BK_OK, NULL)) != BK_OK) {
-		front_error(req, arv, NULL);	/* fail closed: no session without a record */
+		/* fail closed: no session without a record */
+		front_error(req, arv, NULL);
 		return;
 	}
-	log_req(LOG_L_INFO, req->id, 0, "assertion accepted: tenant=%s user=%s id=%s",
+	log_req(LOG_L_INFO, req->id, 0,
+	    "assertion accepted: tenant=%s user=%s id=%s",
 	    req->t->id, log_esc(req->fl.user), log_esc(req->fl.assertion_id));
 	if (bk_token_new_dup(&req->fl.session) != BK_OK) {
 		front_error(req, BK_E_RANDOM, NULL);

@@ -37,7 +37,8 @@ front_backchannel_begin(struct front_req *req)
 	req->want_json = 1;
 	if ((rv = front_form_parse(req, 16384)) != BK_OK) {
 		front_oauth_error(req, rv == BK_E_HTTP_BODY_TOOBIG ? rv :
-		    BK_E_OAUTH_INVALID_REQUEST, "expected an application/x-www-form-urlencoded body");
+		    BK_E_OAUTH_INVALID_REQUEST,
+		    "expected an application/x-www-form-urlencoded body");
 		return rv;
 	}
 	if ((rv = front_client_auth(req, &req->t)) != BK_OK) {
@@ -50,8 +51,10 @@ front_backchannel_begin(struct front_req *req)
 
 /* --- token --- */
 
-static void front_token_code_cb(struct front_req *, int, const struct store_reply *);
-static void front_token_minted(struct front_req *, int, const struct store_reply *);
+static void front_token_code_cb(struct front_req *, int,
+    const struct store_reply *);
+static void front_token_minted(struct front_req *, int,
+    const struct store_reply *);
 
 static void
 front_token_fail(struct front_req *req, int rv, const char *why)
@@ -75,7 +78,8 @@ front_oauth_token(struct front_req *req)
 	ver = front_param(&req->form, "code_verifier");
 	if (gt == NULL || code == NULL || ruri == NULL || ver == NULL) {
 		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
-		    "grant_type, code, redirect_uri and code_verifier are required");
+		    "grant_type, code, redirect_uri and code_verifier are "
+		    "required");
 		return;
 	}
 	if (strcmp(gt, "authorization_code") != 0) {
@@ -83,11 +87,13 @@ front_oauth_token(struct front_req *req)
 		return;
 	}
 	if (!front_pkce_ok(ver)) {
-		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST, "code_verifier is malformed");
+		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
+		    "code_verifier is malformed");
 		return;
 	}
 	if (strlen(code) != BK_TOKEN_LEN || !bk_str_is_printable(code)) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code is malformed");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code is malformed");
 		return;
 	}
 	if ((key = store_key_digest(req->t->id, "code", code)) == NULL) {
@@ -115,15 +121,18 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 	long		 tttl;
 
 	if (rv != BK_OK) {
-		front_oauth_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req,
+		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
 	if ((s = store_reply_str(r, &len)) == NULL) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code unknown, expired or used");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code unknown, expired or used");
 		return;
 	}
 	if ((o = json_loadb(s, len, 0, &err)) == NULL) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code record unreadable");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code record unreadable");
 		return;
 	}
 	front_set_str(&req->fl.user, rec_str(o, "user"));
@@ -132,23 +141,30 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 	client = rec_str(o, "client_id");
 	chal = rec_str(o, "challenge");
 	sfdc = rec_str(o, "sfdc_key");
-	req->fl.sess_exp = (time_t)json_integer_value(json_object_get(o, "sess_exp"));
+	req->fl.sess_exp =
+	    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
 	/* Bound to the client (RFC 6819 5.1.5.8), redirect_uri and verifier. */
 	if (client == NULL || strcmp(client, req->t->panel.client_id) != 0) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code issued to another client");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code issued to another client");
 		goto out;
 	}
-	if (rec_str(o, "redirect_uri") == NULL || strcmp(rec_str(o, "redirect_uri"), ruri) != 0) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "redirect_uri does not match");
+	if (rec_str(o, "redirect_uri") == NULL ||
+	    strcmp(rec_str(o, "redirect_uri"), ruri) != 0) {
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "redirect_uri does not match");
 		goto out;
 	}
 	front_pkce_s256(ver, want);
 	if (chal == NULL || !bk_ct_eq(want, strlen(want), chal, strlen(chal))) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code_verifier does not match");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code_verifier does not match");
 		goto out;
 	}
-	if (req->fl.user == NULL || req->fl.internal_id == NULL || sfdc == NULL) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "code record incomplete");
+	if (req->fl.user == NULL || req->fl.internal_id == NULL ||
+	    sfdc == NULL) {
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code record incomplete");
 		goto out;
 	}
 	/* The token never outlives the browser session or the policy (P28). */
@@ -156,7 +172,8 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 	if (tttl > req->t->policy.session_ttl)
 		tttl = req->t->policy.session_ttl;
 	if (tttl <= 0) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, "session expired");
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "session expired");
 		goto out;
 	}
 	req->fl.sess_exp = now + tttl;
@@ -165,8 +182,10 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 		goto out;
 	}
 	t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I}", "v", 1,
-	    "tenant", req->t->id, "client_id", client, "internal_id", req->fl.internal_id,
-	    "user", req->fl.user, "extension", req->fl.extension, "sfdc_key", sfdc,
+	    "tenant", req->t->id, "client_id", client, "internal_id",
+	    req->fl.internal_id,
+	    "user", req->fl.user, "extension", req->fl.extension, "sfdc_key",
+	    sfdc,
 	    "iat", (json_int_t)now, "exp", (json_int_t)req->fl.sess_exp);
 	trec = t ? json_dumps(t, JSON_COMPACT) : NULL;
 	json_decref(t);
@@ -179,9 +198,11 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 		goto out;
 	}
 	{
-		const char *args[7] = { ix, sfdc, req->fl.internal_id, tkey, trec, ttl, utok };
+		const char *args[7] =
+		    { ix, sfdc, req->fl.internal_id, tkey, trec, ttl, utok };
 
-		front_store_eval(req, front_token_minted, store_lua_mint, 1, 7, args, NULL);
+		front_store_eval(req, front_token_minted, store_lua_mint, 1, 7,
+		    args, NULL);
 	}
  out:
 	json_decref(o);
@@ -198,7 +219,8 @@ front_token_minted(struct front_req *req, int rv, const struct store_reply *r)
 	int	 arv;
 
 	if (rv != BK_OK) {
-		front_oauth_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req,
+		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
 	if (!store_reply_is(r, "ok")) {
@@ -230,12 +252,14 @@ front_introspect_cb(struct front_req *req, int rv, const struct store_reply *r)
 	json_int_t	 exp;
 
 	if (rv != BK_OK) {
-		front_oauth_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req,
+		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
 	if ((s = store_reply_str(r, &len)) == NULL ||
 	    (o = json_loadb(s, len, 0, &err)) == NULL) {
-		front_reply(req, 200, "application/json", "{\"active\":false}", 16);
+		front_reply(req, 200, "application/json", "{\"active\":false}",
+		    16);
 		return;
 	}
 	exp = json_integer_value(json_object_get(o, "exp"));
@@ -244,13 +268,17 @@ front_introspect_cb(struct front_req *req, int rv, const struct store_reply *r)
 	    exp <= (json_int_t)bk_now() || rec_str(o, "user") == NULL ||
 	    rec_str(o, "internal_id") == NULL) {
 		json_decref(o);
-		front_reply(req, 200, "application/json", "{\"active\":false}", 16);
+		front_reply(req, 200, "application/json", "{\"active\":false}",
+		    16);
 		return;
 	}
-	out = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:s}",
+	out =
+	    json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, "
+	    "s:I, s:s}",
 	    "active", 1, "client_id", rec_str(o, "client_id"),
 	    "username", rec_str(o, "user"), "sfdc_username", rec_str(o, "user"),
-	    "sub", rec_str(o, "internal_id"), "internal_id", rec_str(o, "internal_id"),
+	    "sub", rec_str(o, "internal_id"), "internal_id",
+	    rec_str(o, "internal_id"),
 	    "extension", rec_str(o, "extension"), "tenant", req->t->id,
 	    "token_type", "Bearer", "exp", exp,
 	    "iat", json_integer_value(json_object_get(o, "iat")),
@@ -269,11 +297,13 @@ front_oauth_introspect(struct front_req *req)
 	if (front_backchannel_begin(req) != BK_OK)
 		return;
 	if ((tok = front_param(&req->form, "token")) == NULL) {
-		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST, "token is required");
+		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
+		    "token is required");
 		return;
 	}
 	if (strlen(tok) != BK_TOKEN_LEN) {
-		front_reply(req, 200, "application/json", "{\"active\":false}", 16);
+		front_reply(req, 200, "application/json", "{\"active\":false}",
+		    16);
 		return;
 	}
 	if ((key = store_key_digest(req->t->id, "tok", tok)) == NULL) {
@@ -292,7 +322,8 @@ static void
 front_revoke_cb(struct front_req *req, int rv, const struct store_reply *r)
 {
 	if (rv != BK_OK) {
-		front_oauth_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req,
+		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
 	if (store_reply_int(r) == 1 &&
@@ -313,7 +344,8 @@ front_oauth_revoke(struct front_req *req)
 	if (front_backchannel_begin(req) != BK_OK)
 		return;
 	if ((tok = front_param(&req->form, "token")) == NULL) {
-		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST, "token is required");
+		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
+		    "token is required");
 		return;
 	}
 	if (strlen(tok) != BK_TOKEN_LEN) {
@@ -331,7 +363,8 @@ front_oauth_revoke(struct front_req *req)
 	{
 		const char *args[3] = { key, req->t->panel.client_id, pre };
 
-		front_store_eval(req, front_revoke_cb, store_lua_revoke, 1, 3, args, NULL);
+		front_store_eval(req, front_revoke_cb, store_lua_revoke, 1, 3,
+		    args, NULL);
 	}
 	free(key);
 	free(pre);
@@ -358,7 +391,8 @@ front_oauth_wellknown(struct front_req *req)
 	    "authorization_code", "code_challenge_methods_supported", "S256",
 	    "token_endpoint_auth_methods_supported", "client_secret_basic",
 	    "client_secret_post",
-	    "introspection_endpoint_auth_methods_supported", "client_secret_basic",
+	    "introspection_endpoint_auth_methods_supported",
+	    "client_secret_basic",
 	    "client_secret_post",
 	    "revocation_endpoint_auth_methods_supported", "client_secret_basic",
 	    "client_secret_post",
@@ -373,12 +407,14 @@ front_logout_cb(struct front_req *req, int rv, const struct store_reply *r)
 {
 	(void)r;
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
+		    NULL);
 		return;
 	}
 	front_audit(req, "logout", BK_OK, NULL);
 	front_page(req, 200, "Signed out",
-	    "<p>You are signed out of single sign-on. Close this window, or sign in "
+	    "<p>You are signed out of single sign-on. Close this window, or "
+	    "sign in "
 	    "again from the communication panel.</p>");
 }
 
@@ -392,9 +428,11 @@ front_logout(struct front_req *req)
 
 	argv[0] = "DEL";
 	for (i = 0; i < c->n_tenants && n < 16; i++) {
-		char name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX], *v;
+		char name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX],
+		    *v;
 
-		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, c->tenants[i]->id);
+		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,
+		    c->tenants[i]->id);
 		if ((v = front_cookie_get(req, name)) == NULL)
 			continue;
 		front_cookie_clear(req, name, "Lax");

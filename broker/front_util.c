@@ -23,7 +23,8 @@ front_header(struct front_req *req, const char *name)
 {
 	if (req->ev == NULL)
 		return NULL;
-	return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+	    name);
 }
 
 int
@@ -34,7 +35,8 @@ front_form_parse(struct front_req *req, size_t max)
 	size_t		 len = evbuffer_get_length(in);
 	unsigned char	*body;
 
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
 	    (ct[33] != '\0' && ct[33] != ';'))
 		return BK_E_HTTP_CTYPE;
 	if (len > max)
@@ -61,7 +63,8 @@ front_cookie_get(struct front_req *req, const char *name)
 		if (eq == NULL || (semi != NULL && eq > semi))
 			continue;
 		if ((size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
-			size_t vlen = semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
+			size_t vlen =
+			    semi ? (size_t)(semi - eq - 1) : strlen(eq + 1);
 			char *v;
 
 			while (vlen > 0 && eq[vlen] == ' ')
@@ -94,13 +97,16 @@ front_cookie_set(struct front_req *req, const char *name, const char *value,
 	 * Secure always: browsers keep Secure cookies on http://127.0.0.1 and
 	 * localhost too, and SameSite=None requires it.
 	 */
-	snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
+	snprintf(buf, sizeof(buf),
+	    "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
 	    name, value, max_age, samesite);
-	evhttp_add_header(evhttp_request_get_output_headers(req->ev), "Set-Cookie", buf);
+	evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+	    "Set-Cookie", buf);
 }
 
 void
-front_cookie_clear(struct front_req *req, const char *name, const char *samesite)
+front_cookie_clear(struct front_req *req, const char *name,
+    const char *samesite)
 {
 	front_cookie_set(req, name, "", 0, samesite);
 }
@@ -119,11 +125,13 @@ front_basic_parse(const char *h, char **id, char **secret)
 		return BK_E_OAUTH_INVALID_CLIENT;
 	if (bk_b64_decode(h + 6, strlen(h + 6), 1024, &dec, &dlen) != BK_OK)
 		return BK_E_OAUTH_INVALID_CLIENT;
-	if (memchr(dec, '\0', dlen) != NULL || (colon = strchr((char *)dec, ':')) == NULL)
+	if (memchr(dec, '\0', dlen) != NULL ||
+	    (colon = strchr((char *)dec, ':')) == NULL)
 		goto out;
 	il = (size_t)(colon - (char *)dec);
 	if (front_decode((char *)dec, il, id, &il) != BK_OK ||
-	    front_decode(colon + 1, strlen(colon + 1), secret, &dlen) != BK_OK) {
+	    front_decode(colon + 1, strlen(colon + 1), secret,
+	    &dlen) != BK_OK) {
 		free(*id);
 		bk_strfree_secret(*secret);
 		*id = *secret = NULL;
@@ -140,10 +148,12 @@ front_client_auth(struct front_req *req, const struct conf_tenant **t)
 {
 	const char		*h = front_header(req, "Authorization");
 	const char		*fid = front_param(&req->form, "client_id");
-	const char		*fsec = front_param(&req->form, "client_secret");
+	const char		*fsec =
+	    front_param(&req->form, "client_secret");
 	char			*id = NULL, *secret = NULL;
 	const struct conf_tenant *ct;
-	char			 want[BK_DIGEST_HEX + 1], got[BK_DIGEST_HEX + 1];
+	char			 want[BK_DIGEST_HEX + 1],
+	    got[BK_DIGEST_HEX + 1];
 	int			 rv = BK_E_OAUTH_INVALID_CLIENT;
 
 	*t = NULL;
@@ -166,12 +176,17 @@ front_client_auth(struct front_req *req, const struct conf_tenant **t)
 		goto out;
 	}
 	if ((ct = conf_tenant_by_client(req->f->conf, id)) == NULL) {
-		/* Same work as a known client: no timing hint about client ids. */
+		/*
+		 * Same work as a known client: no timing hint about client ids.
+		 */
 		bk_sha256_hex(secret, strlen(secret), got);
 		goto out;
 	}
-	/* Compare digests in constant time (the secret's length stays hidden). */
-	bk_sha256_hex(ct->panel.client_secret, strlen(ct->panel.client_secret), want);
+	/*
+	 * Compare digests in constant time (the secret's length stays hidden).
+	 */
+	bk_sha256_hex(ct->panel.client_secret, strlen(ct->panel.client_secret),
+	    want);
 	bk_sha256_hex(secret, strlen(secret), got);
 	if (!bk_ct_eq(want, BK_DIGEST_HEX, got, BK_DIGEST_HEX))
 		goto out;
@@ -198,10 +213,12 @@ front_headers_common(struct front_req *req, const char *ctype)
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "Content-Security-Policy",
-	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+	    "default-src 'none'; style-src 'unsafe-inline'; form-action "
+	    "'self'; "
 	    "frame-ancestors 'none'; base-uri 'none'");
 	if (strncmp(req->f->conf->public_url, "https:", 6) == 0 && !req->admin)
-		evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+		evhttp_add_header(h, "Strict-Transport-Security",
+		    "max-age=31536000");
 }
 
 static const char *
@@ -237,14 +254,20 @@ front_reply(struct front_req *req, int status, const char *ctype,
 	req->replied = 1;
 	req->status = status;
 	if (req->ev != NULL) {
-		struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+		struct evhttp_connection *evcon =
+		    evhttp_request_get_connection(req->ev);
 
 		if (evcon != NULL)
 			evhttp_connection_set_closecb(evcon, NULL, NULL);
 		front_headers_common(req, ctype);
+		/* Draining: the client reconnects, to a new worker. */
+		if (req->f->draining)
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    req->ev), "Connection", "close");
 		if (status == 405)
 			evhttp_add_header(evhttp_request_get_output_headers(req->ev),
-			    "Allow", req->route == MR_ACS ? "POST" : "GET, POST");
+			    "Allow",
+			    req->route == MR_ACS ? "POST" : "GET, POST");
 		out = evbuffer_new();
 		if (out != NULL && len > 0)
 			evbuffer_add(out, body, len);
@@ -263,7 +286,8 @@ front_reply_json(struct front_req *req, int status, void *obj)
 
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s == NULL)
-		front_reply(req, 500, "application/json", "{\"error\":\"server_error\"}", 24);
+		front_reply(req, 500, "application/json",
+		    "{\"error\":\"server_error\"}", 24);
 	else
 		front_reply(req, status, "application/json", s, strlen(s));
 	free(s);
@@ -286,26 +310,33 @@ front_html_esc(const char *s)
 }
 
 void
-front_page(struct front_req *req, int status, const char *title, const char *body_html)
+front_page(struct front_req *req, int status, const char *title,
+    const char *body_html)
 {
 	struct bk_buf	 b;
 	char		*et = front_html_esc(title);
 
 	bk_buf_init(&b, 64 * 1024);
 	if (et == NULL ||
-	    bk_buf_addf(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    bk_buf_addf(&b,
+	    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">"
 	    "<title>%s</title><style>"
-	    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f6f9;"
+	    "body{font-family:system-ui,-apple-system,Segoe "
+	    "UI,Roboto,sans-serif;background:#f4f6f9;"
 	    "color:#1b2430;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}"
-	    "main{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);"
+	    "main{background:#fff;border-radius:10px;box-shadow:0 2px 12px "
+	    "rgba(0,0,0,.08);"
 	    "padding:2rem 2.5rem;max-width:32rem}"
 	    "h1{font-size:1.35rem;margin-top:0}.meta{color:#5b6675;font-size:.85rem}"
-	    "button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;border:1px solid #0b5cab;"
+	    "button{font-size:1rem;padding:.6rem "
+	    "1.4rem;border-radius:6px;border:1px solid #0b5cab;"
 	    "margin-right:.6rem;cursor:pointer}button.allow{background:#0b5cab;color:#fff}"
 	    "button.deny{background:#fff;color:#0b5cab}code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}"
 	    "</style></head><body><main><h1>%s</h1>%s"
-	    "<p class=\"meta\">Request ID: <code>%s</code></p></main></body></html>\n",
+	    "<p class=\"meta\">Request ID: "
+	    "<code>%s</code></p></main></body></html>\n",
 	    et, et, body_html, req->id) != BK_OK) {
 		free(et);
 		bk_buf_free(&b);
@@ -322,7 +353,8 @@ front_wants_json(struct front_req *req)
 {
 	const char *a = front_header(req, "Accept");
 
-	return req->want_json || (a != NULL && strstr(a, "application/json") != NULL &&
+	return req->want_json ||
+	    (a != NULL && strstr(a, "application/json") != NULL &&
 	    strstr(a, "text/html") == NULL);
 }
 
@@ -337,25 +369,32 @@ front_error(struct front_req *req, int rv, const char *detail)
 		status = 500;
 	if (front_wants_json(req)) {
 		o = json_pack("{s:s, s:s, s:s}", "error", bk_err_slug(rv),
-		    "error_description", bk_strerror(rv), "request_id", req->id);
+		    "error_description", bk_strerror(rv), "request_id",
+		    req->id);
 		front_reply_json(req, status, o);
 		return;
 	}
-	(void)detail;	/* details go to the log and the audit record only (P35) */
+	/* details go to the log and the audit record only (P35) */
+	(void)detail;
 	msg = front_html_esc(bk_strerror(rv));
 	body = NULL;
 	if (msg != NULL) {
 		struct bk_buf b;
 
 		bk_buf_init(&b, 4096);
-		if (bk_buf_addf(&b, "<p>%s.</p><p class=\"meta\">Reason code: <code>%s</code></p>"
-		    "<p>If this keeps happening, contact your administrator with the "
+		if (bk_buf_addf(&b,
+		    "<p>%s.</p><p class=\"meta\">Reason code: "
+		    "<code>%s</code></p>"
+		    "<p>If this keeps happening, contact your administrator "
+		    "with the "
 		    "request ID below.</p>", msg, bk_err_slug(rv)) == BK_OK)
 			body = bk_buf_take(&b);
 		bk_buf_free(&b);
 	}
-	front_page(req, status, status == 503 ? "Service temporarily unavailable" :
-	    status >= 500 ? "Something went wrong" : "Sign-in refused", body ? body : "");
+	front_page(req, status,
+	    status == 503 ? "Service temporarily unavailable" :
+	    status >= 500 ? "Something went wrong" : "Sign-in refused",
+	    body ? body : "");
 	free(msg);
 	free(body);
 }
@@ -382,7 +421,8 @@ front_oauth_error(struct front_req *req, int rv, const char *description)
 }
 
 int
-front_audit(struct front_req *req, const char *event, int rv, const char *detail)
+front_audit(struct front_req *req, const char *event, int rv,
+    const char *detail)
 {
 	struct audit_rec	 r;
 	char			*line = NULL;
@@ -411,7 +451,8 @@ front_audit(struct front_req *req, const char *event, int rv, const char *detail
 	 */
 	if (line != NULL && req->t != NULL && store_is_up(req->f->store)) {
 		char *key = store_key(req->t->id, "audit", NULL);
-		const char *argv[7] = { "XADD", key, "MAXLEN", "~", FRONT_AUDIT_STREAM_MAX,
+		const char *argv[7] =
+		    { "XADD", key, "MAXLEN", "~", FRONT_AUDIT_STREAM_MAX,
 		    "*", NULL };
 		const char *av[9];
 
@@ -425,7 +466,8 @@ front_audit(struct front_req *req, const char *event, int rv, const char *detail
 	}
 	free(line);
 	if (wrv != BK_OK)
-		log_req(LOG_L_ERR, req->id, wrv, "audit record not written (%s %s)",
+		log_req(LOG_L_ERR, req->id, wrv,
+		    "audit record not written (%s %s)",
 		    event, bk_err_slug(rv));
 	return wrv;
 }

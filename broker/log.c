@@ -50,7 +50,8 @@ log_level_name(int level)
 	}
 }
 
-static void log_emit(int, const char *, int, const char *, const char *, va_list)
+static void log_emit(int, const char *, int, const char *, const char *,
+    va_list)
     __attribute__((format(printf, 5, 0)));
 
 static void

@@ -30,8 +30,10 @@ void	log_warnx_r(int rv, const char *fmt, ...)
 void	log_req(int level, const char *req_id, int rv, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 /** Fatal error with errno text; exits 1. */
-void	fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void	fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatal(const char *fmt,
+    ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt,
+    ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /**
  * Escape an untrusted string for a log message: control bytes as \xNN,

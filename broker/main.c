@@ -25,7 +25,8 @@ usage(FILE *f)
 	fprintf(f, "usage: sso-broker -c FILE [--check-config | -T] [-d]\n"
 	    "  -c, --config FILE    broker.conf (required)\n"
 	    "  -n, --check-config   check the configuration and exit\n"
-	    "  -T, --dump-config    print the effective configuration (secrets masked)\n"
+	    "  -T, --dump-config    print the effective configuration (secrets "
+	    "masked)\n"
 	    "  -d, --debug          debug logging\n"
 	    "  -V, --version        print the version\n");
 }
@@ -77,14 +78,19 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init("parent", debug);
-	/* S32: LASSO_FLAG is removed and verification asserted before anything else. */
+	/*
+	 * S32: LASSO_FLAG is removed and verification asserted before anything
+	 * else.
+	 */
 	if (saml_init() != BK_OK) {
-		fprintf(stderr, "sso-broker: cannot initialise the SAML library\n");
+		fprintf(stderr,
+		    "sso-broker: cannot initialise the SAML library\n");
 		return 1;
 	}
 	rv = proc_conf_load(path, &c, &errors);
 	if (rv != BK_OK) {
-		fprintf(stderr, "%s", errors ? errors : "configuration error\n");
+		fprintf(stderr, "%s",
+		    errors ? errors : "configuration error\n");
 		free(errors);
 		saml_shutdown();
 		return 1;

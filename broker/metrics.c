@@ -17,7 +17,8 @@
 #define METRICS_NREASON		1000
 
 static const int metrics_statuses[] = {
-	200, 201, 204, 302, 303, 400, 401, 403, 404, 405, 409, 413, 415, 500, 501, 503, 0
+	200, 201, 204, 302, 303, 400, 401, 403, 404, 405, 409, 413, 415, 500,
+	    501, 503, 0
 };
 #define METRICS_NSTATUS BK_NELEM(metrics_statuses)
 
@@ -39,7 +40,8 @@ static struct metrics_shared *msh;
 
 static const char *metrics_route_names[MR_COUNT] = {
 	"healthz", "readyz", "saml_metadata", "saml_login", "saml_acs",
-	"oauth2_authorize", "oauth2_token", "oauth2_introspect", "oauth2_revoke",
+	"oauth2_authorize", "oauth2_token", "oauth2_introspect",
+	    "oauth2_revoke",
 	"well_known", "consent", "logout", "oidc_callback", "admin", "metrics",
 	"other"
 };
@@ -91,7 +93,8 @@ metrics_decision(int accepted, int rv)
 
 	if (msh == NULL || idx >= METRICS_NREASON)
 		return;
-	__atomic_add_fetch(&msh->decisions[accepted ? 1 : 0][idx], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&msh->decisions[accepted ? 1 : 0][idx], 1,
+	    __ATOMIC_RELAXED);
 }
 
 void
@@ -126,18 +129,21 @@ metrics_render(struct bk_buf *b)
 	for (i = 0; i < (size_t)w && i < METRICS_MAX_WORKERS; i++)
 		up += msh->redis_up[i] ? 1 : 0;
 	rv |= bk_buf_adds(b,
-	    "# HELP ssobroker_requests_total HTTP requests by route and status.\n"
+	    "# HELP ssobroker_requests_total HTTP requests by route and "
+	    "status.\n"
 	    "# TYPE ssobroker_requests_total counter\n");
 	for (r = 0; r < MR_COUNT; r++)
 		for (i = 0; i < METRICS_NSTATUS; i++)
 			if (msh->req[r][i] != 0)
 				rv |= bk_buf_addf(b,
 				    "ssobroker_requests_total{route=\"%s\",status=\"%s%d\"} %llu\n",
-				    metrics_route_names[r], metrics_statuses[i] ? "" : "other",
+				    metrics_route_names[r],
+				    metrics_statuses[i] ? "" : "other",
 				    metrics_statuses[i] ? metrics_statuses[i] : 0,
 				    (unsigned long long)msh->req[r][i]);
 	rv |= bk_buf_adds(b,
-	    "# HELP ssobroker_request_duration_seconds Request latency by route.\n"
+	    "# HELP ssobroker_request_duration_seconds Request latency by "
+	    "route.\n"
 	    "# TYPE ssobroker_request_duration_seconds histogram\n");
 	for (r = 0; r < MR_COUNT; r++) {
 		cum = 0;
@@ -151,16 +157,20 @@ metrics_render(struct bk_buf *b)
 			else
 				rv |= bk_buf_addf(b,
 				    "ssobroker_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-				    metrics_route_names[r], (unsigned long long)cum);
+				    metrics_route_names[r],
+				    (unsigned long long)cum);
 		}
 		rv |= bk_buf_addf(b,
-		    "ssobroker_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-		    "ssobroker_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    "ssobroker_request_duration_seconds_sum{route=\"%s\"} "
+		    "%.6f\n"
+		    "ssobroker_request_duration_seconds_count{route=\"%s\"} "
+		    "%llu\n",
 		    metrics_route_names[r], (double)msh->lat_sum_us[r] / 1e6,
 		    metrics_route_names[r], (unsigned long long)cum);
 	}
 	rv |= bk_buf_adds(b,
-	    "# HELP ssobroker_decisions_total Audited decisions by outcome and reason.\n"
+	    "# HELP ssobroker_decisions_total Audited decisions by outcome and "
+	    "reason.\n"
 	    "# TYPE ssobroker_decisions_total counter\n");
 	for (r = 0; r < 2; r++)
 		for (i = 0; i < METRICS_NREASON; i++)
@@ -168,7 +178,8 @@ metrics_render(struct bk_buf *b)
 				rv |= bk_buf_addf(b,
 				    "ssobroker_decisions_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
 				    r ? "accepted" : "rejected",
-				    bk_err_slug(-(int)i), (unsigned long long)msh->decisions[r][i]);
+				    bk_err_slug(-(int)i),
+				    (unsigned long long)msh->decisions[r][i]);
 	rv |= bk_buf_addf(b,
 	    "# HELP ssobroker_redis_up Workers whose Redis connection is up.\n"
 	    "# TYPE ssobroker_redis_up gauge\n"

@@ -23,7 +23,8 @@ struct bk_buf;
 int	metrics_init(void);
 /** Count one finished request. */
 void	metrics_request(enum metrics_route r, int status, double seconds);
-/** Count one audited decision (event, outcome accepted/rejected, reason code). */
+/** Count one audited decision (event, outcome accepted/rejected,
+    reason code). */
 void	metrics_decision(int accepted, int rv);
 /** Worker's Redis state, by worker slot. */
 void	metrics_redis_up(int slot, int up);

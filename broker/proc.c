@@ -39,6 +39,7 @@
 
 #define PROC_MAX_WORKERS	64
 #define PROC_DRAIN_SEC		10
+#define PROC_DRAIN_IDLE_MS	1000
 #define PROC_STOP_SEC		15
 #define PROC_RESTART_MIN_SEC	1
 
@@ -46,7 +47,8 @@ struct proc_worker {
 	pid_t	 pid;		/* 0 = not running */
 	int	 gen;		/* configuration generation it runs */
 	time_t	 started;
-	time_t	 restart_at;	/* when a dead current worker may be restarted */
+	/* when a dead current worker may be restarted */
+	time_t	 restart_at;
 };
 
 static struct {
@@ -109,7 +111,8 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 		p.allow_portal_users = t->saml.allow_portal_users;
 		p.username_attribute = t->saml.username_attribute;
 		p.max_authn_age = t->saml.max_authn_age;
-		if ((rv = saml_tenant_new(&p, (struct saml_tenant **)&t->saml_sp, &why)) != BK_OK) {
+		if ((rv = saml_tenant_new(&p,
+		    (struct saml_tenant **)&t->saml_sp, &why)) != BK_OK) {
 			bk_buf_addf(&eb, "%s: tenant %s: %s\n", t->file, t->id,
 			    why ? why : bk_strerror(rv));
 			free(why);
@@ -158,7 +161,8 @@ proc_bind(const char *hostport, int *fd)
 		if (s < 0)
 			continue;
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 && listen(s, 1024) == 0)
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(s, 1024) == 0)
 			break;
 		log_warn("bind %s", hostport);
 		close(s);
@@ -181,9 +185,11 @@ proc_tls_new(const struct conf *c)
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		fatalx("TLS: cannot create a context");
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
+	    SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
 		fatalx("TLS: cannot load %s / %s", c->tls_cert, c->tls_key);
 	return ctx;
@@ -205,7 +211,13 @@ proc_worker_tick_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (front_inflight(w->front) == 0 || ++w->ticks > PROC_DRAIN_SEC * 20)
+	/*
+	 * Exit once idle for a second: keep-alive clients that were between
+	 * two requests when the drain began get one more answer, with
+	 * "Connection: close", and move to the new workers.
+	 */
+	if (front_is_idle(w->front, PROC_DRAIN_IDLE_MS) ||
+	    ++w->ticks > PROC_DRAIN_SEC * 20)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -313,7 +325,8 @@ proc_spawn_all(void)
 	for (i = 0; i < P.nworkers; i++)
 		proc_spawn(proc_idx(P.gen, i), i);
 	metrics_workers(P.nworkers);
-	log_info("started %d workers (configuration generation %d)", P.nworkers, P.gen);
+	log_info("started %d workers (configuration generation %d)", P.nworkers,
+	    P.gen);
 }
 
 static void
@@ -333,13 +346,18 @@ proc_reap(int stopping)
 				break;
 			}
 			if (WIFSIGNALED(status))
-				log_warnx("worker %d died on signal %d; restarting", (int)pid,
+				log_warnx("worker %d died on signal %d; "
+				    "restarting", (int)pid,
 				    WTERMSIG(status));
 			else
-				log_warnx("worker %d exited with %d; restarting", (int)pid,
+				log_warnx("worker %d exited with %d; "
+				    "restarting", (int)pid,
 				    WEXITSTATUS(status));
-			/* A worker that dies young is restarted after a pause. */
-			P.w[i].restart_at = now - P.w[i].started < PROC_RESTART_MIN_SEC ?
+			/*
+			 * A worker that dies young is restarted after a pause.
+			 */
+			P.w[i].restart_at =
+			    now - P.w[i].started < PROC_RESTART_MIN_SEC ?
 			    now + PROC_RESTART_MIN_SEC : now;
 			break;
 		}
@@ -349,7 +367,8 @@ proc_reap(int stopping)
 	for (i = 0; i < P.nworkers; i++) {
 		int idx = proc_idx(P.gen, i);
 
-		if (P.w[idx].pid == 0 && P.w[idx].restart_at != 0 && P.w[idx].restart_at <= now)
+		if (P.w[idx].pid == 0 && P.w[idx].restart_at != 0 &&
+		    P.w[idx].restart_at <= now)
 			proc_spawn(idx, i);
 	}
 }
@@ -388,7 +407,8 @@ proc_reload(void)
 	if (proc_conf_load(P.path, &nc, &errors) != BK_OK) {
 		for (line = strtok_r(errors, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
-			log_warnx("reload refused, keeping the running configuration: %s", line);
+			log_warnx("reload refused, keeping the running "
+			    "configuration: %s", line);
 		memset(&r, 0, sizeof(r));
 		r.event = "config_reload";
 		r.outcome = "rejected";
@@ -403,8 +423,10 @@ proc_reload(void)
 	    proc_str_differs(nc->tls_cert, old->tls_cert) ||
 	    proc_str_differs(nc->tls_key, old->tls_key) ||
 	    proc_str_differs(nc->audit_path, old->audit_path))
-		log_warnx("reload: listen, admin_listen, tls_* and [audit] path changes "
-		    "need a restart; the running sockets and audit file are kept");
+		log_warnx("reload: listen, admin_listen, tls_* and [audit] "
+		    "path changes "
+		    "need a restart; the running sockets and audit file are "
+		    "kept");
 	audit_reopen(P.audit);
 	P.conf = nc;
 	P.gen++;
@@ -456,7 +478,8 @@ proc_stop(void)
 	}
 	for (i = 0; i < (int)BK_NELEM(P.w); i++)
 		if (P.w[i].pid != 0) {
-			log_warnx("worker %d did not drain in time; killing it", (int)P.w[i].pid);
+			log_warnx("worker %d did not drain in time; killing it",
+			    (int)P.w[i].pid);
 			kill(P.w[i].pid, SIGKILL);
 			waitpid(P.w[i].pid, NULL, 0);
 			P.w[i].pid = 0;
@@ -490,7 +513,8 @@ proc_run(const char *path, struct conf *c)
 		fatalx("cannot listen on %s", c->admin_listen);
 	P.tls = proc_tls_new(c);
 	P.nworkers = proc_nworkers(c);
-	log_info("sso-broker listening on %s (public %s), admin on %s, %zu tenants",
+	log_info("sso-broker listening on %s (public %s), admin on %s, %zu "
+	    "tenants",
 	    c->listen, c->public_url, c->admin_listen, c->n_tenants);
 	proc_spawn_all();
 	for (;;) {

@@ -51,7 +51,8 @@ struct store {
 	struct event_base	*base;
 	const struct conf	*conf;
 	redisAsyncContext	*ac;
-	int			 up;		/* connected + AUTH + SELECT done */
+	/* connected + AUTH + SELECT done */
+	int			 up;
 	int			 connecting;
 	struct store_addr	 addr;
 	struct event		*tick;
@@ -59,7 +60,8 @@ struct store {
 	int			 backoff_ms;
 	struct store_pending	*head, *tail;	/* pending FIFO */
 	int			 was_up;
-	int			 fails;		/* failed connects since the last success */
+	/* failed connects since the last success */
+	int			 fails;
 };
 
 static void store_connect(struct store *);
@@ -83,9 +85,11 @@ store_addr_init(const struct conf *c, struct store_addr *a)
 	a->port = c->redis_port;
 	a->db = c->redis_db;
 	if ((c->redis_host && (a->host = bk_strdup(c->redis_host)) == NULL) ||
-	    (c->redis_unix_path && (a->path = bk_strdup(c->redis_unix_path)) == NULL) ||
+	    (c->redis_unix_path &&
+	    (a->path = bk_strdup(c->redis_unix_path)) == NULL) ||
 	    (c->redis_user && (a->user = bk_strdup(c->redis_user)) == NULL) ||
-	    (c->redis_password && (a->pass = bk_strdup(c->redis_password)) == NULL)) {
+	    (c->redis_password &&
+	    (a->pass = bk_strdup(c->redis_password)) == NULL)) {
 		store_addr_cleanup(a);
 		return BK_E_NOMEM;
 	}
@@ -109,7 +113,8 @@ store_sentinel_resolve(struct store *s)
 		redisReply	*r;
 		size_t		 hl;
 
-		if (colon == NULL || (hl = (size_t)(colon - c->sentinels[i])) >= sizeof(host))
+		if (colon == NULL ||
+		    (hl = (size_t)(colon - c->sentinels[i])) >= sizeof(host))
 			continue;
 		memcpy(host, c->sentinels[i], hl);
 		host[hl] = '\0';
@@ -124,10 +129,12 @@ store_sentinel_resolve(struct store *s)
 		redisSetTimeout(rc, tv);
 		r = redisCommand(rc, "SENTINEL get-master-addr-by-name %b",
 		    c->master_name, strlen(c->master_name));
-		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == 2 &&
 		    r->element[0]->type == REDIS_REPLY_STRING &&
 		    r->element[1]->type == REDIS_REPLY_STRING &&
-		    bk_strtonum(r->element[1]->str, 1, 65535, &port, &why) == BK_OK) {
+		    bk_strtonum(r->element[1]->str, 1, 65535, &port,
+		    &why) == BK_OK) {
 			free(s->addr.host);
 			s->addr.host = bk_strdup(r->element[0]->str);
 			s->addr.port = (int)port;
@@ -185,7 +192,8 @@ store_send(struct store *s, store_cb *cb, void *arg, int argc,
 	p->arg = arg;
 	p->s = s;
 	gettimeofday(&p->sent, NULL);
-	if (redisAsyncCommandArgv(s->ac, store_reply_cb, p, argc, argv, lens) != REDIS_OK) {
+	if (redisAsyncCommandArgv(s->ac, store_reply_cb, p, argc, argv,
+	    lens) != REDIS_OK) {
 		free(p);
 		return BK_E_STORE_DOWN;
 	}
@@ -207,7 +215,8 @@ store_cmd(struct store *s, store_cb *cb, void *arg, int argc,
 }
 
 int
-store_cmdv(struct store *s, store_cb *cb, void *arg, int argc, const char **argv)
+store_cmdv(struct store *s, store_cb *cb, void *arg, int argc,
+    const char **argv)
 {
 	size_t	 lens[32];
 	int	 i;
@@ -284,9 +293,13 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 
 	s->connecting = 0;
 	if (status != REDIS_OK) {
-		/* Log the first failure, then one in 30 (about a minute at 2 s). */
+		/*
+		 * Log the first failure, then one in 30 (about a minute at 2
+		 * s).
+		 */
 		if (s->fails++ % 30 == 0)
-			log_warnx("redis: connect failed: %s (retrying)", log_esc(ac->errstr));
+			log_warnx("redis: connect failed: %s (retrying)",
+			    log_esc(ac->errstr));
 		/* hiredis frees the context after this callback. */
 		s->ac = NULL;
 		store_schedule_retry(s);
@@ -309,7 +322,8 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 	{
 		size_t l[2] = { 6, strlen(db) };
 
-		if ((rv = store_send(s, store_ready_cb, s, 2, argv, l)) != BK_OK)
+		if ((rv = store_send(s, store_ready_cb, s, 2, argv,
+		    l)) != BK_OK)
 			goto fail;
 	}
 	return;
@@ -326,7 +340,8 @@ store_disconnect_cb(const redisAsyncContext *ac, int status)
 	if (s == NULL)
 		return;
 	if (s->up)
-		log_warnx("redis: connection lost%s%s", ac->errstr[0] ? ": " : "",
+		log_warnx("redis: connection lost%s%s",
+		    ac->errstr[0] ? ": " : "",
 		    log_esc(ac->errstr));
 	s->up = 0;
 	s->ac = NULL;	/* hiredis frees it after this callback */
@@ -352,7 +367,8 @@ store_connect(struct store *s)
 	else
 		ac = redisAsyncConnect(s->addr.host, s->addr.port);
 	if (ac == NULL || ac->err) {
-		log_warnx("redis: connect: %s", ac ? log_esc(ac->errstr) : "out of memory");
+		log_warnx("redis: connect: %s",
+		    ac ? log_esc(ac->errstr) : "out of memory");
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		store_schedule_retry(s);
@@ -405,13 +421,15 @@ store_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	ms = d.tv_sec * 1000 + d.tv_usec / 1000;
 	if (ms < s->conf->redis_timeout_ms)
 		return;
-	log_warnx_r(BK_E_STORE_TIMEOUT, "redis: no reply in %ld ms, reconnecting", ms);
+	log_warnx_r(BK_E_STORE_TIMEOUT,
+	    "redis: no reply in %ld ms, reconnecting", ms);
 	s->up = 0;
 	{
 		redisAsyncContext *ac = s->ac;
 
 		s->ac = NULL;
-		ac->data = NULL;	/* disconnect callback must not touch s */
+		/* disconnect callback must not touch s */
+		ac->data = NULL;
 		s->connecting = 0;
 		redisAsyncFree(ac);	/* pending callbacks get NULL */
 	}

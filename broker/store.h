@@ -19,7 +19,8 @@
 struct event_base;
 struct conf;
 struct store;
-struct store_reply;	/* borrowed view of a reply, valid during the callback */
+/* borrowed view of a reply, valid during the callback */
+struct store_reply;
 
 enum store_rtype {
 	STORE_R_NIL = 2, STORE_R_STRING, STORE_R_INTEGER, STORE_R_ARRAY,
@@ -64,7 +65,8 @@ const char *store_reply_str(const struct store_reply *r, size_t *len);
 long long store_reply_int(const struct store_reply *r);
 size_t	store_reply_count(const struct store_reply *r);
 /** Element i of an array reply, or NULL. */
-const struct store_reply *store_reply_elem(const struct store_reply *r, size_t i);
+const struct store_reply *store_reply_elem(const struct store_reply *r,
+    size_t i);
 /** 1 if r is a string/status reply equal to s. */
 int	store_reply_is(const struct store_reply *r, const char *s);
 
@@ -74,7 +76,8 @@ int	store_reply_is(const struct store_reply *r, const char *s);
  */
 char	*store_key(const char *tenant, const char *kind, const char *suffix);
 /** Key whose suffix is the hex SHA-256 of secret (never the raw secret). */
-char	*store_key_digest(const char *tenant, const char *kind, const char *secret);
+char	*store_key_digest(const char *tenant, const char *kind,
+    const char *secret);
 
 
 /*

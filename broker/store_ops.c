@@ -42,7 +42,8 @@ const char store_lua_acs[] =
 	"  st = redis.call('GET', KEYS[2])\n"
 	"  if not st then return {'irt'} end\n"
 	"  local ok, o = pcall(cjson.decode, st)\n"
-	"  if not ok or type(o) ~= 'table' or o.rid ~= ARGV[1] or o.bind ~= ARGV[2] then\n"
+	"  if not ok or type(o) ~= 'table' or o.rid ~= ARGV[1] or o.bind ~= "
+	    "ARGV[2] then\n"
 	"    return {'irt'}\n"
 	"  end\n"
 	"  if type(o.client_id) == 'string' then client = o.client_id end\n"
@@ -64,7 +65,8 @@ const char store_lua_acs[] =
 const char store_lua_sets[] =
 	"local i = 2\n"
 	"for k = 1, tonumber(ARGV[1]) do\n"
-	"  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[i + 2]); i = i + 3\n"
+	"  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[i + 2]); i = i + "
+	    "3\n"
 	"end\n"
 	"local m = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, m do\n"
@@ -93,7 +95,8 @@ const char store_lua_session_authz[] =
 	"if id ~= o.internal_id then return {'gone'} end\n"
 	"local rec = redis.call('HGET', KEYS[2], id)\n"
 	"if not rec then return {'gone'} end\n"
-	"local consent = redis.call('EXISTS', ARGV[2] .. id .. ':' .. ARGV[3])\n"
+	"local consent = redis.call('EXISTS', ARGV[2] .. id .. ':' .. "
+	    "ARGV[3])\n"
 	"return {'ok', s, rec, consent}\n";
 
 /*
@@ -103,7 +106,8 @@ const char store_lua_session_authz[] =
  *       6 user's token index.
  */
 const char store_lua_mint[] =
-	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'gone' end\n"
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 'gone' "
+	    "end\n"
 	"redis.call('SET', ARGV[3], ARGV[4], 'EX', ARGV[5])\n"
 	"redis.call('SADD', ARGV[6], ARGV[3])\n"
 	"if redis.call('TTL', ARGV[6]) < tonumber(ARGV[5]) then\n"
@@ -128,15 +132,20 @@ const char store_lua_revoke[] =
 	"end\n"
 	"return 1\n";
 
-/* Every token and session of one user.  KEYS: 1 token index, 2 session index. */
+/*
+ * Every token and session of one user.  KEYS: 1 token index, 2 session index.
+ */
 const char store_lua_user_revoke[] =
 	LUA_REVOKE_FN
 	"local n, m = revoke_user(KEYS[1], KEYS[2])\n"
 	"return {n, m}\n";
 
-/* The mapping and its version, read at one instant.  KEYS: 1 users, 2 version. */
+/*
+ * The mapping and its version, read at one instant.  KEYS: 1 users, 2 version.
+ */
 const char store_lua_snapshot[] =
-	"return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}\n";
+	"return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', "
+	    "KEYS[1])}\n";
 
 /*
  * Apply a validated import all or nothing (BRIEF: atomic).  The version
@@ -153,18 +162,22 @@ const char store_lua_apply[] =
 	"  local t = redis.call('TYPE', k).ok\n"
 	"  if t ~= 'hash' and t ~= 'none' then return 'badtype' end\n"
 	"end\n"
-	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 'conflict' end\n"
+	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return "
+	    "'conflict' end\n"
 	"local i = 4\n"
 	"local n = tonumber(ARGV[i]); i = i + 1\n"
-	"for k = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
+	"for k = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i "
+	    "= i + 2 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
-	"for k = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
+	"for k = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i "
+	    "= i + 2 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
-	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); i = i + 1 end\n"
+	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); "
+	    "i = i + 1 end\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return 'OK'\n";
 
@@ -178,7 +191,8 @@ const char store_lua_apply[] =
  */
 const char store_lua_user_set[] =
 	LUA_REVOKE_FN
-	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return {'conflict'} end\n"
+	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
+	    "return {'conflict'} end\n"
 	"if ARGV[5] ~= '' then\n"
 	"  local other = redis.call('HGET', KEYS[2], ARGV[5])\n"
 	"  if other and other ~= ARGV[1] then return {'dup', other} end\n"
@@ -187,7 +201,8 @@ const char store_lua_user_set[] =
 	"  redis.call('HDEL', KEYS[2], ARGV[4])\n"
 	"  revoke_user(ARGV[6] .. ARGV[1], ARGV[7] .. ARGV[1])\n"
 	"end\n"
-	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end\n"
+	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) "
+	    "end\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return {'ok'}\n";
@@ -200,8 +215,10 @@ const char store_lua_user_set[] =
  */
 const char store_lua_user_del[] =
 	LUA_REVOKE_FN
-	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return {'conflict'} end\n"
-	"if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then\n"
+	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
+	    "return {'conflict'} end\n"
+	"if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] "
+	    "then\n"
 	"  redis.call('HDEL', KEYS[2], ARGV[3])\n"
 	"end\n"
 	"redis.call('HDEL', KEYS[1], ARGV[1])\n"

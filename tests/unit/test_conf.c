@@ -329,17 +329,17 @@ static const struct conf_case cases[] = {
 	    { A_CONF ":3: invalid enable_salesforce_sso 'true false'" } },
 	{ "missing required key", "[server]\nworkers = 1\n" BROKER_REST,
 	    TENANT_OK, NULL, NULL, BK_E_CONF_SYNTAX,
-	    { B_CONF ": missing required key [server] public_url" } },
+	    { B_CONF ":1: missing required key [server] public_url" } },
 	{ "missing required tenant keys", NULL, "[tenant]\nlogin = saml\n",
 	    NULL, NULL, BK_E_CONF_SYNTAX,
-	    { A_CONF ": missing required key [tenant] id",
-	    A_CONF ": missing required key [panel] redirect_uri",
-	    A_CONF ": missing required key [saml] idp_metadata (login = "
+	    { A_CONF ":1: missing required key [tenant] id",
+	    A_CONF ":2: missing required key [panel] redirect_uri",
+	    A_CONF ":2: missing required key [saml] idp_metadata (login = "
 	    "saml)" } },
 	{ "missing oidc keys", NULL, "[tenant]\nid = acme\nlogin = oidc\n"
 	    T_PANEL, NULL, NULL, BK_E_CONF_SYNTAX,
-	    { A_CONF ": missing required key [oidc] issuer (login = oidc)",
-	    A_CONF ": missing required key [oidc] client_secret_file (login "
+	    { A_CONF ":9: missing required key [oidc] issuer (login = oidc)",
+	    A_CONF ":9: missing required key [oidc] client_secret_file (login "
 	    "= oidc)" } },
 	{ "bad redis url", BROKER_SERVER "[redis]\nurl = http://x/0\n"
 	    "[audit]\npath = @D@/a\n[admin]\ntoken_file = @D@/pki/admin.token\n"
@@ -411,7 +411,7 @@ static const struct conf_case cases[] = {
 	    "10.0.0.1:26379, 10.0.0.2:26379\n[audit]\npath = @D@/a\n[admin]\n"
 	    "token_file = @D@/pki/admin.token\n[tenants]\ndir = @D@/tenants.d\n",
 	    TENANT_OK, NULL, NULL, BK_E_CONF_SYNTAX,
-	    { B_CONF ": missing required key [redis] master_name" } },
+	    { B_CONF ":7: missing required key [redis] master_name" } },
 	{ "bad sentinel", BROKER_SERVER "[redis]\nsentinels = 10.0.0.1:26379,,"
 	    "\nmaster_name = m\n[audit]\npath = @D@/a\n[admin]\n"
 	    "token_file = @D@/pki/admin.token\n[tenants]\ndir = @D@/tenants.d\n",
@@ -584,7 +584,7 @@ test_conf_all_errors(void **state)
 	    B_CONF ":7: duplicate key timeout_ms in [redis] (first set at line "
 	    "6)\n"
 	    B_CONF ":8: unknown section [nope]\n"
-	    B_CONF ": missing required key [audit] path\n"
+	    B_CONF ":12: missing required key [audit] path\n"
 	    A_CONF ":3: invalid enable_salesforce_sso 'yes': must be exactly "
 	    "true or false\n"
 	    A_CONF ":4: invalid login 'ldap': must be one of saml, oidc", NULL);
@@ -850,10 +850,10 @@ test_conf_dump(void **state)
 	assert_int_equal(conf_parse_string("[server]\nworkers = 12", 20, "m",
 	    &c, &errs), BK_E_CONF_SYNTAX);
 	assert_null(c);
-	assert_string_equal(errs, "m: missing required key [server] public_url\n"
-	    "m: missing required key [audit] path\n"
-	    "m: missing required key [admin] token_file\n"
-	    "m: missing required key [tenants] dir");
+	assert_string_equal(errs, "m:1: missing required key [server] public_url\n"
+	    "m:2: missing required key [audit] path\n"
+	    "m:2: missing required key [admin] token_file\n"
+	    "m:2: missing required key [tenants] dir");
 	free(errs);
 	/* Embedded NUL bytes are control characters, not line ends. */
 	assert_int_equal(conf_parse_string("[server]\nworkers = 1\0002\n", 23,

@@ -1,0 +1,72 @@
+"""A Salesforce-shaped IdP built on pysaml2 (python3-saml2): it reads the broker's SP
+metadata, parses the broker's AuthnRequest from the HTTP-Redirect URL and answers with a
+signed Assertion (unsigned Response, the Salesforce shape) or with both signed."""
+import base64
+import os
+import urllib.parse
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.attribute_converter import AttributeConverterNOOP
+from saml2.config import IdPConfig
+from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NameID
+from saml2.server import Server
+from saml2.saml import NAME_FORMAT_UNSPECIFIED
+from saml2.saml import AUTHN_PASSWORD_PROTECTED
+
+try:
+    from saml2.xmldsig import SIG_RSA_SHA256, DIGEST_SHA256
+except ImportError:  # pragma: no cover
+    SIG_RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256'
+    DIGEST_SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256'
+
+
+class PySamlIdP:
+    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml):
+        os.makedirs(workdir, exist_ok=True)
+        self.sp_md = os.path.join(workdir, 'sp-metadata.xml')
+        with open(self.sp_md, 'wb') as f:
+            f.write(sp_metadata_xml if isinstance(sp_metadata_xml, bytes) else sp_metadata_xml.encode())
+        conf = {
+            'entityid': entity,
+            'key_file': key,
+            'cert_file': cert,
+            'xmlsec_binary': '/usr/bin/xmlsec1',
+            'signing_algorithm': SIG_RSA_SHA256,
+            'digest_algorithm': DIGEST_SHA256,
+            'metadata': {'local': [self.sp_md]},
+            'service': {'idp': {
+                'endpoints': {'single_sign_on_service': [(sso_url, BINDING_HTTP_REDIRECT),
+                                                         (sso_url, BINDING_HTTP_POST)]},
+                'name_id_format': [NAMEID_FORMAT_UNSPECIFIED],
+                'want_authn_requests_signed': False,
+                'policy': {'default': {'lifetime': {'minutes': 5}, 'attribute_restrictions': None,
+                                       'name_form': NAME_FORMAT_UNSPECIFIED}},
+            }},
+            'allow_unknown_attributes': True,
+        }
+        cfg = IdPConfig()
+        cfg.load(conf)
+        self.server = Server(config=cfg)
+        # Salesforce sends attribute names as they are (NameFormat unspecified): pass them through.
+        self.server.config.attribute_converters.insert(0, AttributeConverterNOOP(NAME_FORMAT_UNSPECIFIED))
+        self.entity = entity
+
+    def answer(self, redirect_url, username, *, sign_response=False, is_portal_user='false'):
+        """-> (SAMLResponse base64, RelayState, ACS URL)."""
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(redirect_url).query)
+        req = self.server.parse_authn_request(q['SAMLRequest'][0], BINDING_HTTP_REDIRECT)
+        msg = req.message
+        sp_entity = msg.issuer.text
+        acs = msg.assertion_consumer_service_url
+        if not acs:
+            acs = self.server.metadata.assertion_consumer_service(sp_entity, BINDING_HTTP_POST)[0]['location']
+        identity = {'userId': ['005000000000001AAA'], 'username': [username], 'email': [username],
+                    'is_portal_user': [is_portal_user]}
+        resp = self.server.create_authn_response(
+            identity, in_response_to=msg.id, destination=acs, sp_entity_id=sp_entity,
+            name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=username),
+            authn={'class_ref': AUTHN_PASSWORD_PROTECTED, 'authn_auth': self.entity},
+            sign_assertion=True, sign_response=sign_response, userid=username,
+            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+        xml = str(resp).encode() if not isinstance(resp, bytes) else resp
+        return base64.b64encode(xml).decode(), q.get('RelayState', [None])[0], acs
