@@ -19,7 +19,8 @@ enum pol_col {
 	POL_COL_FIRST_NAME,	/* "First Name" */
 	POL_COL_LAST_NAME,	/* "Last Name" */
 	POL_COL_EMAIL,		/* "Email" */
-	POL_COL_EXTENSION,	/* "Extension": one, or several separated by ';' */
+	/* "Extension": one, or several separated by ';' */
+	POL_COL_EXTENSION,
 	POL_COL_SFDC_ID,	/* "Salesforce ID" (also "SFDC ID") */
 	POL_COL_CUSTOM1,	/* "Custom Field 1" */
 	POL_COL_CUSTOM2,
@@ -38,7 +39,8 @@ struct pol_user {
 };
 
 const char *pol_col_name(enum pol_col c);
-/** JSON key of a column in records and API bodies ("internal_id", "salesforce_id", ...). */
+/** JSON key of a column in records and API bodies ("internal_id",
+    "salesforce_id", ...). */
 const char *pol_col_key(enum pol_col c);
 void	pol_user_cleanup(struct pol_user *u);
 int	pol_user_copy(const struct pol_user *src, struct pol_user *dst);
@@ -69,7 +71,8 @@ int	pol_userset_new(struct pol_userset **out);
 void	pol_userset_free(struct pol_userset *s);
 /** Add u (consumed on BK_OK; on error the caller still owns it). */
 int	pol_userset_add_take(struct pol_userset *s, struct pol_user *u);
-const struct pol_user *pol_userset_get(const struct pol_userset *s, const char *id);
+const struct pol_user *pol_userset_get(const struct pol_userset *s,
+    const char *id);
 /**
  * The profile mapped to a Salesforce lookup key (from pol_sfdc_key()), or
  * NULL.  Borrowed, valid until s is freed or changed.
@@ -78,18 +81,22 @@ const struct pol_user *pol_userset_get_sfdc(const struct pol_userset *s,
 	    const char *key);
 size_t	pol_userset_count(const struct pol_userset *s);
 /** Users sorted by internal ID; *arr returned-owned array of borrowed pointers. */
-int	pol_userset_sorted(const struct pol_userset *s, const struct pol_user ***arr,
+int	pol_userset_sorted(const struct pol_userset *s,
+    const struct pol_user ***arr,
 	    size_t *n);
 
 /** CSV export of every profile, headers first, in the template's order. */
 int	pol_export_csv(const struct pol_userset *s, char **out, size_t *len);
 
 struct pol_import_opts {
-	int	allow_new;		/* unknown internal IDs create profiles */
-	int	delete_missing;		/* profiles absent from the file are deleted */
+	/* unknown internal IDs create profiles */
+	int	allow_new;
+	/* profiles absent from the file are deleted */
+	int	delete_missing;
 };
 
-enum pol_change { POL_ADDED = 2, POL_CHANGED, POL_UNCHANGED, POL_DELETED, POL_REJECTED };
+enum pol_change { POL_ADDED = 2, POL_CHANGED, POL_UNCHANGED, POL_DELETED,
+    POL_REJECTED };
 
 struct pol_field_change {
 	enum pol_col col;
@@ -98,12 +105,15 @@ struct pol_field_change {
 };
 
 struct pol_row {
-	size_t	 line;		/* physical line in the file where the row starts */
-	size_t	 row;		/* data row number, 1 = first row after the header */
+	/* physical line in the file where the row starts */
+	size_t	 line;
+	/* data row number, 1 = first row after the header */
+	size_t	 row;
 	enum pol_change kind;
 	char	*internal_id;
 	int	 err;		/* BK_E_* for rejected rows */
-	char	*column;	/* offending column header for rejected rows, or NULL */
+	/* offending column header for rejected rows, or NULL */
+	char	*column;
 	char	*reason;	/* human reason for rejected rows */
 	struct pol_field_change *changes;	/* for POL_CHANGED */
 	size_t	 n_changes;
@@ -114,16 +124,19 @@ struct pol_plan {
 	struct pol_row *rows;		/* one per data row, plus deletions */
 	size_t	 n_rows;
 	size_t	 n_added, n_changed, n_unchanged, n_deleted, n_rejected;
-	char	*fatal;			/* file-level error (header, malformed CSV), or NULL */
+	/* file-level error (header, malformed CSV), or NULL */
+	char	*fatal;
 	int	 fatal_err;
 	char	**ignored_columns;	/* unknown headers, reported */
 	size_t	 n_ignored;
 	/* Valid only when n_rejected == 0 and fatal == NULL: */
-	struct pol_user *upserts;	/* full new records of added/changed profiles */
+	/* full new records of added/changed profiles */
+	struct pol_user *upserts;
 	size_t	 n_upserts;
 	char	**deletes;		/* internal IDs to delete */
 	size_t	 n_deletes;
-	char	**index_del;		/* Salesforce keys to remove from the index */
+	/* Salesforce keys to remove from the index */
+	char	**index_del;
 	size_t	 n_index_del;
 	char	**index_set;		/* pairs: key, internal ID */
 	size_t	 n_index_set;		/* number of pairs */
@@ -136,7 +149,8 @@ struct pol_plan {
  *	plan->rows), BK_E_POL_CSV_MALFORMED / BK_E_POL_CSV_HEADER (plan->fatal),
  *	BK_E_TOOBIG, BK_E_NOMEM.  *out is set whenever the return is not NOMEM.
  */
-int	pol_import_plan(const char *csv, size_t len, const struct pol_userset *cur,
+int	pol_import_plan(const char *csv, size_t len,
+    const struct pol_userset *cur,
 	    const struct pol_import_opts *o, struct pol_plan **out);
 void	pol_plan_free(struct pol_plan *p);
 /** The dry-run / result report as JSON (see docs/admin.md). */

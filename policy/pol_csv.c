@@ -24,7 +24,8 @@
 
 struct pol_csv_ctx {
 	struct pol_csv_doc	*doc;
-	struct pol_csv_field	*cur;		/* fields of the row being read */
+	/* fields of the row being read */
+	struct pol_csv_field	*cur;
 	size_t			 cur_n;		/* fields seen */
 	size_t			 cur_kept;	/* fields stored */
 	size_t			 cur_cap;

@@ -26,7 +26,8 @@
  */
 struct pol_csv_field {
 	char	*s;
-	size_t	 len;		/* length in the file (may exceed what s holds) */
+	/* length in the file (may exceed what s holds) */
+	size_t	 len;
 	int	 has_nul;	/* a NUL byte was seen inside the kept part */
 };
 

@@ -27,7 +27,8 @@
 struct pol_scratch {
 	struct pol_user		 u;	/* the profile after this row */
 	const struct pol_user	*cur;	/* current profile, or NULL */
-	char			*key;	/* Salesforce lookup key after, or NULL */
+	/* Salesforce lookup key after, or NULL */
+	char			*key;
 	int			 id_ok;
 	int			 sfdc_bad;
 };

@@ -19,8 +19,10 @@
 #include "pol_int.h"
 
 struct pol_userset {
-	GHashTable	*by_id;		/* borrowed id -> owned struct pol_user */
-	GHashTable	*by_key;	/* owned key -> borrowed struct pol_user */
+	/* borrowed id -> owned struct pol_user */
+	GHashTable	*by_id;
+	/* owned key -> borrowed struct pol_user */
+	GHashTable	*by_key;
 };
 
 static void

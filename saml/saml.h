@@ -26,9 +26,12 @@
 struct saml_sp_params {
 	const char *tenant_id;
 	const char *sp_entity_id;	/* our entityID / Audience */
-	const char *acs_url;		/* Destination and Recipient must equal this */
-	const char *sp_key_path;	/* PEM private key (signs nothing by default) */
-	const char *sp_cert_path;	/* PEM certificate published in SP metadata */
+	/* Destination and Recipient must equal this */
+	const char *acs_url;
+	/* PEM private key (signs nothing by default) */
+	const char *sp_key_path;
+	/* PEM certificate published in SP metadata */
+	const char *sp_cert_path;
 	const char *idp_metadata_path;	/* IdP EntityDescriptor */
 	int	    allow_sha1;
 	int	    clock_skew;		/* seconds */
@@ -60,11 +63,14 @@ struct saml_result {
 	char	*response_id;
 	char	*assertion_id;
 	char	*in_response_to;	/* NULL for an unsolicited response */
-	char	*username;		/* NameID (or configured attribute), full text */
-	time_t	 not_on_or_after;	/* earliest of Conditions and bearer SCD */
+	/* NameID (or configured attribute), full text */
+	char	*username;
+	/* earliest of Conditions and bearer SCD */
+	time_t	 not_on_or_after;
 	time_t	 session_not_on_or_after;	/* 0 if absent */
 	int	 response_signed;
-	char	 cert_fingerprint[SAML_FP_LEN + 1];	/* cert that verified the assertion */
+	/* cert that verified the assertion */
+	char	 cert_fingerprint[SAML_FP_LEN + 1];
 };
 
 /**
@@ -82,10 +88,12 @@ void	saml_shutdown(void);
  * @param why returned-owned reason on failure ("path: reason").
  * @return BK_OK, BK_E_SAML_METADATA, BK_E_SAML_CERT, BK_E_NOMEM.
  */
-int	saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
+int	saml_tenant_new(const struct saml_sp_params *p,
+    struct saml_tenant **out,
 	    char **why);
 void	saml_tenant_free(struct saml_tenant *t);
-void	saml_tenant_info(const struct saml_tenant *t, struct saml_tenant_info *out);
+void	saml_tenant_info(const struct saml_tenant *t,
+    struct saml_tenant_info *out);
 
 /**
  * The SP metadata document, built once at load.  Borrowed, valid while t lives.
@@ -99,7 +107,8 @@ const char *saml_sp_metadata(const struct saml_tenant *t, size_t *len);
  * @param request_id	the request's ID, for InResponseTo (P09).
  * @return BK_OK, BK_E_SAML_LASSO, BK_E_NOMEM.
  */
-int	saml_authn_request_build(const struct saml_tenant *t, const char *relay_state,
+int	saml_authn_request_build(const struct saml_tenant *t,
+    const char *relay_state,
 	    char **url, char request_id[SAML_ID_MAX + 1]);
 
 /**
@@ -119,7 +128,8 @@ int	saml_authn_request_build(const struct saml_tenant *t, const char *relay_stat
  *			(may be NULL on success).  Never contains the message.
  * @return BK_OK or a BK_E_SAML_* code.
  */
-int	saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
+int	saml_response_verify(const struct saml_tenant *t, const char *b64,
+    size_t len,
 	    time_t now, struct saml_result *out, char **detail);
 void	saml_result_cleanup(struct saml_result *r);
 

@@ -114,7 +114,8 @@ saml_check_subject(struct saml_ctx *c)
 	int rv, first = 0;
 
 	if (saml_xml_count(c->assertion, SAML_NS_ASSERT, "Subject") != 1)
-		return saml_fail(c, BK_E_SAML_SCHEMA, "assertion needs one Subject");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "assertion needs one Subject");
 	subj = saml_xml_child(c->assertion, SAML_NS_ASSERT, "Subject");
 	if (saml_xml_count(subj, SAML_NS_ASSERT, "NameID") != 1 ||
 	    saml_xml_count(subj, SAML_NS_ASSERT, "EncryptedID") != 0 ||
@@ -193,7 +194,8 @@ saml_check_audience(struct saml_ctx *c, xmlNodePtr cond)
 		    a = saml_xml_next_elem(a)) {
 			if (!saml_xml_is(a, SAML_NS_ASSERT, "Audience"))
 				return saml_fail(c, BK_E_SAML_AUDIENCE,
-				    "unexpected element in AudienceRestriction");
+				    "unexpected element in "
+				    "AudienceRestriction");
 			if (saml_xml_text_is(a, c->t->sp_entity_id))
 				ours = 1;
 		}
@@ -202,7 +204,8 @@ saml_check_audience(struct saml_ctx *c, xmlNodePtr cond)
 			    "an AudienceRestriction does not name us");
 	}
 	if (n_ar == 0)
-		return saml_fail(c, BK_E_SAML_AUDIENCE, "no AudienceRestriction");
+		return saml_fail(c, BK_E_SAML_AUDIENCE,
+		    "no AudienceRestriction");
 	return BK_OK;
 }
 
@@ -256,7 +259,8 @@ saml_check_instant(struct saml_ctx *c, xmlNodePtr n)
 		return rv;
 	if (t > c->now + skew || t < c->now - skew - SAML_ISSUE_MAX_AGE)
 		return saml_fail(c, BK_E_SAML_ISSUE_INSTANT,
-		    "%s IssueInstant outside the window", (const char *)n->name);
+		    "%s IssueInstant outside the window",
+		    (const char *)n->name);
 	return BK_OK;
 }
 

@@ -79,7 +79,8 @@ struct saml_ctx {
 };
 
 /* saml_xml.c */
-int	 saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, char **why);
+int	 saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc,
+    char **why);
 void	 saml_xml_init(void);
 int	 saml_xml_is(const xmlNode *n, const char *ns, const char *name);
 int	 saml_xml_ns_is(const xmlNode *n, const char *ns);

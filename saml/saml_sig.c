@@ -82,7 +82,10 @@ saml_sig_alg_ok(const xmlNode *n, const char *const *list, const char *sha1,
 	return allow_sha1 && sha1 != NULL && strcmp(alg, sha1) == 0;
 }
 
-/* 1 if n has no element children other than optional {exc-c14n}InclusiveNamespaces. */
+/*
+ * 1 if n has no element children other than optional
+ * {exc-c14n}InclusiveNamespaces.
+ */
 static int
 saml_sig_c14n_children_ok(xmlNodePtr n)
 {
@@ -152,7 +155,8 @@ saml_sig_check_reference(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr ref)
 	    !saml_xml_is(dv, SAML_NS_DS, "DigestValue") ||
 	    saml_xml_next_elem(dv) != NULL)
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
-		    "Reference content is not Transforms, DigestMethod, DigestValue");
+		    "Reference content is not Transforms, DigestMethod, "
+		    "DigestValue");
 	if ((rv = saml_sig_check_transforms(c, tr)) != BK_OK)
 		return rv;
 	if (!saml_sig_alg_ok(dm, saml_sig_digest_algs, ALG_SHA1,
@@ -160,14 +164,18 @@ saml_sig_check_reference(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr ref)
 		return saml_fail(c, BK_E_SAML_SIG_ALG,
 		    "digest algorithm not allowed");
 	if (saml_xml_first_elem(dm->children) != NULL)
-		return saml_fail(c, BK_E_SAML_SIG_SHAPE, "DigestMethod content");
+		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
+		    "DigestMethod content");
 	/* S25: a comment or any markup inside DigestValue is refused. */
 	if (saml_xml_has_markup(dv))
-		return saml_fail(c, BK_E_SAML_SIG_SHAPE, "markup in DigestValue");
+		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
+		    "markup in DigestValue");
 	return BK_OK;
 }
 
-/* SignedInfo: CanonicalizationMethod, SignatureMethod, exactly one Reference. */
+/*
+ * SignedInfo: CanonicalizationMethod, SignatureMethod, exactly one Reference.
+ */
 static int
 saml_sig_check_signed_info(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr si)
 {
@@ -212,7 +220,8 @@ saml_sig_check_profile(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig)
 	xmlNodePtr si, sv, k;
 
 	if (sig->parent != elem)
-		return saml_fail(c, BK_E_SAML_SIG_SHAPE, "signature not enveloped");
+		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
+		    "signature not enveloped");
 	si = saml_xml_first_elem(sig->children);
 	sv = saml_xml_next_elem(si);
 	if (!saml_xml_is(si, SAML_NS_DS, "SignedInfo") ||
@@ -245,9 +254,12 @@ saml_sig_ctx_restrict(xmlSecDSigCtxPtr ctx, int allow_sha1)
 	    xmlSecTransformExclC14NId);
 	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
 	    xmlSecTransformInclC14NId);
-	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id);
-	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha384Id);
-	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha512Id);
+	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
+	    xmlSecTransformSha256Id);
+	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
+	    xmlSecTransformSha384Id);
+	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
+	    xmlSecTransformSha512Id);
 	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
 	    xmlSecTransformExclC14NId);
 	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
@@ -322,12 +334,14 @@ saml_sig_register_id(struct saml_ctx *c, xmlNodePtr elem, const char **idp)
 	const char *id = saml_xml_attr(elem, "ID");
 
 	if (attr == NULL || id == NULL || id[0] == '\0')
-		return saml_fail(c, BK_E_SAML_SCHEMA, "signed element without ID");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "signed element without ID");
 	prev = xmlGetID(c->doc, SAML_XC(id));
 	if (prev != NULL && prev != attr)
 		return saml_fail(c, BK_E_SAML_DUP_ID, "ID already registered");
 	if (prev == NULL && xmlAddID(NULL, c->doc, SAML_XC(id), attr) == NULL)
-		return saml_fail(c, BK_E_SAML_DUP_ID, "ID could not be registered");
+		return saml_fail(c, BK_E_SAML_DUP_ID,
+		    "ID could not be registered");
 	*idp = id;
 	return BK_OK;
 }

@@ -386,13 +386,15 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 	*der_b64 = NULL;
 	if ((f = fopen(p->sp_cert_path, "r")) == NULL ||
 	    (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		saml_why(why, rv, p->sp_cert_path, "cannot read PEM certificate");
+		saml_why(why, rv, p->sp_cert_path,
+		    "cannot read PEM certificate");
 		goto out;
 	}
 	fclose(f);
 	if ((f = fopen(p->sp_key_path, "r")) == NULL ||
 	    (k = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		saml_why(why, rv, p->sp_key_path, "cannot read PEM private key");
+		saml_why(why, rv, p->sp_key_path,
+		    "cannot read PEM private key");
 		goto out;
 	}
 	if (X509_check_private_key(x, k) != 1) {
@@ -444,7 +446,8 @@ saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
 	    NULL ||
 	    xmlNewProp(sp, SAML_XC("protocolSupportEnumeration"),
 	    SAML_XC(SAML_NS_PROTO)) == NULL ||
-	    (kd = xmlNewChild(sp, md, SAML_XC("KeyDescriptor"), NULL)) == NULL ||
+	    (kd = xmlNewChild(sp, md, SAML_XC("KeyDescriptor"),
+	    NULL)) == NULL ||
 	    xmlNewProp(kd, SAML_XC("use"), SAML_XC("signing")) == NULL ||
 	    (ki = xmlNewChild(kd, ds, SAML_XC("KeyInfo"), NULL)) == NULL ||
 	    (xd = xmlNewChild(ki, ds, SAML_XC("X509Data"), NULL)) == NULL ||
@@ -494,7 +497,8 @@ saml_lasso_build(struct saml_tenant *t, const struct saml_sp_params *p,
 	    cert);
 	rv = BK_E_SAML_LASSO;
 	if (t->server == NULL) {
-		saml_why(why, rv, p->tenant_id, "lasso refused the SP metadata");
+		saml_why(why, rv, p->tenant_id,
+		    "lasso refused the SP metadata");
 		goto out;
 	}
 	if (lasso_server_add_provider_from_buffer(t->server,
@@ -643,7 +647,8 @@ saml_authn_request_build(const struct saml_tenant *t, const char *relay_state,
 	if ((login = lasso_login_new(t->server)) == NULL)
 		return BK_E_NOMEM;
 	prof = LASSO_PROFILE(login);
-	lasso_profile_set_signature_hint(prof, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+	lasso_profile_set_signature_hint(prof,
+	    LASSO_PROFILE_SIGNATURE_HINT_FORBID);
 	if ((lrc = lasso_login_init_authn_request(login, t->info.idp_entity_id,
 	    LASSO_HTTP_METHOD_REDIRECT)) != 0) {
 		log_warnx_r(rv, "lasso_login_init_authn_request: %s",

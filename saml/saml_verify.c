@@ -85,15 +85,19 @@ saml_check_root(struct saml_ctx *c)
 
 	c->response = xmlDocGetRootElement(c->doc);
 	if (!saml_xml_is(c->response, SAML_NS_PROTO, "Response"))
-		return saml_fail(c, BK_E_SAML_SCHEMA, "root is not samlp:Response");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "root is not samlp:Response");
 	if ((v = saml_xml_attr(c->response, "Version")) == NULL ||
 	    strcmp(v, "2.0") != 0)
-		return saml_fail(c, BK_E_SAML_VERSION, "Response Version is not 2.0");
+		return saml_fail(c, BK_E_SAML_VERSION,
+		    "Response Version is not 2.0");
 	id = saml_xml_attr(c->response, "ID");
 	if (id == NULL || id[0] == '\0' || strlen(id) > SAML_ID_MAX)
-		return saml_fail(c, BK_E_SAML_SCHEMA, "Response ID missing or too long");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "Response ID missing or too long");
 	if (saml_xml_count_desc(c->response, SAML_NS_PROTO, "Response") != 1)
-		return saml_fail(c, BK_E_SAML_SCHEMA, "nested Response element");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "nested Response element");
 	return BK_OK;
 }
 
@@ -104,11 +108,13 @@ saml_check_status(struct saml_ctx *c)
 	const char *v;
 
 	if (saml_xml_count(c->response, SAML_NS_PROTO, "Status") != 1)
-		return saml_fail(c, BK_E_SAML_STATUS, "Response needs one Status");
+		return saml_fail(c, BK_E_SAML_STATUS,
+		    "Response needs one Status");
 	st = saml_xml_child(c->response, SAML_NS_PROTO, "Status");
 	sc = saml_xml_first_elem(st->children);
 	if (!saml_xml_is(sc, SAML_NS_PROTO, "StatusCode"))
-		return saml_fail(c, BK_E_SAML_STATUS, "Status without StatusCode");
+		return saml_fail(c, BK_E_SAML_STATUS,
+		    "Status without StatusCode");
 	v = saml_xml_attr(sc, "Value");
 	if (v == NULL || strcmp(v, SAML_STATUS_SUCCESS) != 0)
 		return saml_fail(c, BK_E_SAML_STATUS, "status %.100s",
@@ -148,7 +154,8 @@ saml_check_children(struct saml_ctx *c, xmlNodePtr parent, int r)
 		if (!saml_child_allowed(n, r))
 			return saml_fail(c, BK_E_SAML_SCHEMA,
 			    "unexpected element %.40s in %s",
-			    (const char *)n->name, r ? "Response" : "Assertion");
+			    (const char *)n->name,
+			    r ? "Response" : "Assertion");
 	return BK_OK;
 }
 
@@ -172,10 +179,12 @@ saml_check_assertion_count(struct saml_ctx *c)
 		return rv;
 	if ((v = saml_xml_attr(c->assertion, "Version")) == NULL ||
 	    strcmp(v, "2.0") != 0)
-		return saml_fail(c, BK_E_SAML_VERSION, "Assertion Version is not 2.0");
+		return saml_fail(c, BK_E_SAML_VERSION,
+		    "Assertion Version is not 2.0");
 	id = saml_xml_attr(c->assertion, "ID");
 	if (id == NULL || id[0] == '\0' || strlen(id) > SAML_ID_MAX)
-		return saml_fail(c, BK_E_SAML_SCHEMA, "Assertion ID missing or too long");
+		return saml_fail(c, BK_E_SAML_SCHEMA,
+		    "Assertion ID missing or too long");
 	return saml_check_children(c, c->assertion, 0);
 }
 
@@ -186,7 +195,8 @@ saml_check_sig_placement(struct saml_ctx *c)
 
 	if (saml_sig_find(c->response, &c->resp_sig) != BK_OK ||
 	    saml_sig_find(c->assertion, &c->assert_sig) != BK_OK)
-		return saml_fail(c, BK_E_SAML_SIG_SHAPE, "two Signatures on one element");
+		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
+		    "two Signatures on one element");
 	want = (c->resp_sig != NULL) + (c->assert_sig != NULL);
 	if (saml_xml_count_desc(c->response, SAML_NS_DS, "Signature") != want)
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
@@ -227,7 +237,8 @@ saml_check_ids(struct saml_ctx *c)
 		for (a = n->properties; a != NULL && rv == BK_OK; a = a->next) {
 			if (!saml_attr_is_id(a))
 				continue;
-			if ((v = xmlNodeListGetString(c->doc, a->children, 1)) ==
+			if ((v = xmlNodeListGetString(c->doc, a->children,
+			    1)) ==
 			    NULL)
 				v = xmlStrdup(SAML_XC(""));
 			if (v == NULL) {
@@ -268,7 +279,8 @@ saml_check_assertion_sig(struct saml_ctx *c)
 	int rv;
 
 	if (c->assert_sig == NULL)
-		return saml_fail(c, BK_E_SAML_SIG_MISSING, "Assertion is not signed");
+		return saml_fail(c, BK_E_SAML_SIG_MISSING,
+		    "Assertion is not signed");
 	if ((rv = saml_sig_check_profile(c, c->assertion, c->assert_sig)) !=
 	    BK_OK)
 		return rv;
@@ -292,10 +304,12 @@ saml_check_one_issuer(struct saml_ctx *c, xmlNodePtr parent, int required)
 	is = saml_xml_child(parent, SAML_NS_ASSERT, "Issuer");
 	fmt = saml_xml_attr(is, "Format");
 	if (fmt != NULL && strcmp(fmt, SAML_FMT_ENTITY) != 0)
-		return saml_fail(c, BK_E_SAML_ISSUER, "Issuer Format is not entity");
+		return saml_fail(c, BK_E_SAML_ISSUER,
+		    "Issuer Format is not entity");
 	if (!saml_xml_text_is(is, c->t->info.idp_entity_id))
 		return saml_fail(c, BK_E_SAML_ISSUER,
-		    "%s Issuer is not the tenant's IdP", (const char *)parent->name);
+		    "%s Issuer is not the tenant's IdP",
+		    (const char *)parent->name);
 	return BK_OK;
 }
 
@@ -323,7 +337,9 @@ saml_check_destination(struct saml_ctx *c)
 	return BK_OK;
 }
 
-/* The element whose text is the user name: NameID or the configured attribute. */
+/*
+ * The element whose text is the user name: NameID or the configured attribute.
+ */
 static int
 saml_username_node(struct saml_ctx *c, xmlNodePtr *out)
 {

@@ -320,7 +320,8 @@ saml_xml_text(const xmlNode *n, char **out)
 			goto out;
 		}
 	}
-	if ((*out = bk_buf_take(&b)) == NULL && (*out = bk_strdup("")) == NULL) {
+	if ((*out = bk_buf_take(&b)) == NULL &&
+	    (*out = bk_strdup("")) == NULL) {
 		rv = BK_E_NOMEM;
 		goto out;
 	}
