@@ -363,9 +363,11 @@ audit_each_line(int fd, audit_line_fn *fn, void *arg)
 				/* oversized: report */
 				cur.len = AUDIT_LINE_MAX + 1;
 			lineno++;
-			rv =
-			    fn(cur.len > AUDIT_LINE_MAX ? NULL : (cur.data ? cur.data : ""),
-			    cur.len, lineno, arg);
+			if (cur.len > AUDIT_LINE_MAX)
+				rv = fn(NULL, cur.len, lineno, arg);
+			else
+				rv = fn(cur.data ? cur.data : "", cur.len,
+				    lineno, arg);
 			cur.len = 0;
 			if (cur.data)
 				cur.data[0] = '\0';

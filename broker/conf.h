@@ -78,10 +78,8 @@ struct conf_tenant {
 	char	*acs_url;
 	/* derived: <public_url>/t/<id>/saml/metadata */
 	char	*metadata_url;
-	void	*saml_sp;		/* struct saml_tenant *,
-	    owned by the caller
-					   (renamed from "saml": clashed with the
-					   struct conf_saml member) */
+	/* struct saml_tenant *, owned by the caller (built by proc.c) */
+	void	*saml_sp;
 };
 
 struct conf {
@@ -126,7 +124,7 @@ struct conf {
 #define CONF_REPEATABLE	0x04	/* may be given several times */
 #define CONF_REQ_SAML	0x08	/* required when login = saml */
 #define CONF_REQ_OIDC	0x10	/* required when login = oidc */
-#define CONF_DERIVED	0x20	/* default computed at check time (def is prose) */
+#define CONF_DERIVED	0x20	/* default computed at check time */
 #define CONF_RELOADABLE	0x40	/* takes effect on SIGHUP without a restart */
 #define CONF_MASKED	0x80	/* may carry a password: never quoted, masked */
 

@@ -355,8 +355,9 @@ front_readyz(struct front_req *req)
 	int	 tenants = req->f->conf->n_tenants > 0;
 	json_t	*o;
 
-	o = json_pack("{s:s, s:b, s:i}", "status", up && tenants ? "ready" : "unavailable",
-	    "redis", up, "tenants", (int)req->f->conf->n_tenants);
+	o = json_pack("{s:s, s:b, s:i}", "status",
+	    up && tenants ? "ready" : "unavailable", "redis", up, "tenants",
+	    (int)req->f->conf->n_tenants);
 	front_reply_json(req, up && tenants ? 200 : 503, o);
 }
 
@@ -444,7 +445,8 @@ front_new(struct event_base *base, const struct front_env *env)
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD, front_public_cb,
 	    &f->pub_bs);
 	f->adm = front_http_new(f, env->adm_fd, FRONT_MAX_BODY_ADMIN,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE,
 	    front_admin_cb, &f->adm_bs);
 	if (f->pub == NULL || f->adm == NULL)
 		goto fail;

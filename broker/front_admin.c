@@ -137,7 +137,8 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 	for (i = 0; i < t->panel.n_redirect_uris; i++)
 		json_array_append_new(uris,
 		    json_string(t->panel.redirect_uris[i]));
-	o = json_pack("{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:i, s:b, s:b, s:s, s:o, s:s?,"
+	o = json_pack("{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:i, s:b, s:b, s:s,"
+	    " s:o, s:s?,"
 	    " s:s, s:s, s:s, s:o, s:s?}",
 	    "id", t->id, "login", conf_login_name(t->login),
 	    "enable_salesforce_sso", t->sso_enabled,

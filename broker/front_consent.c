@@ -26,7 +26,7 @@
 static char *
 front_consent_session(struct front_req *req)
 {
-	char	 name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX];
+	char	 name[FRONT_COOKIE_NAME_MAX];
 
 	snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, req->t->id);
 	return front_cookie_get(req, name);

@@ -36,7 +36,10 @@
 #define FRONT_CONSENT_TTL	(365 * 86400)
 #define FRONT_COOKIE_SESSION	"ssob_s_"	/* + tenant id */
 #define FRONT_COOKIE_CORR	"ssob_rq"
-#define FRONT_AUDIT_STREAM_MAX	"1000000"	/* records kept per tenant in Redis */
+/* Records kept per tenant in the Redis audit stream. */
+#define FRONT_AUDIT_STREAM_MAX	"1000000"
+#define FRONT_COOKIE_NAME_MAX \
+	(sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX)
 
 struct front {
 	struct event_base	*base;
@@ -50,7 +53,7 @@ struct front {
 	int			 slot;
 	int			 inflight;
 	int			 draining;
-	struct timespec		 last_done;	/* when the last request ended */
+	struct timespec		 last_done;	/* last request's end */
 	/* scheme://host[:port] of public_url */
 	char			 origin[512];
 };
@@ -132,7 +135,7 @@ int	front_decode(const char *s, size_t len, char **out, size_t *outlen);
 int	front_params_parse(const char *s, size_t len, struct front_params *out);
 const char *front_param(const struct front_params *p, const char *name);
 void	front_params_cleanup(struct front_params *p);
-/** Parse the request body as application/x-www-form-urlencoded into req->form. */
+/** Parse the body (application/x-www-form-urlencoded) into req->form. */
 int	front_form_parse(struct front_req *req, size_t max);
 /** Cookie value by name from the Cookie header, returned-owned, or NULL. */
 char	*front_cookie_get(struct front_req *req, const char *name);

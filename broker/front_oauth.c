@@ -103,7 +103,8 @@ front_flow_record(struct front_req *req)
 	if (req->fl.user == NULL ||
 	    pol_sfdc_key(req->fl.user, &sfdc, &why) != BK_OK)
 		return NULL;
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:b}",
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I,"
+	    " s:b}",
 	    "v", 1, "tenant", req->t->id, "internal_id", req->fl.internal_id,
 	    "user", req->fl.user, "sfdc_key", sfdc,
 	    "extension", req->fl.extension, "client_id", req->fl.client_id,
@@ -282,7 +283,7 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	if (req->fl.session != NULL && req->fl.request_id_saml != NULL) {
-		char name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX];
+		char name[FRONT_COOKIE_NAME_MAX];
 
 		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,
 		    req->t->id);
@@ -391,7 +392,7 @@ front_oauth_authorize(struct front_req *req)
 	const char	*chal = front_param(&req->q, "code_challenge");
 	const char	*meth = front_param(&req->q, "code_challenge_method");
 	char		*cookie;
-	char		 name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX];
+	char		 name[FRONT_COOKIE_NAME_MAX];
 
 	front_set_str(&req->fl.client_id, client);
 	if (client == NULL ||
@@ -555,7 +556,8 @@ front_authz_start_login(struct front_req *req)
 	bk_strfree_secret(req->fl.session);
 	req->fl.session = corr;	/* the correlation cookie to (re)set */
 	bk_sha256_hex(corr, strlen(corr), bind);
-	o = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "v", 1, "rid", rid,
+	o = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "v", 1,
+	    "rid", rid,
 	    "bind", bind, "client_id", req->fl.client_id, "redirect_uri",
 	    req->fl.redirect_uri, "state", req->fl.state, "challenge",
 	    req->fl.challenge);

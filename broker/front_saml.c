@@ -74,10 +74,11 @@ front_saml_acs(struct front_req *req)
 		return;
 	}
 	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
-		front_acs_reject(req,
-		    rv == BK_E_HTTP_BODY_TOOBIG ? BK_E_SAML_TOOBIG :
-		    rv == BK_E_TOOBIG ? BK_E_SAML_TOOBIG : rv == BK_E_HTTP_CTYPE ?
-		    BK_E_SAML_PARAM : rv, "form");
+		if (rv == BK_E_HTTP_BODY_TOOBIG || rv == BK_E_TOOBIG)
+			rv = BK_E_SAML_TOOBIG;
+		else if (rv == BK_E_HTTP_CTYPE)
+			rv = BK_E_SAML_PARAM;
+		front_acs_reject(req, rv, "form");
 		return;
 	}
 	if ((b64 = front_param(&req->form, "SAMLResponse")) == NULL) {

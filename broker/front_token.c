@@ -383,7 +383,8 @@ front_oauth_wellknown(struct front_req *req)
 	snprintf(t, sizeof(t), "%s/oauth2/token", u);
 	snprintf(i, sizeof(i), "%s/oauth2/introspect", u);
 	snprintf(r, sizeof(r), "%s/oauth2/revoke", u);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s], s:[s,s], s:[s,s],"
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s], s:[s,s],"
+	    " s:[s,s],"
 	    " s:[s,s], s:b}",
 	    "issuer", u, "authorization_endpoint", a, "token_endpoint", t,
 	    "introspection_endpoint", i, "revocation_endpoint", r,
@@ -428,7 +429,7 @@ front_logout(struct front_req *req)
 
 	argv[0] = "DEL";
 	for (i = 0; i < c->n_tenants && n < 16; i++) {
-		char name[sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX],
+		char name[FRONT_COOKIE_NAME_MAX],
 		    *v;
 
 		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,

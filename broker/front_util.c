@@ -265,8 +265,8 @@ front_reply(struct front_req *req, int status, const char *ctype,
 			evhttp_add_header(evhttp_request_get_output_headers(
 			    req->ev), "Connection", "close");
 		if (status == 405)
-			evhttp_add_header(evhttp_request_get_output_headers(req->ev),
-			    "Allow",
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    req->ev), "Allow",
 			    req->route == MR_ACS ? "POST" : "GET, POST");
 		out = evbuffer_new();
 		if (out != NULL && len > 0)
@@ -323,17 +323,18 @@ front_page(struct front_req *req, int status, const char *title,
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">"
 	    "<title>%s</title><style>"
-	    "body{font-family:system-ui,-apple-system,Segoe "
-	    "UI,Roboto,sans-serif;background:#f4f6f9;"
-	    "color:#1b2430;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}"
-	    "main{background:#fff;border-radius:10px;box-shadow:0 2px 12px "
-	    "rgba(0,0,0,.08);"
-	    "padding:2rem 2.5rem;max-width:32rem}"
-	    "h1{font-size:1.35rem;margin-top:0}.meta{color:#5b6675;font-size:.85rem}"
-	    "button{font-size:1rem;padding:.6rem "
-	    "1.4rem;border-radius:6px;border:1px solid #0b5cab;"
-	    "margin-right:.6rem;cursor:pointer}button.allow{background:#0b5cab;color:#fff}"
-	    "button.deny{background:#fff;color:#0b5cab}code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}"
+	    "body{font-family:system-ui,sans-serif;background:#f4f6f9;"
+	    "color:#1b2430;margin:0;display:flex;min-height:100vh;"
+	    "align-items:center;justify-content:center}"
+	    "main{background:#fff;border-radius:10px;padding:2rem 2.5rem;"
+	    "box-shadow:0 2px 12px rgba(0,0,0,.08);max-width:32rem}"
+	    "h1{font-size:1.35rem;margin-top:0}"
+	    ".meta{color:#5b6675;font-size:.85rem}"
+	    "button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;"
+	    "border:1px solid #0b5cab;margin-right:.6rem;cursor:pointer}"
+	    "button.allow{background:#0b5cab;color:#fff}"
+	    "button.deny{background:#fff;color:#0b5cab}"
+	    "code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}"
 	    "</style></head><body><main><h1>%s</h1>%s"
 	    "<p class=\"meta\">Request ID: "
 	    "<code>%s</code></p></main></body></html>\n",

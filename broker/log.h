@@ -41,7 +41,7 @@ void	fatalx(const char *fmt,
  * small rotating static buffer, valid for 8 further calls.
  */
 const char *log_esc(const char *s);
-/** First 12 hex chars of SHA-256(s): to correlate a secret without logging it. */
+/** First 12 hex chars of SHA-256(s): correlates a secret, never logs it. */
 const char *log_digest(const char *s);
 
 #endif /* BK_LOG_H */

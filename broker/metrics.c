@@ -7,6 +7,7 @@
  * Trust: no input from the network reaches label values.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -133,14 +134,21 @@ metrics_render(struct bk_buf *b)
 	    "status.\n"
 	    "# TYPE ssobroker_requests_total counter\n");
 	for (r = 0; r < MR_COUNT; r++)
-		for (i = 0; i < METRICS_NSTATUS; i++)
-			if (msh->req[r][i] != 0)
-				rv |= bk_buf_addf(b,
-				    "ssobroker_requests_total{route=\"%s\",status=\"%s%d\"} %llu\n",
-				    metrics_route_names[r],
-				    metrics_statuses[i] ? "" : "other",
-				    metrics_statuses[i] ? metrics_statuses[i] : 0,
-				    (unsigned long long)msh->req[r][i]);
+		for (i = 0; i < METRICS_NSTATUS; i++) {
+			char	 st[16];
+
+			if (msh->req[r][i] == 0)
+				continue;
+			if (metrics_statuses[i] != 0)
+				snprintf(st, sizeof(st), "%d",
+				    metrics_statuses[i]);
+			else
+				snprintf(st, sizeof(st), "other");
+			rv |= bk_buf_addf(b, "ssobroker_requests_total"
+			    "{route=\"%s\",status=\"%s\"} %llu\n",
+			    metrics_route_names[r], st,
+			    (unsigned long long)msh->req[r][i]);
+		}
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_request_duration_seconds Request latency by "
 	    "route.\n"
@@ -151,12 +159,14 @@ metrics_render(struct bk_buf *b)
 			cum += msh->lat[r][i];
 			if (i < METRICS_NBUCKET)
 				rv |= bk_buf_addf(b,
-				    "ssobroker_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+				    "ssobroker_request_duration_seconds_bucket"
+				    "{route=\"%s\",le=\"%g\"} %llu\n",
 				    metrics_route_names[r], metrics_buckets[i],
 				    (unsigned long long)cum);
 			else
 				rv |= bk_buf_addf(b,
-				    "ssobroker_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+				    "ssobroker_request_duration_seconds_bucket"
+				    "{route=\"%s\",le=\"+Inf\"} %llu\n",
 				    metrics_route_names[r],
 				    (unsigned long long)cum);
 		}
@@ -176,7 +186,8 @@ metrics_render(struct bk_buf *b)
 		for (i = 0; i < METRICS_NREASON; i++)
 			if (msh->decisions[r][i] != 0)
 				rv |= bk_buf_addf(b,
-				    "ssobroker_decisions_total{outcome=\"%s\",reason=\"%s\"} %llu\n",
+				    "ssobroker_decisions_total{outcome=\"%s\","
+				    "reason=\"%s\"} %llu\n",
 				    r ? "accepted" : "rejected",
 				    bk_err_slug(-(int)i),
 				    (unsigned long long)msh->decisions[r][i]);

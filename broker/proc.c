@@ -157,7 +157,8 @@ proc_bind(const char *hostport, int *fd)
 		return BK_E_INVAL;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		s = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (s < 0)
 			continue;
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

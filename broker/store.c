@@ -127,8 +127,12 @@ store_sentinel_resolve(struct store *s)
 			continue;
 		}
 		redisSetTimeout(rc, tv);
-		r = redisCommand(rc, "SENTINEL get-master-addr-by-name %b",
-		    c->master_name, strlen(c->master_name));
+		{
+			const char *av[3] = { "SENTINEL",
+			    "get-master-addr-by-name", c->master_name };
+
+			r = redisCommandArgv(rc, 3, av, NULL);
+		}
 		if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
 		    r->elements == 2 &&
 		    r->element[0]->type == REDIS_REPLY_STRING &&

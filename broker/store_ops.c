@@ -17,8 +17,12 @@
 #define LUA_REVOKE_FN \
 	"local function revoke_user(utok, usess)\n" \
 	"  local n, m = 0, 0\n" \
-	"  for _, k in ipairs(redis.call('SMEMBERS', utok)) do n = n + redis.call('DEL', k) end\n" \
-	"  for _, k in ipairs(redis.call('SMEMBERS', usess)) do m = m + redis.call('DEL', k) end\n" \
+	"  for _, k in ipairs(redis.call('SMEMBERS', utok)) do\n" \
+	"    n = n + redis.call('DEL', k)\n" \
+	"  end\n" \
+	"  for _, k in ipairs(redis.call('SMEMBERS', usess)) do\n" \
+	"    m = m + redis.call('DEL', k)\n" \
+	"  end\n" \
 	"  redis.call('DEL', utok, usess)\n" \
 	"  return n, m\n" \
 	"end\n"

@@ -80,7 +80,10 @@ const struct pol_user *pol_userset_get(const struct pol_userset *s,
 const struct pol_user *pol_userset_get_sfdc(const struct pol_userset *s,
 	    const char *key);
 size_t	pol_userset_count(const struct pol_userset *s);
-/** Users sorted by internal ID; *arr returned-owned array of borrowed pointers. */
+/**
+ * Users sorted by internal ID; *arr is a returned-owned array of
+ * borrowed pointers.
+ */
 int	pol_userset_sorted(const struct pol_userset *s,
     const struct pol_user ***arr,
 	    size_t *n);

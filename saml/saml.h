@@ -19,7 +19,7 @@
 /* Cap on the SAMLResponse form value before base64 decoding (X05). */
 #define SAML_RESPONSE_MAX	(256 * 1024)
 #define SAML_ID_MAX		128
-#define SAML_FP_LEN		64	/* hex SHA-256 certificate fingerprint */
+#define SAML_FP_LEN		64	/* hex SHA-256 of the cert */
 #define SAML_MAX_IDP_CERTS	2
 
 /** What a tenant's SAML side is built from (all borrowed). */

@@ -30,11 +30,15 @@
 
 #define SAML_STATUS_SUCCESS	"urn:oasis:names:tc:SAML:2.0:status:Success"
 #define SAML_CM_BEARER		"urn:oasis:names:tc:SAML:2.0:cm:bearer"
-#define SAML_FMT_ENTITY		"urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
-#define SAML_FMT_UNSPEC		"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-#define SAML_FMT_EMAIL		"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+#define SAML_FMT_ENTITY \
+	"urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+#define SAML_FMT_UNSPEC \
+	"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+#define SAML_FMT_EMAIL \
+	"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 #define SAML_BINDING_POST	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-#define SAML_BINDING_REDIRECT	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+#define SAML_BINDING_REDIRECT \
+	"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 /* Longest identity or attribute text we read from an assertion. */
 #define SAML_TEXT_MAX		4096

@@ -84,7 +84,8 @@ saml_init(void)
 		return BK_E_SAML_LASSO;
 	}
 	if (lasso_set_min_signature_method != NULL)
-		lasso_set_min_signature_method(LASSO_SIGNATURE_METHOD_RSA_SHA256);
+		lasso_set_min_signature_method(
+		    LASSO_SIGNATURE_METHOD_RSA_SHA256);
 	else
 		log_debug("lasso_set_min_signature_method not exported; "
 		    "lasso never verifies in this broker");
