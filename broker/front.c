@@ -78,6 +78,7 @@ front_req_free(struct front_req *req)
 	front_params_cleanup(&req->q);
 	front_params_cleanup(&req->form);
 	front_flow_cleanup(&req->fl);
+	free(req->form_action);
 	if (req->aux_free != NULL)
 		req->aux_free(req->aux);
 	free(req);

@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "front_int.h"
 #include "log.h"
+
+static char	*front_consent_panel_origins(const struct conf_tenant *);
 
 static char *
 front_consent_session(struct front_req *req)
@@ -154,6 +157,9 @@ front_consent_page_cb(struct front_req *req, int rv,
 	    "</form>", u, e, req->t->id, tx, csrf) == BK_OK)
 		body = bk_buf_take(&b);
 	bk_buf_free(&b);
+	/* Allow and Deny end with a redirect to the panel: list its origins. */
+	req->form_action = front_consent_panel_origins(req->t);
+	req->referrer = "same-origin";
 	if (body == NULL)
 		front_error(req, BK_E_NOMEM, NULL);
 	else
@@ -162,6 +168,47 @@ front_consent_page_cb(struct front_req *req, int rv,
 	free(u);
 	free(e);
 	bk_freezero(body, body ? strlen(body) : 0);
+}
+
+/* "scheme://host[:port]" of url (libevent's URI parser), appended to b. */
+static void
+front_origin_add(struct bk_buf *b, const char *url)
+{
+	struct evhttp_uri	*u;
+	const char		*scheme, *host;
+	int			 port;
+
+	if (url == NULL || (u = evhttp_uri_parse(url)) == NULL)
+		return;
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	port = evhttp_uri_get_port(u);
+	if (scheme != NULL && host != NULL) {
+		if (port > 0)
+			bk_buf_addf(b, " %s://%s:%d", scheme, host, port);
+		else
+			bk_buf_addf(b, " %s://%s", scheme, host);
+	}
+	evhttp_uri_free(u);
+}
+
+/* The panel's origins (redirect URIs, initiate_login_uri), space separated. */
+static char *
+front_consent_panel_origins(const struct conf_tenant *t)
+{
+	struct bk_buf	 b;
+	size_t		 i;
+
+	bk_buf_init(&b, 1024);
+	for (i = 0; i < t->panel.n_redirect_uris; i++)
+		front_origin_add(&b, t->panel.redirect_uris[i]);
+	front_origin_add(&b, t->panel.initiate_login_uri);
+	if (b.len == 0) {
+		bk_buf_free(&b);
+		return NULL;
+	}
+	memmove(b.data, b.data + 1, b.len);	/* the leading space */
+	return bk_buf_take(&b);
 }
 
 static int
@@ -201,9 +248,15 @@ front_consent_same_origin(struct front_req *req)
 	const char	*ref = front_header(req, "Referer");
 	size_t		 ol = strlen(req->f->origin);
 
+	/*
+	 * Sec-Fetch-Site is set by the browser and cannot be forged by a
+	 * page; a same-origin POST may still carry "Origin: null" (privacy
+	 * settings, or a no-referrer policy).
+	 */
 	if (sfs != NULL)
 		return strcmp(sfs, "same-origin") == 0 &&
-		    (origin == NULL || strcmp(origin, req->f->origin) == 0);
+		    (origin == NULL || strcmp(origin, "null") == 0 ||
+		    strcmp(origin, req->f->origin) == 0);
 	if (origin != NULL)
 		return strcmp(origin, req->f->origin) == 0;
 	if (ref != NULL)

@@ -106,6 +106,9 @@ struct front_req {
 	struct front_params	 form;		/* urlencoded body */
 	struct front_flow	 fl;
 	front_step		*next;		/* pending store step */
+	/* More CSP form-action sources; the Referrer-Policy (no-referrer). */
+	char			*form_action;
+	const char		*referrer;
 	/* per-handler state, freed by aux_free */
 	void			*aux;
 	void			(*aux_free)(void *);

@@ -210,12 +210,23 @@ front_headers_common(struct front_req *req, const char *ctype)
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "Pragma", "no-cache");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Referrer-Policy",
+	    req->referrer ? req->referrer : "no-referrer");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
-	evhttp_add_header(h, "Content-Security-Policy",
-	    "default-src 'none'; style-src 'unsafe-inline'; form-action "
-	    "'self'; "
-	    "frame-ancestors 'none'; base-uri 'none'");
+	{
+		char	 csp[2048];
+
+		/*
+		 * form-action also governs where a form's POST may redirect
+		 * (CSP 2), so a page whose form ends at the panel lists the
+		 * panel's origins (req->form_action).
+		 */
+		snprintf(csp, sizeof(csp), "default-src 'none'; style-src "
+		    "'unsafe-inline'; form-action 'self'%s%s; frame-ancestors "
+		    "'none'; base-uri 'none'", req->form_action ? " " : "",
+		    req->form_action ? req->form_action : "");
+		evhttp_add_header(h, "Content-Security-Policy", csp);
+	}
 	if (strncmp(req->f->conf->public_url, "https:", 6) == 0 && !req->admin)
 		evhttp_add_header(h, "Strict-Transport-Security",
 		    "max-age=31536000");

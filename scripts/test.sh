@@ -7,7 +7,7 @@
 #
 # Suites: unit tests (cmocka) and corpus replays (make check); make
 # distcheck; integration tests (pytest: real redis-server, the daemon, IdPs
-# from python3-saml2 and python3-lasso); Chromium sign-in; short libFuzzer
+# from python3-pysaml2 and python3-lasso); Chromium sign-in; short libFuzzer
 # runs of every fuzz target.  Environment: FUZZ_SECONDS (default 20),
 # SANITIZERS=0 to build without sanitizers.
 set -u
