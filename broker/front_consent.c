@@ -184,10 +184,21 @@ front_origin_add(struct bk_buf *b, const char *url)
 	host = evhttp_uri_get_host(u);
 	port = evhttp_uri_get_port(u);
 	if (scheme != NULL && host != NULL) {
+		char	 o[600], *hit;
+		size_t	 ol;
+
 		if (port > 0)
-			bk_buf_addf(b, " %s://%s:%d", scheme, host, port);
+			snprintf(o, sizeof(o), " %s://%s:%d", scheme, host,
+			    port);
 		else
-			bk_buf_addf(b, " %s://%s", scheme, host);
+			snprintf(o, sizeof(o), " %s://%s", scheme, host);
+		ol = strlen(o);
+		/* Each origin once (several redirect URIs share one). */
+		hit = b->data ? strstr(b->data, o) : NULL;
+		while (hit != NULL && hit[ol] != ' ' && hit[ol] != '\0')
+			hit = strstr(hit + 1, o);
+		if (hit == NULL)
+			bk_buf_add(b, o, ol);
 	}
 	evhttp_uri_free(u);
 }

@@ -103,6 +103,32 @@ def test_consent_page_shape_and_headers(acme):
     assert {('decision', 'allow'), ('decision', 'deny')} <= buttons, buttons
 
 
+def test_consent_page_lets_the_form_reach_the_panel(acme):
+    """CSP form-action also governs the redirect after the POST (Chromium enforces it):
+    the page must list the panel's origin, and keep no other."""
+    br, out = _at_consent(acme)
+    csp = out.resp.headers.get('Content-Security-Policy', '')
+    fa = [d.strip() for d in csp.split(';') if d.strip().startswith('form-action')]
+    assert fa, csp
+    panel = '/'.join(acme.b.tenant().redirect_uri.split('/')[:3])
+    assert fa[0].split()[1:] == ["'self'", panel], fa
+    assert out.resp.headers.get('Referrer-Policy') == 'same-origin'
+
+
+def test_consent_same_origin_with_null_origin(acme):
+    """A same-origin form POST may carry Origin: null (privacy settings, no-referrer
+    pages); Sec-Fetch-Site, which a page cannot forge, decides."""
+    br, out = _at_consent(acme)
+    res = br.consent(out.resp, 'allow', headers={'Origin': 'null', 'Sec-Fetch-Site': 'same-origin', 'Referer': None})
+    assert code_from(res, acme.b.tenant().redirect_uri)[0], describe(res)
+
+
+def test_consent_null_origin_without_fetch_metadata_is_refused(acme):
+    br, out = _at_consent(acme)
+    res = br.consent(out.resp, 'allow', headers={'Origin': 'null', 'Sec-Fetch-Site': None, 'Referer': None})
+    assert res.chain[0].status_code == 403, describe(res)
+
+
 @pytest.mark.parametrize('attack', ['missing-token', 'wrong-token', 'sec-fetch-cross-site', 'evil-origin'])
 def test_consent_csrf(acme, attack):
     br, out = _at_consent(acme)
