@@ -42,6 +42,7 @@
 #define PROC_DRAIN_IDLE_MS	1000
 #define PROC_STOP_SEC		15
 #define PROC_RESTART_MIN_SEC	1
+#define PROC_EXPIRY_WARN	(14 * 86400)	/* warn this long before */
 
 struct proc_worker {
 	pid_t	 pid;		/* 0 = not running */
@@ -77,6 +78,38 @@ proc_conf_free(struct conf *c)
 		c->tenants[i]->saml_sp = NULL;
 	}
 	conf_free(c);
+}
+
+/* Say early what will stop sign-ins: metadata or IdP keys about to expire. */
+static void
+proc_expiry_warn(const struct conf *c)
+{
+	struct saml_tenant_info	 info;
+	time_t			 now = time(NULL);
+	time_t			 soon = now + PROC_EXPIRY_WARN;
+	char			 ts[32];
+	size_t			 i, k;
+
+	for (i = 0; i < c->n_tenants; i++) {
+		if (c->tenants[i]->saml_sp == NULL)
+			continue;
+		saml_tenant_info(c->tenants[i]->saml_sp, &info);
+		if (info.metadata_valid_until != 0 &&
+		    info.metadata_valid_until < soon) {
+			bk_time_fmt(info.metadata_valid_until, ts);
+			log_warnx("tenant %s: IdP metadata valid until %s",
+			    c->tenants[i]->id, ts);
+		}
+		for (k = 0; k < info.n_certs; k++) {
+			if (info.certs[k].not_after >= soon)
+				continue;
+			bk_time_fmt(info.certs[k].not_after, ts);
+			log_warnx("tenant %s: IdP certificate %.16s... %s %s",
+			    c->tenants[i]->id, info.certs[k].fingerprint,
+			    info.certs[k].not_after < now ? "expired" :
+			    "expires", ts);
+		}
+	}
 }
 
 int
@@ -123,6 +156,7 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 		proc_conf_free(c);
 		return BK_E_CONF_SYNTAX;
 	}
+	proc_expiry_warn(c);
 	bk_buf_free(&eb);
 	*out = c;
 	return BK_OK;

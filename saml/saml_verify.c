@@ -536,6 +536,11 @@ saml_run_checks(struct saml_ctx *c, const char *b64, size_t len)
 	char *why = NULL;
 	int rv;
 
+	/* Metadata past its validUntil is no longer a trust anchor. */
+	if (c->t->info.metadata_valid_until != 0 &&
+	    c->now >= c->t->info.metadata_valid_until)
+		return saml_fail(c, BK_E_SAML_METADATA, "the IdP metadata "
+		    "expired (validUntil); refresh it and reload");
 	if ((rv = saml_check_size(b64, len)) != BK_OK)
 		return saml_fail(c, rv, "SAMLResponse empty or over %d bytes",
 		    SAML_RESPONSE_MAX);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -501,6 +502,51 @@ params(const char *md)
 	return p;
 }
 
+/* Metadata that expires while the broker runs stops being trusted. */
+static void
+test_metadata_expires_at_runtime(void **state)
+{
+	struct saml_sp_params	 p;
+	struct saml_tenant	*t = NULL;
+	struct saml_result	 r;
+	char			 path[] = "/tmp/test_saml_md.XXXXXX", *why = NULL;
+	char			*md, *at, *detail = NULL;
+	FILE			*f;
+	long			 n;
+	int			 fd;
+
+	(void)state;
+	f = fopen(KEYDIR "/idp-metadata.xml", "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	md = calloc(1, (size_t)n + 64);
+	assert_int_equal(fread(md, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	at = strstr(md, "entityID=");
+	assert_non_null(at);
+	memmove(at + 39, at, strlen(at) + 1);
+	memcpy(at, "validUntil=\"2099-01-01T00:00:00Z\"      ", 39);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, md, strlen(md)), (ssize_t)strlen(md));
+	close(fd);
+	p = params(path);
+	assert_int_equal(saml_tenant_new(&p, &t, &why), BK_OK);
+	assert_int_equal(saml_response_verify(t, "x", 1, (time_t)4070908800 + 1,
+	    &r, &detail), BK_E_SAML_METADATA);
+	saml_result_cleanup(&r);
+	free(detail);
+	/* Before validUntil the same input fails on its own merits. */
+	assert_int_equal(saml_response_verify(t, "x", 1, (time_t)4070908800 - 1,
+	    &r, &detail), BK_E_SAML_BASE64);
+	saml_result_cleanup(&r);
+	free(detail);
+	saml_tenant_free(t);
+	unlink(path);
+	free(md);
+}
+
 static void
 test_tenant_errors(void **state)
 {
@@ -770,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_result_fields),
 		cmocka_unit_test(test_tenant_info),
 		cmocka_unit_test(test_tenant_errors),
+		cmocka_unit_test(test_metadata_expires_at_runtime),
 		cmocka_unit_test(test_sp_metadata),
 		cmocka_unit_test(test_authn_request),
 		cmocka_unit_test(test_time_parse),
