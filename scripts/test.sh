@@ -47,8 +47,13 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 
 note "unit tests and corpus replays (make check)"
-(cd "$build" && make -s -j"$(nproc)" check >/dev/null 2>&1)
-for trs in "$build"/tests/unit/*.trs "$build"/tests/fuzz/*.trs; do
+rm -f "$build"/tests/unit/*.trs "$build"/tests/fuzz/*.trs "$build"/tests/*.trs \
+    "$build"/scripts/*.trs
+(cd "$build" && make -s -j"$(nproc)" check >"$build/check.log" 2>&1)
+check_rc=$?
+ntrs=0
+for trs in "$build"/tests/unit/*.trs "$build"/tests/fuzz/*.trs "$build"/tests/*.trs \
+    "$build"/scripts/*.trs; do
 	[ -f "$trs" ] || continue
 	log=${trs%.trs}.log
 	name=$(basename "${trs%.trs}")
@@ -63,7 +68,13 @@ for trs in "$build"/tests/unit/*.trs "$build"/tests/fuzz/*.trs; do
 	printf '  %-32s %s (%d passed, %d failed)\n' "$name" "$res" "$p" "$f"
 	count "$p" "$f" "$name"
 	[ "$res" = PASS ] || tail -20 "$log"
+	ntrs=$((ntrs + 1))
 done
+if [ "$check_rc" -ne 0 ] && { [ "$ntrs" -eq 0 ] || [ "$failed" -eq 0 ]; }; then
+	# make check itself failed (a test did not build, or crashed the harness)
+	grep -E 'error|Error' "$build/check.log" | head -20
+	count 0 1 "make check"
+fi
 
 if [ "$quick" = 0 ]; then
 	note "make distcheck"
