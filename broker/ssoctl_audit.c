@@ -148,30 +148,15 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 int
 ssoctl_cmd_audit_export(struct ssoctl *c)
 {
-	struct ssoctl_outfile	 o;
-	struct ssoctl_resp	 r;
-	struct bk_buf		 path;
-	int			 rv;
+	struct bk_buf	 path;
+	int		 rv;
 
 	if ((rv = ssoctl_audit_path(c, "/api/v1/audit/export", &path)) !=
 	    BK_OK) {
 		bk_buf_free(&path);
 		return rv;
 	}
-	if ((rv = ssoctl_outfile_open(c, &o, c->args->opt[SSOCTL_O_OUTPUT])) !=
-	    BK_OK) {
-		bk_buf_free(&path);
-		return rv;
-	}
-	ssoctl_resp_init(&r, o.fp);
-	if ((rv = ssoctl_http(c, "GET", path.data, NULL, 0, NULL, &r)) ==
-	    BK_OK && (r.status < 200 || r.status > 299))
-		rv = ssoctl_api_error(c, &r);
-	if (ssoctl_outfile_close(c, &o, rv == BK_OK) != BK_OK)
-		rv = BK_E_IO;
-	ssoctl_resp_cleanup(&r);
-	bk_buf_free(&path);
-	return rv;
+	return ssoctl_get_to_output(c, &path);
 }
 
 int

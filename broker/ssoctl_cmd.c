@@ -197,30 +197,42 @@ ssoctl_cmd_tenants_show(struct ssoctl *c)
 	return rv;
 }
 
+/*
+ * GET path and stream the body to -o FILE (written whole or not at all) or
+ * to standard output.  path is consumed.
+ */
 int
-ssoctl_cmd_users_export(struct ssoctl *c)
+ssoctl_get_to_output(struct ssoctl *c, struct bk_buf *path)
 {
 	struct ssoctl_outfile	 o;
 	struct ssoctl_resp	 r;
-	struct bk_buf		 path;
 	int			 rv;
 
-	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
-		return rv;
 	if ((rv = ssoctl_outfile_open(c, &o, c->args->opt[SSOCTL_O_OUTPUT])) !=
 	    BK_OK) {
-		bk_buf_free(&path);
+		bk_buf_free(path);
 		return rv;
 	}
 	ssoctl_resp_init(&r, o.fp);
-	if ((rv = ssoctl_http(c, "GET", path.data, NULL, 0, NULL, &r)) ==
+	if ((rv = ssoctl_http(c, "GET", path->data, NULL, 0, NULL, &r)) ==
 	    BK_OK && (r.status < 200 || r.status > 299))
 		rv = ssoctl_api_error(c, &r);
 	if (ssoctl_outfile_close(c, &o, rv == BK_OK) != BK_OK)
 		rv = BK_E_IO;
 	ssoctl_resp_cleanup(&r);
-	bk_buf_free(&path);
+	bk_buf_free(path);
 	return rv;
+}
+
+int
+ssoctl_cmd_users_export(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	int		 rv;
+
+	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
+		return rv;
+	return ssoctl_get_to_output(c, &path);
 }
 
 /* Read the whole import file (or stdin for "-"), at most 64 MiB. */

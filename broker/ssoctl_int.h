@@ -65,6 +65,8 @@ void	ssoctl_resp_cleanup(struct ssoctl_resp *r);
 
 /** Set c->err from a non-2xx answer (server's error slug and message). */
 int	ssoctl_api_error(struct ssoctl *c, const struct ssoctl_resp *r);
+/** GET path (consumed) into -o FILE or standard output. */
+int	ssoctl_get_to_output(struct ssoctl *c, struct bk_buf *path);
 
 /**
  * Request and decode a JSON object; any non-2xx status is an error.
