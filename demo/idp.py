@@ -22,7 +22,6 @@ Standard library (http.server) + lasso + lxml only.  Listens on 127.0.0.1 only.
 import argparse
 import datetime
 import html
-import http.cookies
 import http.server
 import json
 import re
@@ -35,6 +34,8 @@ import urllib.request
 
 import lasso
 from lxml import etree
+
+from webbase import DemoHandler
 
 DEMO_PASSWORD = 'demo'
 # Salesforce username -> (Salesforce user ID, display name).  mallory is not in the broker's mapping.
@@ -243,44 +244,16 @@ class IdP:
                 raise RuntimeError('assertion signature is not RSA-SHA256: ' + sm.get('Algorithm', ''))
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(DemoHandler):
     server_version = 'demo-idp/1.0'
+    PAGE = PAGE
+    EXTRA_HEADERS = (('X-Frame-Options', 'DENY'),)
     idp = None   # set at start
 
     def log_message(self, fmt, *a):
         # never log query strings (they carry SAML messages)
         line = re.sub(r'\?\S*', '', fmt % a)
         log(f'{self.address_string()} {line}')
-
-    def cookie(self, name):
-        c = http.cookies.SimpleCookie()
-        try:
-            c.load(self.headers.get('Cookie', ''))
-        except http.cookies.CookieError:
-            return None
-        return c[name].value if name in c else None
-
-    def send_page(self, status, title, body, headers=()):
-        data = PAGE.format(title=html.escape(title), body=body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'text/html; charset=utf-8')
-        self.send_header('Content-Length', str(len(data)))
-        self.send_header('Cache-Control', 'no-store')
-        self.send_header('X-Frame-Options', 'DENY')
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(data)
-
-    def redirect(self, url, headers=()):
-        self.send_response(302)
-        self.send_header('Location', url)
-        self.send_header('Content-Length', '0')
-        self.send_header('Cache-Control', 'no-store')
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
 
     def session_cookie(self, sid, max_age=SESSION_TTL):
         return ('Set-Cookie', f'{COOKIE}={sid}; Path=/idp; HttpOnly; SameSite=Lax; Max-Age={max_age}')

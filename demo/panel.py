@@ -17,7 +17,6 @@ import argparse
 import base64
 import hashlib
 import html
-import http.cookies
 import http.server
 import json
 import re
@@ -28,6 +27,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from webbase import DemoHandler
 
 COOKIE = 'demo_panel_session'   # cookies are per host, not per port: keep clear of the broker's names
 PENDING_TTL = 600
@@ -97,47 +98,18 @@ class Panel:
         return status, js, text
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(DemoHandler):
     server_version = 'demo-panel/1.0'
+    PAGE = PAGE
+    EXTRA_HEADERS = (('Referrer-Policy', 'no-referrer'),)
     panel = None
 
     def log_message(self, fmt, *a):
         # never log query strings (codes, state)
         log(f'{self.address_string()} ' + re.sub(r'\?\S*', '', fmt % a))
 
-    def cookie(self):
-        c = http.cookies.SimpleCookie()
-        try:
-            c.load(self.headers.get('Cookie', ''))
-        except http.cookies.CookieError:
-            return None
-        return c[COOKIE].value if COOKIE in c else None
-
     def set_cookie(self, sid, max_age=8 * 3600):
         return ('Set-Cookie', f'{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}')
-
-    def send_page(self, status, title, body, headers=()):
-        data = PAGE.format(title=html.escape(title), body=body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'text/html; charset=utf-8')
-        self.send_header('Content-Length', str(len(data)))
-        self.send_header('Cache-Control', 'no-store')
-        self.send_header('Referrer-Policy', 'no-referrer')
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(data)
-
-    def redirect(self, url, headers=()):
-        self.send_response(302)
-        self.send_header('Location', url)
-        self.send_header('Content-Length', '0')
-        self.send_header('Cache-Control', 'no-store')
-        self.send_header('Referrer-Policy', 'no-referrer')
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
 
     def do_HEAD(self):
         self.do_GET()
@@ -166,7 +138,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def home(self):
         P = self.panel
-        sid = self.cookie()
+        sid = self.cookie(COOKIE)
         with P.lock:
             s = dict(P.sessions.get(sid) or {}) if sid else {}
         if s and s.get('exp', 0) > time.time():
@@ -194,7 +166,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def start(self):
         P = self.panel
-        sid = self.cookie()
+        sid = self.cookie(COOKIE)
         if not sid or not re.fullmatch(r'[A-Za-z0-9_-]{20,100}', sid):
             sid = secrets.token_urlsafe(32)
         state = secrets.token_urlsafe(24)
@@ -212,7 +184,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def callback(self, q):
         P = self.panel
-        sid = self.cookie()
+        sid = self.cookie(COOKIE)
         state = q.get('state', [''])[0]
         with P.lock:
             pend = P.pending.pop(state, None)
@@ -255,7 +227,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def signout(self):
         P = self.panel
-        sid = self.cookie()
+        sid = self.cookie(COOKIE)
         with P.lock:
             s = P.sessions.pop(sid, None) if sid else None
         if s:
