@@ -62,6 +62,8 @@ struct store {
 	int			 was_up;
 	/* failed connects since the last success */
 	int			 fails;
+	/* this connection's AUTH was refused */
+	int			 auth_failed;
 };
 
 static void store_connect(struct store *);
@@ -265,12 +267,34 @@ store_eval(struct store *s, store_cb *cb, void *arg, const char *script,
 
 /* --- connection life cycle --- */
 
+/*
+ * AUTH has its own check: if it fails, a server whose "default" user is
+ * open would still accept SELECT, and the broker would run as the wrong
+ * user.  The refusal drops the connection.
+ */
+static void
+store_auth_cb(int rv, const struct store_reply *r, void *arg)
+{
+	struct store	*s = arg;
+
+	(void)r;
+	if (rv == BK_OK)
+		return;
+	s->auth_failed = 1;
+	log_warnx_r(rv, "redis: AUTH refused for %s",
+	    s->addr.user ? log_esc(s->addr.user) : "the default user");
+	if (s->ac != NULL)
+		redisAsyncDisconnect(s->ac);
+}
+
 static void
 store_ready_cb(int rv, const struct store_reply *r, void *arg)
 {
 	struct store	*s = arg;
 
 	(void)r;
+	if (rv == BK_OK && s->auth_failed)
+		return;		/* already disconnecting */
 	if (rv != BK_OK) {
 		log_warnx_r(rv, "redis: AUTH/SELECT failed");
 		if (s->ac != NULL)
@@ -317,7 +341,9 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 		if (s->addr.user != NULL)
 			argv[n++] = s->addr.user;
 		argv[n++] = s->addr.pass;
-		if ((rv = store_send(s, NULL, NULL, n, argv, NULL)) != BK_OK)
+		s->auth_failed = 0;
+		if ((rv = store_send(s, store_auth_cb, s, n, argv, NULL)) !=
+		    BK_OK)
 			goto fail;
 	}
 	snprintf(db, sizeof(db), "%d", s->addr.db);

@@ -176,7 +176,8 @@ class Broker:
 
     _dbs_in_use = set()     # Redis DB numbers 1..15 (the broker accepts 0..15); 0 is left to unix:// URLs
 
-    def __init__(self, d, pki, redis, tenants=None, redis_url=None, tls=False, workers=2, server_extra=None):
+    def __init__(self, d, pki, redis, tenants=None, redis_url=None, tls=False, workers=2, server_extra=None,
+                 redis_extra=None):
         self.dir = str(d)
         os.makedirs(os.path.join(self.dir, 'tenants.d'), exist_ok=True)
         self.pki, self.redis = pki, redis
@@ -196,6 +197,7 @@ class Broker:
         self.log_path = os.path.join(self.dir, 'broker.log')
         self.conf_path = os.path.join(self.dir, 'broker.conf')
         self.redis_url = redis_url or f'redis://127.0.0.1:{redis.port}/{self.db}'
+        self.redis_extra = list(redis_extra or [])   # more [redis] keys (sentinels, ...)
         self.server = {'listen': f'127.0.0.1:{self.port}', 'public_url': self.pub,
                        'admin_listen': f'127.0.0.1:{self.admin_port}', 'workers': str(workers),
                        'tls_cert': pki.cert('tls') if tls else None, 'tls_key': pki.key('tls') if tls else None}
@@ -208,7 +210,7 @@ class Broker:
 
     # -- files
     def conf_text(self):
-        return ini([('server', list(self.server.items())), ('redis', [('url', self.redis_url)]),
+        return ini([('server', list(self.server.items())), ('redis', [('url', self.redis_url)] + self.redis_extra),
                     ('audit', [('path', self.audit_path)]), ('admin', [('token_file', self.pki.path('admin.token'))]),
                     ('tenants', [('dir', os.path.join(self.dir, 'tenants.d'))])])
 
