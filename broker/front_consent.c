@@ -222,11 +222,22 @@ front_consent_panel_origins(const struct conf_tenant *t)
 	return bk_buf_take(&b);
 }
 
+/* A transaction id is one of our tokens: 43 base64url characters. */
 static int
 front_tx_ok(const char *tx)
 {
-	return tx != NULL && strlen(tx) == BK_TOKEN_LEN &&
-	    bk_str_is_printable(tx);
+	size_t	 i;
+
+	if (tx == NULL || strlen(tx) != BK_TOKEN_LEN)
+		return 0;
+	for (i = 0; i < BK_TOKEN_LEN; i++) {
+		char c = tx[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
 }
 
 void
