@@ -43,6 +43,9 @@ front_form_parse(struct front_req *req, size_t max)
 		return BK_E_HTTP_BODY_TOOBIG;
 	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0)
 		return BK_E_NOMEM;
+	/* A line end after the last field (curl --data-binary) is no data. */
+	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+		len--;
 	return front_params_parse((const char *)body, len, &req->form);
 }
 

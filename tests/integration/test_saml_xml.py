@@ -206,3 +206,16 @@ def test_get_on_acs_is_405(acme):
     out = br.walk(r)
     acme.expect_rejected(out, snap, {'saml_method', 'http_method'}, status=405)
     assert 'POST' in r.headers.get('Allow', ''), 'a 405 names the allowed method'
+
+
+def test_trailing_line_end_after_form_is_ignored(acme):
+    """curl --data-binary @file keeps the file's final newline; it is not part of a value."""
+    user, _, _ = acme.fresh_user()
+    br = acme.browser()
+    login = br.start_login()
+    body = 'SAMLResponse=' + requests.utils.quote(b64(acme.idp['acme'].good(user, login.rid)), safe='')
+    if login.relay:
+        body += '&RelayState=' + requests.utils.quote(login.relay, safe='')
+    r = br.s.post(acme.b.pub + '/t/acme/saml/acs', data=(body + '\r\n').encode(), allow_redirects=False,
+                  headers={'Content-Type': 'application/x-www-form-urlencoded'}, timeout=10)
+    assert r.status_code in (302, 303), (r.status_code, r.text[:200])
