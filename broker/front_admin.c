@@ -198,9 +198,6 @@ admin_tenants(struct front_req *req)
 	const char		**args;
 	char			**keys;
 	size_t			 i;
-	static const char	 hlen[] =
-	    "local r = {} for i, k in ipairs(ARGV) do r[i] = "
-	    "redis.call('HLEN', k) end return r";
 
 	args = calloc(c->n_tenants + 1, sizeof(*args));
 	keys = calloc(c->n_tenants + 1, sizeof(*keys));
@@ -212,8 +209,8 @@ admin_tenants(struct front_req *req)
 	}
 	for (i = 0; i < c->n_tenants; i++)
 		args[i] = keys[i] = store_key(c->tenants[i]->id, "users", NULL);
-	front_store_eval(req, admin_tenants_cb, hlen, 0, (int)c->n_tenants,
-	    args, NULL);
+	front_store_eval(req, admin_tenants_cb, store_lua_hlen, 0,
+	    (int)c->n_tenants, args, NULL);
 	for (i = 0; i < c->n_tenants; i++)
 		free(keys[i]);
 	free(keys);

@@ -8,7 +8,11 @@
  * redisAsyncFree() then calls every pending callback with a NULL reply,
  * which callers see as BK_E_STORE_TIMEOUT.  Reconnects back off from
  * 100 ms to 2 s.  With sentinels configured, the master address is asked
- * of each sentinel in turn before every connect.
+ * of each sentinel in turn before every connect.  The Lua scripts are
+ * loaded once per connection (SCRIPT LOAD, pipelined right after SELECT)
+ * and run by their SHA-1 name (EVALSHA), so their text is not resent with
+ * every call; a NOSCRIPT answer (someone ran SCRIPT FLUSH) drops the
+ * connection and the reconnect loads them again.
  * Trust: replies are untrusted (see store.h).
  */
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/sha.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -65,6 +70,11 @@ struct store {
 	/* this connection's AUTH was refused */
 	int			 auth_failed;
 };
+
+#define STORE_MAX_SCRIPTS	16
+
+/* SHA-1 names of store_lua_all[], computed once per process. */
+static char	 store_script_sha[STORE_MAX_SCRIPTS][2 * SHA_DIGEST_LENGTH + 1];
 
 static void store_connect(struct store *);
 static void store_schedule_retry(struct store *);
@@ -180,6 +190,12 @@ store_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	else if (r->type == REDIS_REPLY_ERROR) {
 		rv = BK_E_STORE_REPLY;
 		log_warnx_r(rv, "redis: %s", log_esc(r->str));
+		/* Scripts flushed under us: reconnect, which reloads them. */
+		if (strncmp(r->str, "NOSCRIPT", 8) == 0 && s->ac != NULL &&
+		    s->up) {
+			s->up = 0;
+			redisAsyncDisconnect(s->ac);
+		}
 	}
 	if (p->cb != NULL)
 		p->cb(rv, (const struct store_reply *)r, p->arg);
@@ -233,10 +249,39 @@ store_cmdv(struct store *s, store_cb *cb, void *arg, int argc,
 	return store_cmd(s, cb, arg, argc, argv, lens);
 }
 
+static void
+store_scripts_init(void)
+{
+	unsigned char	 d[SHA_DIGEST_LENGTH];
+	size_t		 i;
+
+	if (store_script_sha[0][0] != '\0')
+		return;
+	for (i = 0; store_lua_all[i] != NULL; i++) {
+		BK_ASSERT(i < STORE_MAX_SCRIPTS);
+		SHA1((const unsigned char *)store_lua_all[i],
+		    strlen(store_lua_all[i]), d);
+		bk_hex(d, sizeof(d), store_script_sha[i]);
+	}
+}
+
+/* The SHA-1 name of a registered script, or NULL (then EVAL sends it). */
+static const char *
+store_script_name(const char *script)
+{
+	size_t	 i;
+
+	for (i = 0; store_lua_all[i] != NULL; i++)
+		if (store_lua_all[i] == script)
+			return store_script_sha[i];
+	return NULL;
+}
+
 int
 store_eval(struct store *s, store_cb *cb, void *arg, const char *script,
     int nkeys, int nargs, const char **args, const size_t *lens)
 {
+	const char	 *sha = store_script_name(script);
 	const char	**av;
 	size_t		 *al;
 	char		  nk[16];
@@ -249,10 +294,10 @@ store_eval(struct store *s, store_cb *cb, void *arg, const char *script,
 		return BK_E_NOMEM;
 	}
 	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVAL";
-	al[0] = 4;
-	av[1] = script;
-	al[1] = strlen(script);
+	av[0] = sha != NULL ? "EVALSHA" : "EVAL";
+	al[0] = strlen(av[0]);
+	av[1] = sha != NULL ? sha : script;
+	al[1] = strlen(av[1]);
 	av[2] = nk;
 	al[2] = strlen(nk);
 	for (i = 0; i < nargs; i++) {
@@ -317,6 +362,7 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 	struct store	*s = ac->data;
 	const char	*argv[3];
 	char		 db[8];
+	size_t		 i;
 	int		 rv;
 
 	s->connecting = 0;
@@ -354,6 +400,17 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 
 		if ((rv = store_send(s, store_ready_cb, s, 2, argv,
 		    l)) != BK_OK)
+			goto fail;
+	}
+	/*
+	 * Before any EVALSHA: commands sent once the store is up queue behind
+	 * these on the same connection, and Redis runs them in order.
+	 */
+	for (i = 0; store_lua_all[i] != NULL; i++) {
+		argv[0] = "SCRIPT";
+		argv[1] = "LOAD";
+		argv[2] = store_lua_all[i];
+		if ((rv = store_send(s, NULL, NULL, 3, argv, NULL)) != BK_OK)
 			goto fail;
 	}
 	return;
@@ -474,6 +531,7 @@ store_new(struct event_base *base, const struct conf *c)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	store_scripts_init();
 	s->base = base;
 	s->conf = c;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;

@@ -94,4 +94,7 @@ extern const char store_lua_snapshot[];
 extern const char store_lua_apply[];
 extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];
+extern const char store_lua_hlen[];
+/* Every script above, NULL-terminated: loaded with SCRIPT LOAD at connect. */
+extern const char *const store_lua_all[];
 #endif /* BK_STORE_H */

@@ -217,6 +217,12 @@ const char store_lua_user_set[] =
  * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
  *   prefix, 5 session-index prefix.
  */
+/* The size of each given hash.  ARGV: hash keys (the admin's user counts). */
+const char store_lua_hlen[] =
+	"local r = {}\n"
+	"for i, k in ipairs(ARGV) do r[i] = redis.call('HLEN', k) end\n"
+	"return r\n";
+
 const char store_lua_user_del[] =
 	LUA_REVOKE_FN
 	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
@@ -229,3 +235,10 @@ const char store_lua_user_del[] =
 	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return {'ok'}\n";
+
+const char *const store_lua_all[] = {
+	store_lua_acs, store_lua_sets, store_lua_session_authz, store_lua_mint,
+	store_lua_revoke, store_lua_user_revoke, store_lua_snapshot,
+	store_lua_apply, store_lua_user_set, store_lua_user_del, store_lua_hlen,
+	NULL
+};
