@@ -392,7 +392,7 @@ audit_each_line(int fd, audit_line_fn *fn, void *arg)
 
 struct audit_scan_ctx {
 	const struct audit_filter *f;
-	void	(*cb)(const char *, size_t, void *);
+	int	(*cb)(const char *, size_t, void *);
 	void	*arg;
 	size_t	 n;
 	int	 truncated;
@@ -461,7 +461,10 @@ audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
 		return BK_E_TOOBIG;	/* stop */
 	}
 	c->n++;
-	c->cb(line, len, c->arg);
+	if (c->cb(line, len, c->arg) != 0) {
+		json_decref(o);
+		return BK_E_IO;		/* the reader is gone: stop */
+	}
  skip:
 	json_decref(o);
 	return BK_OK;
@@ -469,7 +472,7 @@ audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
 
 int
 audit_scan(struct audit *a, const struct audit_filter *f,
-    void (*cb)(const char *, size_t, void *), void *arg, int *truncated)
+    int (*cb)(const char *, size_t, void *), void *arg, int *truncated)
 {
 	struct audit_scan_ctx	 c = { f, cb, arg, 0, 0 };
 	int			 rv;

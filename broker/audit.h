@@ -68,11 +68,13 @@ struct audit_filter {
 };
 
 /**
- * Call cb(line, len, arg) for every record matching f, oldest first.
- * Lines are borrowed for the call.  *truncated set when limit was hit.
+ * Call cb(line, len, arg) for every record matching f, oldest first; a
+ * non-zero return from cb stops the scan (BK_E_IO).  Lines are borrowed
+ * for the call.  *truncated set when limit was hit.  Safe to run in a
+ * thread of its own (pread on a descriptor nobody else moves).
  */
 int	audit_scan(struct audit *a, const struct audit_filter *f,
-	    void (*cb)(const char *line, size_t len, void *arg), void *arg,
+	    int (*cb)(const char *line, size_t len, void *arg), void *arg,
 	    int *truncated);
 
 struct audit_verify_result {

@@ -743,29 +743,11 @@ admin_time(const char *s, time_t *out)
 }
 
 static void
-admin_scan_json_cb(const char *line, size_t len, void *arg)
-{
-	json_t		*o;
-	json_error_t	 err;
-
-	if ((o = json_loadb(line, len, 0, &err)) != NULL)
-		json_array_append_new(arg, o);
-}
-
-static void
-admin_scan_ndjson_cb(const char *line, size_t len, void *arg)
-{
-	evbuffer_add(arg, line, len);
-	evbuffer_add(arg, "\n", 1);
-}
-
-static void
 admin_audit(struct front_req *req, const char *what)
 {
 	struct audit_filter	 f;
 	long long		 lim;
 	const char		*why, *l = front_param(&req->q, "limit");
-	int			 truncated = 0, rv;
 
 	memset(&f, 0, sizeof(f));
 	f.tenant = front_param(&req->q, "tenant");
@@ -789,55 +771,8 @@ admin_audit(struct front_req *req, const char *what)
 		f.limit = (size_t)lim;
 	} else if (strcmp(what, "query") == 0)
 		f.limit = ADMIN_QUERY_LIMIT;
-	if (strcmp(what, "verify") == 0) {
-		struct audit_verify_result res;
-
-		if ((rv = audit_verify(req->f->audit, &res)) != BK_OK) {
-			admin_error(req, rv, NULL);
-			return;
-		}
-		front_reply_json(req, 200,
-		    json_pack("{s:b, s:I, s:I, s:I, s:s}",
-		    "ok", res.ok, "records", (json_int_t)res.records,
-		    "chains", (json_int_t)res.chains,
-		    "first_bad_line", (json_int_t)res.first_bad_line, "reason",
-		    res.reason));
-		return;
-	}
-	if (strcmp(what, "export") == 0) {
-		struct evbuffer *b = evbuffer_new();
-
-		if (b == NULL ||
-		    (rv = audit_scan(req->f->audit, &f, admin_scan_ndjson_cb, b,
-		    &truncated)) != BK_OK) {
-			if (b)
-				evbuffer_free(b);
-			admin_error(req, b ? rv : BK_E_NOMEM, NULL);
-			return;
-		}
-		{
-			size_t n = evbuffer_get_length(b);
-			char *p = (char *)evbuffer_pullup(b, -1);
-
-			front_reply(req, 200, "application/x-ndjson",
-			    p ? p : "", n);
-		}
-		evbuffer_free(b);
-		return;
-	}
-	{
-		json_t *arr = json_array();
-
-		if ((rv = audit_scan(req->f->audit, &f, admin_scan_json_cb, arr,
-		    &truncated)) != BK_OK) {
-			json_decref(arr);
-			admin_error(req, rv, NULL);
-			return;
-		}
-		front_reply_json(req, 200,
-		    json_pack("{s:o, s:b}", "records", arr,
-		    "truncated", truncated));
-	}
+	/* The scan runs in a thread: a large file never stalls sign-ins. */
+	front_audit_job(req, what, &f);
 }
 
 /* --- routing --- */

@@ -169,6 +169,19 @@ char	*front_url_add(const char *url, const char *k1, const char *v1,
 void	front_reply(struct front_req *req, int status, const char *ctype,
 	    const char *body, size_t len);
 void	front_reply_json(struct front_req *req, int status, void *json_obj);
+/**
+ * Streamed reply: front_reply_start() sends the status and headers,
+ * front_reply_chunk() moves b's contents out, front_reply_end() finishes
+ * the request (as front_reply() does).  Start and chunk answer BK_E_IO
+ * once the client is gone.
+ */
+struct evbuffer;
+int	front_reply_start(struct front_req *req, int status, const char *ctype);
+int	front_reply_chunk(struct front_req *req, struct evbuffer *b);
+void	front_reply_end(struct front_req *req);
+/** Admin: audit query, export or verify, run in a thread (front_audit.c). */
+void	front_audit_job(struct front_req *req, const char *what,
+	    const struct audit_filter *f);
 void	front_redirect(struct front_req *req, int status, const char *url);
 /** An HTML page: title and body_html (already escaped) inside the layout. */
 void	front_page(struct front_req *req, int status, const char *title,

@@ -292,6 +292,47 @@ front_reply(struct front_req *req, int status, const char *ctype,
 	front_req_done(req);
 }
 
+/*
+ * A streamed (chunked) reply: start, any number of chunks, end.  The
+ * connection's close callback stays armed until the end, so a client
+ * that leaves mid-stream still ends the request (status 499).
+ */
+int
+front_reply_start(struct front_req *req, int status, const char *ctype)
+{
+	if (req->replied || req->ev == NULL)
+		return BK_E_IO;
+	req->status = status;
+	front_headers_common(req, ctype);
+	evhttp_send_reply_start(req->ev, status, front_reason(status));
+	return BK_OK;
+}
+
+int
+front_reply_chunk(struct front_req *req, struct evbuffer *b)
+{
+	if (req->replied || req->ev == NULL)
+		return BK_E_IO;
+	evhttp_send_reply_chunk(req->ev, b);
+	return BK_OK;
+}
+
+void
+front_reply_end(struct front_req *req)
+{
+	struct evhttp_connection *evcon;
+
+	if (req->replied)
+		return;
+	req->replied = 1;
+	if (req->ev != NULL) {
+		if ((evcon = evhttp_request_get_connection(req->ev)) != NULL)
+			evhttp_connection_set_closecb(evcon, NULL, NULL);
+		evhttp_send_reply_end(req->ev);
+	}
+	front_req_done(req);
+}
+
 void
 front_reply_json(struct front_req *req, int status, void *obj)
 {

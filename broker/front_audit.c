@@ -1,0 +1,245 @@
+/*
+ * sso-broker: audit query, export and verify for the admin API, off the
+ * event loop.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * The audit file grows by hundreds of megabytes a day at full load, and a
+ * scan of it must never stall the sign-ins a worker serves.  A detached
+ * thread scans the file (audit_scan/audit_verify use pread only) and
+ * writes the answer into a pipe; the loop reads the pipe and streams it as
+ * a chunked reply, so memory stays bounded by the pipe and the socket
+ * buffers.  If the client leaves, the loop closes the read end and the
+ * thread stops at its next write (EPIPE; SIGPIPE is ignored).  The thread
+ * owns its own copy of everything it reads; the two sides share only the
+ * pipe.
+ * Trust: the file read back is untrusted (audit.c parses it strictly);
+ * filter values come from the admin's query string.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "front_int.h"
+#include "log.h"
+
+enum front_audit_what { FA_QUERY = 2, FA_EXPORT, FA_VERIFY };
+
+/* The thread's own state: copies, freed by the thread. */
+struct front_audit_thread {
+	enum front_audit_what	 what;
+	struct audit		*audit;
+	struct audit_filter	 f;
+	char			*s[6];	/* the filter's strings */
+	FILE			*out;	/* the pipe's write end */
+	size_t			 n;
+};
+
+/* The loop's side. */
+struct front_audit_job {
+	struct front_req	*req;
+	struct bufferevent	*bev;	/* the pipe's read end */
+	const char		*ctype;
+	int			 started;
+};
+
+static int
+front_audit_emit(const char *line, size_t len, void *arg)
+{
+	struct front_audit_thread *t = arg;
+
+	if (t->what == FA_QUERY && t->n > 0 && fputc(',', t->out) == EOF)
+		return -1;
+	t->n++;
+	if (fwrite(line, 1, len, t->out) != len)
+		return -1;
+	if (t->what == FA_EXPORT && fputc('\n', t->out) == EOF)
+		return -1;
+	return 0;
+}
+
+static void
+front_audit_thread_free(struct front_audit_thread *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < BK_NELEM(t->s); i++)
+		free(t->s[i]);
+	if (t->out != NULL)
+		fclose(t->out);		/* EOF for the loop */
+	free(t);
+}
+
+static void *
+front_audit_thread_main(void *arg)
+{
+	struct front_audit_thread	*t = arg;
+	struct audit_verify_result	 vr;
+	int				 truncated = 0, rv;
+	char				*s;
+
+	if (t->what == FA_VERIFY) {
+		json_t *o = NULL;
+
+		if ((rv = audit_verify(t->audit, &vr)) != BK_OK)
+			o = json_pack("{s:b, s:s}", "ok", 0, "reason",
+			    bk_err_slug(rv));
+		else
+			o = json_pack("{s:b, s:I, s:I, s:I, s:s}", "ok", vr.ok,
+			    "records", (json_int_t)vr.records, "chains",
+			    (json_int_t)vr.chains, "first_bad_line",
+			    (json_int_t)vr.first_bad_line, "reason", vr.reason);
+		if (o != NULL && (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+			fprintf(t->out, "%s\n", s);
+			free(s);
+		}
+		json_decref(o);
+	} else {
+		if (t->what == FA_QUERY)
+			fputs("{\"records\":[", t->out);
+		rv = audit_scan(t->audit, &t->f, front_audit_emit, t,
+		    &truncated);
+		if (t->what == FA_QUERY)
+			fprintf(t->out, "],\"truncated\":%s%s}\n",
+			    truncated ? "true" : "false",
+			    rv == BK_OK ? "" : ",\"error\":\"io\"");
+	}
+	front_audit_thread_free(t);
+	return NULL;
+}
+
+/* End the job: finish the reply if the client is still there. */
+static void
+front_audit_job_end(struct front_audit_job *j)
+{
+	struct front_req	*req = j->req;
+
+	bufferevent_free(j->bev);	/* closes the read end */
+	if (req->ev != NULL && !req->replied) {
+		if (j->started)
+			front_reply_end(req);
+		else	/* nothing matched an export: an empty answer */
+			front_reply(req, 200, j->ctype, "", 0);
+	}
+	free(j);
+	front_req_unref(req);
+}
+
+/* Forward what the thread wrote.  -1: the client left, the job ended. */
+static int
+front_audit_forward(struct front_audit_job *j)
+{
+	struct front_req	*req = j->req;
+
+	if (req->ev == NULL || req->replied) {
+		front_audit_job_end(j);
+		return -1;
+	}
+	if (!j->started) {
+		if (front_reply_start(req, 200, j->ctype) != BK_OK) {
+			front_audit_job_end(j);
+			return -1;
+		}
+		j->started = 1;
+	}
+	front_reply_chunk(req, bufferevent_get_input(j->bev));
+	return 0;
+}
+
+static void
+front_audit_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	front_audit_forward(arg);
+}
+
+/* EOF (the thread is done) or an error: forward the rest and end. */
+static void
+front_audit_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct front_audit_job	*j = arg;
+
+	(void)what;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 &&
+	    front_audit_forward(j) != 0)
+		return;
+	front_audit_job_end(j);
+}
+
+static char *
+front_audit_dup(const char *s)
+{
+	return s != NULL ? bk_strdup(s) : NULL;
+}
+
+void
+front_audit_job(struct front_req *req, const char *what,
+    const struct audit_filter *f)
+{
+	struct front_audit_thread	*t = NULL;
+	struct front_audit_job		*j = NULL;
+	pthread_attr_t			 attr;
+	pthread_t			 th;
+	int				 p[2] = { -1, -1 };
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (j = calloc(1, sizeof(*j))) == NULL ||
+	    pipe2(p, O_CLOEXEC) != 0)
+		goto fail;
+	t->what = strcmp(what, "verify") == 0 ? FA_VERIFY :
+	    strcmp(what, "export") == 0 ? FA_EXPORT : FA_QUERY;
+	t->audit = req->f->audit;
+	t->f = *f;
+	t->f.tenant = t->s[0] = front_audit_dup(f->tenant);
+	t->f.user = t->s[1] = front_audit_dup(f->user);
+	t->f.outcome = t->s[2] = front_audit_dup(f->outcome);
+	t->f.reason = t->s[3] = front_audit_dup(f->reason);
+	t->f.event = t->s[4] = front_audit_dup(f->event);
+	t->f.assertion_id = t->s[5] = front_audit_dup(f->assertion_id);
+	if ((t->out = fdopen(p[1], "w")) == NULL)
+		goto fail;
+	p[1] = -1;
+	evutil_make_socket_nonblocking(p[0]);
+	j->bev = bufferevent_socket_new(req->f->base, p[0],
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (j->bev == NULL)
+		goto fail;
+	p[0] = -1;
+	j->req = req;
+	j->ctype = t->what == FA_EXPORT ? "application/x-ndjson" :
+	    "application/json";
+	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
+	    front_audit_event_cb, j);
+	bufferevent_enable(j->bev, EV_READ);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, front_audit_thread_main, t) != 0) {
+		pthread_attr_destroy(&attr);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	front_req_ref(req);	/* held by the job until the pipe ends */
+	return;
+ fail:
+	log_req(LOG_L_WARN, req->id, BK_E_NOMEM, "audit job: %s",
+	    strerror(errno));
+	if (j != NULL && j->bev != NULL)
+		bufferevent_free(j->bev);
+	free(j);
+	if (t != NULL)
+		front_audit_thread_free(t);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	front_error(req, BK_E_NOMEM, NULL);
+}
