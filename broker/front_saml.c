@@ -52,20 +52,87 @@ front_acs_reject(struct front_req *req, int rv, const char *detail)
 static void front_acs_decided(struct front_req *, int,
     const struct store_reply *);
 
+/* The form: one SAMLResponse.  RelayState is never used (P32). */
+static int
+front_acs_input(struct front_req *req, const char **b64)
+{
+	int	 rv;
+
+	*b64 = NULL;
+	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
+		if (rv == BK_E_HTTP_BODY_TOOBIG || rv == BK_E_TOOBIG)
+			rv = BK_E_SAML_TOOBIG;
+		else if (rv == BK_E_HTTP_CTYPE)
+			rv = BK_E_SAML_PARAM;
+		front_acs_reject(req, rv, "form");
+		return rv;
+	}
+	if ((*b64 = front_param(&req->form, "SAMLResponse")) == NULL) {
+		front_acs_reject(req, BK_E_SAML_PARAM, "no SAMLResponse");
+		return BK_E_SAML_PARAM;
+	}
+	return BK_OK;
+}
+
+/*
+ * The checks that need Redis, in one atomic script (store_lua_acs):
+ * replay, InResponseTo bound to this browser (bind: digest of its
+ * correlation cookie), and the username -> profile lookup.
+ */
+static void
+front_acs_decide(struct front_req *req, const struct saml_result *res,
+    const char *sfdc, const char *bind, time_t now)
+{
+	const char	*rid = res->in_response_to;
+	char		 ttl[24];
+	char		*rkey = NULL, *akey, *ix, *users, *cpre;
+	struct bk_buf	 rb;
+	long		 rttl;
+
+	/* The replay entry lives until NotOnOrAfter + skew (P20). */
+	rttl = (long)(res->not_on_or_after - now) + req->t->saml.clock_skew;
+	snprintf(ttl, sizeof(ttl), "%ld", rttl < 60 ? 60 : rttl);
+	/* Keyed on issuer and assertion ID: re-encoding does not help (P22). */
+	bk_buf_init(&rb, 4096);
+	if (bk_buf_addf(&rb, "%s\n%s", res->issuer, res->assertion_id) ==
+	    BK_OK)
+		rkey = store_key_digest(req->t->id, "replay", rb.data);
+	bk_buf_free(&rb);
+	akey = store_key_digest(req->t->id, "authn", rid ? rid : "-");
+	ix = store_key(req->t->id, "sfdc", NULL);
+	users = store_key(req->t->id, "users", NULL);
+	cpre = store_key(req->t->id, "consent", "");
+	front_set_str(&req->fl.request_id_saml, rid ? rid : "-");
+	req->fl.sess_exp = now + req->t->policy.session_ttl;
+	if (res->session_not_on_or_after != 0 &&
+	    res->session_not_on_or_after < req->fl.sess_exp)
+		req->fl.sess_exp = res->session_not_on_or_after; /* P28 */
+	if (!rkey || !akey || !ix || !users || !cpre ||
+	    req->fl.request_id_saml == NULL)
+		front_error(req, BK_E_NOMEM, NULL);
+	else {
+		const char *args[10] = { rkey, akey, ix, users,
+		    rid ? rid : "", bind, ttl, sfdc, cpre,
+		    req->t->panel.client_id };
+
+		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10,
+		    args, NULL);
+	}
+	free(rkey);
+	free(akey);
+	free(ix);
+	free(users);
+	free(cpre);
+}
+
 void
 front_saml_acs(struct front_req *req)
 {
 	struct saml_result	 res;
-	const char		*b64;
+	const char		*b64, *why;
 	char			*detail = NULL, *sfdc = NULL, *corr = NULL;
-	char			 bind[BK_DIGEST_HEX + 1] = "", ttl[24];
-	char			*rkey = NULL, *akey = NULL, *ix = NULL, *users =
-	    NULL;
-	char			*cpre = NULL, *rid_in = NULL;
-	const char		*why;
-	struct bk_buf		 rb;
+	char			 bind[BK_DIGEST_HEX + 1] = "";
 	time_t			 now = bk_now();
-	long			 rttl;
 	int			 rv;
 
 	memset(&res, 0, sizeof(res));
@@ -73,99 +140,40 @@ front_saml_acs(struct front_req *req)
 		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
 		return;
 	}
-	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
-		if (rv == BK_E_HTTP_BODY_TOOBIG || rv == BK_E_TOOBIG)
-			rv = BK_E_SAML_TOOBIG;
-		else if (rv == BK_E_HTTP_CTYPE)
-			rv = BK_E_SAML_PARAM;
-		front_acs_reject(req, rv, "form");
+	if (front_acs_input(req, &b64) != BK_OK)
 		return;
-	}
-	if ((b64 = front_param(&req->form, "SAMLResponse")) == NULL) {
-		front_acs_reject(req, BK_E_SAML_PARAM, "no SAMLResponse");
-		return;
-	}
 	if (!req->t->sso_enabled) {
 		front_acs_reject(req, BK_E_TENANT_SSO_OFF, NULL);
 		return;
 	}
-	rv =
-	    saml_response_verify(req->t->saml_sp, b64, strlen(b64), now, &res,
-	    &detail);
-	/*
-	 * What was read goes to the audit record even on failure (never
-	 * trusted).
-	 */
+	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), now,
+	    &res, &detail);
+	/* What was read goes to the audit record on failure (untrusted). */
 	front_set_str(&req->fl.issuer, res.issuer);
 	front_set_str(&req->fl.assertion_id, res.assertion_id);
 	front_set_str(&req->fl.user, res.username);
 	if (res.cert_fingerprint[0] != '\0')
 		front_set_str(&req->fl.cert_fp, res.cert_fingerprint);
-	if (rv != BK_OK) {
+	if (rv != BK_OK)
 		front_acs_reject(req, rv, detail);
-		goto out;
-	}
-	if (pol_sfdc_key(res.username, &sfdc, &why) != BK_OK) {
+	else if (pol_sfdc_key(res.username, &sfdc, &why) != BK_OK)
 		front_acs_reject(req, BK_E_SAML_NAMEID, why);
-		goto out;
-	}
-	if (res.in_response_to != NULL) {
-		corr = front_cookie_get(req, FRONT_COOKIE_CORR);
-		if (corr == NULL) {
-			front_acs_reject(req, BK_E_SAML_IN_RESPONSE_TO,
-			    "no sign-in started in this browser");
-			goto out;
-		}
-		bk_sha256_hex(corr, strlen(corr), bind);
-		rid_in = res.in_response_to;
-	} else if (!req->t->saml.allow_idp_initiated) {
+	else if (res.in_response_to != NULL &&
+	    (corr = front_cookie_get(req, FRONT_COOKIE_CORR)) == NULL)
+		front_acs_reject(req, BK_E_SAML_IN_RESPONSE_TO,
+		    "no sign-in started in this browser");
+	else if (res.in_response_to == NULL &&
+	    !req->t->saml.allow_idp_initiated)
 		front_acs_reject(req, BK_E_SAML_UNSOLICITED, NULL);
-		goto out;
+	else {
+		if (corr != NULL)
+			bk_sha256_hex(corr, strlen(corr), bind);
+		front_acs_decide(req, &res, sfdc, bind, now);
 	}
-	/* Replay cache entry lives until NotOnOrAfter + skew (P20). */
-	rttl = (long)(res.not_on_or_after - now) + req->t->saml.clock_skew;
-	if (rttl < 60)
-		rttl = 60;
-	snprintf(ttl, sizeof(ttl), "%ld", rttl);
-	bk_buf_init(&rb, 4096);
-	if (bk_buf_addf(&rb, "%s\n%s", res.issuer, res.assertion_id) != BK_OK) {
-		bk_buf_free(&rb);
-		front_error(req, BK_E_NOMEM, NULL);
-		goto out;
-	}
-	rkey = store_key_digest(req->t->id, "replay", rb.data);
-	bk_buf_free(&rb);
-	akey = store_key_digest(req->t->id, "authn", rid_in ? rid_in : "-");
-	ix = store_key(req->t->id, "sfdc", NULL);
-	users = store_key(req->t->id, "users", NULL);
-	cpre = store_key(req->t->id, "consent", "");
-	if (!rkey || !akey || !ix || !users || !cpre) {
-		front_error(req, BK_E_NOMEM, NULL);
-		goto out;
-	}
-	front_set_str(&req->fl.request_id_saml, rid_in ? rid_in : "-");
-	req->fl.sess_exp = now + req->t->policy.session_ttl;
-	if (res.session_not_on_or_after != 0 &&
-	    res.session_not_on_or_after < req->fl.sess_exp)
-		req->fl.sess_exp = res.session_not_on_or_after;	/* P28 */
-	{
-		const char *args[10] =
-		    { rkey, akey, ix, users, rid_in ? rid_in : "",
-		    bind, ttl, sfdc, cpre, req->t->panel.client_id };
-
-		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10,
-		    args, NULL);
-	}
- out:
 	saml_result_cleanup(&res);
 	free(detail);
 	free(sfdc);
 	bk_strfree_secret(corr);
-	free(rkey);
-	free(akey);
-	free(ix);
-	free(users);
-	free(cpre);
 }
 
 static void

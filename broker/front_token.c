@@ -106,19 +106,87 @@ front_oauth_token(struct front_req *req)
 	free(key);
 }
 
+/*
+ * The redeemed code's record against this request: bound to the client
+ * (RFC 6819 5.1.5.8), the redirect_uri and the PKCE verifier (compared in
+ * constant time).  Fills the flow; NULL or a reason for invalid_grant.
+ */
+static const char *
+front_token_check_code(struct front_req *req, json_t *o)
+{
+	const char	*ruri = front_param(&req->form, "redirect_uri");
+	const char	*ver = front_param(&req->form, "code_verifier");
+	const char	*client = rec_str(o, "client_id");
+	const char	*chal = rec_str(o, "challenge");
+	char		 want[BK_TOKEN_LEN + 1];
+
+	front_set_str(&req->fl.user, rec_str(o, "user"));
+	front_set_str(&req->fl.internal_id, rec_str(o, "internal_id"));
+	front_set_str(&req->fl.extension, rec_str(o, "extension"));
+	req->fl.sess_exp =
+	    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
+	if (client == NULL || strcmp(client, req->t->panel.client_id) != 0)
+		return "code issued to another client";
+	if (rec_str(o, "redirect_uri") == NULL ||
+	    strcmp(rec_str(o, "redirect_uri"), ruri) != 0)
+		return "redirect_uri does not match";
+	front_pkce_s256(ver, want);
+	if (chal == NULL || !bk_ct_eq(want, strlen(want), chal, strlen(chal)))
+		return "code_verifier does not match";
+	if (req->fl.user == NULL || req->fl.internal_id == NULL ||
+	    rec_str(o, "sfdc_key") == NULL)
+		return "code record incomplete";
+	return NULL;
+}
+
+/* A new token, stored if the user still maps to the profile. */
+static void
+front_token_mint(struct front_req *req, const char *sfdc, long ttl_s,
+    time_t now)
+{
+	char	 ttl[24];
+	char	*tkey, *ix, *utok, *trec = NULL;
+	json_t	*t;
+
+	if (bk_token_new_dup(&req->fl.token) != BK_OK) {
+		front_oauth_error(req, BK_E_RANDOM, NULL);
+		return;
+	}
+	t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I}", "v", 1,
+	    "tenant", req->t->id, "client_id", req->t->panel.client_id,
+	    "internal_id", req->fl.internal_id, "user", req->fl.user,
+	    "extension", req->fl.extension, "sfdc_key", sfdc,
+	    "iat", (json_int_t)now, "exp", (json_int_t)req->fl.sess_exp);
+	trec = t ? json_dumps(t, JSON_COMPACT) : NULL;
+	json_decref(t);
+	tkey = store_key_digest(req->t->id, "tok", req->fl.token);
+	ix = store_key(req->t->id, "sfdc", NULL);
+	utok = store_key(req->t->id, "utok", req->fl.internal_id);
+	snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+	if (trec == NULL || tkey == NULL || ix == NULL || utok == NULL)
+		front_oauth_error(req, BK_E_NOMEM, NULL);
+	else {
+		const char *args[7] =
+		    { ix, sfdc, req->fl.internal_id, tkey, trec, ttl, utok };
+
+		front_store_eval(req, front_token_minted, store_lua_mint, 1, 7,
+		    args, NULL);
+	}
+	free(tkey);
+	free(ix);
+	free(utok);
+	free(trec);
+}
+
 static void
 front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 {
-	const char	*s, *ruri = front_param(&req->form, "redirect_uri");
-	const char	*ver = front_param(&req->form, "code_verifier");
-	const char	*chal, *client, *sfdc;
-	char		 want[BK_TOKEN_LEN + 1], ttl[24];
-	char		*tkey = NULL, *ix = NULL, *utok = NULL, *trec = NULL;
+	const char	*s, *why;
 	size_t		 len;
-	json_t		*o = NULL, *t;
+	json_t		*o;
 	json_error_t	 err;
 	time_t		 now = bk_now();
-	long		 tttl;
+	long		 ttl;
 
 	if (rv != BK_OK) {
 		front_oauth_error(req,
@@ -135,81 +203,23 @@ front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
 		    "code record unreadable");
 		return;
 	}
-	front_set_str(&req->fl.user, rec_str(o, "user"));
-	front_set_str(&req->fl.internal_id, rec_str(o, "internal_id"));
-	front_set_str(&req->fl.extension, rec_str(o, "extension"));
-	client = rec_str(o, "client_id");
-	chal = rec_str(o, "challenge");
-	sfdc = rec_str(o, "sfdc_key");
-	req->fl.sess_exp =
-	    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
-	/* Bound to the client (RFC 6819 5.1.5.8), redirect_uri and verifier. */
-	if (client == NULL || strcmp(client, req->t->panel.client_id) != 0) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "code issued to another client");
-		goto out;
-	}
-	if (rec_str(o, "redirect_uri") == NULL ||
-	    strcmp(rec_str(o, "redirect_uri"), ruri) != 0) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "redirect_uri does not match");
-		goto out;
-	}
-	front_pkce_s256(ver, want);
-	if (chal == NULL || !bk_ct_eq(want, strlen(want), chal, strlen(chal))) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "code_verifier does not match");
-		goto out;
-	}
-	if (req->fl.user == NULL || req->fl.internal_id == NULL ||
-	    sfdc == NULL) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "code record incomplete");
-		goto out;
+	if ((why = front_token_check_code(req, o)) != NULL) {
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, why);
+		json_decref(o);
+		return;
 	}
 	/* The token never outlives the browser session or the policy (P28). */
-	tttl = (long)(req->fl.sess_exp - now);
-	if (tttl > req->t->policy.session_ttl)
-		tttl = req->t->policy.session_ttl;
-	if (tttl <= 0) {
+	ttl = (long)(req->fl.sess_exp - now);
+	if (ttl > req->t->policy.session_ttl)
+		ttl = req->t->policy.session_ttl;
+	if (ttl <= 0)
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "session expired");
-		goto out;
+	else {
+		req->fl.sess_exp = now + ttl;
+		front_token_mint(req, rec_str(o, "sfdc_key"), ttl, now);
 	}
-	req->fl.sess_exp = now + tttl;
-	if (bk_token_new_dup(&req->fl.token) != BK_OK) {
-		front_oauth_error(req, BK_E_RANDOM, NULL);
-		goto out;
-	}
-	t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I}", "v", 1,
-	    "tenant", req->t->id, "client_id", client, "internal_id",
-	    req->fl.internal_id,
-	    "user", req->fl.user, "extension", req->fl.extension, "sfdc_key",
-	    sfdc,
-	    "iat", (json_int_t)now, "exp", (json_int_t)req->fl.sess_exp);
-	trec = t ? json_dumps(t, JSON_COMPACT) : NULL;
-	json_decref(t);
-	tkey = store_key_digest(req->t->id, "tok", req->fl.token);
-	ix = store_key(req->t->id, "sfdc", NULL);
-	utok = store_key(req->t->id, "utok", req->fl.internal_id);
-	snprintf(ttl, sizeof(ttl), "%ld", tttl);
-	if (trec == NULL || tkey == NULL || ix == NULL || utok == NULL) {
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-		goto out;
-	}
-	{
-		const char *args[7] =
-		    { ix, sfdc, req->fl.internal_id, tkey, trec, ttl, utok };
-
-		front_store_eval(req, front_token_minted, store_lua_mint, 1, 7,
-		    args, NULL);
-	}
- out:
 	json_decref(o);
-	free(tkey);
-	free(ix);
-	free(utok);
-	free(trec);
 }
 
 static void
