@@ -299,6 +299,32 @@ front_consent_stored(struct front_req *req, int rv, const struct store_reply *r)
 	front_flow_finish(req);
 }
 
+/* Deny: audited, and the panel hears access_denied (RFC 6749 4.1.2.1). */
+static void
+front_consent_denied(struct front_req *req)
+{
+	char	*url;
+	int	 arv;
+
+	arv = front_audit(req, "consent", BK_E_OAUTH_ACCESS_DENIED,
+	    "user chose Deny");
+	if (arv != BK_OK) {
+		front_error(req, arv, NULL);
+		return;
+	}
+	if (req->fl.idp_initiated || req->fl.redirect_uri == NULL) {
+		front_error(req, BK_E_OAUTH_ACCESS_DENIED, NULL);
+		return;
+	}
+	url = front_url_add(req->fl.redirect_uri, "error", "access_denied",
+	    "state", req->fl.state, "iss", req->f->conf->public_url);
+	if (url == NULL)
+		front_error(req, BK_E_NOMEM, NULL);
+	else
+		front_redirect(req, 303, url);
+	free(url);
+}
+
 static void
 front_consent_decided(struct front_req *req, int rv,
     const struct store_reply *r)
@@ -307,7 +333,7 @@ front_consent_decided(struct front_req *req, int rv,
 	const char	*csrf = front_param(&req->form, "csrf");
 	const char	*dec = front_param(&req->form, "decision");
 	size_t		 len;
-	char		*session, want[BK_TOKEN_LEN + 1], *url, *key;
+	char		*session, want[BK_TOKEN_LEN + 1], *key;
 	char		 ttl[24];
 	const char	*argv[5];
 	int		 arv;
@@ -335,26 +361,7 @@ front_consent_decided(struct front_req *req, int rv,
 		return;
 	}
 	if (strcmp(dec, "allow") != 0) {
-		arv =
-		    front_audit(req, "consent", BK_E_OAUTH_ACCESS_DENIED,
-		    "user chose Deny");
-		if (arv != BK_OK) {
-			front_error(req, arv, NULL);
-			return;
-		}
-		if (req->fl.idp_initiated || req->fl.redirect_uri == NULL) {
-			front_error(req, BK_E_OAUTH_ACCESS_DENIED, NULL);
-			return;
-		}
-		url =
-		    front_url_add(req->fl.redirect_uri, "error",
-		    "access_denied",
-		    "state", req->fl.state, "iss", req->f->conf->public_url);
-		if (url == NULL)
-			front_error(req, BK_E_NOMEM, NULL);
-		else
-			front_redirect(req, 303, url);
-		free(url);
+		front_consent_denied(req);
 		return;
 	}
 	if ((arv = front_audit(req, "consent", BK_OK,
