@@ -105,8 +105,14 @@ front_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	/*
-	 * The client went away: evhttp frees the request; never touch it again.
+	 * The client went away while we still hold the request.  On EOF or a
+	 * timeout libevent 2.1 detaches such a request from the connection
+	 * and does not free it (evhttp_connection_incoming_fail): it is ours
+	 * to free.  Either way, never touch it again.
 	 */
+	if (req->ev != NULL && !req->replied &&
+	    evhttp_request_get_connection(req->ev) == NULL)
+		evhttp_request_free(req->ev);
 	req->ev = NULL;
 	if (!req->replied) {
 		req->replied = 1;
