@@ -98,18 +98,9 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 	memset(&t, 0, sizeof(t));
 	if ((rv = ssoctl_audit_path(c, "/api/v1/audit", &path)) != BK_OK)
 		goto out;
-	if ((rv = ssoctl_json_call(c, "GET", path.data, NULL, &j, NULL)) !=
-	    BK_OK)
+	if ((rv = ssoctl_get_list(c, path.data, "records", &j, &recs)) !=
+	    BK_OK || recs == NULL)
 		goto out;
-	if (c->json) {
-		rv = ssoctl_json_print(c, j);
-		goto out;
-	}
-	if (!json_is_array(recs = json_object_get(j, "records"))) {
-		rv = ssoctl_fail(c, BK_E_INVAL, "unexpected answer: no "
-		    "records array");
-		goto out;
-	}
 	if (json_array_size(recs) == 0) {
 		printf("no matching audit records\n");
 		goto out;

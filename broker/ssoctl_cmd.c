@@ -98,6 +98,28 @@ ssoctl_cert_expiry(const json_t *t)
 	return s;
 }
 
+/*
+ * GET path as JSON.  With --json the answer is printed and *arr is NULL;
+ * otherwise *arr is its array under key (borrowed from *j, which the
+ * caller frees).  Any error is printed and returned.
+ */
+int
+ssoctl_get_list(struct ssoctl *c, const char *path, const char *key,
+    json_t **j, json_t **arr)
+{
+	int	 rv;
+
+	*j = *arr = NULL;
+	if ((rv = ssoctl_json_call(c, "GET", path, NULL, j, NULL)) != BK_OK)
+		return rv;
+	if (c->json)
+		return ssoctl_json_print(c, *j);
+	if (!json_is_array(*arr = json_object_get(*j, key)))
+		return ssoctl_fail(c, BK_E_INVAL, "unexpected answer: no %s "
+		    "array", key);
+	return BK_OK;
+}
+
 int
 ssoctl_cmd_tenants_list(struct ssoctl *c)
 {
@@ -109,18 +131,9 @@ ssoctl_cmd_tenants_list(struct ssoctl *c)
 	int			 rv;
 
 	memset(&t, 0, sizeof(t));
-	if ((rv = ssoctl_json_call(c, "GET", "/api/v1/tenants", NULL, &j,
-	    NULL)) != BK_OK)
+	if ((rv = ssoctl_get_list(c, "/api/v1/tenants", "tenants", &j,
+	    &arr)) != BK_OK || arr == NULL)
 		goto out;
-	if (c->json) {
-		rv = ssoctl_json_print(c, j);
-		goto out;
-	}
-	if (!json_is_array(arr = json_object_get(j, "tenants"))) {
-		rv = ssoctl_fail(c, BK_E_INVAL, "unexpected answer: no "
-		    "tenants array");
-		goto out;
-	}
 	if ((rv = ssoctl_table_init(&t, BK_NELEM(head),
 	    json_array_size(arr))) != BK_OK)
 		goto nomem;

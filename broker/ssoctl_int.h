@@ -72,6 +72,9 @@ int	ssoctl_get_to_output(struct ssoctl *c, struct bk_buf *path);
  * Request and decode a JSON object; any non-2xx status is an error.
  * *out returned-owned; *status (may be NULL) receives the HTTP status.
  */
+/** GET a JSON list: printed under --json (*arr NULL), else its array. */
+int	ssoctl_get_list(struct ssoctl *c, const char *path, const char *key,
+	    json_t **j, json_t **arr);
 int	ssoctl_json_call(struct ssoctl *c, const char *method, const char *path,
 	    const char *body, json_t **out, long *status);
 /** Parse a buffered body as a JSON object into *out (returned-owned). */

@@ -35,7 +35,7 @@ import urllib.request
 import lasso
 from lxml import etree
 
-from webbase import DemoHandler
+from webbase import DemoHandler, make_log
 
 DEMO_PASSWORD = 'demo'
 # Salesforce username -> (Salesforce user ID, display name).  mallory is not in the broker's mapping.
@@ -82,9 +82,7 @@ def ts(dt):
     return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def log(msg):
-    sys.stderr.write(time.strftime('%Y-%m-%dT%H:%M:%S ') + 'demo-idp: ' + msg + '\n')
-    sys.stderr.flush()
+log = make_log('demo-idp')
 
 
 PAGE = '''<!doctype html>

@@ -21,22 +21,19 @@ import http.server
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from webbase import DemoHandler
+from webbase import DemoHandler, make_log
 
 COOKIE = 'demo_panel_session'   # cookies are per host, not per port: keep clear of the broker's names
 PENDING_TTL = 600
 
 
-def log(msg):
-    sys.stderr.write(time.strftime('%Y-%m-%dT%H:%M:%S ') + 'demo-panel: ' + msg + '\n')
-    sys.stderr.flush()
+log = make_log('demo-panel')
 
 
 PAGE = '''<!doctype html>

@@ -2,6 +2,16 @@
 import html
 import http.cookies
 import http.server
+import sys
+import time
+
+
+def make_log(tag):
+    """A log function writing '<time> <tag>: <msg>' lines to stderr."""
+    def log(msg):
+        sys.stderr.write(time.strftime('%Y-%m-%dT%H:%M:%S ') + tag + ': ' + msg + '\n')
+        sys.stderr.flush()
+    return log
 
 
 class DemoHandler(http.server.BaseHTTPRequestHandler):
