@@ -3,10 +3,18 @@
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * The chain state (seq, prev hash, chain id) is in a MAP_SHARED page made
- * by the parent before it forks, so all workers append to one chain.  The
- * mutex is robust: a worker that dies holding it does not wedge the rest
- * (the next owner makes it consistent; the state is only updated after a
- * complete write, so it is never half-changed).
+ * by the parent before it forks, so all workers append to one chain.  It
+ * has one writer at a time, the holder of its mutex, and is read from the
+ * file only once, by audit_open() before any worker exists: a reload never
+ * resets it.  The mutex is robust: a worker that dies holding it does not
+ * wedge the rest (the next owner cuts off the half record it may have
+ * left; the state is only updated after a complete write).
+ * A record is written whole or not at all: under the lock the file size is
+ * noted, and a short write (full disk, file-size limit) is cut back to it.
+ * Rotation (move the file, then SIGHUP): the parent opens the new file and
+ * bumps a file generation under the lock; a process forked earlier sees
+ * the new generation at its next write and follows the path, so the
+ * records after the switch are all in the new file, in chain order.
  * Trust: audit_scan()/audit_verify() parse the file back with jansson and
  * treat it as untrusted (a line that does not parse breaks the chain).
  */
@@ -17,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +38,17 @@
 #include "log.h"
 
 #define AUDIT_LINE_MAX		(64 * 1024)
+/*
+ * Field caps, in bytes of UTF-8: with JSON escaping (at most 6 bytes per
+ * input byte) 12 short fields and the detail stay far below AUDIT_LINE_MAX,
+ * so a record can always be read back.
+ */
+#define AUDIT_FIELD_MAX		512
+#define AUDIT_DETAIL_MAX	2048
+/* Room the readiness probe wants: a few records' worth. */
+#define AUDIT_PROBE_BYTES	4096
+/* A write that failed for another reason than space: not ready this long. */
+#define AUDIT_RETRY_SEC		5
 #define AUDIT_GENESIS \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -36,12 +57,22 @@ struct audit_shared {
 	unsigned long long seq;
 	char		 prev[BK_DIGEST_HEX + 1];
 	char		 chain[33];
+	unsigned int	 fgen;		/* file generation (rotations) */
+	dev_t		 fdev;		/* the file of generation fgen */
+	ino_t		 fino;
+	int		 busy;		/* a write is in progress ... */
+	off_t		 busy_size;	/* ... and the file was this long */
+	int		 failed;	/* the last write failed */
+	int		 fail_errno;
+	size_t		 fail_len;
+	time_t		 fail_at;
 };
 
 struct audit {
 	char			*path;
-	int			 fd;		/* O_WRONLY|O_APPEND */
+	int			 fd;		/* O_RDWR|O_APPEND: writes */
 	int			 rfd;		/* O_RDONLY, for queries */
+	unsigned int		 fgen;		/* generation fd belongs to */
 	struct audit_shared	*sh;
 };
 
@@ -129,7 +160,8 @@ audit_open_fds(struct audit *a)
 {
 	int	 fd, rfd;
 
-	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* Read and write: pread checks how the file ends before a record. */
+	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_warn("audit: %s", a->path);
 		return BK_E_IO;
@@ -146,6 +178,36 @@ audit_open_fds(struct audit *a)
 	a->fd = fd;
 	a->rfd = rfd;
 	return BK_OK;
+}
+
+/* Under the lock (or before any fork): fd is the file of generation fgen. */
+static void
+audit_note_file(struct audit *a)
+{
+	struct stat	 st;
+
+	a->fgen = a->sh->fgen;
+	if (fstat(a->fd, &st) == 0) {
+		a->sh->fdev = st.st_dev;
+		a->sh->fino = st.st_ino;
+	}
+}
+
+static int
+audit_lock(struct audit_shared *sh)
+{
+	int	 r = pthread_mutex_lock(&sh->mu);
+
+	if (r == EOWNERDEAD) {
+		/*
+		 * The owner died.  The state is only updated after a full
+		 * write, so it is valid; a half record it left is cut off by
+		 * the writer (busy).
+		 */
+		pthread_mutex_consistent(&sh->mu);
+		r = 0;
+	}
+	return r == 0 ? BK_OK : BK_E_AUDIT_WRITE;
 }
 
 int
@@ -180,6 +242,7 @@ audit_open(const char *path, struct audit **out)
 		return rv;
 	}
 	audit_load_tail(a->rfd, a->sh);
+	audit_note_file(a);
 	*out = a;
 	return BK_OK;
 }
@@ -187,15 +250,29 @@ audit_open(const char *path, struct audit **out)
 int
 audit_reopen(struct audit *a)
 {
-	struct stat	 st;
+	struct stat	 ps, fs;
 	int		 rv;
 
-	if ((rv = audit_open_fds(a)) != BK_OK)
-		return rv;
-	/* A new, empty file after rotation keeps the chain going. */
-	if (fstat(a->rfd, &st) == 0 && st.st_size > 0)
-		audit_load_tail(a->rfd, a->sh);
-	return BK_OK;
+	/* The same file: nothing changes, the chain simply goes on. */
+	if (stat(a->path, &ps) == 0 && fstat(a->fd, &fs) == 0 &&
+	    ps.st_dev == fs.st_dev && ps.st_ino == fs.st_ino)
+		return BK_OK;
+	/*
+	 * Rotated (moved away or replaced).  The chain state is not touched:
+	 * the first record of the new file links to the last one of the old.
+	 * The switch is made under the lock so no record is in flight.
+	 */
+	if (audit_lock(a->sh) != BK_OK)
+		return BK_E_AUDIT_WRITE;
+	if ((rv = audit_open_fds(a)) == BK_OK) {
+		a->sh->fgen++;
+		audit_note_file(a);
+	}
+	pthread_mutex_unlock(&a->sh->mu);
+	if (rv == BK_OK)
+		log_info("audit: %s is a new file; the chain continues at "
+		    "seq %llu", a->path, a->sh->seq + 1);
+	return rv;
 }
 
 void
@@ -213,26 +290,29 @@ audit_free(struct audit *a)
 	free(a);
 }
 
-static void
-audit_set(json_t *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		json_object_set_new(o, k, json_string_nocheck(v));
-}
-
+/*
+ * Fields hold untrusted bytes (a client_id of %ff%fe, a StatusCode or an
+ * element name in any script, a text some layer cut at a byte count).
+ * jansson refuses a string that is not UTF-8, which would lose the record,
+ * so the value is made well-formed (stray bytes as \xNN) and capped on a
+ * character boundary.  Only out of memory loses a field.
+ */
 static int
-audit_lock(struct audit_shared *sh)
+audit_set(json_t *o, const char *k, const char *v, size_t max)
 {
-	int	 r = pthread_mutex_lock(&sh->mu);
+	char	*clean;
+	int	 rv;
 
-	if (r == EOWNERDEAD) {
-		/* The state is only updated after a full write: still valid. */
-		pthread_mutex_consistent(&sh->mu);
-		r = 0;
-	}
-	return r == 0 ? BK_OK : BK_E_AUDIT_WRITE;
+	if (v == NULL)
+		return BK_OK;
+	if ((clean = log_utf8(v, max)) == NULL)
+		return BK_E_NOMEM;
+	rv = json_object_set_new(o, k, json_string_nocheck(clean));
+	free(clean);
+	return rv == 0 ? BK_OK : BK_E_NOMEM;
 }
 
+/* 0 when all n bytes went out, else the errno of the failure. */
 static int
 audit_write_all(int fd, const char *p, size_t n)
 {
@@ -240,15 +320,175 @@ audit_write_all(int fd, const char *p, size_t n)
 
 	while (n > 0) {
 		w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return BK_E_AUDIT_WRITE;
-		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? errno : EIO;
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+static void
+audit_fail(struct audit_shared *sh, int e, size_t len)
+{
+	sh->failed = 1;
+	sh->fail_errno = e;
+	sh->fail_len = len;
+	sh->fail_at = time(NULL);
+}
+
+/*
+ * Under the lock: a process forked before a rotation moves to the new
+ * file, and only if the path is still the file the parent switched to
+ * (not one moved in since, ahead of the next SIGHUP).  In step two the
+ * audit writer is a process of its own and this goes away.
+ */
+static int
+audit_follow(struct audit *a)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (a->fgen == a->sh->fgen)
+		return BK_OK;
+	if ((fd = open(a->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+		log_warn("audit: %s", a->path);
+		audit_fail(a->sh, errno, 0);
+		return BK_E_AUDIT_WRITE;
+	}
+	if (fstat(fd, &st) != 0 || st.st_dev != a->sh->fdev ||
+	    st.st_ino != a->sh->fino) {
+		log_warnx("audit: %s is not the file the chain moved to",
+		    a->path);
+		close(fd);
+		audit_fail(a->sh, EXDEV, 0);
+		return BK_E_AUDIT_WRITE;
+	}
+	close(a->fd);
+	a->fd = fd;
+	a->fgen = a->sh->fgen;
 	return BK_OK;
+}
+
+/*
+ * Under the lock: append line (len bytes, no newline) as one whole
+ * record.  The size is noted first and a short write is cut back to it,
+ * so a full disk or a file-size limit leaves no half record; busy tells a
+ * later owner to do the same if this process dies mid-write.  A file that
+ * does not end in a newline (a cut that failed) gets one first, so the
+ * record starts on its own line.  Returns 0 or an errno value.
+ */
+static int
+audit_append(struct audit *a, const char *line, size_t len)
+{
+	struct stat	 st;
+	char		*buf, last = '\n';
+	size_t		 n = 0;
+	int		 e;
+
+	if (fstat(a->fd, &st) != 0)
+		return errno;
+	if (st.st_size > 0 && pread(a->fd, &last, 1, st.st_size - 1) != 1)
+		last = '\n';
+	if ((buf = malloc(len + 2)) == NULL)
+		return ENOMEM;
+	if (last != '\n')
+		buf[n++] = '\n';
+	memcpy(buf + n, line, len);
+	n += len;
+	buf[n++] = '\n';
+	a->sh->busy = 1;
+	a->sh->busy_size = st.st_size;
+	if ((e = audit_write_all(a->fd, buf, n)) != 0 &&
+	    ftruncate(a->fd, st.st_size) != 0)
+		log_warn("audit: cannot cut a partial record off %s", a->path);
+	a->sh->busy = 0;
+	free(buf);
+	return e;
+}
+
+/* Under the lock: link, hash and append; the state moves only on success. */
+static int
+audit_commit(struct audit *a, json_t *o, char **outline)
+{
+	char	 hash[BK_DIGEST_HEX + 1];
+	char	*line;
+	size_t	 len;
+	int	 rv, e;
+
+	if (json_object_set_new(o, "seq",
+	    json_integer((json_int_t)(a->sh->seq + 1))) != 0 ||
+	    json_object_set_new(o, "chain", json_string(a->sh->chain)) != 0 ||
+	    json_object_set_new(o, "prev", json_string(a->sh->prev)) != 0)
+		return BK_E_NOMEM;
+	if ((rv = audit_hash_obj(o, a->sh->prev, hash)) != BK_OK)
+		return rv;
+	if (json_object_set_new(o, "hash", json_string(hash)) != 0 ||
+	    (line = json_dumps(o,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
+		return BK_E_NOMEM;
+	len = strlen(line);
+	if (len > AUDIT_LINE_MAX)	/* the field caps rule this out */
+		e = EFBIG;
+	else
+		e = audit_append(a, line, len);
+	if (e != 0) {
+		errno = e;
+		log_warn("audit: write %s", a->path);
+		audit_fail(a->sh, e, len + 2);
+		free(line);
+		return BK_E_AUDIT_WRITE;
+	}
+	a->sh->seq++;
+	memcpy(a->sh->prev, hash, sizeof(hash));
+	a->sh->failed = 0;
+	if (outline != NULL)
+		*outline = line;
+	else
+		free(line);
+	return BK_OK;
+}
+
+/* The record without its chain fields; NULL when out of memory. */
+static json_t *
+audit_rec_obj(const struct audit_rec *r)
+{
+	const struct {
+		const char	*k, *v;
+	} f[] = {
+		{ "event", r->event }, { "outcome", r->outcome },
+		{ "reason", r->reason }, { "tenant", r->tenant },
+		{ "issuer", r->issuer }, { "user", r->user },
+		{ "internal_id", r->internal_id },
+		{ "assertion_id", r->assertion_id },
+		{ "client_id", r->client_id },
+		{ "client_addr", r->client_addr },
+		{ "request_id", r->request_id },
+		{ "cert_fingerprint", r->cert_fingerprint },
+		{ "detail", r->detail },
+	};
+	json_t	*o;
+	char	 ts[32];
+	size_t	 i;
+	int	 rv = BK_OK;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	bk_time_fmt(bk_now(), ts);
+	if (json_object_set_new(o, "audit_version",
+	    json_integer(AUDIT_VERSION)) != 0 ||
+	    json_object_set_new(o, "time", json_string(ts)) != 0)
+		rv = BK_E_NOMEM;
+	for (i = 0; i < BK_NELEM(f) && rv == BK_OK; i++)
+		rv = audit_set(o, f[i].k, f[i].v, i == BK_NELEM(f) - 1 ?
+		    AUDIT_DETAIL_MAX : AUDIT_FIELD_MAX);
+	if (rv != BK_OK) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int
@@ -260,71 +500,64 @@ audit_write(struct audit *a, const struct audit_rec *r)
 int
 audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 {
-	json_t		*o;
-	char		 ts[32], hash[BK_DIGEST_HEX + 1];
-	char		*line = NULL;
-	size_t		 len;
-	int		 rv = BK_E_AUDIT_WRITE, locked = 0;
+	json_t	*o;
+	int	 rv;
 
 	if (outline != NULL)
 		*outline = NULL;
 	if (a == NULL || a->fd < 0)
 		return BK_E_AUDIT_WRITE;
-	if ((o = json_object()) == NULL)
+	if ((o = audit_rec_obj(r)) == NULL)
 		return BK_E_NOMEM;
-	bk_time_fmt(bk_now(), ts);
-	json_object_set_new(o, "audit_version", json_integer(AUDIT_VERSION));
-	json_object_set_new(o, "time", json_string(ts));
-	audit_set(o, "event", r->event);
-	audit_set(o, "outcome", r->outcome);
-	audit_set(o, "reason", r->reason);
-	audit_set(o, "tenant", r->tenant);
-	audit_set(o, "issuer", r->issuer);
-	audit_set(o, "user", r->user);
-	audit_set(o, "internal_id", r->internal_id);
-	audit_set(o, "assertion_id", r->assertion_id);
-	audit_set(o, "client_id", r->client_id);
-	audit_set(o, "client_addr", r->client_addr);
-	audit_set(o, "request_id", r->request_id);
-	audit_set(o, "cert_fingerprint", r->cert_fingerprint);
-	audit_set(o, "detail", r->detail);
-
-	if (audit_lock(a->sh) != BK_OK)
+	if ((rv = audit_lock(a->sh)) != BK_OK)
 		goto out;
-	locked = 1;
-	json_object_set_new(o, "seq",
-	    json_integer((json_int_t)(a->sh->seq + 1)));
-	json_object_set_new(o, "chain", json_string(a->sh->chain));
-	json_object_set_new(o, "prev", json_string(a->sh->prev));
-	if ((rv = audit_hash_obj(o, a->sh->prev, hash)) != BK_OK)
-		goto out;
-	json_object_set_new(o, "hash", json_string(hash));
-	if ((line = json_dumps(o,
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL) {
-		rv = BK_E_NOMEM;
-		goto out;
+	if ((rv = audit_follow(a)) == BK_OK) {
+		/* Still busy: the last owner died mid-write; cut its part. */
+		if (a->sh->busy && ftruncate(a->fd, a->sh->busy_size) != 0)
+			log_warn("audit: cannot cut a partial record off %s",
+			    a->path);
+		a->sh->busy = 0;
+		rv = audit_commit(a, o, outline);
 	}
-	len = strlen(line);
-	/* json_dumps leaves room: replace NUL, write len+1 */
-	line[len] = '\n';
-	if ((rv = audit_write_all(a->fd, line, len + 1)) != BK_OK) {
-		log_warn("audit: write %s", a->path);
-		goto out;
-	}
-	a->sh->seq++;
-	memcpy(a->sh->prev, hash, sizeof(hash));
-	rv = BK_OK;
-	if (outline != NULL) {
-		line[len] = '\0';
-		*outline = line;
-		line = NULL;
-	}
+	pthread_mutex_unlock(&a->sh->mu);
  out:
-	if (locked)
-		pthread_mutex_unlock(&a->sh->mu);
-	free(line);
 	json_decref(o);
 	return rv;
+}
+
+int
+audit_is_ready(const struct audit *a)
+{
+	const struct audit_shared	*sh;
+	struct statvfs			 vs;
+	struct stat			 st;
+	struct rlimit			 rl;
+	unsigned long long		 room, need = AUDIT_PROBE_BYTES;
+
+	if (a == NULL || a->fd < 0)
+		return 0;
+	sh = a->sh;
+	/* Read without the lock: a flag one write old moves one probe. */
+	if (sh->failed) {
+		if (sh->fail_errno != ENOSPC && sh->fail_errno != EFBIG &&
+		    sh->fail_errno != EDQUOT &&
+		    time(NULL) - sh->fail_at < AUDIT_RETRY_SEC)
+			return 0;
+		if (sh->fail_len > need)
+			need = sh->fail_len;
+	}
+	/* root may write into the blocks reserved for it */
+	if (fstatvfs(a->fd, &vs) == 0) {
+		room = (unsigned long long)(geteuid() == 0 ? vs.f_bfree :
+		    vs.f_bavail) * vs.f_frsize;
+		if (room < need)
+			return 0;
+	}
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    fstat(a->fd, &st) == 0 &&
+	    (unsigned long long)st.st_size + need > rl.rlim_cur)
+		return 0;
+	return 1;
 }
 
 /* --- reading back --- */

@@ -46,11 +46,21 @@ struct audit_rec {
  * @return BK_OK, BK_E_IO (with errno logged), BK_E_NOMEM.
  */
 int	audit_open(const char *path, struct audit **out);
-/** Parent, on SIGHUP: reopen path (after rotation the chain continues). */
+/**
+ * Parent, on SIGHUP: when path is no longer the open file (it was moved
+ * away: rotation), open the new file and continue the chain there; every
+ * process switches at its next write.  The chain state is never reset.
+ * @return BK_OK (also when nothing changed), BK_E_IO, BK_E_AUDIT_WRITE.
+ */
 int	audit_reopen(struct audit *a);
 void	audit_free(struct audit *a);
 
-/** Append one record (any process).  BK_OK or BK_E_AUDIT_WRITE. */
+/**
+ * Append one record (any process), whole or not at all.  Field values may
+ * be any bytes: they are made valid UTF-8 and capped, never refused.
+ * @return BK_OK, BK_E_AUDIT_WRITE (disk full, file-size limit, I/O error:
+ * the caller refuses the sign-in with a 503), BK_E_NOMEM.
+ */
 int	audit_write(struct audit *a, const struct audit_rec *r);
 /**
  * Same, and hand back the line as written (without the newline) in *line,
@@ -58,6 +68,15 @@ int	audit_write(struct audit *a, const struct audit_rec *r);
  */
 int	audit_write_line(struct audit *a, const struct audit_rec *r,
     char **line);
+
+/**
+ * Whether a record can be written now: false while the last write failed
+ * (until the file system or the file-size limit has room for that record
+ * again, or for AUDIT_RETRY_SEC after another error), or while a cheap
+ * probe (free space, RLIMIT_FSIZE) says the file cannot take a record.
+ * Any process; no lock, no I/O beyond fstat/fstatvfs.
+ */
+int	audit_is_ready(const struct audit *a);
 
 /** Query filters; NULL/0 = any. */
 struct audit_filter {

@@ -360,12 +360,14 @@ front_readyz(struct front_req *req)
 {
 	int	 up = store_is_up(req->f->store);
 	int	 tenants = req->f->conf->n_tenants > 0;
+	/* Sign-ins fail closed while no audit record can be written. */
+	int	 audit = audit_is_ready(req->f->audit);
 	json_t	*o;
 
-	o = json_pack("{s:s, s:b, s:i}", "status",
-	    up && tenants ? "ready" : "unavailable", "redis", up, "tenants",
-	    (int)req->f->conf->n_tenants);
-	front_reply_json(req, up && tenants ? 200 : 503, o);
+	o = json_pack("{s:s, s:b, s:i, s:b}", "status",
+	    up && tenants && audit ? "ready" : "unavailable", "redis", up,
+	    "tenants", (int)req->f->conf->n_tenants, "audit", audit);
+	front_reply_json(req, up && tenants && audit ? 200 : 503, o);
 }
 
 /* --- set-up --- */

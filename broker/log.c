@@ -62,7 +62,7 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	struct timespec	 now;
 	struct tm	 tm;
 	json_t		*o;
-	char		*line;
+	char		*line, *clean;
 
 	if (level < log_min)
 		return;
@@ -81,7 +81,17 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	if (req_id != NULL)
 		json_object_set_new(o, "req", json_string(req_id));
-	json_object_set_new(o, "msg", json_string_nocheck(msg));
+	/*
+	 * vsnprintf cuts at a byte count and the text may carry untrusted
+	 * bytes: jansson refuses a string that is not UTF-8 and the line would
+	 * be lost, so it is made well-formed first.
+	 */
+	if ((clean = log_utf8(msg, sizeof(msg))) == NULL) {
+		json_decref(o);
+		return;
+	}
+	json_object_set_new(o, "msg", json_string_nocheck(clean));
+	free(clean);
 	if (rv != 0) {
 		json_object_set_new(o, "reason", json_string(bk_err_slug(rv)));
 		json_object_set_new(o, "error", json_string(bk_strerror(rv)));
@@ -184,6 +194,12 @@ log_esc(const char *s)
 		unsigned char c = (unsigned char)s[i];
 
 		if (o >= 128) {
+			/* Cut on a character boundary (UTF-8 lead byte). */
+			while (o > 0 &&
+			    ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+				o--;
+			if (o > 0 && (unsigned char)out[o - 1] >= 0xc0)
+				o--;
 			memcpy(out + o, "...", 4);
 			return out;
 		}
@@ -192,6 +208,94 @@ log_esc(const char *s)
 			o += 4;
 		} else
 			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (n bytes left), or 0.
+ * The ranges are those of Unicode Table 3-7 (RFC 3629 section 4): no
+ * overlong forms, no surrogates, nothing above U+10FFFF, which is what
+ * jansson checks before it encodes a string.
+ */
+static size_t
+log_utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/*
+ * Copy whole characters (or \xNN for a stray byte) while they fit in cap;
+ * out NULL only measures.  Returns the bytes produced.
+ */
+static size_t
+log_utf8_run(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+	size_t	 i = 0, o = 0, k, w;
+
+	while (i < n) {
+		k = log_utf8_seq(p + i, n - i);
+		w = k == 0 ? 4 : k;
+		if (o + w > cap)
+			break;
+		if (out != NULL && k == 0)
+			snprintf(out + o, 5, "\\x%02x", p[i]);
+		else if (out != NULL)
+			memcpy(out + o, p + i, k);
+		o += w;
+		i += k == 0 ? 1 : k;
+	}
+	return o;
+}
+
+char *
+log_utf8(const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, total, o;
+	char			*out;
+
+	if (s == NULL)
+		return NULL;
+	if (max < 8)
+		max = 8;
+	n = strlen(s);
+	total = log_utf8_run(p, n, NULL, (size_t)-1);
+	if ((out = malloc((total < max ? total : max) + 1)) == NULL)
+		return NULL;
+	if (total <= max)
+		o = log_utf8_run(p, n, out, total);
+	else {
+		o = log_utf8_run(p, n, out, max - 3);
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 	return out;

@@ -41,6 +41,17 @@ void	fatalx(const char *fmt,
  * small rotating static buffer, valid for 8 further calls.
  */
 const char *log_esc(const char *s);
+/**
+ * A copy of s that is well-formed UTF-8 (RFC 3629) and at most max bytes
+ * (max >= 8): every byte that is not part of a well-formed sequence
+ * (stray continuation, overlong form, surrogate, above U+10FFFF, a
+ * sequence cut short) becomes the four ASCII characters \xNN, so a JSON
+ * encoder never refuses the text and nothing is dropped.  A longer text is
+ * cut on a character boundary and ends in "...".
+ * @return returned-owned string, NULL only when out of memory (or s NULL).
+ * Any process or thread.
+ */
+char	*log_utf8(const char *s, size_t max);
 /** First 12 hex chars of SHA-256(s): correlates a secret, never logs it. */
 const char *log_digest(const char *s);
 

@@ -462,7 +462,13 @@ proc_reload(void)
 		    "path changes "
 		    "need a restart; the running sockets and audit file are "
 		    "kept");
-	audit_reopen(P.audit);
+	/*
+	 * Only a rotated file is reopened, under the audit lock; the chain
+	 * state is never reset, because the old workers still write.
+	 */
+	if (audit_reopen(P.audit) != BK_OK)
+		log_warnx("audit: cannot open the new %s; records stay in the "
+		    "old file", old->audit_path);
 	P.conf = nc;
 	P.gen++;
 	P.nworkers = proc_nworkers(nc);
@@ -538,6 +544,12 @@ proc_run(const char *path, struct conf *c)
 	sigaddset(&P.sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &P.sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A write past RLIMIT_FSIZE must fail with EFBIG (the audit write
+	 * then refuses the sign-in with a 503), not kill the process; the
+	 * workers inherit the disposition.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	if (metrics_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
 	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
