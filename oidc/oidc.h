@@ -76,7 +76,7 @@ struct oidc_result {
 	char	*issuer;
 	char	*sub;
 	char	*kid;
-	char	*username;		/* preferred_username if the token has it */
+	char	*username;	/* preferred_username, when the token has it */
 	char	 alg[16];
 	char	 org_id[OIDC_SFID_LEN + 1];
 	char	 user_id[OIDC_SFID_LEN + 1];
@@ -89,14 +89,14 @@ struct oidc_token_response {
 	char	*access_token;
 	char	*id_token;
 	char	*id;			/* the identity URL */
-	char	*issued_at;		/* milliseconds since the epoch, digits */
+	char	*issued_at;	/* milliseconds since the epoch, digits */
 	char	*signature;		/* base64 HMAC-SHA256 */
 	char	*token_type;
 };
 
 /**
- * 1 if url is an absolute https URL with a host, no user info and no
- * fragment, of printable ASCII and at most OIDC_URL_MAX bytes.
+ * Check that url is an absolute https URL with a host, no user info and
+ * no fragment, of printable ASCII and at most OIDC_URL_MAX bytes.
  * @return BK_OK or BK_E_OIDC_ENDPOINT.
  */
 int	oidc_url_https_check(const char *url);

@@ -46,6 +46,8 @@ struct oidc_vctx {
 	char		*detail;
 	json_t		*hdr;		/* the protected header */
 	json_t		*claims;	/* the verified payload */
+	size_t		 dot1, dot2;	/* the two '.' of the compact form */
+	size_t		 aud_n;		/* entries in aud */
 	const struct oidc_key *key;
 	struct oidc_identity sub_id;
 };
@@ -80,6 +82,19 @@ int	oidc_json_str(const json_t *o, const char *k, size_t max,
  */
 int	oidc_json_time(const json_t *o, const char *k, time_t *out);
 
+/** 1 if s[0..n) is in the base64url alphabet and of a possible length. */
+int	oidc_b64url_ok(const char *s, size_t n);
+/**
+ * Strict base64url (RFC 7515 2: URL-safe alphabet, no padding) of s[0..n)
+ * by cjose, at most max bytes.  *out returned-owned, release with
+ * oidc_cjose_free().
+ * @return BK_OK, BK_E_INVAL, BK_E_TOOBIG, BK_E_NOMEM.
+ */
+int	oidc_b64url_decode(const char *s, size_t n, size_t max, uint8_t **out,
+	    size_t *outlen);
+/** Release memory cjose allocated; NULL is fine. */
+void	oidc_cjose_free(void *p);
+
 /** Duplicate s into *dst (freeing what *dst held); BK_E_NOMEM. */
 int	oidc_strset(char **dst, const char *s);
 
@@ -104,6 +119,14 @@ int	oidc_check_at_hash(struct oidc_vctx *);
 int	oidc_check_org(struct oidc_vctx *);
 int	oidc_check_identity(struct oidc_vctx *);
 int	oidc_check_username(struct oidc_vctx *);
+
+/* oidc_sfdc.c */
+/**
+ * A user name as Salesforce sends it: 1..OIDC_USERNAME_MAX bytes, no
+ * control byte, no leading or trailing space (we never trim: one reading).
+ * @return BK_OK or BK_E_OIDC_USERNAME.
+ */
+int	oidc_username_check(const char *s, size_t len);
 
 /* oidc_jwks.c */
 /**

@@ -150,3 +150,48 @@ oidc_strset(char **dst, const char *s)
 	*dst = n;
 	return BK_OK;
 }
+
+int
+oidc_b64url_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	/* RFC 7515 2: the URL-safe alphabet, no padding, no white space. */
+	for (i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_", s[i]) == NULL)
+			return 0;
+	return n % 4 != 1;
+}
+
+int
+oidc_b64url_decode(const char *s, size_t n, size_t max, uint8_t **out,
+    size_t *outlen)
+{
+	cjose_err err;
+
+	*out = NULL;
+	*outlen = 0;
+	/* 4 characters carry 3 bytes: the decoded size is known up front. */
+	if (n / 4 * 3 + (n % 4) > max + 2)
+		return BK_E_TOOBIG;
+	if (!oidc_b64url_ok(s, n))
+		return BK_E_INVAL;
+	if (!cjose_base64url_decode(s, n, out, outlen, &err))
+		return err.code == CJOSE_ERR_NO_MEMORY ? BK_E_NOMEM :
+		    BK_E_INVAL;
+	if (*outlen > max) {
+		oidc_cjose_free(*out);
+		*out = NULL;
+		*outlen = 0;
+		return BK_E_TOOBIG;
+	}
+	return BK_OK;
+}
+
+void
+oidc_cjose_free(void *p)
+{
+	if (p != NULL)
+		cjose_get_dealloc()(p);
+}
