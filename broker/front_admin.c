@@ -693,18 +693,23 @@ admin_user_op(struct front_req *req, struct admin_ctx *a)
 
 	front_set_str(&req->fl.internal_id, a->user_id);
 	if (a->op == ADM_SESSIONS_REVOKE) {
+		/*
+		 * Tokens and sessions end; the generation bump voids codes,
+		 * Allow pages and sign-ins in flight (store_lua_user_revoke).
+		 */
 		char *k1 = store_key(req->t->id, "utok", a->user_id);
 		char *k2 = store_key(req->t->id, "usess", a->user_id);
-		const char *args[2] = { k1, k2 };
+		char *k3 = store_key(req->t->id, "ugen", NULL);
+		const char *args[4] = { k1, k2, k3, a->user_id };
 
-		if (k1 && k2)
+		if (k1 && k2 && k3)
 			front_store_eval(req, admin_revoke_cb,
-			    store_lua_user_revoke, 2, 2,
-			    args, NULL);
+			    store_lua_user_revoke, 3, 4, args, NULL);
 		else
 			admin_error(req, BK_E_NOMEM, NULL);
 		free(k1);
 		free(k2);
+		free(k3);
 		return;
 	}
 	if ((key = admin_key(req, "users")) == NULL) {

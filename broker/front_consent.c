@@ -29,9 +29,10 @@ static char	*front_consent_panel_origins(const struct conf_tenant *);
 static char *
 front_consent_session(struct front_req *req)
 {
-	char	 name[FRONT_COOKIE_NAME_MAX];
+	char	 name[FRONT_COOKIE_NAMEBUF];
 
-	snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, req->t->id);
+	front_cookie_name(req, FRONT_COOKIE_SESSION, req->t->id, name,
+	    sizeof(name));
 	return front_cookie_get(req, name);
 }
 
@@ -68,7 +69,7 @@ front_consent_load(struct front_req *req, const char *s, size_t len,
 	json_t		*o;
 	json_error_t	 err;
 	char		 d[BK_DIGEST_HEX + 1];
-	const char	*sess;
+	const char	*sess, *g;
 	int		 rv = BK_E_HTTP_NOCOOKIE;
 
 	if ((o = json_loadb(s, len, 0, &err)) == NULL)
@@ -98,6 +99,8 @@ front_consent_load(struct front_req *req, const char *s, size_t len,
 		    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
 		req->fl.idp_initiated =
 		    json_is_true(json_object_get(o, "idp_init"));
+		g = json_string_value(json_object_get(o, "gen"));
+		front_flow_set_gen(req, g, g ? strlen(g) : 0);
 		if (req->fl.internal_id == NULL || req->fl.user == NULL ||
 		    req->fl.client_id == NULL ||
 		    (!req->fl.idp_initiated && req->fl.redirect_uri == NULL))
@@ -240,6 +243,20 @@ front_tx_ok(const char *tx)
 	return 1;
 }
 
+/*
+ * SSO switched off (SIGHUP) while the page was open: an outstanding
+ * transaction yields no code (issue 6).
+ */
+static int
+front_consent_sso_off(struct front_req *req)
+{
+	if (req->t->sso_enabled)
+		return 0;
+	front_audit(req, "consent", BK_E_TENANT_SSO_OFF, NULL);
+	front_error(req, BK_E_TENANT_SSO_OFF, NULL);
+	return 1;
+}
+
 void
 front_consent_get(struct front_req *req)
 {
@@ -251,6 +268,8 @@ front_consent_get(struct front_req *req)
 		front_error(req, BK_E_HTTP_BADPARAM, "tx");
 		return;
 	}
+	if (front_consent_sso_off(req))
+		return;
 	if ((key = store_key_digest(req->t->id, "ctx", tx)) == NULL) {
 		front_error(req, BK_E_NOMEM, NULL);
 		return;
@@ -284,19 +303,6 @@ front_consent_same_origin(struct front_req *req)
 	if (ref != NULL)
 		return strncmp(ref, req->f->origin, ol) == 0 && ref[ol] == '/';
 	return 0;
-}
-
-static void
-front_consent_stored(struct front_req *req, int rv, const struct store_reply *r)
-{
-	(void)r;
-	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
-		    NULL);
-		return;
-	}
-	req->fl.consent_needed = 0;
-	front_flow_finish(req);
 }
 
 /* Deny: audited, and the panel hears access_denied (RFC 6749 4.1.2.1). */
@@ -333,9 +339,7 @@ front_consent_decided(struct front_req *req, int rv,
 	const char	*csrf = front_param(&req->form, "csrf");
 	const char	*dec = front_param(&req->form, "decision");
 	size_t		 len;
-	char		*session, want[BK_TOKEN_LEN + 1], *key;
-	char		 ttl[24];
-	const char	*argv[5];
+	char		*session, want[BK_TOKEN_LEN + 1];
 	int		 arv;
 
 	if (rv != BK_OK) {
@@ -369,35 +373,13 @@ front_consent_decided(struct front_req *req, int rv,
 		front_error(req, arv, NULL);
 		return;
 	}
-	if (req->t->policy.consent == CONF_CONSENT_ALWAYS) {
-		front_consent_stored(req, BK_OK, NULL);
-		return;
-	}
-	{
-		struct bk_buf b;
-
-		bk_buf_init(&b, 1024);
-		if (bk_buf_addf(&b, "%s:%s", req->fl.internal_id,
-		    req->fl.client_id) != BK_OK) {
-			bk_buf_free(&b);
-			front_error(req, BK_E_NOMEM, NULL);
-			return;
-		}
-		key = store_key(req->t->id, "consent", b.data);
-		bk_buf_free(&b);
-	}
-	if (key == NULL) {
-		front_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	snprintf(ttl, sizeof(ttl), "%d", FRONT_CONSENT_TTL);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = "1";
-	argv[3] = "EX";
-	argv[4] = ttl;
-	front_store(req, front_consent_stored, 5, argv, NULL);
-	free(key);
+	/*
+	 * The remembered decision is written with the code, in one step that
+	 * a revocation since the page was opened refuses (store_lua_issue).
+	 */
+	req->fl.allow = 1;
+	req->fl.consent_needed = 0;
+	front_flow_finish(req);
 }
 
 void
@@ -418,6 +400,8 @@ front_consent_post(struct front_req *req)
 		front_error(req, BK_E_HTTP_CSRF, NULL);
 		return;
 	}
+	if (front_consent_sso_off(req))
+		return;
 	tx = front_param(&req->form, "tx");
 	csrf = front_param(&req->form, "csrf");
 	dec = front_param(&req->form, "decision");

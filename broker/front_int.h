@@ -86,6 +86,8 @@ struct front_flow {
 	int	 idp_initiated;
 	int	 consent_needed;
 	int	 allow;
+	/* the user's revocation generation when the flow read it */
+	char	 gen[24];
 };
 
 struct front_req {
@@ -226,5 +228,26 @@ int	front_flow_user_rec(struct front_req *req, const char *rec, size_t len);
 /** Whether the tenant's consent policy asks the user this time. */
 int	front_flow_consent_needed(struct front_req *req, int consent_stored);
 void	front_flow_cleanup(struct front_flow *fl);
+
+/*
+ * Cookie names (front_util.c): "__Host-" + base + suffix where public_url
+ * is https (the prefix makes the browser refuse the cookie unless it is
+ * Secure, Path=/ and without Domain, so no sibling host or plain-http
+ * answer can plant it), base + suffix on loopback http.
+ */
+#define FRONT_COOKIE_HOST	"__Host-"
+#define FRONT_COOKIE_NAMEBUF \
+	(sizeof(FRONT_COOKIE_HOST) + FRONT_COOKIE_NAME_MAX)
+/** The name into buf[FRONT_COOKIE_NAMEBUF]; suffix may be NULL. */
+void	front_cookie_name(const struct front_req *req, const char *base,
+	    const char *suffix, char *buf, size_t size);
+
+/**
+ * Keep the user's revocation generation as read by a store script (a
+ * decimal string; anything else leaves it unknown, which no later check
+ * accepts once the user was revoked).  front_oauth.c.
+ */
+void	front_flow_set_gen(struct front_req *req, const char *gen,
+	    size_t len);
 
 #endif /* BK_FRONT_INT_H */

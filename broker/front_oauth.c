@@ -92,6 +92,29 @@ front_flow_consent_needed(struct front_req *req, int consent_stored)
 	}
 }
 
+/* The revocation generation the flow read ("0": never revoked). */
+static const char *
+front_flow_gen(const struct front_req *req)
+{
+	return req->fl.gen[0] != '\0' ? req->fl.gen : "0";
+}
+
+void
+front_flow_set_gen(struct front_req *req, const char *gen, size_t len)
+{
+	size_t	 i;
+
+	/* Redis is outside the trust boundary: digits only, else unknown. */
+	req->fl.gen[0] = '\0';
+	if (gen == NULL || len == 0 || len >= sizeof(req->fl.gen))
+		return;
+	for (i = 0; i < len; i++)
+		if (gen[i] < '0' || gen[i] > '9')
+			return;
+	memcpy(req->fl.gen, gen, len);
+	req->fl.gen[len] = '\0';
+}
+
 /* JSON record of the pending authorization (code or consent transaction). */
 static char *
 front_flow_record(struct front_req *req)
@@ -115,6 +138,7 @@ front_flow_record(struct front_req *req)
 	free(sfdc);
 	if (o == NULL)
 		return NULL;
+	json_object_set_new(o, "gen", json_string(front_flow_gen(req)));
 	if (req->fl.state != NULL)
 		json_object_set_new(o, "state", json_string(req->fl.state));
 	if (req->fl.session != NULL) {
@@ -137,11 +161,11 @@ front_session_record(struct front_req *req)
 
 	if (pol_sfdc_key(req->fl.user, &sfdc, &why) != BK_OK)
 		return NULL;
-	o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s?, s:s?}", "v", 1,
+	o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s}", "v", 1,
 	    "internal_id", req->fl.internal_id, "user", req->fl.user,
 	    "sfdc_key", sfdc,
 	    "exp", (json_int_t)req->fl.sess_exp, "issuer", req->fl.issuer,
-	    "assertion_id", req->fl.assertion_id);
+	    "assertion_id", req->fl.assertion_id, "gen", front_flow_gen(req));
 	free(sfdc);
 	if (o == NULL)
 		return NULL;
@@ -151,19 +175,36 @@ front_session_record(struct front_req *req)
 }
 
 struct front_sets {
-	const char	*argv[32];
-	char		*own[32];
+	const char	*argv[40];
+	char		*own[40];
 	size_t		 n, nown;
-	int		 nset_idx, nsadd;
-	char		 nsets[8], nsadds[8];
+	int		 nset;
+	char		 nsets[8];
+	char		 ttl_s[24], ttl_g[24], ttl_c[24];
 };
 
+/* Keep p (owned by s from now on); NULL stays NULL (allocation failed). */
 static const char *
 front_sets_own(struct front_sets *s, char *p)
 {
 	if (p != NULL && s->nown < BK_NELEM(s->own))
 		s->own[s->nown++] = p;
 	return p;
+}
+
+/* One SET key value EX ttl; key and value are owned by s. */
+static int
+front_sets_add(struct front_sets *s, char *key, char *value, const char *ttl)
+{
+	front_sets_own(s, key);
+	front_sets_own(s, value);
+	if (key == NULL || value == NULL)
+		return BK_E_NOMEM;
+	s->argv[s->n++] = key;
+	s->argv[s->n++] = value;
+	s->argv[s->n++] = ttl;
+	s->nset++;
+	return BK_OK;
 }
 
 static void
@@ -175,121 +216,204 @@ front_sets_free(struct front_sets *s)
 		free(s->own[i]);
 }
 
+/* A new browser session (after an assertion); *skey is owned by s. */
+static int
+front_finish_session(struct front_req *req, struct front_sets *s,
+    const char **skey)
+{
+	char	*key;
+	int	 rv;
+
+	*skey = NULL;
+	if (req->fl.session == NULL || req->fl.request_id_saml == NULL)
+		return BK_OK;
+	key = store_key_digest(req->t->id, "sess", req->fl.session);
+	if ((rv = front_sets_add(s, key, front_session_record(req),
+	    s->ttl_s)) == BK_OK)
+		*skey = key;
+	return rv;
+}
+
+/* "Allow" on the consent page, remembered (consent = first_use). */
+static int
+front_finish_consent(struct front_req *req, struct front_sets *s)
+{
+	struct bk_buf	 b;
+	char		*key = NULL;
+
+	if (!req->fl.allow || req->t->policy.consent == CONF_CONSENT_ALWAYS)
+		return BK_OK;
+	bk_buf_init(&b, 1024);
+	if (bk_buf_addf(&b, "%s:%s", req->fl.internal_id,
+	    req->fl.client_id) == BK_OK)
+		key = store_key(req->t->id, "consent", b.data);
+	bk_buf_free(&b);
+	snprintf(s->ttl_c, sizeof(s->ttl_c), "%d", FRONT_CONSENT_TTL);
+	return front_sets_add(s, key, bk_strdup("1"), s->ttl_c);
+}
+
+/* The consent transaction (Allow page) or the one-time code. */
+static int
+front_finish_grant(struct front_req *req, struct front_sets *s)
+{
+	char	**secret;
+	const char *kind;
+
+	if (req->fl.consent_needed) {
+		secret = &req->fl.tx;
+		kind = "ctx";
+		snprintf(s->ttl_g, sizeof(s->ttl_g), "%d",
+		    FRONT_CONSENT_TX_TTL);
+	} else if (!req->fl.idp_initiated) {
+		secret = &req->fl.code;
+		kind = "code";
+		snprintf(s->ttl_g, sizeof(s->ttl_g), "%d",
+		    req->t->policy.code_ttl);
+	} else
+		return BK_OK;
+	if (bk_token_new_dup(secret) != BK_OK)
+		return BK_E_RANDOM;
+	return front_sets_add(s, store_key_digest(req->t->id, kind, *secret),
+	    front_flow_record(req), s->ttl_g);
+}
+
 static void front_flow_stored(struct front_req *, int,
     const struct store_reply *);
 
 /*
  * Store what the sign-in produced (new browser session, code or consent
- * transaction) in one atomic step, then answer.  The session cookie and
- * the redirect go out only after Redis said OK.
+ * transaction, remembered consent) in one atomic step, then answer.  The
+ * step refuses if the user was revoked since the flow read its generation
+ * (store_lua_issue).  The session cookie and the redirect go out only
+ * after Redis said OK.
  */
 void
 front_flow_finish(struct front_req *req)
 {
 	struct front_sets	 s;
-	char			 ttl_s[24], ttl_a[24], ttl_c[24];
-	char			 *rec = NULL, *skey = NULL, *key = NULL;
-	int			 nset = 0, rv = BK_E_NOMEM;
+	const char		*skey;
 	long			 sttl = (long)(req->fl.sess_exp - bk_now());
+	int			 rv;
 
 	memset(&s, 0, sizeof(s));
+	if (!req->t->sso_enabled) {
+		/* Switched off (SIGHUP) while this sign-in was under way. */
+		front_audit(req, "authorize", BK_E_TENANT_SSO_OFF, NULL);
+		front_error(req, BK_E_TENANT_SSO_OFF, NULL);
+		return;
+	}
 	if (sttl <= 0) {
 		front_error(req, BK_E_SAML_EXPIRED, "session already expired");
 		return;
 	}
 	if (req->fl.idp_initiated && req->fl.client_id == NULL)
 		front_set_str(&req->fl.client_id, req->t->panel.client_id);
-	snprintf(ttl_s, sizeof(ttl_s), "%ld", sttl);
-	s.argv[s.n++] = NULL;	/* count of SETs, filled below */
-	/* A new browser session (after an assertion). */
-	if (req->fl.session != NULL && req->fl.request_id_saml != NULL) {
-		if ((rec = front_session_record(req)) == NULL)
-			goto fail;
-		skey = store_key_digest(req->t->id, "sess", req->fl.session);
-		if (skey == NULL)
-			goto fail;
-		s.argv[s.n++] = front_sets_own(&s, skey);
-		s.argv[s.n++] = front_sets_own(&s, rec);
-		s.argv[s.n++] = ttl_s;
-		nset++;
-	}
-	if (req->fl.consent_needed) {
-		if (bk_token_new_dup(&req->fl.tx) != BK_OK)
-			goto fail;
-		if ((rec = front_flow_record(req)) == NULL ||
-		    (key = store_key_digest(req->t->id, "ctx",
-		    req->fl.tx)) == NULL)
-			goto fail_rec;
-		snprintf(ttl_c, sizeof(ttl_c), "%d", FRONT_CONSENT_TX_TTL);
-		s.argv[s.n++] = front_sets_own(&s, key);
-		s.argv[s.n++] = front_sets_own(&s, rec);
-		s.argv[s.n++] = ttl_c;
-		nset++;
-	} else if (!req->fl.idp_initiated) {
-		if (bk_token_new_dup(&req->fl.code) != BK_OK)
-			goto fail;
-		if ((rec = front_flow_record(req)) == NULL ||
-		    (key = store_key_digest(req->t->id, "code",
-		    req->fl.code)) == NULL)
-			goto fail_rec;
-		snprintf(ttl_a, sizeof(ttl_a), "%d", req->t->policy.code_ttl);
-		s.argv[s.n++] = front_sets_own(&s, key);
-		s.argv[s.n++] = front_sets_own(&s, rec);
-		s.argv[s.n++] = ttl_a;
-		nset++;
-	}
-	snprintf(s.nsets, sizeof(s.nsets), "%d", nset);
-	s.argv[0] = s.nsets;
+	snprintf(s.ttl_s, sizeof(s.ttl_s), "%ld", sttl);
+	s.argv[s.n++] = front_sets_own(&s, store_key(req->t->id, "ugen",
+	    NULL));
+	s.argv[s.n++] = req->fl.internal_id;
+	s.argv[s.n++] = front_flow_gen(req);
+	s.argv[s.n++] = s.nsets;	/* count of SETs, filled below */
+	rv = BK_E_NOMEM;
+	if (s.argv[0] == NULL || req->fl.internal_id == NULL ||
+	    (rv = front_finish_session(req, &s, &skey)) != BK_OK ||
+	    (rv = front_finish_consent(req, &s)) != BK_OK ||
+	    (rv = front_finish_grant(req, &s)) != BK_OK)
+		goto fail;
+	snprintf(s.nsets, sizeof(s.nsets), "%d", s.nset);
 	/* The user's session index, for "revoke every session of a user". */
+	s.argv[s.n++] = skey != NULL ? "1" : "0";
 	if (skey != NULL) {
-		char *ix = store_key(req->t->id, "usess", req->fl.internal_id);
-
-		if (ix == NULL)
+		rv = BK_E_NOMEM;
+		if ((s.argv[s.n++] = front_sets_own(&s, store_key(req->t->id,
+		    "usess", req->fl.internal_id))) == NULL)
 			goto fail;
-		s.argv[s.n++] = "1";
-		s.argv[s.n++] = front_sets_own(&s, ix);
 		s.argv[s.n++] = skey;
-		s.argv[s.n++] = ttl_s;
-	} else
-		s.argv[s.n++] = "0";
-	if (nset == 0 && skey == NULL) {
-		front_sets_free(&s);
-		front_flow_stored(req, BK_OK, NULL);
-		return;
+		s.argv[s.n++] = s.ttl_s;
 	}
-	front_store_eval(req, front_flow_stored, store_lua_sets, 0, (int)s.n,
+	front_store_eval(req, front_flow_stored, store_lua_issue, 1, (int)s.n,
 	    s.argv, NULL);
 	front_sets_free(&s);
 	return;
- fail_rec:
-	free(rec);
-	free(key);
-	rv = BK_E_INTERNAL;
  fail:
 	front_sets_free(&s);
 	front_error(req, rv, NULL);
 }
 
+/* The audit event of what front_flow_finish was about to issue. */
+static const char *
+front_flow_event(const struct front_req *req)
+{
+	if (req->fl.consent_needed)
+		return "consent";
+	return req->fl.idp_initiated ? "authorize" : "code_issued";
+}
+
+/* Cookies of a new browser session; the correlation cookie is spent. */
+static void
+front_flow_cookies(struct front_req *req)
+{
+	char	 name[FRONT_COOKIE_NAMEBUF];
+
+	if (req->fl.session == NULL || req->fl.request_id_saml == NULL)
+		return;
+	front_cookie_name(req, FRONT_COOKIE_SESSION, req->t->id, name,
+	    sizeof(name));
+	front_cookie_set(req, name, req->fl.session,
+	    (int)(req->fl.sess_exp - bk_now()), "Lax");
+	if (strcmp(req->fl.request_id_saml, "-") != 0) {
+		front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name,
+		    sizeof(name));
+		front_cookie_clear(req, name, "None");
+	}
+}
+
+/* IdP-initiated: the panel starts its own authorization (OIDC 4). */
+static void
+front_flow_idp_initiated(struct front_req *req)
+{
+	char		*u, *body = NULL, *url;
+	struct bk_buf	 b;
+
+	if (req->t->panel.initiate_login_uri != NULL) {
+		url = front_url_add(req->t->panel.initiate_login_uri, "iss",
+		    req->f->conf->public_url, NULL, NULL, NULL, NULL);
+		if (url == NULL)
+			front_error(req, BK_E_NOMEM, NULL);
+		else
+			front_redirect(req, 303, url);
+		free(url);
+		return;
+	}
+	u = front_html_esc(req->fl.user);
+	bk_buf_init(&b, 4096);
+	if (u != NULL && bk_buf_addf(&b, "<p>You are signed in as <b>%s</b>. "
+	    "Open the communication panel to continue.</p>", u) == BK_OK)
+		body = bk_buf_take(&b);
+	bk_buf_free(&b);
+	free(u);
+	front_page(req, 200, "Signed in", body ? body : "");
+	free(body);
+}
+
 static void
 front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 {
-	char	*url = NULL, *body = NULL, *path = NULL;
+	char	*url = NULL, *path = NULL;
 	int	 arv;
 
-	(void)r;
 	if (rv != BK_OK) {
 		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
 		    NULL);
 		return;
 	}
-	if (req->fl.session != NULL && req->fl.request_id_saml != NULL) {
-		char name[FRONT_COOKIE_NAME_MAX];
-
-		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,
-		    req->t->id);
-		front_cookie_set(req, name, req->fl.session,
-		    (int)(req->fl.sess_exp - bk_now()), "Lax");
+	if (store_reply_is(r, "revoked")) {
+		front_audit(req, front_flow_event(req), BK_E_OAUTH_REVOKED,
+		    "the user was revoked while signing in");
+		front_error(req, BK_E_OAUTH_REVOKED, NULL);
+		return;
 	}
+	front_flow_cookies(req);
 	if (req->fl.consent_needed) {
 		struct bk_buf b;
 
@@ -308,34 +432,7 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
 		goto out;
 	}
 	if (req->fl.idp_initiated) {
-		/*
-		 * IdP-initiated: the panel starts its own authorization (OIDC
-		 * 4).
-		 */
-		if (req->t->panel.initiate_login_uri != NULL) {
-			url =
-			    front_url_add(req->t->panel.initiate_login_uri,
-			    "iss",
-			    req->f->conf->public_url, NULL, NULL, NULL, NULL);
-			if (url == NULL)
-				front_error(req, BK_E_NOMEM, NULL);
-			else
-				front_redirect(req, 303, url);
-		} else {
-			char *u = front_html_esc(req->fl.user);
-			struct bk_buf b;
-
-			bk_buf_init(&b, 4096);
-			if (u != NULL &&
-			    bk_buf_addf(&b,
-			    "<p>You are signed in as <b>%s</b>. "
-			    "Open the communication panel to continue.</p>",
-			    u) == BK_OK)
-				body = bk_buf_take(&b);
-			bk_buf_free(&b);
-			free(u);
-			front_page(req, 200, "Signed in", body ? body : "");
-		}
+		front_flow_idp_initiated(req);
 		goto out;
 	}
 	arv = front_audit(req, "code_issued", BK_OK, NULL);
@@ -353,27 +450,33 @@ front_flow_stored(struct front_req *req, int rv, const struct store_reply *r)
  out:
 	if (url != NULL)
 		bk_strfree_secret(url);
-	free(body);
 	free(path);
 }
 
 /* --- /oauth2/authorize --- */
 
+static void front_authz_session(struct front_req *);
 static void front_authz_session_cb(struct front_req *, int,
     const struct store_reply *);
 static void front_authz_start_login(struct front_req *);
 
 /*
  * Errors after client and redirect_uri are known go back to the client (RFC
- * 6749 4.1.2.1).
+ * 6749 4.1.2.1), with iss like every authorization response (RFC 9207 2).
  */
 static void
-front_authz_redirect_error(struct front_req *req, const char *error,
+front_authz_redirect_error(struct front_req *req, int rv, const char *error,
     const char *desc)
 {
-	char	*url = front_url_add(req->fl.redirect_uri, "error", error,
-	    "error_description", desc, "state", req->fl.state);
+	char	*u, *url = NULL;
 
+	front_audit(req, "authorize", rv, desc);
+	u = front_url_add(req->fl.redirect_uri, "error", error,
+	    "error_description", desc, "state", req->fl.state);
+	if (u != NULL)
+		url = front_url_add(u, "iss", req->f->conf->public_url, NULL,
+		    NULL, NULL, NULL);
+	free(u);
 	if (url == NULL) {
 		front_error(req, BK_E_NOMEM, NULL);
 		return;
@@ -392,7 +495,7 @@ front_oauth_authorize(struct front_req *req)
 	const char	*chal = front_param(&req->q, "code_challenge");
 	const char	*meth = front_param(&req->q, "code_challenge_method");
 	char		*cookie;
-	char		 name[FRONT_COOKIE_NAME_MAX];
+	char		 name[FRONT_COOKIE_NAMEBUF];
 
 	front_set_str(&req->fl.client_id, client);
 	if (client == NULL ||
@@ -410,19 +513,22 @@ front_oauth_authorize(struct front_req *req)
 	front_set_str(&req->fl.redirect_uri, ruri);
 	if (state != NULL &&
 	    (strlen(state) > FRONT_STATE_MAX || !bk_str_is_printable(state))) {
-		front_authz_redirect_error(req, "invalid_request",
-		    "state is malformed");
+		front_authz_redirect_error(req, BK_E_OAUTH_INVALID_REQUEST,
+		    "invalid_request", "state is malformed");
 		return;
 	}
 	front_set_str(&req->fl.state, state);
 	if (rtype == NULL || strcmp(rtype, "code") != 0) {
-		front_authz_redirect_error(req, "unsupported_response_type",
+		front_authz_redirect_error(req,
+		    BK_E_OAUTH_UNSUPPORTED_RESPONSE,
+		    "unsupported_response_type",
 		    "only response_type=code is supported");
 		return;
 	}
 	if (meth == NULL || strcmp(meth, "S256") != 0 || !front_pkce_ok(chal) ||
 	    strlen(chal) != BK_TOKEN_LEN) {
-		front_authz_redirect_error(req, "invalid_request",
+		front_authz_redirect_error(req, BK_E_OAUTH_PKCE,
+		    "invalid_request",
 		    "PKCE with code_challenge_method=S256 is required");
 		return;
 	}
@@ -437,31 +543,40 @@ front_oauth_authorize(struct front_req *req)
 		    "OIDC sign-in is not available");
 		return;
 	}
-	snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION, req->t->id);
+	front_cookie_name(req, FRONT_COOKIE_SESSION, req->t->id, name,
+	    sizeof(name));
 	if ((cookie = front_cookie_get(req, name)) != NULL) {
-		/* Sign in once: an existing browser session skips the IdP. */
-		char *skey = store_key_digest(req->t->id, "sess", cookie);
-		char *ix = store_key(req->t->id, "sfdc", NULL);
-		char *users = store_key(req->t->id, "users", NULL);
-		char *cpre = store_key(req->t->id, "consent", "");
-		const char *args[5] = { ix, users, skey, cpre, client };
-
-		/* Kept: a consent transaction is bound to this session. */
+		/* Kept (never set back): a consent tx is bound to it. */
 		bk_strfree_secret(req->fl.session);
 		req->fl.session = cookie;
-		if (skey && ix && users && cpre)
-			front_store_eval(req, front_authz_session_cb,
-			    store_lua_session_authz,
-			    2, 5, args, NULL);
-		else
-			front_error(req, BK_E_NOMEM, NULL);
-		free(skey);
-		free(ix);
-		free(users);
-		free(cpre);
+		front_authz_session(req);
 		return;
 	}
 	front_authz_start_login(req);
+}
+
+/* Sign in once: an existing browser session skips the IdP. */
+static void
+front_authz_session(struct front_req *req)
+{
+	char *skey = store_key_digest(req->t->id, "sess", req->fl.session);
+	char *ix = store_key(req->t->id, "sfdc", NULL);
+	char *users = store_key(req->t->id, "users", NULL);
+	char *gen = store_key(req->t->id, "ugen", NULL);
+	char *cpre = store_key(req->t->id, "consent", "");
+	const char *args[6] = { ix, users, gen, skey, cpre,
+	    req->fl.client_id };
+
+	if (skey && ix && users && gen && cpre)
+		front_store_eval(req, front_authz_session_cb,
+		    store_lua_session_authz, 3, 6, args, NULL);
+	else
+		front_error(req, BK_E_NOMEM, NULL);
+	free(skey);
+	free(ix);
+	free(users);
+	free(gen);
+	free(cpre);
 }
 
 static void
@@ -504,6 +619,13 @@ front_authz_session_cb(struct front_req *req, int rv,
 	}
 	req->fl.consent_needed = front_flow_consent_needed(req,
 	    store_reply_int(store_reply_elem(r, 3)) == 1);
+	{
+		size_t		 glen;
+		const char	*g = store_reply_str(store_reply_elem(r, 4),
+		    &glen);
+
+		front_flow_set_gen(req, g, glen);
+	}
 	front_flow_finish(req);
 }
 
@@ -518,15 +640,24 @@ front_authz_stored(struct front_req *req, int rv, const struct store_reply *r)
 		    NULL);
 		return;
 	}
-	if (req->fl.session != NULL)
-		front_cookie_set(req, FRONT_COOKIE_CORR, req->fl.session,
-		    FRONT_AUTHN_TTL, "None");
+	if (req->fl.session != NULL) {
+		char name[FRONT_COOKIE_NAMEBUF];
+
+		front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name,
+		    sizeof(name));
+		front_cookie_set(req, name, req->fl.session, FRONT_AUTHN_TTL,
+		    "None");
+	}
 	front_redirect(req, 302, url);
 }
 
 /*
  * SP-initiated SAML: an AuthnRequest whose ID is stored, bound to this
- * browser through the correlation cookie (P09), for FRONT_AUTHN_TTL.
+ * browser through the correlation cookie (P09), for FRONT_AUTHN_TTL.  The
+ * cookie's value is minted here every time, never taken from the request:
+ * a value an attacker planted (or chose for his own browser) would let him
+ * bind his sign-in to the victim's browser (login CSRF, issue 6).  A second
+ * sign-in started in another tab of the same browser replaces the binding.
  * Also used by /t/<tenant>/saml/login (no client: ends like IdP-initiated).
  */
 static void
@@ -543,18 +674,13 @@ front_authz_start_login(struct front_req *req)
 		front_error(req, rv, NULL);
 		return;
 	}
-	corr = front_cookie_get(req, FRONT_COOKIE_CORR);
-	if (corr == NULL || strlen(corr) != BK_TOKEN_LEN) {
-		bk_strfree_secret(corr);
-		corr = NULL;
-		if (bk_token_new_dup(&corr) != BK_OK) {
-			free(url);
-			front_error(req, BK_E_RANDOM, NULL);
-			return;
-		}
+	if (bk_token_new_dup(&corr) != BK_OK) {
+		free(url);
+		front_error(req, BK_E_RANDOM, NULL);
+		return;
 	}
 	bk_strfree_secret(req->fl.session);
-	req->fl.session = corr;	/* the correlation cookie to (re)set */
+	req->fl.session = corr;	/* the correlation cookie to set */
 	bk_sha256_hex(corr, strlen(corr), bind);
 	o = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "v", 1,
 	    "rid", rid,

@@ -85,7 +85,7 @@ front_acs_decide(struct front_req *req, const struct saml_result *res,
 {
 	const char	*rid = res->in_response_to;
 	char		 ttl[24];
-	char		*rkey = NULL, *akey, *ix, *users, *cpre;
+	char		*rkey = NULL, *akey, *ix, *users, *cpre, *gen;
 	struct bk_buf	 rb;
 	long		 rttl;
 
@@ -102,22 +102,24 @@ front_acs_decide(struct front_req *req, const struct saml_result *res,
 	ix = store_key(req->t->id, "sfdc", NULL);
 	users = store_key(req->t->id, "users", NULL);
 	cpre = store_key(req->t->id, "consent", "");
+	gen = store_key(req->t->id, "ugen", NULL);
 	front_set_str(&req->fl.request_id_saml, rid ? rid : "-");
 	req->fl.sess_exp = now + req->t->policy.session_ttl;
 	if (res->session_not_on_or_after != 0 &&
 	    res->session_not_on_or_after < req->fl.sess_exp)
 		req->fl.sess_exp = res->session_not_on_or_after; /* P28 */
-	if (!rkey || !akey || !ix || !users || !cpre ||
+	if (!rkey || !akey || !ix || !users || !cpre || !gen ||
 	    req->fl.request_id_saml == NULL)
 		front_error(req, BK_E_NOMEM, NULL);
 	else {
-		const char *args[10] = { rkey, akey, ix, users,
+		const char *args[11] = { rkey, akey, ix, users, gen,
 		    rid ? rid : "", bind, ttl, sfdc, cpre,
 		    req->t->panel.client_id };
 
-		front_store_eval(req, front_acs_decided, store_lua_acs, 4, 10,
+		front_store_eval(req, front_acs_decided, store_lua_acs, 5, 11,
 		    args, NULL);
 	}
+	free(gen);
 	free(rkey);
 	free(akey);
 	free(ix);
@@ -132,6 +134,7 @@ front_saml_acs(struct front_req *req)
 	const char		*b64, *why;
 	char			*detail = NULL, *sfdc = NULL, *corr = NULL;
 	char			 bind[BK_DIGEST_HEX + 1] = "";
+	char			 cname[FRONT_COOKIE_NAMEBUF];
 	time_t			 now = bk_now();
 	int			 rv;
 
@@ -146,6 +149,7 @@ front_saml_acs(struct front_req *req)
 		front_acs_reject(req, BK_E_TENANT_SSO_OFF, NULL);
 		return;
 	}
+	front_cookie_name(req, FRONT_COOKIE_CORR, NULL, cname, sizeof(cname));
 	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), now,
 	    &res, &detail);
 	/* What was read goes to the audit record on failure (untrusted). */
@@ -159,7 +163,7 @@ front_saml_acs(struct front_req *req)
 	else if (pol_sfdc_key(res.username, &sfdc, &why) != BK_OK)
 		front_acs_reject(req, BK_E_SAML_NAMEID, why);
 	else if (res.in_response_to != NULL &&
-	    (corr = front_cookie_get(req, FRONT_COOKIE_CORR)) == NULL)
+	    (corr = front_cookie_get(req, cname)) == NULL)
 		front_acs_reject(req, BK_E_SAML_IN_RESPONSE_TO,
 		    "no sign-in started in this browser");
 	else if (res.in_response_to == NULL &&
@@ -180,8 +184,8 @@ static void
 front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 {
 	const struct store_reply *st = store_reply_elem(r, 0);
-	const char	*rec, *authn;
-	size_t		 rlen, alen;
+	const char	*rec, *authn, *gen;
+	size_t		 rlen, alen, glen;
 	json_t		*o;
 	json_error_t	 err;
 	int		 arv;
@@ -240,6 +244,9 @@ front_acs_decided(struct front_req *req, int rv, const struct store_reply *r)
 	}
 	req->fl.consent_needed = front_flow_consent_needed(req,
 	    store_reply_int(store_reply_elem(r, 3)) == 1);
+	/* The revocation generation read with the mapping (issue 6). */
+	gen = store_reply_str(store_reply_elem(r, 4), &glen);
+	front_flow_set_gen(req, gen, glen);
 	if ((arv = front_audit(req, "assertion", BK_OK, NULL)) != BK_OK) {
 		/* fail closed: no session without a record */
 		front_error(req, arv, NULL);

@@ -3,12 +3,13 @@
  * (RFC 7662), /oauth2/revoke (RFC 7009), RFC 8414 metadata, and /logout.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * A code is redeemed with GETDEL, so it works exactly once even under
- * races (T04); then client, redirect_uri and the PKCE verifier are
- * compared (constant time for secrets) and the token is minted only if
- * the user still maps to the same profile.  Tokens are looked up by
- * SHA-256 digest, never stored or logged in clear (T02).  Tokens are
- * accepted only in POST bodies (T07).
+ * A code is redeemed by one Lua script (store_lua_redeem): it is checked
+ * against the client, redirect_uri and PKCE verifier, the user's
+ * revocation generation and mapping, then consumed and its token minted
+ * in the same atomic step, so it works exactly once even under races (T04)
+ * and a Redis fault cannot burn it; a second use revokes the token (RFC
+ * 6749 4.1.2).  Tokens are looked up by SHA-256 digest, never stored or
+ * logged in clear (T02).  Tokens are accepted only in POST bodies (T07).
  * Trust: every parameter is untrusted; stored records are re-validated.
  */
 #include <stdio.h>
@@ -51,9 +52,7 @@ front_backchannel_begin(struct front_req *req)
 
 /* --- token --- */
 
-static void front_token_code_cb(struct front_req *, int,
-    const struct store_reply *);
-static void front_token_minted(struct front_req *, int,
+static void front_token_redeemed(struct front_req *, int,
     const struct store_reply *);
 
 static void
@@ -63,15 +62,24 @@ front_token_fail(struct front_req *req, int rv, const char *why)
 	front_oauth_error(req, rv, why);
 }
 
-void
-front_oauth_token(struct front_req *req)
+/*
+ * A refusal the panel hears as invalid_grant (RFC 6749 5.2) while the
+ * audit record keeps the precise reason (revoked, code_reused, ...).
+ */
+static void
+front_token_refuse(struct front_req *req, int reason, const char *why)
+{
+	front_audit(req, "code_redeemed", reason, why);
+	front_oauth_error(req, BK_E_OAUTH_INVALID_GRANT,
+	    why ? why : bk_strerror(reason));
+}
+
+/* The request's parameters; BK_OK, or an answer was sent. */
+static int
+front_token_params(struct front_req *req)
 {
 	const char	*gt, *code, *ruri, *ver;
-	char		*key;
-	const char	*argv[2];
 
-	if (front_backchannel_begin(req) != BK_OK)
-		return;
 	gt = front_param(&req->form, "grant_type");
 	code = front_param(&req->form, "code");
 	ruri = front_param(&req->form, "redirect_uri");
@@ -80,171 +88,170 @@ front_oauth_token(struct front_req *req)
 		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
 		    "grant_type, code, redirect_uri and code_verifier are "
 		    "required");
-		return;
+		return BK_E_OAUTH_INVALID_REQUEST;
 	}
 	if (strcmp(gt, "authorization_code") != 0) {
 		front_oauth_error(req, BK_E_OAUTH_UNSUPPORTED_GRANT, NULL);
-		return;
+		return BK_E_OAUTH_UNSUPPORTED_GRANT;
 	}
 	if (!front_pkce_ok(ver)) {
 		front_oauth_error(req, BK_E_OAUTH_INVALID_REQUEST,
 		    "code_verifier is malformed");
-		return;
+		return BK_E_OAUTH_INVALID_REQUEST;
 	}
 	if (strlen(code) != BK_TOKEN_LEN || !bk_str_is_printable(code)) {
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "code is malformed");
-		return;
+		return BK_E_OAUTH_INVALID_GRANT;
 	}
-	if ((key = store_key_digest(req->t->id, "code", code)) == NULL) {
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	argv[0] = "GETDEL";	/* single use, atomically (T04) */
-	argv[1] = key;
-	front_store(req, front_token_code_cb, 2, argv, NULL);
-	free(key);
+	return BK_OK;
 }
 
 /*
- * The redeemed code's record against this request: bound to the client
- * (RFC 6819 5.1.5.8), the redirect_uri and the PKCE verifier (compared in
- * constant time).  Fills the flow; NULL or a reason for invalid_grant.
+ * One EVALSHA (store_lua_redeem) checks the code against this request,
+ * consumes it and mints the token: no fault between consuming and minting
+ * can burn a code, and a code used twice revokes its token.
  */
-static const char *
-front_token_check_code(struct front_req *req, json_t *o)
+void
+front_oauth_token(struct front_req *req)
 {
-	const char	*ruri = front_param(&req->form, "redirect_uri");
-	const char	*ver = front_param(&req->form, "code_verifier");
-	const char	*client = rec_str(o, "client_id");
-	const char	*chal = rec_str(o, "challenge");
-	char		 want[BK_TOKEN_LEN + 1];
+	const char	*code, *ver;
+	char		 want[BK_TOKEN_LEN + 1], tdig[BK_DIGEST_HEX + 1];
+	char		 now[24], sttl[24], cttl[24];
+	char		*k[7];
+	size_t		 i;
 
-	front_set_str(&req->fl.user, rec_str(o, "user"));
-	front_set_str(&req->fl.internal_id, rec_str(o, "internal_id"));
-	front_set_str(&req->fl.extension, rec_str(o, "extension"));
-	req->fl.sess_exp =
-	    (time_t)json_integer_value(json_object_get(o, "sess_exp"));
-	if (client == NULL || strcmp(client, req->t->panel.client_id) != 0)
-		return "code issued to another client";
-	if (rec_str(o, "redirect_uri") == NULL ||
-	    strcmp(rec_str(o, "redirect_uri"), ruri) != 0)
-		return "redirect_uri does not match";
-	front_pkce_s256(ver, want);
-	if (chal == NULL || !bk_ct_eq(want, strlen(want), chal, strlen(chal)))
-		return "code_verifier does not match";
-	if (req->fl.user == NULL || req->fl.internal_id == NULL ||
-	    rec_str(o, "sfdc_key") == NULL)
-		return "code record incomplete";
-	return NULL;
-}
-
-/* A new token, stored if the user still maps to the profile. */
-static void
-front_token_mint(struct front_req *req, const char *sfdc, long ttl_s,
-    time_t now)
-{
-	char	 ttl[24];
-	char	*tkey, *ix, *utok, *trec = NULL;
-	json_t	*t;
-
+	if (front_backchannel_begin(req) != BK_OK ||
+	    front_token_params(req) != BK_OK)
+		return;
+	if (!req->t->sso_enabled) {
+		/* Switched off (SIGHUP) after the code was issued. */
+		front_token_refuse(req, BK_E_TENANT_SSO_OFF,
+		    "Salesforce SSO is not enabled for this account");
+		return;
+	}
+	code = front_param(&req->form, "code");
+	ver = front_param(&req->form, "code_verifier");
 	if (bk_token_new_dup(&req->fl.token) != BK_OK) {
 		front_oauth_error(req, BK_E_RANDOM, NULL);
 		return;
 	}
-	t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I}", "v", 1,
-	    "tenant", req->t->id, "client_id", req->t->panel.client_id,
-	    "internal_id", req->fl.internal_id, "user", req->fl.user,
-	    "extension", req->fl.extension, "sfdc_key", sfdc,
-	    "iat", (json_int_t)now, "exp", (json_int_t)req->fl.sess_exp);
-	trec = t ? json_dumps(t, JSON_COMPACT) : NULL;
-	json_decref(t);
-	tkey = store_key_digest(req->t->id, "tok", req->fl.token);
-	ix = store_key(req->t->id, "sfdc", NULL);
-	utok = store_key(req->t->id, "utok", req->fl.internal_id);
-	snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
-	if (trec == NULL || tkey == NULL || ix == NULL || utok == NULL)
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-	else {
-		const char *args[7] =
-		    { ix, sfdc, req->fl.internal_id, tkey, trec, ttl, utok };
+	front_pkce_s256(ver, want);
+	bk_sha256_hex(req->fl.token, strlen(req->fl.token), tdig);
+	snprintf(now, sizeof(now), "%lld", (long long)bk_now());
+	snprintf(sttl, sizeof(sttl), "%d", req->t->policy.session_ttl);
+	snprintf(cttl, sizeof(cttl), "%d", req->t->policy.code_ttl);
+	k[0] = store_key_digest(req->t->id, "code", code);
+	k[1] = store_key_digest(req->t->id, "codeused", code);
+	k[2] = store_key(req->t->id, "sfdc", NULL);
+	k[3] = store_key(req->t->id, "ugen", NULL);
+	k[4] = store_key(req->t->id, "tok", "");
+	k[5] = store_key(req->t->id, "utok", "");
+	k[6] = NULL;
+	if (k[0] && k[1] && k[2] && k[3] && k[4] && k[5]) {
+		const char *args[14] = { k[0], k[1], k[2], k[3],
+		    req->t->panel.client_id,
+		    front_param(&req->form, "redirect_uri"), want, tdig, k[4],
+		    k[5], req->t->id, now, sttl, cttl };
 
-		front_store_eval(req, front_token_minted, store_lua_mint, 1, 7,
-		    args, NULL);
-	}
-	free(tkey);
-	free(ix);
-	free(utok);
-	free(trec);
+		front_store_eval(req, front_token_redeemed, store_lua_redeem,
+		    4, 14, args, NULL);
+	} else
+		front_oauth_error(req, BK_E_NOMEM, NULL);
+	for (i = 0; i < 6; i++)
+		free(k[i]);
 }
 
-static void
-front_token_code_cb(struct front_req *req, int rv, const struct store_reply *r)
+/* User fields of a stored code, tombstone or token record, for the audit. */
+static json_t *
+front_token_rec(struct front_req *req, const struct store_reply *r)
 {
-	const char	*s, *why;
+	const char	*s;
 	size_t		 len;
 	json_t		*o;
 	json_error_t	 err;
-	time_t		 now = bk_now();
-	long		 ttl;
 
-	if (rv != BK_OK) {
-		front_oauth_error(req,
-		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
-		return;
-	}
-	if ((s = store_reply_str(r, &len)) == NULL) {
+	if ((s = store_reply_str(r, &len)) == NULL ||
+	    (o = json_loadb(s, len, 0, &err)) == NULL)
+		return NULL;
+	front_set_str(&req->fl.user, rec_str(o, "user"));
+	front_set_str(&req->fl.internal_id, rec_str(o, "internal_id"));
+	front_set_str(&req->fl.extension, rec_str(o, "extension"));
+	return o;
+}
+
+/* Every answer of store_lua_redeem but "ok". */
+static void
+front_token_refused(struct front_req *req, const struct store_reply *r)
+{
+	const struct store_reply *st = store_reply_elem(r, 0);
+	json_t		*o = front_token_rec(req, store_reply_elem(r, 1));
+	const char	*why;
+	size_t		 len;
+
+	json_decref(o);
+	if (store_reply_is(st, "unknown"))
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "code unknown, expired or used");
-		return;
-	}
-	if ((o = json_loadb(s, len, 0, &err)) == NULL) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "code record unreadable");
-		return;
-	}
-	if ((why = front_token_check_code(req, o)) != NULL) {
+	else if (store_reply_is(st, "reused"))
+		/* RFC 6749 4.1.2: deny, and revoke what the code gave. */
+		front_token_refuse(req, BK_E_OAUTH_CODE_REUSED,
+		    store_reply_int(store_reply_elem(r, 2)) == 1 ?
+		    "code used twice; its token is revoked" :
+		    "code used twice");
+	else if (store_reply_is(st, "mismatch") &&
+	    (why = store_reply_str(store_reply_elem(r, 2), &len)) != NULL)
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, why);
-		json_decref(o);
-		return;
-	}
-	/* The token never outlives the browser session or the policy (P28). */
-	ttl = (long)(req->fl.sess_exp - now);
-	if (ttl > req->t->policy.session_ttl)
-		ttl = req->t->policy.session_ttl;
-	if (ttl <= 0)
+	else if (store_reply_is(st, "revoked"))
+		front_token_refuse(req, BK_E_OAUTH_REVOKED,
+		    "the user was revoked after the code was issued");
+	else if (store_reply_is(st, "gone"))
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "the user no longer maps to this profile");
+	else if (store_reply_is(st, "expired"))
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "session expired");
+	else if (store_reply_is(st, "bad"))
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
+		    "code record unreadable");
 	else {
-		req->fl.sess_exp = now + ttl;
-		front_token_mint(req, rec_str(o, "sfdc_key"), ttl, now);
+		/* "badtype" or unexpected: nothing was written. */
+		front_audit(req, "code_redeemed", BK_E_STORE_RECORD, NULL);
+		front_oauth_error(req, BK_E_STORE_REPLY, NULL);
 	}
-	json_decref(o);
 }
 
 static void
-front_token_minted(struct front_req *req, int rv, const struct store_reply *r)
+front_token_redeemed(struct front_req *req, int rv,
+    const struct store_reply *r)
 {
-	json_t	*o;
-	int	 arv;
+	json_t		*o, *t;
+	int		 arv;
 
 	if (rv != BK_OK) {
+		/* Nothing was written (the script's first write failed). */
 		front_oauth_error(req,
 		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
 		return;
 	}
-	if (!store_reply_is(r, "ok")) {
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
-		    "the user no longer maps to this profile");
+	if (!store_reply_is(store_reply_elem(r, 0), "ok")) {
+		front_token_refused(req, r);
 		return;
 	}
+	if ((t = front_token_rec(req, store_reply_elem(r, 1))) == NULL ||
+	    req->fl.user == NULL || req->fl.internal_id == NULL) {
+		json_decref(t);
+		front_oauth_error(req, BK_E_STORE_RECORD, NULL);
+		return;
+	}
+	json_decref(t);
 	if ((arv = front_audit(req, "code_redeemed", BK_OK, NULL)) != BK_OK) {
 		front_oauth_error(req, arv, NULL);
 		return;
 	}
 	o = json_pack("{s:s, s:s, s:I, s:s?, s:s, s:s, s:s}",
 	    "access_token", req->fl.token, "token_type", "Bearer",
-	    "expires_in", (json_int_t)(req->fl.sess_exp - bk_now()),
+	    "expires_in", (json_int_t)store_reply_int(store_reply_elem(r, 2)),
 	    "extension", req->fl.extension, "internal_id", req->fl.internal_id,
 	    "sfdc_username", req->fl.user, "tenant", req->t->id);
 	front_reply_json(req, 200, o);
@@ -439,11 +446,10 @@ front_logout(struct front_req *req)
 
 	argv[0] = "DEL";
 	for (i = 0; i < c->n_tenants && n < 16; i++) {
-		char name[FRONT_COOKIE_NAME_MAX],
-		    *v;
+		char name[FRONT_COOKIE_NAMEBUF], *v;
 
-		snprintf(name, sizeof(name), "%s%s", FRONT_COOKIE_SESSION,
-		    c->tenants[i]->id);
+		front_cookie_name(req, FRONT_COOKIE_SESSION, c->tenants[i]->id,
+		    name, sizeof(name));
 		if ((v = front_cookie_get(req, name)) == NULL)
 			continue;
 		front_cookie_clear(req, name, "Lax");
@@ -456,7 +462,13 @@ front_logout(struct front_req *req)
 			n++;
 		}
 	}
-	front_cookie_clear(req, FRONT_COOKIE_CORR, "None");
+	{
+		char name[FRONT_COOKIE_NAMEBUF];
+
+		front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name,
+		    sizeof(name));
+		front_cookie_clear(req, name, "None");
+	}
 	if (n == 0) {
 		front_logout_cb(req, BK_OK, NULL);
 		return;

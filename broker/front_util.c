@@ -89,6 +89,21 @@ front_cookie_get(struct front_req *req, const char *name)
 }
 
 void
+front_cookie_name(const struct front_req *req, const char *base,
+    const char *suffix, char *buf, size_t size)
+{
+	int	 https = strncmp(req->f->conf->public_url, "https:", 6) == 0;
+
+	snprintf(buf, size, "%s%s%s", https ? FRONT_COOKIE_HOST : "", base,
+	    suffix != NULL ? suffix : "");
+}
+
+/*
+ * Every value set here is one the broker minted (a fresh CSPRNG token) or
+ * empty (a deletion): a value that came in a request is never echoed, so
+ * a planted cookie cannot become the browser's binding (issue 6).
+ */
+void
 front_cookie_set(struct front_req *req, const char *name, const char *value,
     int max_age, const char *samesite)
 {
@@ -98,7 +113,8 @@ front_cookie_set(struct front_req *req, const char *name, const char *value,
 		return;
 	/*
 	 * Secure always: browsers keep Secure cookies on http://127.0.0.1 and
-	 * localhost too, and SameSite=None requires it.
+	 * localhost too, and SameSite=None requires it.  Path=/ and no Domain
+	 * are what a __Host- name requires (RFC 6265bis 4.1.3.2).
 	 */
 	snprintf(buf, sizeof(buf),
 	    "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s",

@@ -4,9 +4,10 @@
  *
  * Only store*.c include hiredis.  Commands go out with
  * redisAsyncCommandArgv() only (binary safe, never a format string with
- * user data).  A command timeout, reconnect with backoff, AUTH (ACL user
- * and password), SELECT, and Sentinel master discovery live here.  While
- * the connection is down every command fails at once with
+ * user data).  Connect and command timeouts, reconnect with backoff, AUTH
+ * (ACL user and password), SELECT, the role and data checks behind
+ * /readyz, and Sentinel (asynchronous discovery, failover events) live
+ * here.  While the connection is down every command fails at once with
  * BK_E_STORE_DOWN, so callers answer 503 and never block.
  * Trust: replies come from outside the trust boundary; callers parse
  * records strictly.
@@ -42,8 +43,27 @@ typedef void store_cb(int rv, const struct store_reply *r, void *arg);
 struct store *store_new(struct event_base *base, const struct conf *c);
 /** Disconnect (pending callbacks get BK_E_STORE_DOWN) and free. */
 void	store_free(struct store *s);
-/** 1 while connected, authenticated and selected. */
+/**
+ * 1 while commands can be sent: connected, AUTH and SELECT done, the
+ * server is a master (ROLE) and not loading its data.
+ */
 int	store_is_up(const struct store *s);
+/**
+ * Fit for sign-ins (what /readyz reports).  Runs in a worker.
+ * @return BK_OK, or why not: BK_E_STORE_DOWN, BK_E_STORE_TIMEOUT (the
+ *	last probe is unanswered after [redis] timeout_ms),
+ *	BK_E_STORE_LOADING, BK_E_STORE_FAILOVER (a Sentinel failover of
+ *	the master is under way) or BK_E_STORE_DATA_LOST (the marker key is
+ *	missing or not the one first seen: see store_health.c).
+ */
+int	store_ready(const struct store *s);
+/**
+ * Map the page, shared by the parent and its workers, that remembers the
+ * store's marker.  Idempotent; runs by itself at program start (before
+ * any fork), may also be called by the parent.
+ * @return BK_OK or BK_E_NOMEM (then each process remembers on its own).
+ */
+int	store_shared_init(void);
 
 /**
  * Send one command.  argv/lens are copied by hiredis before return.
@@ -85,9 +105,9 @@ char	*store_key_digest(const char *tenant, const char *kind,
  * a script touches share the tenant's hash tag.
  */
 extern const char store_lua_acs[];
-extern const char store_lua_sets[];
+extern const char store_lua_issue[];
 extern const char store_lua_session_authz[];
-extern const char store_lua_mint[];
+extern const char store_lua_redeem[];
 extern const char store_lua_revoke[];
 extern const char store_lua_user_revoke[];
 extern const char store_lua_snapshot[];

@@ -42,10 +42,12 @@ def test_code_life_cycle(acme, auth):
     assert str(j.get('internal_id')) == '1001'
     assert j.get('sfdc_username', '').lower() == ALICE
     assert j.get('tenant') == 'acme'
-    again = p.token(r['code'], r['verifier'], auth=auth)
-    oauth_error(again, 400, 'invalid_grant')
     i = p.introspect(j['access_token'])
     assert i.status_code == 200 and i.json().get('active') is True, i.text
+    again = p.token(r['code'], r['verifier'], auth=auth)
+    oauth_error(again, 400, 'invalid_grant')
+    # RFC 6749 4.1.2: a code used twice revokes the token issued for it
+    assert p.introspect(j['access_token']).json() == {'active': False}
     assert j['access_token'] not in acme.b.log_text(), 'tokens are never logged'
     assert r['code'] not in acme.b.log_text(), 'codes are never logged'
     assert not any(j['access_token'] in k or r['code'] in k for k in acme.b.keys()), 'stored only as a digest'
