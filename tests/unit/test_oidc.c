@@ -15,6 +15,7 @@
  */
 /* cjose hands out its RSA keys as RSA *: the PEM case needs that API. */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,6 +35,11 @@
 
 #include "bk.h"
 #include "oidc.h"
+#include "fuzz_oidc_fixture.h"
+
+#ifndef CORPUS
+#define CORPUS "tests/corpus"
+#endif
 
 #define NOW	((time_t)1767225600)	/* 2026-01-01T00:00:00Z */
 #define SKEW	60
@@ -998,6 +1004,72 @@ test_pkce(void **state)
 	assert_string_equal(out, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 }
 
+/* What the corpus file path gives, as "ok" or the audit slug. */
+static const char *
+corpus_result(const char *area, const char *data, size_t n)
+{
+	struct oidc_token_response tr;
+	struct oidc_keyset *ks = NULL;
+	struct oidc_result r;
+	int rv;
+
+	if (strcmp(area, "oidc_idtoken") == 0) {
+		assert_int_equal(oidc_jwks_parse(fuzz_oidc_jwks,
+		    strlen(fuzz_oidc_jwks), &ks, NULL), BK_OK);
+		rv = oidc_idtoken_verify(ks, &fuzz_oidc_expect, data, n,
+		    FUZZ_OIDC_NOW, &r, NULL);
+		oidc_result_cleanup(&r);
+	} else if (strcmp(area, "oidc_jwks") == 0)
+		rv = oidc_jwks_parse(data, n, &ks, NULL);
+	else {
+		rv = oidc_token_response_parse(data, n, &tr, NULL);
+		if (rv == BK_OK)
+			rv = oidc_token_signature_verify(&tr, FUZZ_OIDC_SECRET,
+			    strlen(FUZZ_OIDC_SECRET));
+		oidc_token_response_cleanup(&tr);
+	}
+	oidc_keyset_free(ks);
+	return rv == BK_OK ? "ok" : bk_err_slug(rv);
+}
+
+/* Every seed gives the code its .expect file names. */
+static void
+test_corpus_expect(void **state)
+{
+	static const char *const areas[] = { "oidc_idtoken", "oidc_jwks",
+	    "oidc_tokenresp" };
+	char path[1024], data[OIDC_IDTOKEN_MAX * 2], want[64];
+	struct dirent *de;
+	size_t i, n, seen = 0;
+	DIR *d;
+	FILE *f;
+
+	for (i = 0; i < BK_NELEM(areas); i++) {
+		snprintf(path, sizeof(path), "%s/%s", CORPUS, areas[i]);
+		assert_non_null(d = opendir(path));
+		while ((de = readdir(d)) != NULL) {
+			n = strlen(de->d_name);
+			if (n < 8 || strcmp(de->d_name + n - 7, ".expect") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", CORPUS,
+			    areas[i], de->d_name);
+			assert_non_null(f = fopen(path, "r"));
+			assert_int_equal(fscanf(f, "expect: %63s", want), 1);
+			fclose(f);
+			path[strlen(path) - 7] = '\0';
+			assert_non_null(f = fopen(path, "rb"));
+			n = fread(data, 1, sizeof(data), f);
+			fclose(f);
+			if (strcmp(corpus_result(areas[i], data, n), want) != 0)
+				fail_msg("%s: want %s, got %s", path, want,
+				    corpus_result(areas[i], data, n));
+			seen++;
+		}
+		closedir(d);
+	}
+	assert_true(seen >= 40);
+}
+
 static struct oidc_keyset *
 keyset(const char *a, const char *b)
 {
@@ -1072,6 +1144,7 @@ main(void)
 		cmocka_unit_test(test_sfid_identity),
 		cmocka_unit_test(test_userinfo),
 		cmocka_unit_test(test_pkce),
+		cmocka_unit_test(test_corpus_expect),
 	};
 	struct CMUnitTest *all;
 	size_t i, n = BK_NELEM(cases) + BK_NELEM(fixed);
