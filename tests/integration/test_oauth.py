@@ -1,5 +1,7 @@
 """The panel's side: /oauth2/authorize, /oauth2/token, /oauth2/introspect, /oauth2/revoke and
 the discovery document (RFC 6749, 7636, 7009, 7662, 8414, 9700)."""
+import urllib.parse
+
 import pytest
 import requests
 
@@ -141,6 +143,20 @@ def test_response_type_token_refused(acme):
         assert 'error=unsupported_response_type' in out.url
     else:
         assert out.resp.status_code == 400
+
+
+@pytest.mark.parametrize('bad', [{'response_type': 'token'}, {'code_challenge_method': 'plain'},
+                                 {'state': 'x' * 600}])
+def test_error_redirect_carries_iss(acme, bad):
+    """RFC 9207 2: error responses to the redirect_uri carry iss, like the code does; audited."""
+    n = acme.audit_len()
+    out = acme.browser().authorize(challenge=pkce()[1], extra=bad)
+    t = acme.b.tenant()
+    assert out.kind == 'away' and out.url.split('?')[0] == t.redirect_uri, describe(out)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(out.url).query)
+    assert q.get('error') and q.get('iss') == [acme.b.pub], q
+    recs = acme.new_audit(n, 'authorize')
+    assert recs and recs[-1].get('outcome') == 'rejected', recs
 
 
 def test_introspect(acme):

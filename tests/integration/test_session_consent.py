@@ -3,7 +3,8 @@ clickjacking headers) and cookie attributes."""
 import pytest
 from lxml import html
 
-from sbtest.browser import code_from, is_deletion, parse_set_cookie, pkce, set_cookies
+from sbtest.browser import (CORR_COOKIE, SESSION_COOKIE, broker_cookie, code_from, is_deletion,
+                            parse_set_cookie, pkce, set_cookies)
 from sbtest.flows import describe
 from sbtest.idp import b64
 
@@ -196,3 +197,54 @@ def test_session_fixation(acme):
     assert r2['code'], describe(r2['out'])
     for n, v, _ in session_cookies(r2):
         assert v != 'F' * 43
+
+
+def _set_by(resp):
+    return {n: (v, a) for n, v, a in (parse_set_cookie(c) for c in set_cookies(resp))}
+
+
+def test_correlation_cookie_is_minted_never_adopted(acme):
+    """Issue 6: an attacker-chosen ssob_rq is never set back, so it cannot bind an AuthnRequest;
+    a response for the attacker's request posted with that value fails the InResponseTo binding."""
+    name = broker_cookie(acme.b, CORR_COOKIE)
+    chosen = 'A' * 43
+    attacker = acme.browser()
+    attacker.s.cookies.set(name, chosen, domain='127.0.0.1', path='/')
+    login = attacker.start_login()
+    got = _set_by(login.outcome.chain[0])
+    assert name in got and got[name][0] not in ('', chosen), f'the chosen value was adopted: {got}'
+    assert len(got[name][0]) >= 43
+    victim = acme.browser()
+    victim.s.cookies.set(name, chosen, domain='127.0.0.1', path='/')
+    snap = acme.snapshot()
+    out = victim.post_acs('acme', b64(acme.idp['acme'].good(acme.fresh_user()[0], login.rid)), login.relay)
+    acme.expect_rejected(out, snap, {'saml_in_response_to'})
+    # every login start mints a new value, even over a value the broker set itself
+    again = _set_by(attacker.start_login().outcome.chain[0])
+    assert again[name][0] not in (got[name][0], chosen)
+
+
+def test_host_prefixed_cookies_over_tls(factory):
+    """Over https the broker's cookies are __Host- names (Secure, Path=/, no Domain), read back on
+    the next request (sign in once), and cleared by /logout."""
+    e = factory.env(tenants=[('acme', {})], tls=True)
+    r = e.signin('alice@acme.example')
+    assert r['code'], describe(r['out'])
+    seen = [parse_set_cookie(c) for resp in r['browser'].history for c in set_cookies(resp)]
+    names = {n for n, _, _ in seen}
+    assert names >= {broker_cookie(e.b, CORR_COOKIE), broker_cookie(e.b, SESSION_COOKIE, 'acme')}, names
+    for n, _, a in seen:
+        assert n.startswith('__Host-'), n
+        assert 'secure' in a and a.get('path') == '/' and 'domain' not in a, (n, a)
+    br, t = r['browser'], e.b.tenant()
+    out = br.authorize(challenge=pkce()[1])
+    assert code_from(out, t.redirect_uri)[0], f'the __Host- session cookie was not read back: {describe(out)}'
+    # the plain name is not read over https (a sibling host could have planted it)
+    plain = e.browser()
+    plain.s.cookies.set(SESSION_COOKIE + 'acme', br.s.cookies.get(broker_cookie(e.b, SESSION_COOKIE, 'acme')),
+                        domain='127.0.0.1', path='/')
+    out = plain.authorize(challenge=pkce()[1])
+    assert out.kind == 'away' and out.url.startswith(t.idp_sso), describe(out)
+    lo = br.logout()
+    cleared = {parse_set_cookie(c)[0] for resp in lo.chain for c in set_cookies(resp) if is_deletion(c)}
+    assert broker_cookie(e.b, SESSION_COOKIE, 'acme') in cleared, cleared

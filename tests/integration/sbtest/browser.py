@@ -24,6 +24,16 @@ def _return_ok_secure(self, cookie, request):
 http.cookiejar.DefaultCookiePolicy.return_ok_secure = _return_ok_secure
 
 Outcome = collections.namedtuple('Outcome', 'kind url resp chain')
+
+# The broker's cookies: the SAML correlation cookie and the browser session (+ tenant id).
+CORR_COOKIE = 'ssob_rq'
+SESSION_COOKIE = 'ssob_s_'
+
+
+def broker_cookie(broker, base, tenant=''):
+    """The name the broker gives a cookie: base + tenant on loopback http, "__Host-" + that over
+    https (Secure, Path=/, no Domain: no sibling host or http answer can plant it)."""
+    return ('__Host-' if broker.pub.startswith('https:') else '') + base + tenant
 Login = collections.namedtuple('Login', 'rid relay verifier state idp_url outcome')
 
 
