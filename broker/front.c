@@ -358,14 +358,17 @@ front_healthz(struct front_req *req)
 static void
 front_readyz(struct front_req *req)
 {
-	int	 up = store_is_up(req->f->store);
+	/* Answering in time, a master, not loading, its marker intact. */
+	int	 srv = store_ready(req->f->store);
+	int	 up = srv == BK_OK;
 	int	 tenants = req->f->conf->n_tenants > 0;
 	/* Sign-ins fail closed while no audit record can be written. */
 	int	 audit = audit_is_ready(req->f->audit);
 	json_t	*o;
 
-	o = json_pack("{s:s, s:b, s:i, s:b}", "status",
+	o = json_pack("{s:s, s:b, s:s?, s:i, s:b}", "status",
 	    up && tenants && audit ? "ready" : "unavailable", "redis", up,
+	    "redis_reason", up ? NULL : bk_err_slug(srv),
 	    "tenants", (int)req->f->conf->n_tenants, "audit", audit);
 	front_reply_json(req, up && tenants && audit ? 200 : 503, o);
 }

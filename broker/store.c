@@ -2,17 +2,24 @@
  * sso-broker: Redis connection management (hiredis async + libevent).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * One connection per worker.  hiredis 0.14 has no command timeout, so we
- * keep the send time of every pending command (replies arrive in order)
- * and a 100 ms tick drops the connection when the oldest is overdue:
- * redisAsyncFree() then calls every pending callback with a NULL reply,
- * which callers see as BK_E_STORE_TIMEOUT.  Reconnects back off from
- * 100 ms to 2 s.  With sentinels configured, the master address is asked
- * of each sentinel in turn before every connect.  The Lua scripts are
- * loaded once per connection (SCRIPT LOAD, pipelined right after SELECT)
- * and run by their SHA-1 name (EVALSHA), so their text is not resent with
- * every call; a NOSCRIPT answer (someone ran SCRIPT FLUSH) drops the
- * connection and the reconnect loads them again.
+ * One connection per worker.  hiredis 0.14 has neither a command nor a
+ * connect timeout, so both are ours: a TCP connect still pending after
+ * [redis] timeout_ms is dropped by a timer, and we keep the send time of
+ * every pending command (replies arrive in order) so a 100 ms tick drops
+ * the connection when the oldest is overdue: redisAsyncFree() then calls
+ * every pending callback with a NULL reply, which callers see as
+ * BK_E_STORE_TIMEOUT.  Reconnects back off from 100 ms to 2 s.
+ *
+ * A connection carries commands ("up") only once AUTH and SELECT were
+ * accepted and the first probe (store_health.c) found a master that is
+ * not loading its data; the probe then runs every second, so a hung
+ * Redis is noticed within the timeout even when no request is waiting.
+ * READONLY or a role other than master drops the connection and asks
+ * the sentinels again (store_sentinel.c), which are only ever talked to
+ * asynchronously.  The Lua scripts are loaded once per connection
+ * (SCRIPT LOAD) and run by their SHA-1 name (EVALSHA); a NOSCRIPT answer
+ * (someone ran SCRIPT FLUSH) drops the connection and the reconnect
+ * loads them again.
  * Trust: replies are untrusted (see store.h).
  */
 #include <stdlib.h>
@@ -29,54 +36,13 @@
 #include "bk.h"
 #include "conf.h"
 #include "log.h"
-#include "store.h"
-
-#define STORE_TICK_MS		100
-#define STORE_BACKOFF_MIN_MS	100
-#define STORE_BACKOFF_MAX_MS	2000
-#define STORE_READER_MAXBUF	(1024 * 1024)
-
-struct store_pending {
-	store_cb		*cb;
-	void			*arg;
-	struct store		*s;
-	struct timeval		 sent;
-	struct store_pending	*next;	/* FIFO, in send order */
-};
-
-struct store_addr {
-	char	*host;		/* NULL for unix */
-	int	 port;
-	char	*path;		/* unix socket */
-	char	*user, *pass;	/* secret */
-	int	 db;
-};
-
-struct store {
-	struct event_base	*base;
-	const struct conf	*conf;
-	redisAsyncContext	*ac;
-	/* connected + AUTH + SELECT done */
-	int			 up;
-	int			 connecting;
-	struct store_addr	 addr;
-	struct event		*tick;
-	struct event		*retry;
-	int			 backoff_ms;
-	struct store_pending	*head, *tail;	/* pending FIFO */
-	int			 was_up;
-	/* failed connects since the last success */
-	int			 fails;
-	/* this connection's AUTH was refused */
-	int			 auth_failed;
-};
+#include "store_int.h"
 
 #define STORE_MAX_SCRIPTS	16
 
 /* SHA-1 names of store_lua_all[], computed once per process. */
 static char	 store_script_sha[STORE_MAX_SCRIPTS][2 * SHA_DIGEST_LENGTH + 1];
 
-static void store_connect(struct store *);
 static void store_schedule_retry(struct store *);
 
 static void
@@ -108,61 +74,14 @@ store_addr_init(const struct conf *c, struct store_addr *a)
 	return BK_OK;
 }
 
-/* Ask the sentinels for the current master (blocking, short timeout). */
-static int
-store_sentinel_resolve(struct store *s)
+long
+store_ms_since(const struct timeval *t)
 {
-	const struct conf	*c = s->conf;
-	struct timeval		 tv = { 0, 300 * 1000 };
-	size_t			 i;
+	struct timeval	 now, d;
 
-	for (i = 0; i < c->n_sentinels; i++) {
-		char		 host[256];
-		const char	*colon = strrchr(c->sentinels[i], ':');
-		long long	 port;
-		const char	*why;
-		redisContext	*rc;
-		redisReply	*r;
-		size_t		 hl;
-
-		if (colon == NULL ||
-		    (hl = (size_t)(colon - c->sentinels[i])) >= sizeof(host))
-			continue;
-		memcpy(host, c->sentinels[i], hl);
-		host[hl] = '\0';
-		if (bk_strtonum(colon + 1, 1, 65535, &port, &why) != BK_OK)
-			continue;
-		rc = redisConnectWithTimeout(host, (int)port, tv);
-		if (rc == NULL || rc->err) {
-			if (rc != NULL)
-				redisFree(rc);
-			continue;
-		}
-		redisSetTimeout(rc, tv);
-		{
-			const char *av[3] = { "SENTINEL",
-			    "get-master-addr-by-name", c->master_name };
-
-			r = redisCommandArgv(rc, 3, av, NULL);
-		}
-		if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
-		    r->elements == 2 &&
-		    r->element[0]->type == REDIS_REPLY_STRING &&
-		    r->element[1]->type == REDIS_REPLY_STRING &&
-		    bk_strtonum(r->element[1]->str, 1, 65535, &port,
-		    &why) == BK_OK) {
-			free(s->addr.host);
-			s->addr.host = bk_strdup(r->element[0]->str);
-			s->addr.port = (int)port;
-			freeReplyObject(r);
-			redisFree(rc);
-			return BK_OK;
-		}
-		if (r != NULL)
-			freeReplyObject(r);
-		redisFree(rc);
-	}
-	return BK_E_STORE_DOWN;
+	gettimeofday(&now, NULL);
+	timersub(&now, t, &d);
+	return d.tv_sec * 1000 + d.tv_usec / 1000;
 }
 
 static void
@@ -189,20 +108,15 @@ store_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		rv = s->up ? BK_E_STORE_DOWN : BK_E_STORE_TIMEOUT;
 	else if (r->type == REDIS_REPLY_ERROR) {
 		rv = BK_E_STORE_REPLY;
-		log_warnx_r(rv, "redis: %s", log_esc(r->str));
-		/* Scripts flushed under us: reconnect, which reloads them. */
-		if (strncmp(r->str, "NOSCRIPT", 8) == 0 && s->ac != NULL &&
-		    s->up) {
-			s->up = 0;
-			redisAsyncDisconnect(s->ac);
-		}
+		if (s->ac == NULL || !store_health_error(s, r->str, r->len))
+			log_warnx_r(rv, "redis: %s", log_esc(r->str));
 	}
 	if (p->cb != NULL)
 		p->cb(rv, (const struct store_reply *)r, p->arg);
 	free(p);
 }
 
-static int
+int
 store_send(struct store *s, store_cb *cb, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
@@ -333,7 +247,7 @@ store_auth_cb(int rv, const struct store_reply *r, void *arg)
 }
 
 static void
-store_ready_cb(int rv, const struct store_reply *r, void *arg)
+store_select_cb(int rv, const struct store_reply *r, void *arg)
 {
 	struct store	*s = arg;
 
@@ -346,13 +260,38 @@ store_ready_cb(int rv, const struct store_reply *r, void *arg)
 			redisAsyncDisconnect(s->ac);
 		return;
 	}
+	s->selected = 1;
+}
+
+/*
+ * The probe said: a master, not loading.  Load the scripts before any
+ * EVALSHA: commands sent once the store is up queue behind them on the
+ * same connection, and Redis runs them in order.
+ */
+void
+store_go_up(struct store *s)
+{
+	const char	*argv[3];
+	size_t		 i;
+
+	for (i = 0; store_lua_all[i] != NULL; i++) {
+		argv[0] = "SCRIPT";
+		argv[1] = "LOAD";
+		argv[2] = store_lua_all[i];
+		if (store_send(s, NULL, NULL, 3, argv, NULL) != BK_OK) {
+			store_drop(s, BK_E_STORE_DOWN, "cannot load scripts");
+			return;
+		}
+	}
 	s->up = 1;
 	s->fails = 0;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
-	if (!s->was_up)
-		log_info("redis: connected");
+	if (s->addr.path != NULL)
+		log_info("redis: %s %s", s->was_up ? "reconnected to" :
+		    "connected to", log_esc(s->addr.path));
 	else
-		log_info("redis: reconnected");
+		log_info("redis: %s %s:%d", s->was_up ? "reconnected to" :
+		    "connected to", log_esc(s->addr.host), s->addr.port);
 	s->was_up = 1;
 }
 
@@ -362,10 +301,12 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 	struct store	*s = ac->data;
 	const char	*argv[3];
 	char		 db[8];
-	size_t		 i;
 	int		 rv;
 
+	if (s == NULL)
+		return;
 	s->connecting = 0;
+	evtimer_del(s->conn_timer);
 	if (status != REDIS_OK) {
 		/*
 		 * Log the first failure, then one in 30 (about a minute at 2
@@ -379,7 +320,7 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 		store_schedule_retry(s);
 		return;
 	}
-	/* AUTH and SELECT go first; the last reply marks the store up. */
+	/* AUTH, SELECT and the first probe go out together. */
 	if (s->addr.pass != NULL) {
 		int n = 0;
 
@@ -395,24 +336,9 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 	snprintf(db, sizeof(db), "%d", s->addr.db);
 	argv[0] = "SELECT";
 	argv[1] = db;
-	{
-		size_t l[2] = { 6, strlen(db) };
-
-		if ((rv = store_send(s, store_ready_cb, s, 2, argv,
-		    l)) != BK_OK)
-			goto fail;
-	}
-	/*
-	 * Before any EVALSHA: commands sent once the store is up queue behind
-	 * these on the same connection, and Redis runs them in order.
-	 */
-	for (i = 0; store_lua_all[i] != NULL; i++) {
-		argv[0] = "SCRIPT";
-		argv[1] = "LOAD";
-		argv[2] = store_lua_all[i];
-		if ((rv = store_send(s, NULL, NULL, 3, argv, NULL)) != BK_OK)
-			goto fail;
-	}
+	if ((rv = store_send(s, store_select_cb, s, 2, argv, NULL)) != BK_OK)
+		goto fail;
+	store_probe(s);
 	return;
  fail:
 	log_warnx_r(rv, "redis: cannot send AUTH/SELECT");
@@ -433,29 +359,63 @@ store_disconnect_cb(const redisAsyncContext *ac, int status)
 	s->up = 0;
 	s->ac = NULL;	/* hiredis frees it after this callback */
 	s->connecting = 0;
+	store_health_reset(s);
 	store_schedule_retry(s);
 }
 
+void
+store_drop(struct store *s, int rv, const char *why)
+{
+	redisAsyncContext	*ac = s->ac;
+
+	if (ac == NULL)
+		return;
+	if (why != NULL)
+		log_warnx_r(rv, "redis: %s; reconnecting", why);
+	s->ac = NULL;
+	s->up = 0;
+	s->connecting = 0;
+	evtimer_del(s->conn_timer);
+	store_health_reset(s);
+	/* The disconnect callback must not touch s. */
+	ac->data = NULL;
+	/* Pending callbacks get NULL (after the current one, if in one). */
+	redisAsyncFree(ac);
+	store_schedule_retry(s);
+}
+
+/* hiredis 0.14 has no connect timeout: a SYN nobody answers ends here. */
 static void
-store_connect(struct store *s)
+store_conn_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct store	*s = arg;
+
+	(void)fd;
+	(void)ev;
+	if (s->ac == NULL || !s->connecting)
+		return;
+	if (s->fails++ % 30 == 0)
+		log_warnx_r(BK_E_STORE_CONNECT_TIMEOUT,
+		    "redis: connect not accepted within %d ms (retrying)",
+		    s->conf->redis_timeout_ms);
+	store_drop(s, 0, NULL);
+}
+
+static void
+store_connect_addr(struct store *s)
 {
 	redisAsyncContext	*ac;
+	struct timeval		 tv;
 
-	if (s->ac != NULL || s->connecting)
-		return;
-	if (s->conf->n_sentinels > 0 && store_sentinel_resolve(s) != BK_OK) {
-		log_warnx("redis: no sentinel answered for master %s",
-		    log_esc(s->conf->master_name));
-		store_schedule_retry(s);
-		return;
-	}
+	store_health_reset(s);
 	if (s->addr.path != NULL)
 		ac = redisAsyncConnectUnix(s->addr.path);
 	else
 		ac = redisAsyncConnect(s->addr.host, s->addr.port);
 	if (ac == NULL || ac->err) {
-		log_warnx("redis: connect: %s",
-		    ac ? log_esc(ac->errstr) : "out of memory");
+		if (s->fails++ % 30 == 0)
+			log_warnx("redis: connect: %s",
+			    ac ? log_esc(ac->errstr) : "out of memory");
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		store_schedule_retry(s);
@@ -468,6 +428,65 @@ store_connect(struct store *s)
 	redisLibeventAttach(ac, s->base);
 	redisAsyncSetConnectCallback(ac, store_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+	tv.tv_sec = s->conf->redis_timeout_ms / 1000;
+	tv.tv_usec = (s->conf->redis_timeout_ms % 1000) * 1000;
+	evtimer_add(s->conn_timer, &tv);
+}
+
+/*
+ * With sentinels, every connect is preceded by asking them (the answer
+ * comes back later and calls us again with addr_fresh set).
+ */
+void
+store_connect(struct store *s)
+{
+	if (s->ac != NULL || s->connecting)
+		return;
+	if (s->sen != NULL) {
+		if (store_sentinel_hold(s)) {
+			store_schedule_retry(s);
+			return;
+		}
+		if (!s->addr_fresh) {
+			store_sentinel_resolve(s);
+			return;
+		}
+		s->addr_fresh = 0;
+	}
+	store_connect_addr(s);
+}
+
+/*
+ * The sentinels named the master (host NULL: none answered).  A move
+ * drops the connection to the old address at once and connects to the
+ * new one without waiting for the backoff.
+ */
+void
+store_master_found(struct store *s, const char *host, int port)
+{
+	char	*h;
+
+	if (host == NULL || store_sentinel_hold(s)) {
+		store_schedule_retry(s);
+		return;
+	}
+	if (s->ac != NULL && s->addr.host != NULL &&
+	    strcmp(s->addr.host, host) == 0 && s->addr.port == port)
+		return;
+	if ((h = bk_strdup(host)) == NULL) {
+		store_schedule_retry(s);
+		return;
+	}
+	free(s->addr.host);
+	s->addr.host = h;
+	s->addr.port = port;
+	if (s->ac != NULL)
+		store_drop(s, BK_E_STORE_NOT_MASTER,
+		    "the sentinels moved the master");
+	evtimer_del(s->retry);
+	s->backoff_ms = STORE_BACKOFF_MIN_MS;
+	s->addr_fresh = 1;
+	store_connect(s);
 }
 
 static void
@@ -483,6 +502,8 @@ store_schedule_retry(struct store *s)
 {
 	struct timeval	 tv;
 
+	if (evtimer_pending(s->retry, NULL))
+		return;
 	tv.tv_sec = s->backoff_ms / 1000;
 	tv.tv_usec = (s->backoff_ms % 1000) * 1000;
 	evtimer_add(s->retry, &tv);
@@ -491,36 +512,31 @@ store_schedule_retry(struct store *s)
 		s->backoff_ms = STORE_BACKOFF_MAX_MS;
 }
 
-/* The command timeout: drop the connection when the oldest reply is late. */
+/*
+ * The command timeout (drop the connection when the oldest reply is
+ * late), the periodic probe, and the sentinels' own timers.
+ */
 static void
 store_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct store	*s = arg;
-	struct timeval	 now, d;
 	long		 ms;
 
 	(void)fd;
 	(void)ev;
-	if (s->ac == NULL || s->head == NULL)
+	if (s->sen != NULL)
+		store_sentinel_tick(s);
+	if (s->ac == NULL || s->connecting)
 		return;
-	gettimeofday(&now, NULL);
-	timersub(&now, &s->head->sent, &d);
-	ms = d.tv_sec * 1000 + d.tv_usec / 1000;
-	if (ms < s->conf->redis_timeout_ms)
+	ms = s->head != NULL ? store_ms_since(&s->head->sent) : 0;
+	if (s->head != NULL && ms >= s->conf->redis_timeout_ms) {
+		log_warnx_r(BK_E_STORE_TIMEOUT,
+		    "redis: no reply in %ld ms, reconnecting", ms);
+		store_drop(s, 0, NULL);
 		return;
-	log_warnx_r(BK_E_STORE_TIMEOUT,
-	    "redis: no reply in %ld ms, reconnecting", ms);
-	s->up = 0;
-	{
-		redisAsyncContext *ac = s->ac;
-
-		s->ac = NULL;
-		/* disconnect callback must not touch s */
-		ac->data = NULL;
-		s->connecting = 0;
-		redisAsyncFree(ac);	/* pending callbacks get NULL */
 	}
-	store_schedule_retry(s);
+	if (!s->probing && store_ms_since(&s->probe_at) >= STORE_PROBE_MS)
+		store_probe(s);
 }
 
 struct store *
@@ -541,7 +557,9 @@ store_new(struct event_base *base, const struct conf *c)
 	}
 	s->tick = event_new(base, -1, EV_PERSIST, store_tick_cb, s);
 	s->retry = evtimer_new(base, store_retry_cb, s);
-	if (s->tick == NULL || s->retry == NULL) {
+	s->conn_timer = evtimer_new(base, store_conn_timer_cb, s);
+	if (s->tick == NULL || s->retry == NULL || s->conn_timer == NULL ||
+	    (c->n_sentinels > 0 && store_sentinel_new(s) != BK_OK)) {
 		store_free(s);
 		return NULL;
 	}
@@ -560,12 +578,16 @@ store_free(struct store *s)
 
 		s->ac = NULL;
 		s->up = 0;
+		ac->data = NULL;
 		redisAsyncFree(ac);
 	}
+	store_sentinel_free(s);
 	if (s->tick != NULL)
 		event_free(s->tick);
 	if (s->retry != NULL)
 		event_free(s->retry);
+	if (s->conn_timer != NULL)
+		event_free(s->conn_timer);
 	store_addr_cleanup(&s->addr);
 	free(s);
 }

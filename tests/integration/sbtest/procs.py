@@ -63,22 +63,25 @@ class PKI:
 class Redis:
     """A private redis-server: TCP on 127.0.0.1:<port> and a unix socket, no persistence."""
 
-    def __init__(self, d, port=None):
+    def __init__(self, d, port=None, extra=()):
         self.dir = str(d)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or env.free_port()
         self.sock = os.path.join(self.dir, 'redis.sock')
         self.proc = None
+        self.extra = list(extra)    # more server arguments (a replica: --replicaof 127.0.0.1 PORT)
         self.start()
 
-    def start(self):
+    def start(self, wait=True, extra=()):
+        """wait=False returns at once (the server may still be loading its data)."""
         log = open(os.path.join(self.dir, 'redis.log'), 'ab')
         self.proc = subprocess.Popen(
             ['redis-server', '--port', str(self.port), '--bind', '127.0.0.1',
              '--unixsocket', self.sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
-             '--databases', '64', '--dir', self.dir], stdout=log, stderr=subprocess.STDOUT)
+             '--databases', '64', '--dir', self.dir, *self.extra, *extra],
+            stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        if not env.wait_for(lambda: self._ping(), 10):
+        if wait and not env.wait_for(lambda: self._ping(), 10):
             raise RuntimeError('redis-server did not start')
 
     def _ping(self):
@@ -87,8 +90,15 @@ class Redis:
         except Exception:
             return False
 
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
+            self.resume()
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -344,3 +354,55 @@ class Broker:
             return self.get('/healthz', timeout=5).status_code == 200
         except requests.RequestException:
             return False
+
+
+# ---------------------------------------------------------------- Sentinel
+
+class Sentinel(Redis):
+    """A redis-sentinel on 127.0.0.1 watching master `name` at master_port, with short timeouts
+    so a failover takes about a second.  cli() talks to the sentinel (its db argument is ignored)."""
+
+    def __init__(self, d, master_port, name='sbmaster', quorum=1, down_after_ms=1000,
+                 failover_timeout_ms=4000):
+        self.master_port, self.name = master_port, name
+        self.quorum, self.down_after_ms, self.failover_timeout_ms = quorum, down_after_ms, failover_timeout_ms
+        super().__init__(d)
+
+    def start(self, wait=True, extra=()):
+        conf = os.path.join(self.dir, 'sentinel.conf')
+        with open(conf, 'w') as f:
+            f.write(f'port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n'
+                    f'sentinel monitor {self.name} 127.0.0.1 {self.master_port} {self.quorum}\n'
+                    f'sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n'
+                    f'sentinel failover-timeout {self.name} {self.failover_timeout_ms}\n')
+        log = open(os.path.join(self.dir, 'sentinel.log'), 'ab')
+        self.proc = subprocess.Popen(['redis-server', conf, '--sentinel', *extra], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        if wait and not env.wait_for(lambda: self.master_port_now() == self.master_port, 10):
+            raise RuntimeError('redis-sentinel did not start')
+
+    def cli(self, db, *args):
+        r = subprocess.run(['redis-cli', '--raw', '-p', str(self.port), *args],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return r.stdout.rstrip('\n')
+
+    def master_port_now(self):
+        """The port this sentinel names for the master (None if it does not answer)."""
+        try:
+            out = self.cli(0, 'SENTINEL', 'get-master-addr-by-name', self.name).split('\n')
+            return int(out[1]) if len(out) == 2 else None
+        except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+            return None
+
+    def knows_replica(self, port):
+        """The sentinel sees the replica at `port` as a healthy candidate for promotion."""
+        try:
+            out = self.cli(0, 'SENTINEL', 'replicas', self.name).split('\n')
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return False
+        fields = dict(zip(out[0::2], out[1::2])) if out and out[0] == 'name' else {}
+        return fields.get('port') == str(port) and fields.get('flags') == 'slave' and \
+            fields.get('master-link-status') == 'ok'

@@ -1,0 +1,122 @@
+/*
+ * sso-broker: the store's private parts, shared by store.c (connection
+ * and commands), store_health.c (role, loading, the data marker) and
+ * store_sentinel.c (master discovery and failover events).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Only store*.c include this header (and with it hiredis).
+ * Trust: see store.h.
+ */
+#ifndef BK_STORE_INT_H
+#define BK_STORE_INT_H
+
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <hiredis/async.h>
+
+#include "store.h"
+
+#define STORE_TICK_MS		100
+#define STORE_BACKOFF_MIN_MS	100
+#define STORE_BACKOFF_MAX_MS	2000
+#define STORE_READER_MAXBUF	(1024 * 1024)
+/* ROLE and the marker are checked this often on a live connection. */
+#define STORE_PROBE_MS		1000
+/* A sentinel must connect and answer within this (each, in turn). */
+#define STORE_SENTINEL_TIMEOUT_MS	500
+/* Writes stay stopped this long after a failover event, at most. */
+#define STORE_FAILOVER_HOLD_MS	10000
+/* After an aborted failover, resume this soon unless more news comes. */
+#define STORE_ABORT_GRACE_MS	1000
+/* The key whose value tells the store the broker has been writing to. */
+#define STORE_MARKER_KEY	"bk:v1:marker"
+
+struct store_pending {
+	store_cb		*cb;
+	void			*arg;
+	struct store		*s;
+	struct timeval		 sent;
+	struct store_pending	*next;	/* FIFO, in send order */
+};
+
+struct store_addr {
+	char	*host;		/* NULL for unix */
+	int	 port;
+	char	*path;		/* unix socket */
+	char	*user, *pass;	/* secret */
+	int	 db;
+};
+
+struct store_sentinel;
+
+struct store {
+	struct event_base	*base;
+	const struct conf	*conf;
+	redisAsyncContext	*ac;
+	/* connected, AUTH + SELECT done, ROLE master, not loading */
+	int			 up;
+	int			 connecting;
+	/* AUTH and SELECT answered on this connection */
+	int			 selected;
+	struct store_addr	 addr;
+	/* addr came from the sentinels just now: connect without asking */
+	int			 addr_fresh;
+	struct event		*tick;
+	struct event		*retry;
+	/* a TCP connect still pending when this fires is dropped */
+	struct event		*conn_timer;
+	int			 backoff_ms;
+	struct store_pending	*head, *tail;	/* pending FIFO */
+	int			 was_up;
+	/* failed connects since the last success */
+	int			 fails;
+	/* this connection's AUTH was refused */
+	int			 auth_failed;
+	/* health (store_health.c) */
+	/* ROLE + GET marker in flight */
+	int			 probing;
+	struct timeval		 probe_at;	/* last probe sent */
+	int			 role_warned;
+	int			 loading;
+	/* the marker is missing or not the one this broker saw first */
+	int			 data_lost;
+	/* the marker was checked on this connection */
+	int			 marker_seen;
+	/* the shared marker when the probe went out (0: none yet) */
+	uint64_t		 marker_sent;
+	struct store_sentinel	*sen;
+};
+
+/* store.c */
+int	store_send(struct store *, store_cb *, void *, int, const char **,
+	    const size_t *);
+/** Drop the connection now (pending callbacks get NULL), then reconnect. */
+void	store_drop(struct store *, int rv, const char *why);
+void	store_connect(struct store *);
+/** Commands may flow: the first good probe on this connection. */
+void	store_go_up(struct store *);
+/** The sentinels' answer: connect there (host NULL: retry later). */
+void	store_master_found(struct store *, const char *host, int port);
+long	store_ms_since(const struct timeval *);
+
+/* store_health.c */
+/** Send ROLE and GET marker (once AUTH/SELECT were queued). */
+void	store_probe(struct store *);
+/**
+ * A reply error on any command: LOADING, READONLY, MASTERDOWN and NOSCRIPT
+ * need action.  1 if it was one of those (and logged), else 0.
+ */
+int	store_health_error(struct store *, const char *msg, size_t len);
+void	store_health_reset(struct store *);
+
+/* store_sentinel.c */
+int	store_sentinel_new(struct store *);
+void	store_sentinel_free(struct store *);
+/** Ask the sentinels for the master; store_connect() again when known. */
+void	store_sentinel_resolve(struct store *);
+/** Timeouts, periodic checks, subscriber reconnects (from the tick). */
+void	store_sentinel_tick(struct store *);
+/** 1 while a failover of our master is under way (no writes). */
+int	store_sentinel_hold(const struct store *);
+#endif /* BK_STORE_INT_H */
