@@ -47,6 +47,43 @@
 /* Biggest metadata file we read. */
 #define SAML_METADATA_MAX	(1024 * 1024)
 
+/*
+ * Shape limits of a SAML message (saml_limits.c), checked while libxml2
+ * builds the tree, so before any superlinear work: libxml2's own start-tag
+ * parsing, xmlsec's canonicalization, our walks.  The figures after each
+ * are the largest seen in real responses (Salesforce, lasso, pysaml2);
+ * the rationale is in docs/security.md.
+ */
+#define SAML_LIM_DEPTH		24	/* element nesting: 8 */
+#define SAML_LIM_NODES		1024	/* elements, comments, PIs, CDATA: 60 */
+#define SAML_LIM_ATTRS_ELEM	16	/* attributes of one element: 6 */
+#define SAML_LIM_ATTRS		2048	/* attributes in the message: 60 */
+#define SAML_LIM_NS_ELEM	8	/* ns declarations on one element: 4 */
+#define SAML_LIM_NS_SCOPE	16	/* on an element and its ancestors: 6 */
+#define SAML_LIM_NS_TOTAL	512	/* ns declarations in the message: 13 */
+#define SAML_LIM_PREFIX_LEN	128	/* bytes of one PrefixList: 14 */
+#define SAML_LIM_PREFIXES	8	/* prefixes in one PrefixList: 4 */
+#define SAML_LIM_SIGVALUE	4096	/* bytes of SignatureValue text: 350 */
+#define SAML_LIM_DIGESTVALUE	256	/* bytes of DigestValue text: 44 */
+
+/* Shape counters of one parse with limits (saml_limits.c). */
+struct saml_lim {
+	int	 rv;			/* first limit exceeded, or BK_OK */
+	char	 msg[96];		/* its reason */
+	size_t	 depth, nodes, attrs, ns_total, ns_scope;
+	size_t	 ns_at[SAML_LIM_DEPTH + 1];	/* declarations per level */
+};
+
+/* State of one saml_xml_parse() call (ctxt->_private). */
+struct saml_xml_state {
+	int	 dtd;			/* a DOCTYPE or declaration was seen */
+	int	 limits;		/* SAML_XML_LIMITS was given */
+	char	 msg[96];		/* first libxml2 error (the reason) */
+	struct saml_lim lim;
+};
+
+#define SAML_XML_LIMITS		0x01	/* untrusted message: shape limits */
+
 struct _LassoServer;
 
 /** A tenant: everything built once at load (see saml.h). */
@@ -83,8 +120,8 @@ struct saml_ctx {
 };
 
 /* saml_xml.c */
-int	 saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc,
-    char **why);
+int	 saml_xml_parse(const char *buf, size_t len, int flags, xmlDocPtr *doc,
+	    char **why);
 void	 saml_xml_init(void);
 int	 saml_xml_is(const xmlNode *n, const char *ns, const char *name);
 int	 saml_xml_ns_is(const xmlNode *n, const char *ns);
@@ -99,6 +136,14 @@ int	 saml_xml_text(const xmlNode *n, char **out);
 int	 saml_xml_text_is(const xmlNode *n, const char *want);
 int	 saml_xml_time_parse(const char *s, time_t *out);
 int	 saml_xml_has_markup(const xmlNode *n);
+
+/* saml_limits.c */
+int	 saml_lim_prescan(const char *buf, size_t len, struct saml_lim *l);
+void	 saml_lim_hook(xmlSAXHandler *sax);
+int	 saml_check_prefix_lists(struct saml_ctx *c);
+
+/* saml_si.c */
+int	 saml_si_key(struct saml_ctx *c, xmlNodePtr sig, size_t *which);
 
 /* saml_sig.c */
 int	 saml_sig_find(xmlNodePtr elem, xmlNodePtr *sig);

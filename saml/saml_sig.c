@@ -83,24 +83,44 @@ saml_sig_alg_ok(const xmlNode *n, const char *const *list, const char *sha1,
 }
 
 /*
- * 1 if n has no element children other than optional
- * {exc-c14n}InclusiveNamespaces.
+ * 1 if n has no element children other than one optional, empty
+ * {exc-c14n}InclusiveNamespaces (xmlsec reads only the first one; its
+ * PrefixList is bounded by saml_check_prefix_lists()).
  */
 static int
 saml_sig_c14n_children_ok(xmlNodePtr n)
 {
-	xmlNodePtr k;
+	xmlNodePtr k = saml_xml_first_elem(n->children);
 
-	for (k = saml_xml_first_elem(n->children); k != NULL;
-	    k = saml_xml_next_elem(k))
-		if (!saml_xml_is(k, ALG_EXC_C14N, "InclusiveNamespaces"))
+	if (k == NULL)
+		return 1;
+	return saml_xml_is(k, ALG_EXC_C14N, "InclusiveNamespaces") &&
+	    saml_xml_first_elem(k->children) == NULL &&
+	    saml_xml_next_elem(k) == NULL;
+}
+
+/*
+ * 1 if n holds only text, at most max bytes of it: SignatureValue and
+ * DigestValue are base64 that xmlsec decodes (S25: no comment or markup).
+ */
+static int
+saml_sig_b64_text_ok(const xmlNode *n, size_t max)
+{
+	const xmlNode *k;
+	size_t len = 0;
+
+	if (saml_xml_has_markup(n))
+		return 0;
+	for (k = n->children; k != NULL; k = k->next)
+		if (k->content != NULL &&
+		    (len += strlen((const char *)k->content)) > max)
 			return 0;
 	return 1;
 }
 
 /*
- * Transforms: enveloped, optionally followed by exclusive c14n (S26 XSLT,
- * S27 XPath, S28 #WithComments are all refused here).
+ * Transforms: enveloped, then exclusive c14n (S26 XSLT, S27 XPath, S28
+ * #WithComments are all refused here).
  */
 static int
 saml_sig_check_transforms(struct saml_ctx *c, xmlNodePtr tr)
@@ -128,8 +148,14 @@ saml_sig_check_transforms(struct saml_ctx *c, xmlNodePtr tr)
 			return saml_fail(c, BK_E_SAML_SIG_SHAPE,
 			    "unexpected Transform parameters");
 	}
-	if (n == 0)
-		return saml_fail(c, BK_E_SAML_SIG_SHAPE, "no transforms");
+	/*
+	 * Exclusive c14n is required (SAML core 5.4.3 says SHOULD): without
+	 * it xmlsec falls back to inclusive c14n, which renders every
+	 * namespace in scope at every node (issue 6).
+	 */
+	if (n != 2)
+		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
+		    "transforms are not enveloped-signature, exclusive c14n");
 	return BK_OK;
 }
 
@@ -167,9 +193,10 @@ saml_sig_check_reference(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr ref)
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
 		    "DigestMethod content");
 	/* S25: a comment or any markup inside DigestValue is refused. */
-	if (saml_xml_has_markup(dv))
+	if (!saml_sig_b64_text_ok(dv, SAML_LIM_DIGESTVALUE))
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
-		    "markup in DigestValue");
+		    "markup in DigestValue, or over %d bytes",
+		    SAML_LIM_DIGESTVALUE);
 	return BK_OK;
 }
 
@@ -236,9 +263,10 @@ saml_sig_check_profile(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig)
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
 		    "unexpected %s in Signature", saml_xml_is(k, SAML_NS_DS,
 		    "Object") ? "ds:Object" : "element");
-	if (saml_xml_has_markup(sv))
+	if (!saml_sig_b64_text_ok(sv, SAML_LIM_SIGVALUE))
 		return saml_fail(c, BK_E_SAML_SIG_SHAPE,
-		    "markup in SignatureValue");
+		    "markup in SignatureValue, or over %d bytes",
+		    SAML_LIM_SIGVALUE);
 	return saml_sig_check_signed_info(c, elem, si);
 }
 
@@ -347,7 +375,8 @@ saml_sig_register_id(struct saml_ctx *c, xmlNodePtr elem, const char **idp)
 }
 
 /**
- * Verify sig over elem with the tenant's keys (each, for rollover).
+ * Verify sig over elem with the tenant's keys (either, for rollover):
+ * saml_si_key() finds the one that signed SignedInfo, xmlsec verifies.
  * @param fp	the SHA-256 fingerprint of the certificate that verified.
  * @return BK_OK, BK_E_SAML_SIG_INVALID, BK_E_SAML_DUP_ID, BK_E_NOMEM.
  */
@@ -361,16 +390,14 @@ saml_sig_verify(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig,
 
 	if ((rv = saml_sig_register_id(c, elem, &id)) != BK_OK)
 		return rv;
-	rv = BK_E_SAML_SIG_INVALID;
-	for (i = 0; i < c->t->info.n_certs; i++) {
-		rv = saml_sig_verify_one(c, sig, c->t->keys[i], id);
-		if (rv == BK_OK) {
-			memcpy(fp, c->t->info.certs[i].fingerprint,
-			    SAML_FP_LEN + 1);
-			return BK_OK;
-		}
-		if (rv != BK_E_SAML_SIG_INVALID)
-			break;
+	/*
+	 * Issue 6: xmlsec digests elem before it checks the signature, and
+	 * per key; so it runs only with the key that signed SignedInfo.
+	 */
+	if ((rv = saml_si_key(c, sig, &i)) == BK_OK &&
+	    (rv = saml_sig_verify_one(c, sig, c->t->keys[i], id)) == BK_OK) {
+		memcpy(fp, c->t->info.certs[i].fingerprint, SAML_FP_LEN + 1);
+		return BK_OK;
 	}
 	if (rv == BK_E_SAML_SIG_INVALID)
 		return saml_fail(c, rv, "signature of %s does not verify",

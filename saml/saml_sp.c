@@ -337,7 +337,7 @@ saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
 		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_METADATA;
 		goto out;
 	}
-	if ((rv = saml_xml_parse(buf, len, &doc, &perr)) != BK_OK) {
+	if ((rv = saml_xml_parse(buf, len, 0, &doc, &perr)) != BK_OK) {
 		reason = "not well-formed XML, or has a DTD";
 		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_METADATA;
 		goto out;

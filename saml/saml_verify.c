@@ -9,7 +9,13 @@
  *  1 size		SAML_PARAM (empty), SAML_TOOBIG before decoding [X05]
  *  2 base64		SAML_BASE64: strict standard alphabet [X07]
  *  3 xml		SAML_XML, SAML_DTD: the one parser, one tree [X01-X04,
- *			X08, S22, S34]
+ *			X08, S22, S34]; SAML_XML_ENCODING: UTF-8 only; the
+ *			shape limits, while the tree is built (saml_limits.c,
+ *			issue 6): SAML_XML_ATTRS (pre-scan of the start tags,
+ *			then per element), SAML_XML_DEPTH, SAML_XML_NODES,
+ *			SAML_XML_ATTRS_TOTAL, SAML_XML_NS, SAML_XML_NS_SCOPE,
+ *			SAML_XML_NS_TOTAL
+ *  3a prefix_lists	SAML_PREFIX_LIST: every exc-c14n PrefixList is short
  *  4 root		SAML_SCHEMA (root is not samlp:Response, no ID, nested
  *			Response), SAML_VERSION
  *  5 status		SAML_STATUS: top-level StatusCode is Success [P25]
@@ -21,7 +27,9 @@
  *			direct child of the Response or the Assertion [S18]
  *  8 ids		SAML_DUP_ID: every ID and xml:id is unique [S22]
  *  9 response_sig	if the Response is signed: profile (SIG_SHAPE,
- *			SIG_ALG) then xmlsec (SIG_INVALID) [S19-S30, S35]
+ *			SIG_ALG; one Reference, at most two Transforms, one
+ *			InclusiveNamespaces, short Signature/DigestValue)
+ *			then xmlsec (SIG_INVALID) [S19-S30, S35]
  * 10 assertion_sig	SAML_SIG_MISSING if unsigned, even when the Response
  *			is signed [S09, S10]; then profile and xmlsec [S16, S17]
  * 11 issuer		SAML_ISSUER: Response Issuer (optional) and Assertion
@@ -39,6 +47,10 @@
  *			white space, allowed Format [S23, S24, P29, P30]
  * 19 portal_user	SAML_PORTAL_USER unless allow_portal_users
  *
+ * Everything before step 9 is linear in the size of the tree, and steps 3
+ * and 3a bound that tree, so the cost paid before a signature is verified
+ * is bounded whatever the input (docs/security.md, "Cost before the
+ * signature").
  * Time format errors (SAML_TIME_FORMAT, P16) come from whichever of 13-17
  * reads the timestamp first.  Replay (P20) and InResponseTo correlation
  * (P09) need the store and are the caller's.
@@ -510,6 +522,7 @@ saml_check_base64(const char *b64, size_t len, unsigned char **xml,
 }
 
 static int (*const saml_checks[])(struct saml_ctx *) = {
+	saml_check_prefix_lists,
 	saml_check_root,
 	saml_check_status,
 	saml_check_assertion_count,
@@ -546,7 +559,8 @@ saml_run_checks(struct saml_ctx *c, const char *b64, size_t len)
 		    SAML_RESPONSE_MAX);
 	if ((rv = saml_check_base64(b64, len, &xml, &xml_len)) != BK_OK)
 		return saml_fail(c, rv, "SAMLResponse is not strict base64");
-	rv = saml_xml_parse((const char *)xml, xml_len, &c->doc, &why);
+	rv = saml_xml_parse((const char *)xml, xml_len, SAML_XML_LIMITS,
+	    &c->doc, &why);
 	free(xml);
 	if (rv != BK_OK) {
 		saml_fail(c, rv, "%s", why != NULL ? why : "parse error");

@@ -8,9 +8,18 @@
  * stops at the first DOCTYPE or entity declaration (SECURITY-CASES X01-X04,
  * S22, S34): a SAML message never needs a DTD, and every XXE, billion
  * laughs and DOCTYPE parser-differential payload starts with one.
- * The depth cap is libxml2's default (256) because XML_PARSE_HUGE is never
- * set (X08).  libxml2's own error output is swallowed: the caller gets a
- * short reason instead.
+ * libxml2's own depth cap (256) holds because XML_PARSE_HUGE is never set
+ * (X08), and so do its dictionary and text-size caps.  With SAML_XML_LIMITS
+ * (every untrusted message) the shape limits of saml_limits.c apply as
+ * well: a byte pre-scan of the start tags, then checks on every element as
+ * the tree is built, so a hostile shape costs a bounded, small amount
+ * before anything else runs (issue 6).  The parser stops at its first
+ * error: libxml2 would otherwise go on scanning, unguarded, after it.
+ * The encoding is UTF-8 (or ASCII): a declared encoding is ignored and a
+ * UTF-16, UCS-4 or EBCDIC document is refused, so the bytes the pre-scan
+ * reads are the characters the parser reads (a UTF-7 declaration would
+ * otherwise hide every tag from it).  libxml2's own error output is
+ * swallowed: the caller gets a short reason instead.
  * Trust: the bytes given to saml_xml_parse() are untrusted; the helpers
  * below read nodes of the tree it returns.
  */
@@ -22,15 +31,11 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#include <libxml/encoding.h>
 #include <libxml/xmlerror.h>
 
 #include "bk.h"
 #include "saml_int.h"
-
-struct saml_xml_state {
-	int	dtd;		/* a DOCTYPE or declaration was seen */
-	char	msg[96];	/* first libxml2 error, for the reason */
-};
 
 /* The external entity loader of the whole process: always fails (S31, X02). */
 static xmlParserInputPtr
@@ -55,6 +60,9 @@ saml_xml_serror_cb(void *ctx, xmlErrorPtr err)
 	if (ctxt == NULL || ctxt->_private == NULL || err == NULL)
 		return;
 	st = ctxt->_private;
+	/* Stop at the first error: nothing after it is guarded or needed. */
+	if (err->level >= XML_ERR_ERROR)
+		xmlStopParser(ctxt);
 	if (st->msg[0] != '\0' || err->message == NULL)
 		return;
 	snprintf(st->msg, sizeof(st->msg), "line %d: %s", err->line,
@@ -103,31 +111,83 @@ saml_xml_init(void)
 	xmlPedanticParserDefault(0);
 }
 
+/*
+ * With SAML_XML_LIMITS: only an ASCII-compatible encoding, and the start
+ * tags within bounds (saml_limits.c step 1).
+ */
+static int
+saml_xml_precheck(const char *buf, size_t len, struct saml_xml_state *st)
+{
+	xmlCharEncoding enc = XML_CHAR_ENCODING_NONE;
+
+	if (len >= 4)
+		enc = xmlDetectCharEncoding((const unsigned char *)buf, 4);
+	if (enc != XML_CHAR_ENCODING_NONE && enc != XML_CHAR_ENCODING_UTF8) {
+		snprintf(st->msg, sizeof(st->msg), "the message is not UTF-8");
+		return BK_E_SAML_XML_ENCODING;
+	}
+	if (saml_lim_prescan(buf, len, &st->lim) != BK_OK) {
+		snprintf(st->msg, sizeof(st->msg), "%s", st->lim.msg);
+		return st->lim.rv;
+	}
+	return BK_OK;
+}
+
+/* The outcome of a parse: the first of DTD, limit, libxml2 error. */
+static int
+saml_xml_outcome(xmlParserCtxtPtr ctxt, xmlDocPtr d,
+    struct saml_xml_state *st)
+{
+	if (st->dtd || (d != NULL && (d->intSubset != NULL ||
+	    d->extSubset != NULL))) {
+		snprintf(st->msg, sizeof(st->msg), "DTD or entity declaration");
+		return BK_E_SAML_DTD;
+	}
+	if (st->lim.rv != BK_OK) {
+		snprintf(st->msg, sizeof(st->msg), "%s", st->lim.msg);
+		return st->lim.rv;
+	}
+	if (d == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed ||
+	    xmlDocGetRootElement(d) == NULL) {
+		if (st->msg[0] == '\0')
+			snprintf(st->msg, sizeof(st->msg), "not well-formed");
+		return BK_E_SAML_XML;
+	}
+	return BK_OK;
+}
+
 /**
  * Parse untrusted XML into a tree.
  * @param buf, len	borrowed bytes.
+ * @param flags		SAML_XML_LIMITS for a SAML message (shape limits,
+ *			UTF-8 only); 0 for the operator's own files.
  * @param doc		returned-owned tree on BK_OK.
  * @param why		returned-owned reason on failure (may be NULL).
- * @return BK_OK, BK_E_SAML_XML, BK_E_SAML_DTD, BK_E_NOMEM.
+ * @return BK_OK, BK_E_SAML_XML, BK_E_SAML_DTD, BK_E_NOMEM, and with
+ *	   SAML_XML_LIMITS BK_E_SAML_XML_ENCODING or a limit's code
+ *	   (BK_E_SAML_XML_DEPTH ... BK_E_SAML_XML_NS_TOTAL).
  */
 int
-saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, char **why)
+saml_xml_parse(const char *buf, size_t len, int flags, xmlDocPtr *doc,
+    char **why)
 {
 	struct saml_xml_state st;
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr d = NULL;
 	int rv = BK_E_SAML_XML;
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING;
+	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 
 	*doc = NULL;
 	if (why != NULL)
 		*why = NULL;
 	memset(&st, 0, sizeof(st));
+	st.limits = (flags & SAML_XML_LIMITS) != 0;
 	if (len == 0 || len > INT_MAX) {
 		snprintf(st.msg, sizeof(st.msg), "empty or oversized document");
 		goto out;
 	}
+	if (st.limits && (rv = saml_xml_precheck(buf, len, &st)) != BK_OK)
+		goto out;
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
 		rv = BK_E_NOMEM;
 		goto out;
@@ -138,22 +198,15 @@ saml_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, char **why)
 	ctxt->sax->entityDecl = saml_xml_entity_cb;
 	ctxt->sax->serror = saml_xml_serror_cb;
 	ctxt->sax->initialized = XML_SAX2_MAGIC;
+	if (st.limits) {
+		saml_lim_hook(ctxt->sax);
+		opts |= XML_PARSE_IGNORE_ENC;
+	}
 	d = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, opts);
-	if (st.dtd || (d != NULL && (d->intSubset != NULL ||
-	    d->extSubset != NULL))) {
-		rv = BK_E_SAML_DTD;
-		snprintf(st.msg, sizeof(st.msg), "DTD or entity declaration");
+	if ((rv = saml_xml_outcome(ctxt, d, &st)) != BK_OK)
 		goto out;
-	}
-	if (d == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed ||
-	    xmlDocGetRootElement(d) == NULL) {
-		if (st.msg[0] == '\0')
-			snprintf(st.msg, sizeof(st.msg), "not well-formed");
-		goto out;
-	}
 	*doc = d;
 	d = NULL;
-	rv = BK_OK;
  out:
 	if (rv != BK_OK && why != NULL)
 		*why = bk_strdup(st.msg);

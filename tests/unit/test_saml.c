@@ -334,7 +334,7 @@ make_input(const struct tcase *tc, struct sopt *o)
 	if (o->raw_xml != NULL)
 		return b64_of(o->raw_xml, strlen(o->raw_xml));
 	xml = rsp_build(&r);
-	if (saml_xml_parse(xml, strlen(xml), &d, &why) != BK_OK)
+	if (saml_xml_parse(xml, strlen(xml), 0, &d, &why) != BK_OK)
 		fail_msg("template does not parse: %s", why);
 	free(xml);
 	if (o->sign_assertion)
@@ -584,7 +584,7 @@ test_sp_metadata(void **state)
 
 	md = saml_sp_metadata(T, &len);
 	assert_int_equal(strlen(md), len);
-	assert_int_equal(saml_xml_parse(md, len, &d, NULL), BK_OK);
+	assert_int_equal(saml_xml_parse(md, len, 0, &d, NULL), BK_OK);
 	assert_true(saml_xml_is(root_of(d), SAML_NS_MD, "EntityDescriptor"));
 	assert_string_equal(saml_xml_attr(root_of(d), "entityID"), SP);
 	sp = saml_xml_child(root_of(d), SAML_NS_MD, "SPSSODescriptor");
@@ -676,7 +676,7 @@ test_authn_request(void **state)
 	assert_int_equal(bk_b64_decode(req, strlen(req), 65536, &raw, &rawlen),
 	    BK_OK);
 	xml = inflate_raw(raw, rawlen);
-	assert_int_equal(saml_xml_parse(xml, strlen(xml), &d, NULL), BK_OK);
+	assert_int_equal(saml_xml_parse(xml, strlen(xml), 0, &d, NULL), BK_OK);
 	r = root_of(d);
 	assert_true(saml_xml_is(r, SAML_NS_PROTO, "AuthnRequest"));
 	assert_string_equal(saml_xml_attr(r, "ID"), id);

@@ -1,0 +1,188 @@
+/*
+ * sso-broker: which pinned key signed a SignedInfo, before xmlsec runs.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * xmlsec digests the referenced element (the whole Assertion, the costly
+ * c14n) before it checks the RSA signature over SignedInfo, and does it
+ * again for each key it is given.  So before calling it we canonicalize
+ * SignedInfo alone (a dozen nodes, bounded by saml_limits.c), with
+ * libxml2's c14n exactly as xmlsec does (the SignedInfo subtree, no
+ * comments, its CanonicalizationMethod and PrefixList), and check the
+ * SignatureValue with OpenSSL against each pinned key.  A message that no
+ * pinned key signed is refused here, having cost two small RSA checks;
+ * one that a key did sign goes to xmlsec with that key only, and xmlsec
+ * still verifies everything (this is a gate, never the verdict).
+ * Trust: SignedInfo and SignatureValue are untrusted; the keys are the
+ * tenant's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include <libxml/c14n.h>
+#include <libxml/xmlIO.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/openssl/evp.h>
+
+#include "bk.h"
+#include "saml_int.h"
+
+#define ALG_EXC_C14N	"http://www.w3.org/2001/10/xml-exc-c14n#"
+
+/* xmlsec's SignedInfo node set: the subtree (namespace nodes by parent). */
+static int
+saml_si_visible(void *si, xmlNodePtr node, xmlNodePtr parent)
+{
+	const xmlNode *n = node->type == XML_NAMESPACE_DECL ? parent : node;
+
+	for (; n != NULL; n = n->parent)
+		if (n == si)
+			return 1;
+	return 0;
+}
+
+/* Split the CanonicalizationMethod's PrefixList (held in *buf) in place. */
+static void
+saml_si_prefixes(xmlNodePtr cm, char **buf, xmlChar **list, size_t max)
+{
+	xmlNodePtr inc = saml_xml_first_elem(cm->children);
+	const char *v = saml_xml_attr(inc, "PrefixList");
+	size_t n = 0;
+	char *p;
+
+	list[0] = NULL;
+	if (!saml_xml_is(inc, ALG_EXC_C14N, "InclusiveNamespaces") ||
+	    v == NULL || (*buf = bk_strdup(v)) == NULL)
+		return;
+	for (p = *buf; *p != '\0' && n < max; ) {
+		while (*p != '\0' && strchr(" \t\r\n", *p) != NULL)
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		list[n++] = (xmlChar *)p;
+		while (*p != '\0' && strchr(" \t\r\n", *p) == NULL)
+			p++;
+	}
+	list[n] = NULL;
+}
+
+/* The canonical form of SignedInfo, returned-owned in *out. */
+static int
+saml_si_c14n(xmlNodePtr si, xmlNodePtr cm, unsigned char **out, size_t *len)
+{
+	xmlChar *list[SAML_LIM_PREFIXES + 1];
+	xmlOutputBufferPtr ob;
+	const char *alg = saml_xml_attr(cm, "Algorithm");
+	char *buf = NULL;
+	int exc = alg != NULL && strcmp(alg, ALG_EXC_C14N) == 0, rv = BK_OK;
+
+	*out = NULL;
+	saml_si_prefixes(cm, &buf, list, SAML_LIM_PREFIXES);
+	if ((ob = xmlAllocOutputBuffer(NULL)) == NULL) {
+		free(buf);
+		return BK_E_NOMEM;
+	}
+	if (xmlC14NExecute(si->doc, saml_si_visible, si, exc ?
+	    XML_C14N_EXCLUSIVE_1_0 : XML_C14N_1_0, exc ? list : NULL, 0,
+	    ob) < 0 || xmlOutputBufferGetContent(ob) == NULL)
+		rv = BK_E_SAML_SIG_INVALID;
+	else if ((*out = malloc(xmlOutputBufferGetSize(ob) + 1)) == NULL)
+		rv = BK_E_NOMEM;
+	else {
+		*len = xmlOutputBufferGetSize(ob);
+		memcpy(*out, xmlOutputBufferGetContent(ob), *len);
+	}
+	xmlOutputBufferClose(ob);
+	free(buf);
+	return rv;
+}
+
+/* SignatureValue: base64 with XML white space, at most SAML_TEXT_MAX. */
+static int
+saml_si_sigvalue(xmlNodePtr sv, unsigned char **sig, size_t *len)
+{
+	char *s = NULL;
+	size_t i, n = 0;
+	int rv;
+
+	*sig = NULL;
+	if ((rv = saml_xml_text(sv, &s)) != BK_OK)
+		return rv == BK_E_NOMEM ? rv : BK_E_SAML_SIG_INVALID;
+	for (i = 0; s[i] != '\0'; i++)
+		if (strchr(" \t\r\n", s[i]) == NULL)
+			s[n++] = s[i];
+	rv = bk_b64_decode(s, n, SAML_TEXT_MAX, sig, len);
+	free(s);
+	if (rv == BK_E_NOMEM)
+		return rv;
+	return rv == BK_OK ? BK_OK : BK_E_SAML_SIG_INVALID;
+}
+
+/* The digest of the (profile-checked) SignatureMethod. */
+static const EVP_MD *
+saml_si_md(xmlNodePtr sm)
+{
+	const char *alg = saml_xml_attr(sm, "Algorithm"), *h;
+
+	if (alg == NULL || (h = strrchr(alg, '-')) == NULL)
+		return NULL;
+	if (strcmp(h, "-sha256") == 0)
+		return EVP_sha256();
+	if (strcmp(h, "-sha384") == 0)
+		return EVP_sha384();
+	if (strcmp(h, "-sha512") == 0)
+		return EVP_sha512();
+	return strcmp(alg, "http://www.w3.org/2000/09/xmldsig#rsa-sha1") == 0 ?
+	    EVP_sha1() : NULL;
+}
+
+static int
+saml_si_rsa_ok(xmlSecKeyPtr key, const EVP_MD *md, const unsigned char *sig,
+    size_t siglen, const unsigned char *tbs, size_t len)
+{
+	EVP_PKEY *pk = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key));
+	EVP_MD_CTX *m;
+	int ok;
+
+	if (pk == NULL || (m = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit(m, NULL, md, NULL, pk) == 1 &&
+	    EVP_DigestVerify(m, sig, siglen, tbs, len) == 1;
+	EVP_MD_CTX_free(m);
+	return ok;
+}
+
+/**
+ * The index of the tenant key whose RSA signature over sig's SignedInfo
+ * verifies (sig has passed saml_sig_check_profile()).
+ * @return BK_OK and *which, BK_E_SAML_SIG_INVALID, BK_E_NOMEM.
+ */
+int
+saml_si_key(struct saml_ctx *c, xmlNodePtr sig, size_t *which)
+{
+	xmlNodePtr si = saml_xml_first_elem(sig->children);
+	xmlNodePtr sv = saml_xml_next_elem(si);
+	xmlNodePtr cm = saml_xml_first_elem(si->children);
+	const EVP_MD *md = saml_si_md(saml_xml_next_elem(cm));
+	unsigned char *tbs = NULL, *sv_raw = NULL;
+	size_t len = 0, svlen = 0, i;
+	int rv;
+
+	if (md == NULL)
+		return BK_E_SAML_SIG_INVALID;
+	if ((rv = saml_si_c14n(si, cm, &tbs, &len)) != BK_OK ||
+	    (rv = saml_si_sigvalue(sv, &sv_raw, &svlen)) != BK_OK)
+		goto out;
+	rv = BK_E_SAML_SIG_INVALID;
+	for (i = 0; i < c->t->info.n_certs && rv != BK_OK; i++)
+		if (saml_si_rsa_ok(c->t->keys[i], md, sv_raw, svlen, tbs,
+		    len)) {
+			*which = i;
+			rv = BK_OK;
+		}
+ out:
+	free(tbs);
+	free(sv_raw);
+	return rv;
+}
