@@ -228,7 +228,9 @@ oidc_check_identity(struct oidc_vctx *c)
 {
 	struct oidc_identity id;
 
-	if (c->e->identity_url == NULL)
+	/* Usually the very same string as sub: nothing more to compare. */
+	if (c->e->identity_url == NULL ||
+	    strcmp(c->e->identity_url, c->out->sub) == 0)
 		return BK_OK;
 	if (oidc_identity_parse(c->e->identity_url, &id) != BK_OK)
 		return oidc_fail(&c->detail, BK_E_OIDC_IDENTITY,

@@ -151,6 +151,14 @@ oidc_strset(char **dst, const char *s)
 	return BK_OK;
 }
 
+/* 1 if c is in the base64url alphabet (RFC 4648 5). */
+static int
+oidc_b64url_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 int
 oidc_b64url_ok(const char *s, size_t n)
 {
@@ -158,8 +166,7 @@ oidc_b64url_ok(const char *s, size_t n)
 
 	/* RFC 7515 2: the URL-safe alphabet, no padding, no white space. */
 	for (i = 0; i < n; i++)
-		if (s[i] == '\0' || strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789-_", s[i]) == NULL)
+		if (!oidc_b64url_char((unsigned char)s[i]))
 			return 0;
 	return n % 4 != 1;
 }
