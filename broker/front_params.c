@@ -6,6 +6,11 @@
  * URL decoding is libevent's (evhttp_uridecode); this file adds the
  * strictness the security rules need: a repeated parameter, a control
  * byte, an embedded NUL or a bad %-escape rejects the whole request.
+ * Cost (issue 6: every parser before authentication is bounded): one pass
+ * to split, one to check and one (libevent's) to decode each component;
+ * the only comparison between parameters, the duplicate check, is over at
+ * most FRONT_MAX_PARAMS names of at most FRONT_MAX_NAME_LEN bytes, so a
+ * 1 MiB body costs linear time whatever its shape.
  * Trust: all input here is untrusted.
  */
 #include <stdio.h>
@@ -15,6 +20,9 @@
 #include <event2/http.h>
 
 #include "front_int.h"
+
+/* Longest parameter name: ours are at most 21 bytes (code_challenge_method). */
+#define FRONT_MAX_NAME_LEN	64
 
 static int
 front_hexdig(char c)
@@ -91,11 +99,24 @@ front_params_parse(const char *s, size_t len, struct front_params *out)
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (eq == NULL)
 			eq = amp;
+		/* Both caps before any decoding (each %XX is 3 bytes). */
+		if (out->n >= FRONT_MAX_PARAMS) {
+			rv = BK_E_HTTP_PARAM_COUNT;
+			goto fail;
+		}
+		if ((size_t)(eq - p) > FRONT_MAX_NAME_LEN * 3) {
+			rv = BK_E_HTTP_PARAM_NAME;
+			goto fail;
+		}
 		if ((rv = front_decode(p, (size_t)(eq - p), &name,
 		    &nlen)) != BK_OK)
 			goto fail;
 		if (nlen == 0) {
 			rv = BK_E_HTTP_BADPARAM;
+			goto fail;
+		}
+		if (nlen > FRONT_MAX_NAME_LEN) {
+			rv = BK_E_HTTP_PARAM_NAME;
 			goto fail;
 		}
 		if ((rv = front_decode(eq < amp ? eq + 1 : amp,
@@ -111,10 +132,6 @@ front_params_parse(const char *s, size_t len, struct front_params *out)
 				rv = BK_E_HTTP_DUPPARAM;
 				goto fail;
 			}
-		if (out->n >= FRONT_MAX_PARAMS) {
-			rv = BK_E_HTTP_BADPARAM;
-			goto fail;
-		}
 		out->v[out->n].name = name;
 		out->v[out->n].value = value;
 		out->v[out->n].vlen = vlen;
