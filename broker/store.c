@@ -480,6 +480,8 @@ store_master_found(struct store *s, const char *host, int port)
 	free(s->addr.host);
 	s->addr.host = h;
 	s->addr.port = port;
+	free(s->addr.path);	/* a sentinel names a TCP address */
+	s->addr.path = NULL;
 	if (s->ac != NULL)
 		store_drop(s, BK_E_STORE_NOT_MASTER,
 		    "the sentinels moved the master");
