@@ -49,6 +49,7 @@
 #define AUDIT_PROBE_BYTES	4096
 /* A write that failed for another reason than space: not ready this long. */
 #define AUDIT_RETRY_SEC		5
+#define AUDIT_WARN_SEC		60
 #define AUDIT_GENESIS \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -66,6 +67,7 @@ struct audit_shared {
 	int		 fail_errno;
 	size_t		 fail_len;
 	time_t		 fail_at;
+	time_t		 fail_logged;	/* the last "cannot write" warning */
 };
 
 struct audit {
@@ -330,13 +332,22 @@ audit_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Under the lock.  Warned once a minute while it lasts, not per record. */
 static void
-audit_fail(struct audit_shared *sh, int e, size_t len)
+audit_fail(struct audit_shared *sh, const char *path, int e, size_t len)
 {
+	time_t	 now = time(NULL);
+
+	if (!sh->failed || sh->fail_errno != e ||
+	    now - sh->fail_logged >= AUDIT_WARN_SEC) {
+		sh->fail_logged = now;
+		log_warnx("audit: cannot write to %s: %s; sign-ins are refused "
+		    "until it can", path, strerror(e));
+	}
 	sh->failed = 1;
 	sh->fail_errno = e;
 	sh->fail_len = len;
-	sh->fail_at = time(NULL);
+	sh->fail_at = now;
 }
 
 /*
@@ -354,8 +365,7 @@ audit_follow(struct audit *a)
 	if (a->fgen == a->sh->fgen)
 		return BK_OK;
 	if ((fd = open(a->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
-		log_warn("audit: %s", a->path);
-		audit_fail(a->sh, errno, 0);
+		audit_fail(a->sh, a->path, errno, 0);
 		return BK_E_AUDIT_WRITE;
 	}
 	if (fstat(fd, &st) != 0 || st.st_dev != a->sh->fdev ||
@@ -363,7 +373,7 @@ audit_follow(struct audit *a)
 		log_warnx("audit: %s is not the file the chain moved to",
 		    a->path);
 		close(fd);
-		audit_fail(a->sh, EXDEV, 0);
+		audit_fail(a->sh, a->path, EXDEV, 0);
 		return BK_E_AUDIT_WRITE;
 	}
 	close(a->fd);
@@ -435,14 +445,14 @@ audit_commit(struct audit *a, json_t *o, char **outline)
 	else
 		e = audit_append(a, line, len);
 	if (e != 0) {
-		errno = e;
-		log_warn("audit: write %s", a->path);
-		audit_fail(a->sh, e, len + 2);
+		audit_fail(a->sh, a->path, e, len + 2);
 		free(line);
 		return BK_E_AUDIT_WRITE;
 	}
 	a->sh->seq++;
 	memcpy(a->sh->prev, hash, sizeof(hash));
+	if (a->sh->failed)
+		log_info("audit: %s takes records again", a->path);
 	a->sh->failed = 0;
 	if (outline != NULL)
 		*outline = line;
