@@ -1,0 +1,253 @@
+/*
+ * sso-broker: unit tests for the audit writer (broker/audit.c) and the
+ * UTF-8 cleaning it relies on (log_utf8 in broker/log.c).
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Exact outputs for invalid and cut UTF-8; a record written whole or not
+ * at all under a file-size limit; a record after a damaged tail on its own
+ * line; a rotation (move + audit_reopen) that a process forked earlier
+ * follows, so the two files form one gapless chain.  Files live under a
+ * mkdtemp() directory removed at the end.
+ * Trust: none (test code).
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "bk.h"
+#include "log.h"
+
+static char	 tdir[64];
+
+static void
+tpath(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", tdir, name);
+}
+
+static off_t
+fsize(const char *path)
+{
+	struct stat	 st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static int
+rec(struct audit *a, const char *user)
+{
+	struct audit_rec	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.event = "assertion";
+	r.outcome = "accepted";
+	r.reason = "ok";
+	r.user = user;
+	return audit_write(a, &r);
+}
+
+static void
+test_utf8_table(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 max;
+		const char	*out;
+	} t[] = {
+		{ "plain ascii", 64, "plain ascii" },
+		{ "\xff\xfe", 64, "\\xff\\xfe" },
+		{ "caf\xc3\xa9", 64, "caf\xc3\xa9" },
+		{ "cut \xe2\x82", 64, "cut \\xe2\\x82" },	/* half a euro */
+		{ "\xc0\xaf", 64, "\\xc0\\xaf" },		/* overlong / */
+		{ "\xed\xa0\x80", 64, "\\xed\\xa0\\x80" },	/* surrogate */
+		{ "\xf4\x90\x80\x80", 64, "\\xf4\\x90\\x80\\x80" },
+		{ "\xf0\x9f\x98\x80!", 64, "\xf0\x9f\x98\x80!" },
+		{ "\x80x", 64, "\\x80x" },
+		/* cut on a character boundary, with "..." within max */
+		{ "abcdefghijkl", 10, "abcdefg..." },
+		{ "ab\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 10,
+		    "ab\xe2\x82\xac..." },
+		{ "\xff\xff\xff", 10, "\\xff..." },
+		{ "", 10, "" },
+	};
+	size_t	 i;
+	char	*s;
+
+	(void)state;
+	for (i = 0; i < BK_NELEM(t); i++) {
+		s = log_utf8(t[i].in, t[i].max);
+		assert_non_null(s);
+		assert_string_equal(s, t[i].out);
+		assert_true(strlen(s) <= t[i].max);
+		free(s);
+	}
+}
+
+static void
+test_whole_or_nothing(void **state)
+{
+	struct audit			*a;
+	struct audit_verify_result	 vr;
+	struct rlimit			 rl, low;
+	char				 path[128];
+	off_t				 before, after;
+	int				 rv, ready_low, ready_again;
+
+	(void)state;
+	tpath(path, sizeof(path), "fsize.jsonl");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	before = fsize(path);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)before + 10;	/* room for 10 bytes only */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	rv = rec(a, "bob@acme.example");
+	after = fsize(path);
+	ready_low = audit_is_ready(a);
+	setrlimit(RLIMIT_FSIZE, &rl);	/* before any assert prints */
+	ready_again = audit_is_ready(a);
+	assert_int_equal(rv, BK_E_AUDIT_WRITE);
+	assert_int_equal(after, before);	/* the 10 bytes were cut back */
+	assert_false(ready_low);
+	assert_true(ready_again);
+	assert_int_equal(rec(a, "carol@acme.example"), BK_OK);
+	assert_int_equal(audit_verify(a, &vr), BK_OK);
+	assert_true(vr.ok);
+	assert_int_equal(vr.records, 2);	/* seq 1, 2: no gap */
+	audit_free(a);
+}
+
+static void
+test_damaged_tail(void **state)
+{
+	struct audit	*a;
+	char		 path[128], buf[8192], *nl;
+	json_t		*o;
+	json_error_t	 err;
+	ssize_t		 n;
+	int		 fd;
+
+	(void)state;
+	tpath(path, sizeof(path), "tail.jsonl");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"half", 6), 6);
+	close(fd);
+	assert_int_equal(rec(a, "bob@acme.example"), BK_OK);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	/* the garbage keeps its line; the record has one of its own */
+	nl = strstr(buf, "{\"half\n");
+	assert_non_null(nl);
+	o = json_loads(nl + 7, JSON_DISABLE_EOF_CHECK, &err);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "seq")), 2);
+	json_decref(o);
+	audit_free(a);
+}
+
+static void
+test_rotation_followed(void **state)
+{
+	struct audit			*a;
+	struct audit_verify_result	 vr;
+	char				 path[128], old[128], c;
+	int				 go[2], st;
+	pid_t				 pid;
+
+	(void)state;
+	tpath(path, sizeof(path), "rot.jsonl");
+	tpath(old, sizeof(old), "rot.jsonl.1");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		/* an old worker: forked before the rotation */
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(rec(a, "bob@acme.example") == BK_OK ? 0 : 1);
+	}
+	close(go[0]);
+	assert_int_equal(rename(path, old), 0);
+	assert_int_equal(rec(a, "moved@acme.example"), BK_OK); /* before HUP */
+	assert_int_equal(audit_reopen(a), BK_OK);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(rec(a, "carol@acme.example"), BK_OK);
+	close(go[1]);
+	assert_int_equal(audit_verify_path(old, &vr), BK_OK);
+	assert_true(vr.ok);
+	assert_int_equal(vr.records, 2);
+	assert_int_equal(audit_verify(a, &vr), BK_OK);
+	assert_true(vr.ok);
+	assert_int_equal(vr.records, 2);	/* the child's, then ours */
+	/* a reopen with no rotation changes nothing */
+	assert_int_equal(audit_reopen(a), BK_OK);
+	assert_int_equal(rec(a, "dave@acme.example"), BK_OK);
+	assert_int_equal(audit_verify(a, &vr), BK_OK);
+	assert_true(vr.ok && vr.records == 3 && vr.chains == 1);
+	audit_free(a);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tdir, sizeof(tdir), "/tmp/bk-audit-XXXXXX");
+	return mkdtemp(tdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	static const char *const names[] = { "fsize.jsonl", "tail.jsonl",
+	    "rot.jsonl", "rot.jsonl.1" };
+	char	 p[128];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < BK_NELEM(names); i++) {
+		tpath(p, sizeof(p), names[i]);
+		unlink(p);
+	}
+	return rmdir(tdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_table),
+		cmocka_unit_test(test_whole_or_nothing),
+		cmocka_unit_test(test_damaged_tail),
+		cmocka_unit_test(test_rotation_followed),
+	};
+
+	log_init("test_audit", 0);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
