@@ -256,7 +256,8 @@ store_role_cb(int rv, const struct store_reply *r, void *arg)
 	snprintf(why, sizeof(why), "the server's role is %.*s, not master",
 	    t != NULL && len < 32 ? (int)len : 7, t != NULL && len < 32 ?
 	    t : "unknown");
-	store_drop(s, BK_E_STORE_NOT_MASTER, why);
+	/* A url that names a replica would say so every 2 s: not all. */
+	store_drop(s, BK_E_STORE_NOT_MASTER, s->fails++ % 30 == 0 ? why : NULL);
 }
 
 static void

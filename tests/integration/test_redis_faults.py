@@ -127,6 +127,27 @@ def test_redis_loading_is_not_ready(factory, tmp_path):
         rd.stop()
 
 
+def test_demoted_server_takes_no_commands(factory, tmp_path):
+    """Without Sentinel: the configured server turns into a replica (a manual role swap).
+    ROLE, checked every second, stops the broker from using it; promoted again, it is used."""
+    one = Redis(tmp_path / 'one')
+    two = Redis(tmp_path / 'two', extra=['--replicaof', '127.0.0.1', str(one.port)])
+    try:
+        b = factory.broker(tenants=[('acme', {})], redis=one)
+        assert env.wait_for(lambda: _ready_all(b), 10)
+        assert env.wait_for(lambda: 'master_link_status:up' in two.cli(0, 'INFO', 'replication'), 10)
+        assert one.cli(0, 'WAIT', '1', '2000') == '1'
+        two.cli(0, 'REPLICAOF', 'NO', 'ONE')
+        one.cli(0, 'REPLICAOF', '127.0.0.1', str(two.port))
+        assert env.wait_for(lambda: all(_ready(b)[0] == 503 for _ in range(4)), 5), _ready(b)
+        assert 'role is slave, not master' in b.log_text(), b.log_tail()
+        one.cli(0, 'REPLICAOF', 'NO', 'ONE')
+        assert env.wait_for(lambda: _ready_all(b), 10), (_ready(b), b.log_tail())
+    finally:
+        two.stop()
+        one.stop()
+
+
 def _issue_codes(e, br, n):
     """n codes from one browser session (the first sign-in gave consent)."""
     out = []
