@@ -481,9 +481,11 @@ sen_at(struct store_sentinel *ss, const struct sen_tok *ip,
 			    "the sentinels demote the server to a replica");
 		return;
 	}
-	log_info("redis: sentinel %s:%d: the master of %s is now %s:%d",
-	    log_esc(ss->host[idx]), ss->port[idx],
-	    log_esc(s->conf->master_name), log_esc(host), p);
+	if (s->ac == NULL || s->addr.host == NULL ||
+	    strcmp(s->addr.host, host) != 0 || s->addr.port != p)
+		log_info("redis: sentinel %s:%d: the master of %s is now "
+		    "%s:%d", log_esc(ss->host[idx]), ss->port[idx],
+		    log_esc(s->conf->master_name), log_esc(host), p);
 	sen_move(ss, host, p);
 }
 
