@@ -212,6 +212,18 @@ audit_lock(struct audit_shared *sh)
 	return r == 0 ? BK_OK : BK_E_AUDIT_WRITE;
 }
 
+/*
+ * Under the lock, with fd on the current file: still busy means the last
+ * owner died mid-write; cut off the part it wrote.
+ */
+static void
+audit_cut_busy(struct audit *a)
+{
+	if (a->sh->busy && ftruncate(a->fd, a->sh->busy_size) != 0)
+		log_warn("audit: cannot cut a partial record off %s", a->path);
+	a->sh->busy = 0;
+}
+
 int
 audit_open(const char *path, struct audit **out)
 {
@@ -266,6 +278,7 @@ audit_reopen(struct audit *a)
 	 */
 	if (audit_lock(a->sh) != BK_OK)
 		return BK_E_AUDIT_WRITE;
+	audit_cut_busy(a);	/* in the file it belongs to */
 	if ((rv = audit_open_fds(a)) == BK_OK) {
 		a->sh->fgen++;
 		audit_note_file(a);
@@ -522,11 +535,7 @@ audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 	if ((rv = audit_lock(a->sh)) != BK_OK)
 		goto out;
 	if ((rv = audit_follow(a)) == BK_OK) {
-		/* Still busy: the last owner died mid-write; cut its part. */
-		if (a->sh->busy && ftruncate(a->fd, a->sh->busy_size) != 0)
-			log_warn("audit: cannot cut a partial record off %s",
-			    a->path);
-		a->sh->busy = 0;
+		audit_cut_busy(a);
 		rv = audit_commit(a, o, outline);
 	}
 	pthread_mutex_unlock(&a->sh->mu);

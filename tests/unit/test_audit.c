@@ -4,7 +4,8 @@
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Exact outputs for invalid and cut UTF-8; a record written whole or not
- * at all under a file-size limit; a record after a damaged tail on its own
+ * at all under a file-size limit, even when the writer is killed in the
+ * middle of it (SIGXFSZ); a record after a damaged tail on its own
  * line; a rotation (move + audit_reopen) that a process forked earlier
  * follows, so the two files form one gapless chain.  Files live under a
  * mkdtemp() directory removed at the end.
@@ -135,6 +136,41 @@ test_whole_or_nothing(void **state)
 	audit_free(a);
 }
 
+/* A writer killed mid-record (SIGXFSZ, as before it was ignored). */
+static void
+test_owner_died_mid_write(void **state)
+{
+	struct audit			*a;
+	struct audit_verify_result	 vr;
+	struct rlimit			 rl;
+	char				 path[128];
+	off_t				 before;
+	int				 st;
+	pid_t				 pid;
+
+	(void)state;
+	tpath(path, sizeof(path), "died.jsonl");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	before = fsize(path);
+	if ((pid = fork()) == 0) {
+		signal(SIGXFSZ, SIG_DFL);
+		getrlimit(RLIMIT_FSIZE, &rl);
+		rl.rlim_cur = (rlim_t)before + 10;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		rec(a, "bob@acme.example");	/* dies inside, holding the lock */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGXFSZ);
+	assert_int_equal(fsize(path), before + 10);	/* its half record */
+	assert_int_equal(rec(a, "carol@acme.example"), BK_OK);
+	assert_int_equal(audit_verify(a, &vr), BK_OK);
+	assert_true(vr.ok);
+	assert_int_equal(vr.records, 2);
+	audit_free(a);
+}
+
 static void
 test_damaged_tail(void **state)
 {
@@ -225,8 +261,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const names[] = { "fsize.jsonl", "tail.jsonl",
-	    "rot.jsonl", "rot.jsonl.1" };
+	static const char *const names[] = { "fsize.jsonl", "died.jsonl",
+	    "tail.jsonl", "rot.jsonl", "rot.jsonl.1" };
 	char	 p[128];
 	size_t	 i;
 
@@ -244,6 +280,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_table),
 		cmocka_unit_test(test_whole_or_nothing),
+		cmocka_unit_test(test_owner_died_mid_write),
 		cmocka_unit_test(test_damaged_tail),
 		cmocka_unit_test(test_rotation_followed),
 	};
