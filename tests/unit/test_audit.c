@@ -63,6 +63,29 @@ rec(struct audit *a, const char *user)
 	return audit_write(a, &r);
 }
 
+/* A new audit file tdir/name holding one record. */
+static struct audit *
+start(const char *name, char *path, size_t len)
+{
+	struct audit	*a;
+
+	tpath(path, len, name);
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	return a;
+}
+
+/* The file verifies as one chain of n records. */
+static void
+verify_n(struct audit *a, size_t n)
+{
+	struct audit_verify_result	 vr;
+
+	assert_int_equal(audit_verify(a, &vr), BK_OK);
+	assert_true(vr.ok);
+	assert_int_equal(vr.records, n);
+}
+
 static void
 test_utf8_table(void **state)
 {
@@ -104,16 +127,13 @@ static void
 test_whole_or_nothing(void **state)
 {
 	struct audit			*a;
-	struct audit_verify_result	 vr;
 	struct rlimit			 rl, low;
 	char				 path[128];
 	off_t				 before, after;
 	int				 rv, ready_low, ready_again;
 
 	(void)state;
-	tpath(path, sizeof(path), "fsize.jsonl");
-	assert_int_equal(audit_open(path, &a), BK_OK);
-	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	a = start("fsize.jsonl", path, sizeof(path));
 	before = fsize(path);
 	signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
@@ -130,9 +150,7 @@ test_whole_or_nothing(void **state)
 	assert_false(ready_low);
 	assert_true(ready_again);
 	assert_int_equal(rec(a, "carol@acme.example"), BK_OK);
-	assert_int_equal(audit_verify(a, &vr), BK_OK);
-	assert_true(vr.ok);
-	assert_int_equal(vr.records, 2);	/* seq 1, 2: no gap */
+	verify_n(a, 2);	/* seq 1, 2: no gap */
 	audit_free(a);
 }
 
@@ -141,7 +159,6 @@ static void
 test_owner_died_mid_write(void **state)
 {
 	struct audit			*a;
-	struct audit_verify_result	 vr;
 	struct rlimit			 rl;
 	char				 path[128];
 	off_t				 before;
@@ -149,9 +166,7 @@ test_owner_died_mid_write(void **state)
 	pid_t				 pid;
 
 	(void)state;
-	tpath(path, sizeof(path), "died.jsonl");
-	assert_int_equal(audit_open(path, &a), BK_OK);
-	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	a = start("died.jsonl", path, sizeof(path));
 	before = fsize(path);
 	if ((pid = fork()) == 0) {
 		signal(SIGXFSZ, SIG_DFL);
@@ -165,9 +180,7 @@ test_owner_died_mid_write(void **state)
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGXFSZ);
 	assert_int_equal(fsize(path), before + 10);	/* its half record */
 	assert_int_equal(rec(a, "carol@acme.example"), BK_OK);
-	assert_int_equal(audit_verify(a, &vr), BK_OK);
-	assert_true(vr.ok);
-	assert_int_equal(vr.records, 2);
+	verify_n(a, 2);
 	audit_free(a);
 }
 
@@ -182,9 +195,7 @@ test_damaged_tail(void **state)
 	int		 fd;
 
 	(void)state;
-	tpath(path, sizeof(path), "tail.jsonl");
-	assert_int_equal(audit_open(path, &a), BK_OK);
-	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	a = start("tail.jsonl", path, sizeof(path));
 	fd = open(path, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "{\"half", 6), 6);
@@ -215,10 +226,8 @@ test_rotation_followed(void **state)
 	pid_t				 pid;
 
 	(void)state;
-	tpath(path, sizeof(path), "rot.jsonl");
 	tpath(old, sizeof(old), "rot.jsonl.1");
-	assert_int_equal(audit_open(path, &a), BK_OK);
-	assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	a = start("rot.jsonl", path, sizeof(path));
 	assert_int_equal(pipe(go), 0);
 	if ((pid = fork()) == 0) {
 		/* an old worker: forked before the rotation */
@@ -239,9 +248,7 @@ test_rotation_followed(void **state)
 	assert_int_equal(audit_verify_path(old, &vr), BK_OK);
 	assert_true(vr.ok);
 	assert_int_equal(vr.records, 2);
-	assert_int_equal(audit_verify(a, &vr), BK_OK);
-	assert_true(vr.ok);
-	assert_int_equal(vr.records, 2);	/* the child's, then ours */
+	verify_n(a, 2);	/* the child's, then ours */
 	/* a reopen with no rotation changes nothing */
 	assert_int_equal(audit_reopen(a), BK_OK);
 	assert_int_equal(rec(a, "dave@acme.example"), BK_OK);
