@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "front_http.h"
 #include "front_int.h"
 #include "log.h"
 
@@ -336,6 +337,12 @@ front_admin_req_new(struct front *f, struct evhttp_request *ev)
 	return front_req_new(f, ev, 1);
 }
 
+struct front_req *
+front_req_open(struct front *f, struct evhttp_request *ev)
+{
+	return front_req_new(f, ev, 0);
+}
+
 void
 front_public_cb(struct evhttp_request *ev, void *arg)
 {
@@ -375,44 +382,6 @@ front_readyz(struct front_req *req)
 
 /* --- set-up --- */
 
-static struct bufferevent *
-front_tls_bevcb(struct event_base *base, void *arg)
-{
-	SSL	*ssl = SSL_new(arg);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-}
-
-static struct evhttp *
-front_http_new(struct front *f, int fd, size_t max_body, int methods,
-    void (*cb)(struct evhttp_request *, void *),
-    struct evhttp_bound_socket **bs)
-{
-	struct evhttp	*h;
-
-	if ((h = evhttp_new(f->base)) == NULL)
-		return NULL;
-	evhttp_set_max_headers_size(h, FRONT_MAX_HEADERS);
-	evhttp_set_max_body_size(h, max_body);
-	evhttp_set_timeout(h, FRONT_TIMEOUT_SEC);
-	evhttp_set_allowed_methods(h, (ev_uint16_t)methods);
-	evhttp_set_default_content_type(h, "text/plain; charset=utf-8");
-	/* Read and drop an oversized body, then answer 413 (not a reset). */
-	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_gencb(h, cb, f);
-	if (f->tls_ctx != NULL)
-		evhttp_set_bevcb(h, front_tls_bevcb, f->tls_ctx);
-	if ((*bs = evhttp_accept_socket_with_handle(h, fd)) == NULL) {
-		evhttp_free(h);
-		return NULL;
-	}
-	return h;
-}
-
 static void
 front_origin_init(struct front *f)
 {
@@ -451,15 +420,17 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->slot = env->slot;
 	f->tls_ctx = env->tls_ctx;
 	front_origin_init(f);
-	if ((f->store = store_new(base, env->conf)) == NULL)
+	if ((f->store = store_new(base, env->conf)) == NULL ||
+	    (f->http = front_http_new(f)) == NULL)
 		goto fail;
-	f->pub = front_http_new(f, env->pub_fd, FRONT_MAX_BODY_PUBLIC,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD, front_public_cb,
-	    &f->pub_bs);
-	f->adm = front_http_new(f, env->adm_fd, FRONT_MAX_BODY_ADMIN,
+	f->pub = front_http_listen(f->http, 0, env->pub_fd,
+	    FRONT_MAX_BODY_PUBLIC,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,
+	    front_public_cb);
+	f->adm = front_http_listen(f->http, 1, env->adm_fd,
+	    FRONT_MAX_BODY_ADMIN,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-	    EVHTTP_REQ_DELETE,
-	    front_admin_cb, &f->adm_bs);
+	    EVHTTP_REQ_DELETE, front_admin_cb);
 	if (f->pub == NULL || f->adm == NULL)
 		goto fail;
 	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb,
@@ -478,12 +449,12 @@ front_drain(struct front *f)
 	if (f->draining)
 		return;
 	f->draining = 1;
-	/* Stop accepting; connections already open finish their request. */
-	if (f->pub_bs != NULL)
-		evhttp_del_accept_socket(f->pub, f->pub_bs);
-	if (f->adm_bs != NULL)
-		evhttp_del_accept_socket(f->adm, f->adm_bs);
-	f->pub_bs = f->adm_bs = NULL;
+	/*
+	 * Close the listening sockets (new connections are refused once the
+	 * parent and every worker closed theirs); connections already open
+	 * finish the request whose bytes are arriving.
+	 */
+	front_http_drain(f->http);
 }
 
 int
@@ -493,17 +464,10 @@ front_inflight(const struct front *f)
 }
 
 int
-front_is_idle(const struct front *f, int ms)
+front_drain_poll(struct front *f, int idle_ms)
 {
-	struct timespec	 now;
-	long		 el;
-
-	if (f->inflight > 0)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	el = (now.tv_sec - f->last_done.tv_sec) * 1000 +
-	    (now.tv_nsec - f->last_done.tv_nsec) / 1000000;
-	return el >= ms;
+	front_http_close_idle(f->http, idle_ms);
+	return front_http_nconns(f->http) + f->inflight;
 }
 
 void
@@ -517,6 +481,8 @@ front_free(struct front *f)
 		evhttp_free(f->pub);
 	if (f->adm != NULL)
 		evhttp_free(f->adm);
+	/* After evhttp_free: the connections it frees are ours to forget. */
+	front_http_free(f->http);
 	store_free(f->store);
 	free(f);
 }

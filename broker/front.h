@@ -33,11 +33,12 @@ void	front_drain(struct front *f);
 /** Requests in flight. */
 int	front_inflight(const struct front *f);
 /**
- * 1 when no request is in flight and none ended in the last ms
- * milliseconds: a draining worker may exit without cutting a keep-alive
- * client between two requests.
+ * While draining: close keep-alive connections idle for idle_ms or more
+ * (so a client between two requests still gets its next answer, with
+ * "Connection: close"), and return the connections and requests still
+ * open.  0: the worker may exit without cutting anyone.
  */
-int	front_is_idle(const struct front *f, int ms);
+int	front_drain_poll(struct front *f, int idle_ms);
 void	front_free(struct front *f);
 
 #endif /* BK_FRONT_H */

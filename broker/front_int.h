@@ -47,7 +47,7 @@ struct front {
 	struct audit		*audit;
 	struct store		*store;
 	struct evhttp		*pub, *adm;
-	struct evhttp_bound_socket *pub_bs, *adm_bs;
+	struct front_http	*http;		/* strict layer, listeners */
 	struct event		*tick;
 	void			*tls_ctx;
 	int			 slot;

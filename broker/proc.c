@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -164,6 +165,31 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 
 /* --- sockets and TLS --- */
 
+/*
+ * Connections are file descriptors: raise the soft limit to the hard one
+ * (the workers inherit it and size their connection caps from it).
+ */
+static void
+proc_nofile_raise(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	/* RLIM_INFINITY is refused for NOFILE: stay at a large number. */
+	if (rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024 * 1024;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("setrlimit RLIMIT_NOFILE %llu",
+		    (unsigned long long)rl.rlim_cur);
+	else
+		log_info("file descriptor limit raised from %llu to %llu",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 static int
 proc_bind(const char *hostport, int *fd)
 {
@@ -247,11 +273,13 @@ proc_worker_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	/*
-	 * Exit once idle for a second: keep-alive clients that were between
-	 * two requests when the drain began get one more answer, with
-	 * "Connection: close", and move to the new workers.
+	 * Exit once every connection is closed: a request whose bytes are
+	 * arriving is finished; a keep-alive connection idle for a second
+	 * is closed (one that was between two requests when the drain began
+	 * gets its next answer, with "Connection: close", and moves to the
+	 * new workers).  At most PROC_DRAIN_SEC.
 	 */
-	if (front_is_idle(w->front, PROC_DRAIN_IDLE_MS) ||
+	if (front_drain_poll(w->front, PROC_DRAIN_IDLE_MS) == 0 ||
 	    ++w->ticks > PROC_DRAIN_SEC * 20)
 		event_base_loopexit(w->base, NULL);
 }
@@ -552,6 +580,7 @@ proc_run(const char *path, struct conf *c)
 	signal(SIGXFSZ, SIG_IGN);
 	if (metrics_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
+	proc_nofile_raise();
 	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
 		fatalx("audit: cannot open %s", c->audit_path);
 	if (proc_bind(c->listen, &P.pub_fd) != BK_OK)
@@ -572,9 +601,15 @@ proc_run(const char *path, struct conf *c)
 			proc_reload();
 		proc_reap(0);
 	}
-	proc_stop();
+	/*
+	 * New connections are refused from now on, not queued and reset when
+	 * the last copy closes: close ours first; each worker closes its own
+	 * as it starts draining.
+	 */
 	close(P.pub_fd);
 	close(P.adm_fd);
+	P.pub_fd = P.adm_fd = -1;
+	proc_stop();
 	audit_free(P.audit);
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
