@@ -221,7 +221,7 @@ struct evhttp *front_http_listen(struct front_http *fh, int admin, int fd,
 	    void (*cb)(struct evhttp_request *, void *));
 /** Close the listening sockets now (SIGTERM): new connections refused. */
 void	front_http_drain(struct front_http *fh);
-/** Connections still open (lingering ones included). */
+/** Connections still served (lingering ones, already answered, not). */
 int	front_http_nconns(const struct front_http *fh);
 /** Call after evhttp_free() of both listeners. */
 void	front_http_free(struct front_http *fh);

@@ -296,7 +296,13 @@ front_http_drain(struct front_http *fh)
 int
 front_http_nconns(const struct front_http *fh)
 {
-	return fh->lsn[0].nconns + fh->lsn[1].nconns;
+	const struct front_conn	*c;
+	int			 n = 0;
+
+	/* A lingering socket has had its answer: no reason to wait. */
+	TAILQ_FOREACH(c, &fh->conns, entry)
+		n += c->bev != NULL;
+	return n;
 }
 
 void
