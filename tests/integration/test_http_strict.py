@@ -325,3 +325,13 @@ def test_sigterm_finishes_upload_and_refuses_new(factory):
     s.close()
     assert status_of(raw) in (400, 401, 413), raw[:200]   # the handler's answer, not a reset
     assert b.proc.wait(15) == 0
+
+
+def test_worker_waits_for_its_store_then_accepts_anyway(factory):
+    """Redis unreachable: a new worker holds its listeners for at most 2.5 s, then accepts so
+    /healthz answers and store-backed requests get a clean 503 (issue 6, item 6)."""
+    t0 = time.monotonic()
+    b = factory.broker(workers=1, redis_url=f'redis://127.0.0.1:{env.free_port()}/1')
+    assert time.monotonic() - t0 >= 2.0, 'accepted before its store was up or the wait was over'
+    assert 'accepting anyway' in b.log_text()
+    assert b.get('/readyz').status_code == 503
