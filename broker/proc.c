@@ -37,6 +37,7 @@
 #include "metrics.h"
 #include "proc.h"
 #include "saml.h"
+#include "store.h"
 
 #define PROC_MAX_WORKERS	64
 #define PROC_DRAIN_SEC		10
@@ -580,6 +581,8 @@ proc_run(const char *path, struct conf *c)
 	signal(SIGXFSZ, SIG_IGN);
 	if (metrics_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
+	if (store_shared_init() != BK_OK)
+		fatalx("cannot allocate the store's shared page");
 	proc_nofile_raise();
 	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
 		fatalx("audit: cannot open %s", c->audit_path);

@@ -550,6 +550,7 @@ store_new(struct event_base *base, const struct conf *c)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	store_scripts_init();
+	(void)store_shared_init();	/* the parent's page, or our own */
 	s->base = base;
 	s->conf = c;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;

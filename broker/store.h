@@ -59,8 +59,8 @@ int	store_is_up(const struct store *s);
 int	store_ready(const struct store *s);
 /**
  * Map the page, shared by the parent and its workers, that remembers the
- * store's marker.  Idempotent; runs by itself at program start (before
- * any fork), may also be called by the parent.
+ * store's marker.  Idempotent; the parent calls it before the first
+ * fork, store_new() calls it again (a no-op in a worker).
  * @return BK_OK or BK_E_NOMEM (then each process remembers on its own).
  */
 int	store_shared_init(void);

@@ -71,18 +71,6 @@ store_shared_init(void)
 	return BK_OK;
 }
 
-/*
- * The page must exist before the parent forks its first worker; doing it
- * at program start keeps that true without a call in the parent.
- */
-static void store_shared_ctor(void) __attribute__((constructor));
-
-static void
-store_shared_ctor(void)
-{
-	(void)store_shared_init();
-}
-
 void
 store_health_reset(struct store *s)
 {
