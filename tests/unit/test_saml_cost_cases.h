@@ -195,7 +195,7 @@ static const struct lcase limits[] = {
 #define MAXN	(SAML_LIM_NODES - 40)
 
 static const struct ccase costs[] = {
-	{ "ns-x-nodes-implicit-c14n", { WIDE, .elems = MAXN,
+	{ "ns-x-nodes-inclusive-cm", { WIDE, .elems = MAXN,
 	    .inc_cm = 1 }, NULL, BK_E_SAML_SIG_INVALID },
 	{ "ns-x-nodes-prefixlist", { WIDE, .elems = MAXN,
 	    .prefixes = SAML_LIM_PREFIXES, .attrs = 1 }, NULL,
