@@ -265,3 +265,21 @@ def test_real_idp_responses_have_headroom(acme, kind):
         b64, _, _ = idp.answer(login.idp_url, ALICE)
         xml = base64.b64decode(b64)
     assert_headroom(kind, counts(xml))
+
+
+@pytest.mark.parametrize('kind,slug', [('long-names', 'http_param_name'), ('many-params', 'http_param_count')])
+def test_form_parser_limits(acme, kind, slug):
+    """The ACS form (1 MiB cap) is parsed in linear time: names of at most 64 bytes, at most 64
+    parameters, both checked before decoding; refused with their own code, audited."""
+    br = acme.browser()
+    snap = acme.snapshot()
+    if kind == 'long-names':
+        body = '&'.join(f'{"n" * 12000}{i}=v' for i in range(60))
+    else:
+        body = '&'.join(f'p{i}=v' for i in range(65)) + '&SAMLResponse=' + shape(nodes=1)
+    t0 = time.monotonic()
+    r = br.s.post(acme.b.pub + '/t/acme/saml/acs', data=body.encode(), allow_redirects=False, timeout=10,
+                  headers={'Content-Type': 'application/x-www-form-urlencoded'})
+    assert time.monotonic() - t0 < 5
+    out = br.walk(r)
+    acme.expect_rejected(out, snap, {slug}, status=400)
