@@ -65,6 +65,7 @@
 #include <libxml/hash.h>
 
 #include "bk.h"
+#include "log.h"
 #include "saml_int.h"
 
 /**
@@ -74,7 +75,7 @@
 int
 saml_fail(struct saml_ctx *c, int rv, const char *fmt, ...)
 {
-	char buf[160];
+	char buf[512];
 	va_list ap;
 	size_t i;
 
@@ -86,8 +87,23 @@ saml_fail(struct saml_ctx *c, int rv, const char *fmt, ...)
 	for (i = 0; buf[i] != '\0'; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = '?';
-	c->detail = bk_strdup(buf);
+	/* Well-formed UTF-8, cut on a character boundary: always auditable. */
+	c->detail = log_utf8(buf, 160);
 	return rv;
+}
+
+/* The longest prefix of s, at most max bytes, that ends on a character. */
+static int
+saml_prefix_len(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
 }
 
 static int
@@ -129,7 +145,8 @@ saml_check_status(struct saml_ctx *c)
 		    "Status without StatusCode");
 	v = saml_xml_attr(sc, "Value");
 	if (v == NULL || strcmp(v, SAML_STATUS_SUCCESS) != 0)
-		return saml_fail(c, BK_E_SAML_STATUS, "status %.100s",
+		return saml_fail(c, BK_E_SAML_STATUS, "status %.*s",
+		    v != NULL ? saml_prefix_len(v, 100) : 6,
 		    v != NULL ? v : "(none)");
 	return BK_OK;
 }
@@ -165,7 +182,8 @@ saml_check_children(struct saml_ctx *c, xmlNodePtr parent, int r)
 	    n = saml_xml_next_elem(n))
 		if (!saml_child_allowed(n, r))
 			return saml_fail(c, BK_E_SAML_SCHEMA,
-			    "unexpected element %.40s in %s",
+			    "unexpected element %.*s in %s",
+			    saml_prefix_len((const char *)n->name, 40),
 			    (const char *)n->name,
 			    r ? "Response" : "Assertion");
 	return BK_OK;

@@ -33,6 +33,7 @@
 #include <lasso/debug.h>
 
 #include "bk.h"
+#include "log.h"
 #include "saml_int.h"
 
 #ifndef KEYDIR
@@ -424,8 +425,15 @@ run_case(void **state)
 		fail_msg("%s: got %d (%s), want %d (%s)", tc->name, rv,
 		    detail != NULL ? detail : "-", tc->expect,
 		    bk_strerror(tc->expect));
-	if (rv != BK_OK)
+	if (rv != BK_OK) {
+		char *clean;
+
+		/* Every detail is well-formed UTF-8: it reaches the audit. */
 		assert_non_null(detail);
+		clean = log_utf8(detail, 4096);
+		assert_string_equal(clean, detail);
+		free(clean);
+	}
 	if (tc->want_user != NULL)
 		assert_string_equal(res.username, tc->want_user);
 	if (rv == BK_OK) {

@@ -264,6 +264,11 @@ SETUP(status_requester, r->status =
 	"urn:oasis:names:tc:SAML:2.0:status:Requester")
 SETUP(status_authn_failed, r->status =
 	"urn:oasis:names:tc:SAML:2.0:status:AuthnFailed")
+/* A multi-byte character straddles the 100-byte cut of the detail. */
+SETUP(status_multibyte, r->status =
+	"urn:oasis:names:tc:SAML:2.0:status:"
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	"\xc3\xa9\xe2\x82\xac\xe2\x82\xac\xf0\x9f\x98\x80")
 SETUP(issuer_none, r->a_issuer = NULL)
 SETUP(resp_issuer_none, r->r_issuer = NULL)
 SETUP(issuer_fmt, r->a_issuer_fmt =
@@ -506,6 +511,8 @@ static const struct tcase cases[] = {
 	{ "P25 status Requester", su_status_requester, NULL, BK_E_SAML_STATUS,
 	    NULL },
 	{ "P25 status AuthnFailed", su_status_authn_failed, NULL,
+	    BK_E_SAML_STATUS, NULL },
+	{ "P25 status cut inside a character", su_status_multibyte, NULL,
 	    BK_E_SAML_STATUS, NULL },
 	{ "P26 assertion Issuer missing", su_issuer_none, NULL,
 	    BK_E_SAML_ISSUER, NULL },
