@@ -3,7 +3,7 @@
 # Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
 #
 # Configures an unsanitized build in BUILD (default build/bench-oidc) when
-# it has none, builds only bench/oidc_verify, runs it for SECONDS (default
+# it has none, builds only tests/bench/oidc_verify, runs it for SECONDS (default
 # 5) and writes the figures to bench/results/oidc-verify-<stamp>.md, with
 # OpenSSL's RSA 2048 verify rate and the load average for scale.
 # Exits 2 when the rate is under MIN (default 20000/s, issue 8).
@@ -24,11 +24,11 @@ if grep -E '^BK_CFLAGS =' "$build/Makefile" | grep -q -- '-fsanitize'; then
 	exit 1
 fi
 make -C "$build" -s broker/errors.h >/dev/null
-make -C "$build" -s bench/oidc_verify >/dev/null
+make -C "$build" -s tests/bench/oidc_verify >/dev/null
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$top/bench/results/oidc-verify-$stamp.md"
 rc=0
-res=$("$build/bench/oidc_verify" "$secs" "$min") || rc=$?
+res=$("$build/tests/bench/oidc_verify" "$secs" "$min") || rc=$?
 # OpenSSL's own RSA 2048 public-key rate on this machine, for scale.
 rsa=$(openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $NF}')
 res="$res
