@@ -301,6 +301,19 @@ log_utf8(const char *s, size_t max)
 	return out;
 }
 
+char *
+log_vdetail(size_t max, const char *fmt, va_list ap)
+{
+	char	 buf[512];
+	size_t	 i;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return log_utf8(buf, max);
+}
+
 const char *
 log_digest(const char *s)
 {

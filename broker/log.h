@@ -52,6 +52,12 @@ const char *log_esc(const char *s);
  * Any process or thread.
  */
 char	*log_utf8(const char *s, size_t max);
+/**
+ * printf-style text for a person (a check's failure detail): control
+ * characters become '?', then as log_utf8(text, max).
+ * @return returned-owned string, NULL only when out of memory.
+ */
+char	*log_vdetail(size_t max, const char *fmt, va_list ap);
 /** First 12 hex chars of SHA-256(s): correlates a secret, never logs it. */
 const char *log_digest(const char *s);
 

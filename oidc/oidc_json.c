@@ -18,24 +18,19 @@
 #include <string.h>
 
 #include "bk.h"
+#include "log.h"
 #include "oidc_int.h"
 
 int
 oidc_fail(char **detail, int rv, const char *fmt, ...)
 {
-	char buf[160];
 	va_list ap;
-	size_t i;
 
 	if (detail == NULL || *detail != NULL)
 		return rv;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	*detail = log_vdetail(160, fmt, ap);
 	va_end(ap);
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	*detail = bk_strdup(buf);
 	return rv;
 }
 

@@ -75,20 +75,14 @@
 int
 saml_fail(struct saml_ctx *c, int rv, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	size_t i;
 
 	if (c->detail != NULL)
 		return rv;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
 	/* Well-formed UTF-8, cut on a character boundary: always auditable. */
-	c->detail = log_utf8(buf, 160);
+	va_start(ap, fmt);
+	c->detail = log_vdetail(160, fmt, ap);
+	va_end(ap);
 	return rv;
 }
 
