@@ -75,8 +75,8 @@ bk_build() {
 			>>"$BK_RUN/bootstrap.log" 2>&1 || { tail -20 "$BK_RUN/bootstrap.log" >&2; bk_die "build failed"; }
 	fi
 	BROKER=$BUILD/broker/sso-broker
-	SSOCTL=$BUILD/broker/ssoctl
-	[ -x "$BROKER" ] && [ -x "$SSOCTL" ] || bk_die "no sso-broker/ssoctl in $BUILD/broker"
+	SSOCTL=$BUILD/ssoctl/ssoctl
+	[ -x "$BROKER" ] && [ -x "$SSOCTL" ] || bk_die "no broker/sso-broker or ssoctl/ssoctl in $BUILD"
 	if grep -q -- '-fsanitize' "$BUILD/Makefile" 2>/dev/null &&
 		grep -E '^(CFLAGS|LDFLAGS) =' "$BUILD/Makefile" | grep -q -- '-fsanitize'; then
 		bk_log "WARNING: $BUILD was configured with sanitizers; numbers will be low"

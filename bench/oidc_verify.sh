@@ -23,7 +23,7 @@ if grep -E '^BK_CFLAGS =' "$build/Makefile" | grep -q -- '-fsanitize'; then
 	echo "oidc_verify.sh: $build is a sanitizer build; use another BUILD" >&2
 	exit 1
 fi
-make -C "$build" -s broker/errors.h >/dev/null
+make -C "$build" -s lib/errors.h >/dev/null
 make -C "$build" -s tests/bench/oidc_verify >/dev/null
 stamp=$(date -u +%Y%m%d-%H%M%S)
 out="$top/bench/results/oidc-verify-$stamp.md"

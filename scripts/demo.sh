@@ -123,7 +123,7 @@ fi
 
 # ---- 1. build (installs the Debian packages of scripts/deps.txt on first use) ----
 BROKER=$BUILD/broker/sso-broker
-SSOCTL=$BUILD/broker/ssoctl
+SSOCTL=$BUILD/ssoctl/ssoctl
 if [ "${DEMO_SKIP_BUILD:-}" = 1 ] && [ -x "$BROKER" ] && [ -x "$SSOCTL" ]; then
 	:
 else

@@ -86,6 +86,25 @@ if [ "$quick" = 0 ]; then
 		tail -30 "$build/distcheck.log"
 		count 0 1 distcheck
 	fi
+	# The README's "Building by hand", exactly: in-tree, in a copy of the
+	# checkout (an in-tree configure would stop the out-of-tree builds).
+	note "in-tree build (README: autoreconf -fi && ./configure && make && make check)"
+	intree=$top/build/intree
+	rm -rf "$intree" && mkdir -p "$intree"
+	if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$top" ls-files -z | (cd "$top" && tar --null -T - -cf -) |
+		    tar -xf - -C "$intree"
+	else
+		(cd "$top" && tar --exclude=./build -cf - .) | tar -xf - -C "$intree"
+	fi
+	if (cd "$intree" && autoreconf -fi && ./configure && make -j"$(nproc)" &&
+	    make -j"$(nproc)" check) >"$top/build/intree.log" 2>&1; then
+		echo "  in-tree build and make check ok"
+		count 1 0 in-tree
+	else
+		tail -30 "$top/build/intree.log"
+		count 0 1 in-tree
+	fi
 fi
 
 run_pytest() {	# name dir...

@@ -1,6 +1,6 @@
 /*
  * sso-broker: unit tests for the audit writer (broker/audit.c) and the
- * UTF-8 cleaning it relies on (log_utf8 in broker/log.c).
+ * UTF-8 cleaning it relies on (log_utf8 in lib/log.c).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Exact outputs for invalid and cut UTF-8; a record written whole or not

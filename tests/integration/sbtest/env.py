@@ -1,4 +1,4 @@
-"""Paths, ports, binaries and the reason-code table (broker/errors.def)."""
+"""Paths, ports, binaries and the reason-code table (lib/errors.def)."""
 import os
 import re
 import socket
@@ -10,7 +10,7 @@ BUILD = os.path.abspath(os.environ.get('BROKER_BUILD', SRC))
 
 
 def find_bin(name):
-    for d in ('broker', '', 'src', 'bin'):
+    for d in ('broker', 'ssoctl', '', 'src', 'bin'):
         p = os.path.join(BUILD, d, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
@@ -44,9 +44,9 @@ def wait_for(pred, timeout=10.0, step=0.05):
 
 
 def _load_errors():
-    """slug -> HTTP status, from broker/errors.def (the source of truth for reason codes)."""
+    """slug -> HTTP status, from lib/errors.def (the source of truth for reason codes)."""
     table = {}
-    path = os.path.join(SRC, 'broker', 'errors.def')
+    path = os.path.join(SRC, 'lib', 'errors.def')
     with open(path) as f:
         for line in f:
             line = line.strip()

@@ -5,7 +5,7 @@ set -eu
 def=$1
 case $2 in
 h)
-	echo '/* Generated from broker/errors.def by gen-errors.sh: do not edit. */'
+	echo '/* Generated from lib/errors.def by gen-errors.sh: do not edit. */'
 	echo '#ifndef BK_ERRORS_H'
 	echo '#define BK_ERRORS_H'
 	echo 'enum bk_err {'
@@ -20,7 +20,7 @@ h)
 	echo '#endif'
 	;;
 c)
-	echo '/* Generated from broker/errors.def by gen-errors.sh: do not edit. */'
+	echo '/* Generated from lib/errors.def by gen-errors.sh: do not edit. */'
 	echo '#include <stddef.h>'
 	echo '#include "errors.h"'
 	echo 'struct bk_err_row { int code; int http; const char *slug; const char *desc; };'
@@ -67,7 +67,7 @@ EOC
 md)
 	echo '# Error and reason codes'
 	echo
-	echo 'Generated from `broker/errors.def`. The slug is the `reason` in audit records, logs and'
+	echo 'Generated from `lib/errors.def`. The slug is the `reason` in audit records, logs and'
 	echo 'error answers; the HTTP status is what the client sees.'
 	echo
 	echo '| code | slug | HTTP | meaning |'

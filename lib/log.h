@@ -11,6 +11,7 @@
 #define BK_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_L_DEBUG = 2, LOG_L_INFO, LOG_L_WARN, LOG_L_ERR };
 
