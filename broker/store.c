@@ -40,6 +40,17 @@
 
 #define STORE_MAX_SCRIPTS	16
 
+/* Every script, loaded with SCRIPT LOAD at connect. */
+const char *const store_lua_all[] = {
+	/* sign-in (store_ops.c) */
+	store_lua_acs, store_lua_issue, store_lua_session_authz,
+	store_lua_redeem, store_lua_revoke,
+	/* admin (store_admin.c) */
+	store_lua_user_revoke, store_lua_snapshot, store_lua_apply,
+	store_lua_user_set, store_lua_user_del, store_lua_hlen,
+	NULL
+};
+
 /* SHA-1 names of store_lua_all[], computed once per process. */
 static char	 store_script_sha[STORE_MAX_SCRIPTS][2 * SHA_DIGEST_LENGTH + 1];
 
