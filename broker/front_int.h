@@ -20,6 +20,7 @@
 #include "bk.h"
 #include "conf.h"
 #include "front.h"
+#include "front_page.h"
 #include "metrics.h"
 #include "store.h"
 
