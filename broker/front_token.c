@@ -430,10 +430,7 @@ front_logout_cb(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	front_audit(req, "logout", BK_OK, NULL);
-	front_page(req, 200, "Signed out",
-	    "<p>You are signed out of single sign-on. Close this window, or "
-	    "sign in "
-	    "again from the communication panel.</p>");
+	front_page_signed_out(req);
 }
 
 void

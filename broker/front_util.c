@@ -1,9 +1,9 @@
 /*
  * sso-broker: HTTP front helpers: parameters, cookies, client
- * authentication, replies and pages.
+ * authentication and replies (the pages are in front_page.c).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * HTML escaping is libevent's; parsing of parameters is in front_params.c.
+ * Parsing of parameters is in front_params.c.
  * Trust: all input here is untrusted.
  */
 #include <stdio.h>
@@ -235,15 +235,7 @@ front_headers_common(struct front_req *req, const char *ctype)
 	{
 		char	 csp[2048];
 
-		/*
-		 * form-action also governs where a form's POST may redirect
-		 * (CSP 2), so a page whose form ends at the panel lists the
-		 * panel's origins (req->form_action).
-		 */
-		snprintf(csp, sizeof(csp), "default-src 'none'; style-src "
-		    "'unsafe-inline'; form-action 'self'%s%s; frame-ancestors "
-		    "'none'; base-uri 'none'", req->form_action ? " " : "",
-		    req->form_action ? req->form_action : "");
+		front_page_csp(req, csp, sizeof(csp));
 		evhttp_add_header(h, "Content-Security-Policy", csp);
 	}
 	if (strncmp(req->f->conf->public_url, "https:", 6) == 0 && !req->admin)
@@ -374,52 +366,6 @@ front_redirect(struct front_req *req, int status, const char *url)
 	front_reply(req, status, "text/html; charset=utf-8", "", 0);
 }
 
-char *
-front_html_esc(const char *s)
-{
-	return evhttp_htmlescape(s ? s : "");
-}
-
-void
-front_page(struct front_req *req, int status, const char *title,
-    const char *body_html)
-{
-	struct bk_buf	 b;
-	char		*et = front_html_esc(title);
-
-	bk_buf_init(&b, 64 * 1024);
-	if (et == NULL ||
-	    bk_buf_addf(&b,
-	    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, "
-	    "initial-scale=1\">"
-	    "<title>%s</title><style>"
-	    "body{font-family:system-ui,sans-serif;background:#f4f6f9;"
-	    "color:#1b2430;margin:0;display:flex;min-height:100vh;"
-	    "align-items:center;justify-content:center}"
-	    "main{background:#fff;border-radius:10px;padding:2rem 2.5rem;"
-	    "box-shadow:0 2px 12px rgba(0,0,0,.08);max-width:32rem}"
-	    "h1{font-size:1.35rem;margin-top:0}"
-	    ".meta{color:#5b6675;font-size:.85rem}"
-	    "button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;"
-	    "border:1px solid #0b5cab;margin-right:.6rem;cursor:pointer}"
-	    "button.allow{background:#0b5cab;color:#fff}"
-	    "button.deny{background:#fff;color:#0b5cab}"
-	    "code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}"
-	    "</style></head><body><main><h1>%s</h1>%s"
-	    "<p class=\"meta\">Request ID: "
-	    "<code>%s</code></p></main></body></html>\n",
-	    et, et, body_html, req->id) != BK_OK) {
-		free(et);
-		bk_buf_free(&b);
-		front_reply(req, 500, "text/plain", "internal error\n", 15);
-		return;
-	}
-	free(et);
-	front_reply(req, status, "text/html; charset=utf-8", b.data, b.len);
-	bk_buf_free(&b);
-}
-
 static int
 front_wants_json(struct front_req *req)
 {
@@ -434,7 +380,6 @@ void
 front_error(struct front_req *req, int rv, const char *detail)
 {
 	int	 status = bk_err_http(rv);
-	char	*msg, *body;
 	json_t	*o;
 
 	if (status < 400)
@@ -448,27 +393,7 @@ front_error(struct front_req *req, int rv, const char *detail)
 	}
 	/* details go to the log and the audit record only (P35) */
 	(void)detail;
-	msg = front_html_esc(bk_strerror(rv));
-	body = NULL;
-	if (msg != NULL) {
-		struct bk_buf b;
-
-		bk_buf_init(&b, 4096);
-		if (bk_buf_addf(&b,
-		    "<p>%s.</p><p class=\"meta\">Reason code: "
-		    "<code>%s</code></p>"
-		    "<p>If this keeps happening, contact your administrator "
-		    "with the "
-		    "request ID below.</p>", msg, bk_err_slug(rv)) == BK_OK)
-			body = bk_buf_take(&b);
-		bk_buf_free(&b);
-	}
-	front_page(req, status,
-	    status == 503 ? "Service temporarily unavailable" :
-	    status >= 500 ? "Something went wrong" : "Sign-in refused",
-	    body ? body : "");
-	free(msg);
-	free(body);
+	front_page_error(req, status, rv);
 }
 
 void
