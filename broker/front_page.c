@@ -381,10 +381,9 @@ front_page_unmapped_add(struct bk_buf *b, const char *user)
 		return BK_E_NOMEM;
 	rv = bk_buf_addf(b, "<p>Salesforce signed you in as <b>%s</b>, but "
 	    "no 8x8 user is mapped to this Salesforce username.</p>"
-	    "<p>To get access, ask your account administrator to add the "
-	    "Salesforce username <b>%s</b> to the 8x8 user mapping (the "
-	    "Salesforce ID of your 8x8 user), then sign in again.</p>",
-	    eu, eu);
+	    "<p>To get access, ask your account administrator to add "
+	    "<b>%s</b> to the 8x8 user mapping (as the Salesforce ID of your "
+	    "8x8 user), then sign in again.</p>", eu, eu);
 	free(eu);
 	return rv;
 }
@@ -401,15 +400,15 @@ front_page_error_body(struct front_req *req, int rv,
 	if (msg == NULL)
 		return NULL;
 	bk_buf_init(&b, 16384);
-	brv = bk_buf_addf(&b, "<p>%s.</p>", msg);
-	if (brv == BK_OK && rv == BK_E_POL_UNMAPPED)
+	/* Unmapped: the username and whom to ask say it all. */
+	if (rv == BK_E_POL_UNMAPPED)
 		brv = front_page_unmapped_add(&b, req->fl.user);
-	else if (brv == BK_OK)
-		brv = bk_buf_addf(&b, "<p>%s</p>", k->next);
+	else
+		brv = bk_buf_addf(&b, "<p>%s.</p><p>%s</p>", msg, k->next);
 	if (brv == BK_OK)
 		brv = bk_buf_addf(&b, "<p class=\"meta\">Reason code: "
 		    "<code>%s</code></p>", bk_err_slug(rv));
-	if (brv == BK_OK && k->contact)
+	if (brv == BK_OK && k->contact && rv != BK_E_POL_UNMAPPED)
 		brv = bk_buf_adds(&b, "<p>If this keeps happening, contact "
 		    "your administrator with the request ID below.</p>");
 	if (brv == BK_OK)

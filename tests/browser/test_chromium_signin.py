@@ -110,6 +110,8 @@ class Browser:
         self.urls = {}             # DevTools request id -> URL
         self.docs = []             # (document URL, HTTP status), redirects included, in order
         self.sent = []             # (URL, Origin / Sec-Fetch-Site / Referer request headers)
+        self.headers = {}          # document URL (no query) -> its response headers, the last seen
+        self.acs_posts = []        # bodies of the form POSTs to a SAML ACS, in order
         self.n = 0
 
     def drain(self):
@@ -126,11 +128,15 @@ class Browser:
             meth = m.get('method')
             if meth == 'Network.requestWillBeSent':
                 self.urls[p.get('requestId')] = p.get('request', {}).get('url', '').split('?')[0]
+                rq = p.get('request', {})
+                if rq.get('method') == 'POST' and rq.get('url', '').endswith('/saml/acs') and rq.get('postData'):
+                    self.acs_posts.append(rq['postData'])
                 rr = p.get('redirectResponse')
                 if rr and p.get('type') == 'Document':
                     self.docs.append((rr['url'].split('?')[0], rr['status']))
             elif meth == 'Network.responseReceived' and p.get('type') == 'Document':
                 self.status[p['response']['url'].split('?')[0]] = p['response']['status']
+                self.headers[p['response']['url'].split('?')[0]] = p['response'].get('headers', {})
                 self.docs.append((p['response']['url'].split('?')[0], p['response']['status']))
             elif meth == 'Network.responseReceivedExtraInfo':
                 for b in p.get('blockedCookies', []):
