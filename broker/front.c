@@ -27,6 +27,7 @@
 #include "front_http.h"
 #include "front_int.h"
 #include "log.h"
+#include "store_signin.h"
 
 struct front_route {
 	const char		*path;
@@ -67,6 +68,7 @@ static const struct front_route front_routes[] = {
 	    front_consent_get,
 	    front_consent_post },
 	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK, NULL, NULL },
+	{ "signed-in", EVHTTP_REQ_GET, 1, MR_SIGNED_IN, flow_signed_in, NULL },
 };
 
 /* --- request life cycle --- */
@@ -98,6 +100,33 @@ front_req_unref(struct front_req *req)
 	if (--req->refs == 0)
 		front_req_free(req);
 }
+
+/*
+ * The typed store operations hold a request like front_store() does: a
+ * reference while the reply is awaited, no callback once it was answered
+ * (or the client went away).
+ */
+static void
+front_hold_ref(void *req)
+{
+	front_req_ref(req);
+}
+
+static void
+front_hold_unref(void *req)
+{
+	front_req_unref(req);
+}
+
+static int
+front_hold_alive(void *req)
+{
+	return !((struct front_req *)req)->replied;
+}
+
+static const struct store_hold front_hold = {
+	front_hold_ref, front_hold_unref, front_hold_alive
+};
 
 static void
 front_conn_close_cb(struct evhttp_connection *evcon, void *arg)
@@ -420,6 +449,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->slot = env->slot;
 	f->tls_ctx = env->tls_ctx;
 	front_origin_init(f);
+	store_set_hold(&front_hold);
 	if ((f->store = store_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
 		goto fail;

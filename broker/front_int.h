@@ -20,6 +20,8 @@
 #include "bk.h"
 #include "conf.h"
 #include "front.h"
+#include "flow.h"
+#include "rec.h"
 #include "front_page.h"
 #include "metrics.h"
 #include "store.h"
@@ -37,8 +39,6 @@
 #define FRONT_CONSENT_TTL	(365 * 86400)
 #define FRONT_COOKIE_SESSION	"ssob_s_"	/* + tenant id */
 #define FRONT_COOKIE_CORR	"ssob_rq"
-/* Records kept per tenant in the Redis audit stream. */
-#define FRONT_AUDIT_STREAM_MAX	"1000000"
 #define FRONT_COOKIE_NAME_MAX \
 	(sizeof(FRONT_COOKIE_SESSION) + CONF_TENANT_ID_MAX)
 
@@ -74,21 +74,32 @@ struct front_req;
 typedef void front_step(struct front_req *req, int rv,
     const struct store_reply *r);
 
-/* What the SAML/OAuth flows carry between asynchronous steps. */
+/* What a sign-in carries between its asynchronous steps (flow.c). */
 struct front_flow {
+	/* the panel's request */
 	char	*client_id, *redirect_uri, *state, *challenge;
-	/* user = Salesforce username */
-	char	*internal_id, *user, *extension;
-	char	*issuer, *assertion_id, *cert_fp;
+	/* user = Salesforce username, sfdc_key its lookup key */
+	char	*internal_id, *user, *sfdc_key, *extension;
+	/* the upstream's proof: issuer, assertion ID, key, request */
+	char	*issuer, *assertion_id, *cert_fp, *request_id;
+	enum conf_login	 upstream;
+	const char	*event;		/* audit event of the upstream */
+	int	 replay_rv, request_rv;	/* the upstream's codes */
 	/* secrets: freed zeroed */
-	char	*tx, *csrf, *code, *token, *session;
-	char	*request_id_saml;
+	char	*tx, *code, *token;
+	char	*session;	/* the browser session's cookie */
+	char	*corr;		/* a new correlation cookie */
+	int	 new_session;	/* session is new: store it, set it */
 	time_t	 sess_exp;
 	int	 idp_initiated;
 	int	 consent_needed;
 	int	 allow;
 	/* the user's revocation generation when the flow read it */
-	char	 gen[24];
+	char	 gen[REC_GEN_MAX + 1];
+	char	*tenant;	/* the tenant's id, for records */
+	/* a spent step's refusal, answered once the session is known */
+	int	 spent_rv;
+	char	*spent_detail;
 };
 
 struct front_req {
@@ -206,6 +217,9 @@ int	front_audit(struct front_req *req, const char *event, int rv,
 /* Handlers (front_saml.c, front_oauth.c, front_consent.c, front_admin.c). */
 void	front_saml_metadata(struct front_req *req);
 void	front_saml_login(struct front_req *req);
+/** The SAML upstream's start: an AuthnRequest, kept by flow_request(). */
+void	front_saml_start(struct front_req *req);
+void	front_signed_in(struct front_req *req);
 void	front_saml_acs(struct front_req *req);
 void	front_oauth_authorize(struct front_req *req);
 void	front_oauth_token(struct front_req *req);
@@ -217,17 +231,9 @@ void	front_consent_get(struct front_req *req);
 void	front_consent_post(struct front_req *req);
 void	front_admin_cb(struct evhttp_request *ev, void *arg);
 
-/*
- * Shared flow steps (front_oauth.c): after authentication, finish an
- * authorization.
- */
-void	front_flow_finish(struct front_req *req);
+/* The flow (flow.c) keeps what it carries in req->fl. */
 /** *dst = copy of v (or NULL); the old value is freed. */
 void	front_set_str(char **dst, const char *v);
-/** Fill internal_id and extension from a stored user record. */
-int	front_flow_user_rec(struct front_req *req, const char *rec, size_t len);
-/** Whether the tenant's consent policy asks the user this time. */
-int	front_flow_consent_needed(struct front_req *req, int consent_stored);
 void	front_flow_cleanup(struct front_flow *fl);
 
 /*
@@ -242,13 +248,5 @@ void	front_flow_cleanup(struct front_flow *fl);
 /** The name into buf[FRONT_COOKIE_NAMEBUF]; suffix may be NULL. */
 void	front_cookie_name(const struct front_req *req, const char *base,
 	    const char *suffix, char *buf, size_t size);
-
-/**
- * Keep the user's revocation generation as read by a store script (a
- * decimal string; anything else leaves it unknown, which no later check
- * accepts once the user was revoked).  front_oauth.c.
- */
-void	front_flow_set_gen(struct front_req *req, const char *gen,
-	    size_t len);
 
 #endif /* BK_FRONT_INT_H */

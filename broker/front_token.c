@@ -16,18 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
 #include <jansson.h>
 
 #include "front_int.h"
 #include "log.h"
-#include "pol.h"
+#include "store_signin.h"
 
-static const char *
-rec_str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
+/* Browser sessions one sign-out ends (one per tenant cookie, at most). */
+#define FRONT_LOGOUT_MAX	8
 
 /* Shared start of the back-channel endpoints: form body + client auth. */
 static int
@@ -52,8 +48,7 @@ front_backchannel_begin(struct front_req *req)
 
 /* --- token --- */
 
-static void front_token_redeemed(struct front_req *, int,
-    const struct store_reply *);
+static void front_token_redeemed(void *, int, const struct store_redeemed *);
 
 static void
 front_token_fail(struct front_req *req, int rv, const char *why)
@@ -108,150 +103,112 @@ front_token_params(struct front_req *req)
 }
 
 /*
- * One EVALSHA (store_lua_redeem) checks the code against this request,
- * consumes it and mints the token: no fault between consuming and minting
- * can burn a code, and a code used twice revokes its token.
+ * One store step (store_code_redeem) checks the code against this
+ * request, consumes it and mints the token: no fault between consuming
+ * and minting can burn a code, and a code used twice revokes its token.
  */
 void
 front_oauth_token(struct front_req *req)
 {
-	const char	*code, *ver;
-	char		 want[BK_TOKEN_LEN + 1], tdig[BK_DIGEST_HEX + 1];
-	char		 now[24], sttl[24], cttl[24];
-	char		*k[7];
-	size_t		 i;
+	struct store_redeem_in	 in;
+	char			 want[BK_TOKEN_LEN + 1];
 
 	if (front_backchannel_begin(req) != BK_OK ||
 	    front_token_params(req) != BK_OK)
 		return;
-	if (!req->t->sso_enabled) {
+	if (flow_policy_gate(req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
 		/* Switched off (SIGHUP) after the code was issued. */
 		front_token_refuse(req, BK_E_TENANT_SSO_OFF,
 		    "Salesforce SSO is not enabled for this account");
 		return;
 	}
-	code = front_param(&req->form, "code");
-	ver = front_param(&req->form, "code_verifier");
 	if (bk_token_new_dup(&req->fl.token) != BK_OK) {
 		front_oauth_error(req, BK_E_RANDOM, NULL);
 		return;
 	}
-	front_pkce_s256(ver, want);
-	bk_sha256_hex(req->fl.token, strlen(req->fl.token), tdig);
-	snprintf(now, sizeof(now), "%lld", (long long)bk_now());
-	snprintf(sttl, sizeof(sttl), "%d", req->t->policy.session_ttl);
-	snprintf(cttl, sizeof(cttl), "%d", req->t->policy.code_ttl);
-	k[0] = store_key_digest(req->t->id, "code", code);
-	k[1] = store_key_digest(req->t->id, "codeused", code);
-	k[2] = store_key(req->t->id, "sfdc", NULL);
-	k[3] = store_key(req->t->id, "ugen", NULL);
-	k[4] = store_key(req->t->id, "tok", "");
-	k[5] = store_key(req->t->id, "utok", "");
-	k[6] = NULL;
-	if (k[0] && k[1] && k[2] && k[3] && k[4] && k[5]) {
-		const char *args[14] = { k[0], k[1], k[2], k[3],
-		    req->t->panel.client_id,
-		    front_param(&req->form, "redirect_uri"), want, tdig, k[4],
-		    k[5], req->t->id, now, sttl, cttl };
-
-		front_store_eval(req, front_token_redeemed, store_lua_redeem,
-		    4, 14, args, NULL);
-	} else
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-	for (i = 0; i < 6; i++)
-		free(k[i]);
+	front_pkce_s256(front_param(&req->form, "code_verifier"), want);
+	memset(&in, 0, sizeof(in));
+	in.tenant = req->t->id;
+	in.code = front_param(&req->form, "code");
+	in.client_id = req->t->panel.client_id;
+	in.redirect_uri = front_param(&req->form, "redirect_uri");
+	in.challenge = want;
+	in.token = req->fl.token;
+	in.now = (long)bk_now();
+	in.session_ttl = req->t->policy.session_ttl;
+	in.code_ttl = req->t->policy.code_ttl;
+	store_code_redeem(req->f->store, &in, front_token_redeemed, req);
 }
 
-/* User fields of a stored code, tombstone or token record, for the audit. */
-static json_t *
-front_token_rec(struct front_req *req, const struct store_reply *r)
-{
-	const char	*s;
-	size_t		 len;
-	json_t		*o;
-	json_error_t	 err;
-
-	if ((s = store_reply_str(r, &len)) == NULL ||
-	    (o = json_loadb(s, len, 0, &err)) == NULL)
-		return NULL;
-	front_set_str(&req->fl.user, rec_str(o, "user"));
-	front_set_str(&req->fl.internal_id, rec_str(o, "internal_id"));
-	front_set_str(&req->fl.extension, rec_str(o, "extension"));
-	return o;
-}
-
-/* Every answer of store_lua_redeem but "ok". */
+/* Every answer of the redemption but OK. */
 static void
-front_token_refused(struct front_req *req, const struct store_reply *r)
+front_token_refused(struct front_req *req, const struct store_redeemed *r)
 {
-	const struct store_reply *st = store_reply_elem(r, 0);
-	json_t		*o = front_token_rec(req, store_reply_elem(r, 1));
-	const char	*why;
-	size_t		 len;
-
-	json_decref(o);
-	if (store_reply_is(st, "unknown"))
+	switch (r->verdict) {
+	case STORE_REDEEM_UNKNOWN:
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "code unknown, expired or used");
-	else if (store_reply_is(st, "reused"))
+		return;
+	case STORE_REDEEM_REUSED:
 		/* RFC 6749 4.1.2: deny, and revoke what the code gave. */
 		front_token_refuse(req, BK_E_OAUTH_CODE_REUSED,
-		    store_reply_int(store_reply_elem(r, 2)) == 1 ?
-		    "code used twice; its token is revoked" :
+		    r->token_revoked ? "code used twice; its token is revoked" :
 		    "code used twice");
-	else if (store_reply_is(st, "mismatch") &&
-	    (why = store_reply_str(store_reply_elem(r, 2), &len)) != NULL)
-		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, why);
-	else if (store_reply_is(st, "revoked"))
+		return;
+	case STORE_REDEEM_MISMATCH:
+		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT, r->why);
+		return;
+	case STORE_REDEEM_REVOKED:
 		front_token_refuse(req, BK_E_OAUTH_REVOKED,
 		    "the user was revoked after the code was issued");
-	else if (store_reply_is(st, "gone"))
+		return;
+	case STORE_REDEEM_GONE:
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "the user no longer maps to this profile");
-	else if (store_reply_is(st, "expired"))
+		return;
+	case STORE_REDEEM_EXPIRED:
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "session expired");
-	else if (store_reply_is(st, "bad"))
+		return;
+	case STORE_REDEEM_BAD:
 		front_token_fail(req, BK_E_OAUTH_INVALID_GRANT,
 		    "code record unreadable");
-	else {
-		/* "badtype" or unexpected: nothing was written. */
-		front_audit(req, "code_redeemed", BK_E_STORE_RECORD, NULL);
-		front_oauth_error(req, BK_E_STORE_REPLY, NULL);
+		return;
+	case STORE_REDEEM_BADTYPE:
+	case STORE_REDEEM_OK:
+		break;
 	}
+	/* A key of the wrong type: nothing was written. */
+	(void)front_audit(req, "code_redeemed", BK_E_STORE_RECORD, NULL);
+	front_oauth_error(req, BK_E_STORE_REPLY, NULL);
 }
 
 static void
-front_token_redeemed(struct front_req *req, int rv,
-    const struct store_reply *r)
+front_token_redeemed(void *arg, int rv, const struct store_redeemed *r)
 {
-	json_t		*o, *t;
-	int		 arv;
+	struct front_req *req = arg;
+	json_t		*o;
 
 	if (rv != BK_OK) {
 		/* Nothing was written (the script's first write failed). */
-		front_oauth_error(req,
-		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req, rv, NULL);
 		return;
 	}
-	if (!store_reply_is(store_reply_elem(r, 0), "ok")) {
+	/* Who it was, for the audit record. */
+	front_set_str(&req->fl.user, r->tok.user);
+	front_set_str(&req->fl.internal_id, r->tok.internal_id);
+	front_set_str(&req->fl.extension, r->tok.extension);
+	if (r->verdict != STORE_REDEEM_OK) {
 		front_token_refused(req, r);
 		return;
 	}
-	if ((t = front_token_rec(req, store_reply_elem(r, 1))) == NULL ||
-	    req->fl.user == NULL || req->fl.internal_id == NULL) {
-		json_decref(t);
-		front_oauth_error(req, BK_E_STORE_RECORD, NULL);
-		return;
-	}
-	json_decref(t);
-	if ((arv = front_audit(req, "code_redeemed", BK_OK, NULL)) != BK_OK) {
-		front_oauth_error(req, arv, NULL);
+	if ((rv = front_audit(req, "code_redeemed", BK_OK, NULL)) != BK_OK) {
+		front_oauth_error(req, rv, NULL);
 		return;
 	}
 	o = json_pack("{s:s, s:s, s:I, s:s?, s:s, s:s, s:s}",
 	    "access_token", req->fl.token, "token_type", "Bearer",
-	    "expires_in", (json_int_t)store_reply_int(store_reply_elem(r, 2)),
+	    "expires_in", (json_int_t)r->ttl,
 	    "extension", req->fl.extension, "internal_id", req->fl.internal_id,
 	    "sfdc_username", req->fl.user, "tenant", req->t->id);
 	front_reply_json(req, 200, o);
@@ -260,47 +217,34 @@ front_token_redeemed(struct front_req *req, int rv,
 /* --- introspection --- */
 
 static void
-front_introspect_cb(struct front_req *req, int rv, const struct store_reply *r)
+front_inactive(struct front_req *req)
 {
-	const char	*s;
-	size_t		 len;
-	json_t		*o, *out;
-	json_error_t	 err;
-	json_int_t	 exp;
+	front_reply(req, 200, "application/json", "{\"active\":false}", 16);
+}
+
+static void
+front_introspect_cb(void *arg, int rv, const struct rec_token *t)
+{
+	struct front_req *req = arg;
+	json_t		*out;
 
 	if (rv != BK_OK) {
-		front_oauth_error(req,
-		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req, rv, NULL);
 		return;
 	}
-	if ((s = store_reply_str(r, &len)) == NULL ||
-	    (o = json_loadb(s, len, 0, &err)) == NULL) {
-		front_reply(req, 200, "application/json", "{\"active\":false}",
-		    16);
+	if (t == NULL || strcmp(t->client_id, req->t->panel.client_id) != 0 ||
+	    t->exp <= bk_now()) {
+		front_inactive(req);
 		return;
 	}
-	exp = json_integer_value(json_object_get(o, "exp"));
-	if (rec_str(o, "client_id") == NULL ||
-	    strcmp(rec_str(o, "client_id"), req->t->panel.client_id) != 0 ||
-	    exp <= (json_int_t)bk_now() || rec_str(o, "user") == NULL ||
-	    rec_str(o, "internal_id") == NULL) {
-		json_decref(o);
-		front_reply(req, 200, "application/json", "{\"active\":false}",
-		    16);
-		return;
-	}
-	out =
-	    json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, "
+	out = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, "
 	    "s:I, s:s}",
-	    "active", 1, "client_id", rec_str(o, "client_id"),
-	    "username", rec_str(o, "user"), "sfdc_username", rec_str(o, "user"),
-	    "sub", rec_str(o, "internal_id"), "internal_id",
-	    rec_str(o, "internal_id"),
-	    "extension", rec_str(o, "extension"), "tenant", req->t->id,
-	    "token_type", "Bearer", "exp", exp,
-	    "iat", json_integer_value(json_object_get(o, "iat")),
-	    "iss", req->f->conf->public_url);
-	json_decref(o);
+	    "active", 1, "client_id", t->client_id,
+	    "username", t->user, "sfdc_username", t->user,
+	    "sub", t->internal_id, "internal_id", t->internal_id,
+	    "extension", t->extension, "tenant", req->t->id,
+	    "token_type", "Bearer", "exp", (json_int_t)t->exp,
+	    "iat", (json_int_t)t->iat, "iss", req->f->conf->public_url);
 	front_reply_json(req, 200, out);
 }
 
@@ -308,8 +252,6 @@ void
 front_oauth_introspect(struct front_req *req)
 {
 	const char	*tok;
-	char		*key;
-	const char	*argv[2];
 
 	if (front_backchannel_begin(req) != BK_OK)
 		return;
@@ -319,31 +261,25 @@ front_oauth_introspect(struct front_req *req)
 		return;
 	}
 	if (strlen(tok) != BK_TOKEN_LEN) {
-		front_reply(req, 200, "application/json", "{\"active\":false}",
-		    16);
+		front_inactive(req);
 		return;
 	}
-	if ((key = store_key_digest(req->t->id, "tok", tok)) == NULL) {
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	argv[0] = "GET";
-	argv[1] = key;
-	front_store(req, front_introspect_cb, 2, argv, NULL);
-	free(key);
+	store_token_get(req->f->store, req->t->id, tok, front_introspect_cb,
+	    req);
 }
 
 /* --- revocation --- */
 
 static void
-front_revoke_cb(struct front_req *req, int rv, const struct store_reply *r)
+front_revoke_cb(void *arg, int rv, enum store_revoke_result r)
 {
+	struct front_req *req = arg;
+
 	if (rv != BK_OK) {
-		front_oauth_error(req,
-		    rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv, NULL);
+		front_oauth_error(req, rv, NULL);
 		return;
 	}
-	if (store_reply_int(r) == 1 &&
+	if (r == STORE_REVOKE_DONE &&
 	    (rv = front_audit(req, "token_revoked", BK_OK, NULL)) != BK_OK) {
 		front_oauth_error(req, rv, NULL);
 		return;
@@ -356,7 +292,6 @@ void
 front_oauth_revoke(struct front_req *req)
 {
 	const char	*tok;
-	char		*key, *pre;
 
 	if (front_backchannel_begin(req) != BK_OK)
 		return;
@@ -369,22 +304,8 @@ front_oauth_revoke(struct front_req *req)
 		front_reply(req, 200, "application/json", "{}", 2);
 		return;
 	}
-	key = store_key_digest(req->t->id, "tok", tok);
-	pre = store_key(req->t->id, "utok", "");
-	if (key == NULL || pre == NULL) {
-		free(key);
-		free(pre);
-		front_oauth_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	{
-		const char *args[3] = { key, req->t->panel.client_id, pre };
-
-		front_store_eval(req, front_revoke_cb, store_lua_revoke, 1, 3,
-		    args, NULL);
-	}
-	free(key);
-	free(pre);
+	store_token_revoke(req->f->store, req->t->id, tok,
+	    req->t->panel.client_id, front_revoke_cb, req);
 }
 
 /* --- RFC 8414 --- */
@@ -421,15 +342,15 @@ front_oauth_wellknown(struct front_req *req)
 /* --- logout --- */
 
 static void
-front_logout_cb(struct front_req *req, int rv, const struct store_reply *r)
+front_logout_cb(void *arg, int rv)
 {
-	(void)r;
+	struct front_req *req = arg;
+
 	if (rv != BK_OK) {
-		front_error(req, rv == BK_E_STORE_REPLY ? BK_E_STORE_DOWN : rv,
-		    NULL);
+		front_error(req, rv, NULL);
 		return;
 	}
-	front_audit(req, "logout", BK_OK, NULL);
+	(void)front_audit(req, "logout", BK_OK, NULL);
 	front_page_signed_out(req);
 }
 
@@ -437,40 +358,25 @@ void
 front_logout(struct front_req *req)
 {
 	const struct conf	*c = req->f->conf;
-	const char		*argv[1 + 16];
-	char			*keys[16];
+	const char		*tenants[FRONT_LOGOUT_MAX];
+	char			*cookies[FRONT_LOGOUT_MAX];
+	char			 name[FRONT_COOKIE_NAMEBUF];
 	size_t			 i, n = 0;
 
-	argv[0] = "DEL";
-	for (i = 0; i < c->n_tenants && n < 16; i++) {
-		char name[FRONT_COOKIE_NAMEBUF], *v;
-
+	for (i = 0; i < c->n_tenants && n < FRONT_LOGOUT_MAX; i++) {
 		front_cookie_name(req, FRONT_COOKIE_SESSION, c->tenants[i]->id,
 		    name, sizeof(name));
-		if ((v = front_cookie_get(req, name)) == NULL)
+		if ((cookies[n] = front_cookie_get(req, name)) == NULL)
 			continue;
 		front_cookie_clear(req, name, "Lax");
 		if (req->t == NULL)
 			req->t = c->tenants[i];
-		keys[n] = store_key_digest(c->tenants[i]->id, "sess", v);
-		bk_strfree_secret(v);
-		if (keys[n] != NULL) {
-			argv[1 + n] = keys[n];
-			n++;
-		}
+		tenants[n++] = c->tenants[i]->id;
 	}
-	{
-		char name[FRONT_COOKIE_NAMEBUF];
-
-		front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name,
-		    sizeof(name));
-		front_cookie_clear(req, name, "None");
-	}
-	if (n == 0) {
-		front_logout_cb(req, BK_OK, NULL);
-		return;
-	}
-	front_store(req, front_logout_cb, (int)(1 + n), argv, NULL);
+	front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name, sizeof(name));
+	front_cookie_clear(req, name, "None");
+	store_sessions_end(req->f->store, n, tenants,
+	    (const char *const *)cookies, front_logout_cb, req);
 	for (i = 0; i < n; i++)
-		free(keys[i]);
+		bk_strfree_secret(cookies[i]);
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "front_int.h"
+#include "store_signin.h"
 #include "log.h"
 
 const char *
@@ -446,21 +447,8 @@ front_audit(struct front_req *req, const char *event, int rv,
 	 * tenant.  The local file is the record of authority (it survives a
 	 * Redis outage), so this send is not waited for.
 	 */
-	if (line != NULL && req->t != NULL && store_is_up(req->f->store)) {
-		char *key = store_key(req->t->id, "audit", NULL);
-		const char *argv[7] =
-		    { "XADD", key, "MAXLEN", "~", FRONT_AUDIT_STREAM_MAX,
-		    "*", NULL };
-		const char *av[9];
-
-		if (key != NULL) {
-			memcpy(av, argv, 6 * sizeof(*argv));
-			av[6] = "rec";
-			av[7] = line;
-			store_cmd(req->f->store, NULL, NULL, 8, av, NULL);
-		}
-		free(key);
-	}
+	if (line != NULL && req->t != NULL)
+		store_audit_append(req->f->store, req->t->id, line);
 	free(line);
 	if (wrv != BK_OK)
 		log_req(LOG_L_ERR, req->id, wrv,

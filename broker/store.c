@@ -42,8 +42,8 @@
 
 /* Every script, loaded with SCRIPT LOAD at connect. */
 const char *const store_lua_all[] = {
-	/* sign-in (store_ops.c) */
-	store_lua_acs, store_lua_issue, store_lua_session_authz,
+	/* sign-in (store_signin.c) */
+	store_lua_decide, store_lua_issue, store_lua_session_authz,
 	store_lua_redeem, store_lua_revoke,
 	/* admin (store_admin.c) */
 	store_lua_user_revoke, store_lua_snapshot, store_lua_apply,

@@ -104,11 +104,6 @@ char	*store_key_digest(const char *tenant, const char *kind,
  * Lua scripts (store_ops.c).  Each documents its KEYS and ARGV.  All keys
  * a script touches share the tenant's hash tag.
  */
-extern const char store_lua_acs[];
-extern const char store_lua_issue[];
-extern const char store_lua_session_authz[];
-extern const char store_lua_redeem[];
-extern const char store_lua_revoke[];
 extern const char store_lua_user_revoke[];
 extern const char store_lua_snapshot[];
 extern const char store_lua_apply[];

@@ -88,6 +88,13 @@ struct store {
 	struct store_sentinel	*sen;
 };
 
+/* The sign-in's scripts (store_signin.c), seen by the store alone. */
+extern const char store_lua_decide[];
+extern const char store_lua_issue[];
+extern const char store_lua_session_authz[];
+extern const char store_lua_redeem[];
+extern const char store_lua_revoke[];
+
 /* store.c */
 int	store_send(struct store *, store_cb *, void *, int, const char **,
 	    const size_t *);

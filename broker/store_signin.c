@@ -1,0 +1,975 @@
+/*
+ * sso-broker: the sign-in's store operations (store_signin.h): the keys,
+ * the Lua scripts that make multi-key decisions atomic, and the parsing of
+ * every reply.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Each script runs atomically in Redis, so "check then write" can never
+ * race: a replayed assertion, a second use of a request ID or a code, or a
+ * concurrent mapping change all see the first writer's result.  Records
+ * are JSON written by this project; scripts decode them with pcall and
+ * treat anything unexpected as absent (fail closed).  Only digests of
+ * secrets ever appear in keys.
+ * Trust: ARGV values are computed by the broker; stored values are
+ * untrusted and parsed strictly again in C.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bk.h"
+#include "log.h"
+#include "pol.h"
+#include "rec.h"
+#include "store_int.h"
+#include "store_signin.h"
+
+/* Records kept per tenant in the Redis audit stream. */
+#define STORE_AUDIT_STREAM_MAX	"1000000"
+
+/*
+ * The decision on a verified identity (any upstream), after every pure
+ * check passed.
+ * KEYS: 1 replay key, 2 sign-in request key (unused when unsolicited),
+ *       3 Salesforce index hash, 4 users hash, 5 revocation generations.
+ * ARGV: 1 request ID ("" = unsolicited), 2 browser binding digest,
+ *       3 replay TTL, 4 Salesforce key, 5 consent key prefix,
+ *       6 client_id for unsolicited sign-ins.
+ * Returns {"replay"} | {"irt"} | {"unmapped"} |
+ *         {"ok", user record, request record or "", consent 0/1, generation}.
+ * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  The
+ * user's revocation generation is read here, at the instant the assertion
+ * is accepted, so a revocation while the sign-in is finishing voids it.
+ */
+const char store_lua_decide[] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return {'replay'} end\n"
+	"local st = false\n"
+	"local client = ARGV[6]\n"
+	"if ARGV[1] ~= '' then\n"
+	"  st = redis.call('GET', KEYS[2])\n"
+	"  if not st then return {'irt'} end\n"
+	"  local ok, o = pcall(cjson.decode, st)\n"
+	"  if not ok or type(o) ~= 'table' or o.rid ~= ARGV[1] or o.bind ~= "
+	    "ARGV[2] then\n"
+	"    return {'irt'}\n"
+	"  end\n"
+	"  if type(o.client_id) == 'string' then client = o.client_id end\n"
+	"end\n"
+	"local id = redis.call('HGET', KEYS[3], ARGV[4])\n"
+	"if not id then return {'unmapped'} end\n"
+	"local rec = redis.call('HGET', KEYS[4], id)\n"
+	"if not rec then return {'unmapped'} end\n"
+	"redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3])\n"
+	"if ARGV[1] ~= '' then redis.call('DEL', KEYS[2]) end\n"
+	"local consent = redis.call('EXISTS', ARGV[5] .. id .. ':' .. client)\n"
+	"return {'ok', rec, st or '', consent, "
+	    "redis.call('HGET', KEYS[5], id) or '0'}\n";
+
+/*
+ * What a sign-in issues (session, code, consent transaction, remembered
+ * consent), in one step, if the user was not revoked since the flow read
+ * the user's generation (at the ACS, from the session, or into the consent
+ * transaction): a revocation racing a sign-in wins.
+ * KEYS: 1 revocation generations (hash: internal ID -> count).
+ * ARGV: 1 internal ID, 2 expected generation, then n, n x (key, value,
+ *   ttl), then m, m x (set, member, ttl).  A set's TTL only ever grows.
+ * Returns "OK" | "revoked" (nothing written).
+ */
+const char store_lua_issue[] =
+	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= ARGV[2] then\n"
+	"  return 'revoked'\n"
+	"end\n"
+	"local i = 4\n"
+	"for k = 1, tonumber(ARGV[3]) do\n"
+	"  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[i + 2]); i = i + "
+	    "3\n"
+	"end\n"
+	"local m = tonumber(ARGV[i]); i = i + 1\n"
+	"for k = 1, m do\n"
+	"  redis.call('SADD', ARGV[i], ARGV[i + 1])\n"
+	"  if redis.call('TTL', ARGV[i]) < tonumber(ARGV[i + 2]) then\n"
+	"    redis.call('EXPIRE', ARGV[i], ARGV[i + 2])\n"
+	"  end\n"
+	"  i = i + 3\n"
+	"end\n"
+	"return 'OK'\n";
+
+/*
+ * A browser session authorizes a panel: the session must exist, must not
+ * predate a revocation of its user, and its user must still map to the
+ * same profile.
+ * KEYS: 1 Salesforce index hash, 2 users hash, 3 revocation generations.
+ * ARGV: 1 session key, 2 consent key prefix, 3 client_id.
+ * Returns {"nosession"} | {"gone"} |
+ *         {"ok", session, user record, consent, generation}.
+ */
+const char store_lua_session_authz[] =
+	"local s = redis.call('GET', ARGV[1])\n"
+	"if not s then return {'nosession'} end\n"
+	"local ok, o = pcall(cjson.decode, s)\n"
+	"if not ok or type(o) ~= 'table' or type(o.sfdc_key) ~= 'string' or\n"
+	"   type(o.internal_id) ~= 'string' then return {'nosession'} end\n"
+	"local gen = redis.call('HGET', KEYS[3], o.internal_id) or '0'\n"
+	"if (o.gen or '0') ~= gen then return {'nosession'} end\n"
+	"local id = redis.call('HGET', KEYS[1], o.sfdc_key)\n"
+	"if id ~= o.internal_id then return {'gone'} end\n"
+	"local rec = redis.call('HGET', KEYS[2], id)\n"
+	"if not rec then return {'gone'} end\n"
+	"local consent = redis.call('EXISTS', ARGV[2] .. id .. ':' .. "
+	    "ARGV[3])\n"
+	"return {'ok', s, rec, consent, gen}\n";
+
+/*
+ * Redeem a code: consume it and mint its token in one step, so no fault
+ * between the two can burn a code without a token (or mint twice).
+ * Checks, in order: the code exists (else a tombstone means a second use:
+ * the token minted from it is revoked, RFC 6749 4.1.2); client,
+ * redirect_uri and PKCE S256 (RFC 6819 5.1.5.8, RFC 7636 4.6); the user was
+ * not revoked since the code was issued; the user still maps to the
+ * profile; the session has time left.  A failed check consumes the code.
+ * The challenge is compared here with Lua's ==: it is not a secret (it
+ * came through the browser) and Lua strings are interned, so equality is
+ * a pointer compare.
+ * Order of writes: the token first.  Under maxmemory Redis refuses only a
+ * script's first denyoom write, so an out-of-memory fault leaves the code
+ * as it was; later writes of a script that wrote are never refused.
+ * KEYS: 1 code key, 2 its tombstone key, 3 Salesforce index hash,
+ *       4 revocation generations.
+ * ARGV: 1 client_id, 2 redirect_uri, 3 S256(code_verifier), 4 digest of
+ *       the new token, 5 token key prefix, 6 token-index prefix, 7 tenant,
+ *       8 now, 9 session_ttl, 10 tombstone TTL.
+ * Returns {"unknown"} | {"reused", tombstone, revoked 0/1} | {"bad"} |
+ *   {"mismatch", code record, "client" | "redirect_uri" | "verifier"} |
+ *   {"revoked", code record} |
+ *   {"gone", code record} | {"expired", code record} | {"badtype"} |
+ *   {"ok", token record, ttl}.
+ */
+const char store_lua_redeem[] =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then\n"
+	"  local t = redis.call('GET', KEYS[2])\n"
+	"  if not t then return {'unknown'} end\n"
+	"  local ok, o = pcall(cjson.decode, t)\n"
+	"  local n = 0\n"
+	"  if ok and type(o) == 'table' and type(o.tok) == 'string' and\n"
+	"     o.tok:match('^%x+$') then\n"
+	"    n = redis.call('DEL', ARGV[5] .. o.tok)\n"
+	"    if type(o.internal_id) == 'string' then\n"
+	"      redis.call('SREM', ARGV[6] .. o.internal_id, ARGV[5] .. "
+	    "o.tok)\n"
+	"    end\n"
+	"  end\n"
+	"  return {'reused', t, n}\n"
+	"end\n"
+	"local ok, o = pcall(cjson.decode, v)\n"
+	"if not ok or type(o) ~= 'table' or type(o.internal_id) ~= 'string' "
+	    "or\n"
+	"   type(o.user) ~= 'string' or type(o.sfdc_key) ~= 'string' then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return {'bad'}\n"
+	"end\n"
+	"local why = false\n"
+	"if o.client_id ~= ARGV[1] then why = 'client'\n"
+	"elseif o.redirect_uri ~= ARGV[2] then why = 'redirect_uri'\n"
+	"elseif o.challenge ~= ARGV[3] then why = 'verifier' end\n"
+	"if why then redis.call('DEL', KEYS[1]); return {'mismatch', v, why} "
+	    "end\n"
+	"local gen = redis.call('HGET', KEYS[4], o.internal_id) or '0'\n"
+	"if (o.gen or '0') ~= gen then\n"
+	"  redis.call('DEL', KEYS[1]); return {'revoked', v}\n"
+	"end\n"
+	"if redis.call('HGET', KEYS[3], o.sfdc_key) ~= o.internal_id then\n"
+	"  redis.call('DEL', KEYS[1]); return {'gone', v}\n"
+	"end\n"
+	"local now = tonumber(ARGV[8])\n"
+	"local ttl = (tonumber(o.sess_exp) or 0) - now\n"
+	"if ttl > tonumber(ARGV[9]) then ttl = tonumber(ARGV[9]) end\n"
+	"if ttl <= 0 then redis.call('DEL', KEYS[1]); return {'expired', v} "
+	    "end\n"
+	"local utok = ARGV[6] .. o.internal_id\n"
+	"local ty = redis.call('TYPE', utok).ok\n"
+	"if ty ~= 'set' and ty ~= 'none' then return {'badtype'} end\n"
+	"local tkey = ARGV[5] .. ARGV[4]\n"
+	"local rec = cjson.encode({v = 1, tenant = ARGV[7], client_id = "
+	    "o.client_id,\n"
+	"  internal_id = o.internal_id, user = o.user, extension = "
+	    "o.extension,\n"
+	"  sfdc_key = o.sfdc_key, iat = now, exp = now + ttl, gen = gen})\n"
+	"redis.call('SET', tkey, rec, 'EX', ttl)\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SET', KEYS[2], cjson.encode({v = 1, tok = ARGV[4],\n"
+	"  internal_id = o.internal_id, user = o.user}), 'EX', ARGV[10])\n"
+	"redis.call('SADD', utok, tkey)\n"
+	"if redis.call('TTL', utok) < ttl then redis.call('EXPIRE', utok, ttl) "
+	    "end\n"
+	"return {'ok', rec, ttl}\n";
+
+/*
+ * RFC 7009 revocation by the client the token was issued to (T06).
+ * KEYS: 1 token key.  ARGV: 1 client_id, 2 token-index prefix.
+ * Returns 1 revoked, 0 unknown, -1 another client's token.
+ */
+const char store_lua_revoke[] =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then return 0 end\n"
+	"local ok, o = pcall(cjson.decode, v)\n"
+	"if not ok or type(o) ~= 'table' then return 0 end\n"
+	"if o.client_id ~= ARGV[1] then return -1 end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"if type(o.internal_id) == 'string' then\n"
+	"  redis.call('SREM', ARGV[2] .. o.internal_id, KEYS[1])\n"
+	"end\n"
+	"return 1\n";
+
+/* --- operations in flight --- */
+
+static const struct store_hold *store_hold;
+
+void
+store_set_hold(const struct store_hold *h)
+{
+	store_hold = h;
+}
+
+/* One typed operation: its reply parser and the caller's callback. */
+struct sop {
+	void	*arg;
+	void	(*reply)(struct sop *, int, const struct store_reply *);
+	union {
+		store_done_cb		*done;
+		store_decide_cb		*decide;
+		store_session_cb	*session;
+		store_grant_cb		*grant;
+		store_redeem_cb		*redeem;
+		store_token_cb		*token;
+		store_revoke_cb		*revoke;
+	} cb;
+	int	 flag;	/* per operation: request given, take, ... */
+};
+
+static struct sop *
+sop_new(void *arg, void (*reply)(struct sop *, int,
+    const struct store_reply *))
+{
+	struct sop	*o = calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	o->arg = arg;
+	o->reply = reply;
+	if (arg != NULL && store_hold != NULL)
+		store_hold->ref(arg);
+	return o;
+}
+
+/* The reply (or the failure to send): parse, call back, let go. */
+static void
+sop_done(int rv, const struct store_reply *r, void *p)
+{
+	struct sop	*o = p;
+
+	if (rv == BK_E_STORE_REPLY)	/* the script failed: nothing written */
+		rv = BK_E_STORE_DOWN;
+	if (o->arg == NULL || store_hold == NULL || store_hold->alive(o->arg))
+		o->reply(o, rv, r);
+	if (o->arg != NULL && store_hold != NULL)
+		store_hold->unref(o->arg);
+	free(o);
+}
+
+static void
+sop_eval(struct store *s, struct sop *o, const char *script, int nkeys,
+    int nargs, const char **args)
+{
+	int	 rv;
+
+	if ((rv = store_eval(s, sop_done, o, script, nkeys, nargs, args,
+	    NULL)) != BK_OK)
+		sop_done(rv, NULL, o);
+}
+
+static void
+sop_cmd(struct store *s, struct sop *o, int argc, const char **argv)
+{
+	int	 rv;
+
+	if ((rv = store_cmdv(s, sop_done, o, argc, argv)) != BK_OK)
+		sop_done(rv, NULL, o);
+}
+
+/* Keys built for one operation, freed together. */
+struct skeys {
+	char	*k[8];
+	size_t	 n;
+	int	 nomem;
+};
+
+static const char *
+skeys_add(struct skeys *ks, char *k)
+{
+	if (k == NULL || ks->n == BK_NELEM(ks->k)) {
+		free(k);
+		ks->nomem = 1;
+		return "";
+	}
+	return ks->k[ks->n++] = k;
+}
+
+static void
+skeys_free(struct skeys *ks)
+{
+	size_t	 i;
+
+	for (i = 0; i < ks->n; i++)
+		free(ks->k[i]);
+}
+
+/* Element i of an array reply as a string, or NULL. */
+static const char *
+reply_str(const struct store_reply *r, size_t i, size_t *len)
+{
+	*len = 0;
+	return store_reply_str(store_reply_elem(r, i), len);
+}
+
+/* A record of kind k from element i; a bad one is logged and absent. */
+static int
+reply_rec(const struct store_reply *r, size_t i, enum rec_kind k, void *out)
+{
+	const char	*p, *why = NULL;
+	size_t		 len;
+	int		 rv;
+
+	if ((p = reply_str(r, i, &len)) == NULL || len == 0)
+		return rec_read(k, NULL, 0, out, NULL);	/* none: zeroed */
+	if ((rv = rec_read(k, p, len, out, &why)) == BK_E_STORE_RECORD)
+		log_warnx_r(rv, "stored %s record unreadable (%s): "
+		    "treated as absent", rec_kind_name(k), why);
+	return rv;
+}
+
+/* The profile in a stored user record (the policy module's parser). */
+static int
+reply_profile(const struct store_reply *r, size_t i,
+    struct store_profile *prof)
+{
+	struct pol_user	 u;
+	const char	*p;
+	size_t		 len;
+
+	memset(prof, 0, sizeof(*prof));
+	memset(&u, 0, sizeof(u));
+	if ((p = reply_str(r, i, &len)) == NULL ||
+	    pol_user_parse(p, len, &u) != BK_OK ||
+	    u.f[POL_COL_INTERNAL_ID] == NULL) {
+		pol_user_cleanup(&u);
+		log_warnx_r(BK_E_STORE_RECORD,
+		    "stored user record unreadable");
+		return BK_E_STORE_RECORD;
+	}
+	prof->internal_id = bk_strdup(u.f[POL_COL_INTERNAL_ID]);
+	prof->extension = pol_user_primary_ext(&u);
+	pol_user_cleanup(&u);
+	return prof->internal_id != NULL ? BK_OK : BK_E_NOMEM;
+}
+
+static void
+profile_cleanup(struct store_profile *prof)
+{
+	free(prof->internal_id);
+	free(prof->extension);
+	memset(prof, 0, sizeof(*prof));
+}
+
+/* The generation in element i (digits; anything else reads as unknown). */
+static void
+reply_gen(const struct store_reply *r, size_t i, char gen[REC_GEN_MAX + 1])
+{
+	const char	*g;
+	size_t		 len;
+
+	gen[0] = '\0';
+	if ((g = reply_str(r, i, &len)) != NULL && rec_gen_ok(g, len)) {
+		memcpy(gen, g, len);
+		gen[len] = '\0';
+	}
+}
+
+static void
+ttl_str(char *buf, size_t size, long ttl)
+{
+	snprintf(buf, size, "%ld", ttl);
+}
+
+/* --- the sign-in request --- */
+
+static void
+signin_put_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	(void)r;
+	o->cb.done(o->arg, rv);
+}
+
+void
+store_signin_put(struct store *s, const char *tenant,
+    const struct rec_signin *rec, int ttl, store_done_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, signin_put_reply);
+	char		*key, *val, t[24];
+	const char	*argv[5];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	o->cb.done = cb;
+	key = store_key_digest(tenant, "authn", rec->rid);
+	val = rec_write(REC_SIGNIN, rec);
+	ttl_str(t, sizeof(t), ttl);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = val;
+	argv[3] = "EX";
+	argv[4] = t;
+	if (key == NULL || val == NULL)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, 5, argv);
+	free(key);
+	free(val);
+}
+
+/* --- the decision --- */
+
+static void
+decide_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct store_decision	 d;
+	const struct store_reply *st = store_reply_elem(r, 0);
+
+	memset(&d, 0, sizeof(d));
+	if (rv != BK_OK) {
+		o->cb.decide(o->arg, rv, NULL);
+		return;
+	}
+	if (store_reply_is(st, "replay"))
+		d.verdict = STORE_DECIDE_REPLAY;
+	else if (store_reply_is(st, "irt"))
+		d.verdict = STORE_DECIDE_REQUEST;
+	else if (store_reply_is(st, "unmapped"))
+		d.verdict = STORE_DECIDE_UNMAPPED;
+	else if (!store_reply_is(st, "ok") ||
+	    reply_profile(r, 1, &d.prof) != BK_OK)
+		rv = BK_E_STORE_RECORD;
+	else if (o->flag) {
+		/* A request that cannot be read was never ours. */
+		if (reply_rec(r, 2, REC_SIGNIN, &d.request) == BK_OK)
+			d.has_request = 1;
+		else
+			d.verdict = STORE_DECIDE_REQUEST;
+	}
+	d.consent = store_reply_int(store_reply_elem(r, 3)) == 1;
+	reply_gen(r, 4, d.gen);
+	o->cb.decide(o->arg, rv, rv == BK_OK ? &d : NULL);
+	profile_cleanup(&d.prof);
+	rec_cleanup(REC_SIGNIN, &d.request);
+}
+
+void
+store_decide(struct store *s, const struct store_decide_in *in,
+    store_decide_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, decide_reply);
+	struct skeys	 ks;
+	const char	*args[11];
+	char		 ttl[24];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.decide = cb;
+	o->flag = in->request_id != NULL;
+	/* Keyed on the proof itself: re-encoding does not help (P22). */
+	args[0] = skeys_add(&ks, store_key_digest(in->tenant, "replay",
+	    in->proof));
+	args[1] = skeys_add(&ks, store_key_digest(in->tenant, "authn",
+	    in->request_id ? in->request_id : "-"));
+	args[2] = skeys_add(&ks, store_key(in->tenant, "sfdc", NULL));
+	args[3] = skeys_add(&ks, store_key(in->tenant, "users", NULL));
+	args[4] = skeys_add(&ks, store_key(in->tenant, "ugen", NULL));
+	args[5] = in->request_id ? in->request_id : "";
+	args[6] = in->bind ? in->bind : "";
+	ttl_str(ttl, sizeof(ttl), in->proof_ttl < 60 ? 60 : in->proof_ttl);
+	args[7] = ttl;
+	args[8] = in->sfdc_key;
+	args[9] = skeys_add(&ks, store_key(in->tenant, "consent", ""));
+	args[10] = in->client_id ? in->client_id : "";
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_decide, 5, 11, args);
+	skeys_free(&ks);
+}
+
+/* --- a browser session --- */
+
+static void
+session_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct store_session_found f;
+
+	memset(&f, 0, sizeof(f));
+	if (rv != BK_OK) {
+		o->cb.session(o->arg, rv, NULL);
+		return;
+	}
+	/* Expired, revoked, remapped or unreadable: no session. */
+	if (store_reply_is(store_reply_elem(r, 0), "ok") &&
+	    reply_rec(r, 1, REC_SESSION, &f.sess) == BK_OK &&
+	    reply_profile(r, 2, &f.prof) == BK_OK)
+		f.found = 1;
+	f.consent = store_reply_int(store_reply_elem(r, 3)) == 1;
+	reply_gen(r, 4, f.gen);
+	o->cb.session(o->arg, BK_OK, &f);
+	rec_cleanup(REC_SESSION, &f.sess);
+	profile_cleanup(&f.prof);
+}
+
+void
+store_session_authz(struct store *s, const char *tenant, const char *cookie,
+    const char *client_id, store_session_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, session_reply);
+	struct skeys	 ks;
+	const char	*args[6];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.session = cb;
+	args[0] = skeys_add(&ks, store_key(tenant, "sfdc", NULL));
+	args[1] = skeys_add(&ks, store_key(tenant, "users", NULL));
+	args[2] = skeys_add(&ks, store_key(tenant, "ugen", NULL));
+	args[3] = skeys_add(&ks, store_key_digest(tenant, "sess", cookie));
+	args[4] = skeys_add(&ks, store_key(tenant, "consent", ""));
+	args[5] = client_id ? client_id : "";
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_session_authz, 3, 6, args);
+	skeys_free(&ks);
+}
+
+/* --- issuing --- */
+
+/* The ARGV of store_lua_issue; every string it owns is freed with it. */
+struct issue_argv {
+	const char	*a[24];
+	char		*own[12];
+	size_t		 n, nown;
+	int		 nomem;
+	char		 ttl[3][24];
+	char		 nsets[8];
+};
+
+static void
+iv_add(struct issue_argv *v, const char *s)
+{
+	if (s == NULL)
+		v->nomem = 1;
+	v->a[v->n++] = s != NULL ? s : "";
+}
+
+static void
+iv_own(struct issue_argv *v, char *s)
+{
+	if (s != NULL)
+		v->own[v->nown++] = s;
+	iv_add(v, s);
+}
+
+static void
+issue_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	if (rv == BK_OK && store_reply_is(r, "revoked"))
+		rv = BK_E_OAUTH_REVOKED;
+	else if (rv == BK_OK && !store_reply_is(r, "OK"))
+		rv = BK_E_STORE_DOWN;
+	o->cb.done(o->arg, rv);
+}
+
+/* The SETs: session, remembered consent, code or consent transaction. */
+static int
+issue_sets(struct issue_argv *v, const struct store_issue_in *in)
+{
+	int	 n = 0;
+
+	if (in->session != NULL) {
+		iv_own(v, store_key_digest(in->tenant, "sess", in->session));
+		iv_own(v, rec_write(REC_SESSION, in->sess));
+		ttl_str(v->ttl[0], sizeof(v->ttl[0]), in->sess_ttl);
+		iv_add(v, v->ttl[0]);
+		n++;
+	}
+	if (in->remember_client != NULL) {
+		struct bk_buf b;
+
+		bk_buf_init(&b, 2048);
+		if (bk_buf_addf(&b, "%s:%s", in->internal_id,
+		    in->remember_client) == BK_OK)
+			iv_own(v, store_key(in->tenant, "consent", b.data));
+		else
+			iv_add(v, NULL);
+		bk_buf_free(&b);
+		iv_add(v, "1");
+		ttl_str(v->ttl[1], sizeof(v->ttl[1]), in->remember_ttl);
+		iv_add(v, v->ttl[1]);
+		n++;
+	}
+	if (in->grant != STORE_GRANT_NONE) {
+		iv_own(v, store_key_digest(in->tenant,
+		    in->grant == STORE_GRANT_CODE ? "code" : "ctx",
+		    in->grant_secret));
+		iv_own(v, rec_write(REC_GRANT, in->grant_rec));
+		ttl_str(v->ttl[2], sizeof(v->ttl[2]), in->grant_ttl);
+		iv_add(v, v->ttl[2]);
+		n++;
+	}
+	return n;
+}
+
+void
+store_issue(struct store *s, const struct store_issue_in *in,
+    store_done_cb *cb, void *arg)
+{
+	struct sop		*o = sop_new(arg, issue_reply);
+	struct issue_argv	 v;
+	size_t			 i, at;
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	o->cb.done = cb;
+	memset(&v, 0, sizeof(v));
+	iv_own(&v, store_key(in->tenant, "ugen", NULL));
+	iv_add(&v, in->internal_id);
+	iv_add(&v, in->gen[0] != '\0' ? in->gen : "0");
+	at = v.n;
+	iv_add(&v, v.nsets);
+	snprintf(v.nsets, sizeof(v.nsets), "%d", issue_sets(&v, in));
+	/* The user's session index, for "revoke every session of a user". */
+	iv_add(&v, in->session != NULL ? "1" : "0");
+	if (in->session != NULL) {
+		iv_own(&v, store_key(in->tenant, "usess", in->internal_id));
+		iv_add(&v, v.a[at + 1]);	/* the session's key */
+		iv_add(&v, v.ttl[0]);
+	}
+	if (v.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_issue, 1, (int)v.n, v.a);
+	for (i = 0; i < v.nown; i++)
+		bk_strfree_secret(v.own[i]);
+}
+
+/* --- the consent transaction --- */
+
+static void
+consent_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct rec_grant g;
+	const char	*p, *why = NULL;
+	size_t		 len;
+	int		 ok = 0;
+
+	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
+		if (rec_read(REC_GRANT, p, len, &g, &why) == BK_OK)
+			ok = 1;
+		else
+			log_warnx_r(BK_E_STORE_RECORD,
+			    "stored consent record unreadable (%s): treated "
+			    "as absent", why ? why : "?");
+	}
+	o->cb.grant(o->arg, rv, ok ? &g : NULL);
+	if (ok)
+		rec_cleanup(REC_GRANT, &g);
+}
+
+void
+store_consent_get(struct store *s, const char *tenant, const char *tx,
+    int take, store_grant_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, consent_reply);
+	char		*key;
+	const char	*argv[2];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	o->cb.grant = cb;
+	/* GETDEL: a decision counts once. */
+	argv[0] = take ? "GETDEL" : "GET";
+	argv[1] = key = store_key_digest(tenant, "ctx", tx);
+	if (key == NULL)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, 2, argv);
+	free(key);
+}
+
+/* --- redeeming a code --- */
+
+static const struct {
+	const char			*answer;
+	enum store_redeem_verdict	 verdict;
+} redeem_answers[] = {
+	{ "ok", STORE_REDEEM_OK },
+	{ "unknown", STORE_REDEEM_UNKNOWN },
+	{ "reused", STORE_REDEEM_REUSED },
+	{ "mismatch", STORE_REDEEM_MISMATCH },
+	{ "revoked", STORE_REDEEM_REVOKED },
+	{ "gone", STORE_REDEEM_GONE },
+	{ "expired", STORE_REDEEM_EXPIRED },
+	{ "bad", STORE_REDEEM_BAD },
+};
+
+/* What did not match, as the panel hears it. */
+static const char *
+redeem_why(const struct store_reply *r)
+{
+	if (store_reply_is(store_reply_elem(r, 2), "client"))
+		return "code issued to another client";
+	if (store_reply_is(store_reply_elem(r, 2), "redirect_uri"))
+		return "redirect_uri does not match";
+	return "code_verifier does not match";
+}
+
+/* The user fields of the code or tombstone, for the audit. */
+static void
+redeem_user(const struct store_reply *r, struct store_redeemed *d)
+{
+	struct rec_grant g;
+	struct rec_tomb	 t;
+
+	if (d->verdict == STORE_REDEEM_REUSED) {
+		if (reply_rec(r, 1, REC_TOMB, &t) != BK_OK)
+			return;
+		d->tok.internal_id = t.internal_id;
+		d->tok.user = t.user;
+		t.internal_id = t.user = NULL;
+		rec_cleanup(REC_TOMB, &t);
+		d->token_revoked = store_reply_int(store_reply_elem(r, 2)) == 1;
+		return;
+	}
+	if (reply_rec(r, 1, REC_GRANT, &g) != BK_OK)
+		return;
+	d->tok.internal_id = g.internal_id;
+	d->tok.user = g.user;
+	d->tok.extension = g.extension;
+	g.internal_id = g.user = g.extension = NULL;
+	rec_cleanup(REC_GRANT, &g);
+}
+
+static void
+redeem_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct store_redeemed	 d;
+	size_t			 i;
+
+	memset(&d, 0, sizeof(d));
+	d.verdict = STORE_REDEEM_BADTYPE;
+	if (rv != BK_OK) {
+		o->cb.redeem(o->arg, rv, NULL);
+		return;
+	}
+	for (i = 0; i < BK_NELEM(redeem_answers); i++)
+		if (store_reply_is(store_reply_elem(r, 0),
+		    redeem_answers[i].answer))
+			d.verdict = redeem_answers[i].verdict;
+	if (d.verdict == STORE_REDEEM_OK) {
+		if (reply_rec(r, 1, REC_TOKEN, &d.tok) != BK_OK)
+			rv = BK_E_STORE_RECORD;
+		d.ttl = store_reply_int(store_reply_elem(r, 2));
+	} else if (d.verdict != STORE_REDEEM_BADTYPE)
+		redeem_user(r, &d);
+	if (d.verdict == STORE_REDEEM_MISMATCH)
+		d.why = redeem_why(r);
+	o->cb.redeem(o->arg, rv, rv == BK_OK ? &d : NULL);
+	rec_cleanup(REC_TOKEN, &d.tok);
+}
+
+void
+store_code_redeem(struct store *s, const struct store_redeem_in *in,
+    store_redeem_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, redeem_reply);
+	struct skeys	 ks;
+	char		 tdig[BK_DIGEST_HEX + 1], now[24], sttl[24], cttl[24];
+	const char	*args[14];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.redeem = cb;
+	bk_sha256_hex(in->token, strlen(in->token), tdig);
+	ttl_str(now, sizeof(now), in->now);
+	ttl_str(sttl, sizeof(sttl), in->session_ttl);
+	ttl_str(cttl, sizeof(cttl), in->code_ttl);
+	args[0] = skeys_add(&ks, store_key_digest(in->tenant, "code",
+	    in->code));
+	args[1] = skeys_add(&ks, store_key_digest(in->tenant, "codeused",
+	    in->code));
+	args[2] = skeys_add(&ks, store_key(in->tenant, "sfdc", NULL));
+	args[3] = skeys_add(&ks, store_key(in->tenant, "ugen", NULL));
+	args[4] = in->client_id;
+	args[5] = in->redirect_uri;
+	args[6] = in->challenge;
+	args[7] = tdig;
+	args[8] = skeys_add(&ks, store_key(in->tenant, "tok", ""));
+	args[9] = skeys_add(&ks, store_key(in->tenant, "utok", ""));
+	args[10] = in->tenant;
+	args[11] = now;
+	args[12] = sttl;
+	args[13] = cttl;
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_redeem, 4, 14, args);
+	skeys_free(&ks);
+}
+
+/* --- tokens --- */
+
+static void
+token_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct rec_token t;
+	const char	*p, *why = NULL;
+	size_t		 len;
+	int		 ok = 0;
+
+	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
+		if (rec_read(REC_TOKEN, p, len, &t, &why) == BK_OK)
+			ok = 1;
+		else
+			log_warnx_r(BK_E_STORE_RECORD,
+			    "stored token record unreadable (%s): treated as "
+			    "absent", why ? why : "?");
+	}
+	o->cb.token(o->arg, rv, ok ? &t : NULL);
+	if (ok)
+		rec_cleanup(REC_TOKEN, &t);
+}
+
+void
+store_token_get(struct store *s, const char *tenant, const char *token,
+    store_token_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, token_reply);
+	const char	*argv[2];
+	char		*key;
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	o->cb.token = cb;
+	argv[0] = "GET";
+	argv[1] = key = store_key_digest(tenant, "tok", token);
+	if (key == NULL)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, 2, argv);
+	free(key);
+}
+
+static void
+revoke_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	long long	 n = rv == BK_OK ? store_reply_int(r) : 0;
+
+	o->cb.revoke(o->arg, rv, n == 1 ? STORE_REVOKE_DONE :
+	    n == -1 ? STORE_REVOKE_OTHER_CLIENT : STORE_REVOKE_UNKNOWN);
+}
+
+void
+store_token_revoke(struct store *s, const char *tenant, const char *token,
+    const char *client_id, store_revoke_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, revoke_reply);
+	struct skeys	 ks;
+	const char	*args[3];
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, STORE_REVOKE_UNKNOWN);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.revoke = cb;
+	args[0] = skeys_add(&ks, store_key_digest(tenant, "tok", token));
+	args[1] = client_id;
+	args[2] = skeys_add(&ks, store_key(tenant, "utok", ""));
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_revoke, 1, 3, args);
+	skeys_free(&ks);
+}
+
+/* --- sign-out, audit --- */
+
+void
+store_sessions_end(struct store *s, size_t n, const char *const *tenants,
+    const char *const *cookies, store_done_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, signin_put_reply);
+	struct skeys	 ks;
+	const char	*argv[1 + BK_NELEM(ks.k)];
+	size_t		 i;
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.done = cb;
+	argv[0] = "DEL";
+	for (i = 0; i < n && i < BK_NELEM(ks.k); i++)
+		argv[1 + i] = skeys_add(&ks, store_key_digest(tenants[i],
+		    "sess", cookies[i]));
+	if (n == 0)
+		sop_done(BK_OK, NULL, o);
+	else if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, (int)(1 + i), argv);
+	skeys_free(&ks);
+}
+
+void
+store_audit_append(struct store *s, const char *tenant, const char *rec)
+{
+	char		*key;
+	const char	*argv[8];
+
+	if (!store_is_up(s) || (key = store_key(tenant, "audit", NULL)) == NULL)
+		return;
+	argv[0] = "XADD";
+	argv[1] = key;
+	argv[2] = "MAXLEN";
+	argv[3] = "~";
+	argv[4] = STORE_AUDIT_STREAM_MAX;
+	argv[5] = "*";
+	argv[6] = "rec";
+	argv[7] = rec;
+	(void)store_cmdv(s, NULL, NULL, 8, argv);
+	free(key);
+}
