@@ -452,7 +452,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	store_set_hold(&front_hold);
 	if ((f->store = store_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
-		goto fail;
+		goto out;
 	f->pub = front_http_listen(f->http, 0, env->pub_fd,
 	    FRONT_MAX_BODY_PUBLIC,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,
@@ -462,13 +462,13 @@ front_new(struct event_base *base, const struct front_env *env)
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE, front_admin_cb);
 	if (f->pub == NULL || f->adm == NULL)
-		goto fail;
+		goto out;
 	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb,
 	    f)) == NULL)
-		goto fail;
+		goto out;
 	evtimer_add(f->tick, &tv);
 	return f;
- fail:
+ out:
 	front_free(f);
 	return NULL;
 }

@@ -342,16 +342,16 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 		s->auth_failed = 0;
 		if ((rv = store_send(s, store_auth_cb, s, n, argv, NULL)) !=
 		    BK_OK)
-			goto fail;
+			goto out;
 	}
 	snprintf(db, sizeof(db), "%d", s->addr.db);
 	argv[0] = "SELECT";
 	argv[1] = db;
 	if ((rv = store_send(s, store_select_cb, s, 2, argv, NULL)) != BK_OK)
-		goto fail;
+		goto out;
 	store_probe(s);
 	return;
- fail:
+ out:
 	log_warnx_r(rv, "redis: cannot send AUTH/SELECT");
 }
 
