@@ -653,6 +653,7 @@ conf_redis_url_split(const char *s, struct conf_redis_parts *r,
 {
 	const char	*a, *end, *at, *h, *q;
 	size_t		 hl, i;
+	int		 rv = BK_E_INVAL;
 
 	memset(r, 0, sizeof(*r));
 	for (i = 0; s[i] != '\0'; i++) {
@@ -678,8 +679,10 @@ conf_redis_url_split(const char *s, struct conf_redis_parts *r,
 			return BK_E_INVAL;
 		}
 		hl = q != NULL ? (size_t)(q - a) : strlen(a);
-		if ((r->unix_path = strndup(a, hl)) == NULL)
-			goto nomem;
+		if ((r->unix_path = strndup(a, hl)) == NULL) {
+			*why = "out of memory";
+			goto out;
+		}
 		return BK_OK;
 	}
 	if (strncmp(s, "redis://", 8) != 0) {
@@ -698,31 +701,32 @@ conf_redis_url_split(const char *s, struct conf_redis_parts *r,
 
 		if (colon == NULL || colon + 1 == at) {
 			*why = "expected [user]:password@ before the host";
-			goto fail;
+			goto out;
 		}
 		if (colon > a && (r->user = conf_pct_decode(a,
 		    (size_t)(colon - a), why)) == NULL)
-			goto fail;
+			goto out;
 		if ((r->password = conf_pct_decode(colon + 1,
 		    (size_t)(at - colon - 1), why)) == NULL)
-			goto fail;
+			goto out;
 		a = at + 1;
 	}
 	if (conf_authority_parse(a, (size_t)(end - a), &h, &hl, &r->port, 0,
 	    why) != BK_OK)
-		goto fail;
+		goto out;
 	if (r->port == 0)
 		r->port = 6379;
 	if (*end == '/' && conf_redis_db(end + 1, &r->db, why) != BK_OK)
-		goto fail;
-	if ((r->host = strndup(h, hl)) == NULL)
-		goto nomem;
-	return BK_OK;
- nomem:
-	*why = "out of memory";
- fail:
-	conf_redis_parts_free(r);
-	return BK_E_INVAL;
+		goto out;
+	if ((r->host = strndup(h, hl)) == NULL) {
+		*why = "out of memory";
+		goto out;
+	}
+	rv = BK_OK;
+ out:
+	if (rv != BK_OK)
+		conf_redis_parts_free(r);
+	return rv;
 }
 
 static int
@@ -856,70 +860,78 @@ conf_enum_list(const struct conf_keyword *kw, char *buf, size_t len)
 	}
 }
 
-/* Check v for kw and store it in p->target; errors name [file:line]. */
+/* Exactly these two words: "TRUE", "yes", "1" are errors. */
 static int
-conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
+conf_bool_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
+    const char *v)
+{
+	if (strcmp(v, "true") == 0)
+		*conf_kw_int(p->target, kw) = 1;
+	else if (strcmp(v, "false") == 0)
+		*conf_kw_int(p->target, kw) = 0;
+	else {
+		conf_err(p->errs, p->name, line, "invalid %s '%.80s': "
+		    "must be exactly true or false", kw->name, v);
+		return BK_E_INVAL;
+	}
+	return BK_OK;
+}
+
+static int
+conf_int_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
+    const char *v)
+{
+	const char	*why = NULL;
+	long long	 n;
+
+	if (bk_strtonum(v, kw->min, kw->max, &n, &why) != BK_OK) {
+		if (why == NULL || strcmp(why, "invalid") == 0 ||
+		    strcmp(why, "empty") == 0)
+			why = "not a decimal integer";
+		conf_err(p->errs, p->name, line, "invalid %s '%.80s': "
+		    "%s (range %lld..%lld)", kw->name, v, why,
+		    kw->min, kw->max);
+		return BK_E_INVAL;
+	}
+	*conf_kw_int(p->target, kw) = (int)n;
+	return BK_OK;
+}
+
+static int
+conf_enum_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
     const char *v)
 {
 	const struct conf_enum_val *ev;
-	const char	*why = NULL;
-	char		 buf[128], *s;
-	long long	 n;
+	char		 buf[128];
 
-	if (*v == '\0') {
-		conf_err(p->errs, p->name, line, "missing value for %s",
-		    kw->name);
-		return BK_E_INVAL;
+	for (ev = kw->enums; ev->name != NULL; ev++) {
+		if (strcmp(v, ev->name) == 0) {
+			*conf_kw_int(p->target, kw) = ev->val;
+			return BK_OK;
+		}
 	}
-	switch (kw->type) {
-	case CONF_T_BOOL:
-		/* Exactly these two words: "TRUE", "yes", "1" are errors. */
-		if (strcmp(v, "true") == 0)
-			*conf_kw_int(p->target, kw) = 1;
-		else if (strcmp(v, "false") == 0)
-			*conf_kw_int(p->target, kw) = 0;
-		else {
-			conf_err(p->errs, p->name, line, "invalid %s '%.80s': "
-			    "must be exactly true or false", kw->name, v);
-			return BK_E_INVAL;
-		}
-		return BK_OK;
-	case CONF_T_INT:
-		if (bk_strtonum(v, kw->min, kw->max, &n, &why) != BK_OK) {
-			if (why == NULL || strcmp(why, "invalid") == 0 ||
-			    strcmp(why, "empty") == 0)
-				why = "not a decimal integer";
-			conf_err(p->errs, p->name, line, "invalid %s '%.80s': "
-			    "%s (range %lld..%lld)", kw->name, v, why,
-			    kw->min, kw->max);
-			return BK_E_INVAL;
-		}
-		*conf_kw_int(p->target, kw) = (int)n;
-		return BK_OK;
-	case CONF_T_ENUM:
-		for (ev = kw->enums; ev->name != NULL; ev++) {
-			if (strcmp(v, ev->name) == 0) {
-				*conf_kw_int(p->target, kw) = ev->val;
-				return BK_OK;
-			}
-		}
-		conf_enum_list(kw, buf, sizeof(buf));
-		conf_err(p->errs, p->name, line, "invalid %s '%.80s': must be "
-		    "one of %s", kw->name, v, buf);
-		return BK_E_INVAL;
-	case CONF_T_LIST:
-		return conf_list_set(p, line, kw, v);
-	case CONF_T_PATH:
+	conf_enum_list(kw, buf, sizeof(buf));
+	conf_err(p->errs, p->name, line, "invalid %s '%.80s': must be "
+	    "one of %s", kw->name, v, buf);
+	return BK_E_INVAL;
+}
+
+/* A path (resolved against the file's folder), a string or a URL. */
+static int
+conf_str_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
+    const char *v)
+{
+	const char	*why = NULL;
+	char		*s;
+
+	if (kw->type == CONF_T_PATH) {
 		if (strlen(v) >= PATH_MAX) {
 			conf_err(p->errs, p->name, line, "%s: path too long",
 			    kw->name);
 			return BK_E_INVAL;
 		}
-		if ((s = conf_path_resolve(p, v)) == NULL)
-			goto nomem;
-		break;
-	case CONF_T_STRING:
-	case CONF_T_URL:
+		s = conf_path_resolve(p, v);
+	} else {
 		if (kw->validate != NULL && kw->validate(v, &why) != BK_OK) {
 			if (kw->flags & CONF_MASKED)
 				conf_err(p->errs, p->name, line, "invalid %s: "
@@ -931,20 +943,45 @@ conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 		}
 		if (kw->flags & CONF_REPEATABLE)
 			return conf_list_add(p, line, kw, v);
-		if ((s = bk_strdup(v)) == NULL)
-			goto nomem;
-		break;
+		s = bk_strdup(v);
+	}
+	if (s == NULL) {
+		p->errs->nomem = 1;
+		return BK_E_NOMEM;
+	}
+	free(*conf_kw_str(p->target, kw));
+	*conf_kw_str(p->target, kw) = s;
+	return BK_OK;
+}
+
+/* Check v for kw and store it in p->target; errors name [file:line]. */
+static int
+conf_value_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
+    const char *v)
+{
+	if (*v == '\0') {
+		conf_err(p->errs, p->name, line, "missing value for %s",
+		    kw->name);
+		return BK_E_INVAL;
+	}
+	switch (kw->type) {
+	case CONF_T_BOOL:
+		return conf_bool_set(p, line, kw, v);
+	case CONF_T_INT:
+		return conf_int_set(p, line, kw, v);
+	case CONF_T_ENUM:
+		return conf_enum_set(p, line, kw, v);
+	case CONF_T_LIST:
+		return conf_list_set(p, line, kw, v);
+	case CONF_T_PATH:
+	case CONF_T_STRING:
+	case CONF_T_URL:
+		return conf_str_set(p, line, kw, v);
 	default:
 		conf_err(p->errs, p->name, line, "%s: bad keyword type",
 		    kw->name);
 		return BK_E_INVAL;
 	}
-	free(*conf_kw_str(p->target, kw));
-	*conf_kw_str(p->target, kw) = s;
-	return BK_OK;
- nomem:
-	p->errs->nomem = 1;
-	return BK_E_NOMEM;
 }
 
 static int
@@ -1047,6 +1084,68 @@ conf_missing_line(const struct conf_parse *p, const char *section)
 }
 
 /*
+ * 1 if inih is to read the line s (its indentation already cut), 0 if it
+ * gets an empty line instead: a blank, a comment, a section header (read
+ * here), or a line refused here and reported.
+ */
+static int
+conf_line_keep(struct conf_parse *p, const char *s, size_t len,
+    size_t maxlen)
+{
+	const char	*eq, *v;
+	size_t		 i, kl;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
+		    s[i] == 0x7f) {
+			conf_err(p->errs, p->name, p->lineno, "control "
+			    "character in line");
+			return 0;
+		}
+	}
+	if (len > maxlen) {
+		conf_err(p->errs, p->name, p->lineno, "line too long (at "
+		    "most %zu characters)", maxlen);
+		return 0;
+	}
+	if (len == 0 || *s == ';' || *s == '#')
+		return 0;
+	if (*s == '[') {
+		conf_section_line(p, s, len);
+		return 0;
+	}
+	if ((eq = memchr(s, '=', len)) == NULL) {
+		conf_err(p->errs, p->name, p->lineno, "expected "
+		    "'key = value'");
+		return 0;
+	}
+	kl = (size_t)(eq - s);
+	while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
+		kl--;
+	for (i = 0; i < kl; i++)
+		if (!conf_is_keychar(s[i]))
+			break;
+	if (kl == 0 || i < kl) {
+		conf_err(p->errs, p->name, p->lineno, "expected "
+		    "'key = value': bad key name");
+		return 0;
+	}
+	/*
+	 * inih takes "key =;x" as the value ";x" but "key = ;x" as a comment:
+	 * refuse the first, it is a typo either way and would not survive
+	 * conf_dump().
+	 */
+	for (v = eq + 1; v < s + len && (*v == ' ' || *v == '\t'); v++)
+		;
+	if (v < s + len && *v == ';' && v == eq + 1) {
+		conf_err(p->errs, p->name, p->lineno, "value starts with ';' "
+		    "(put a space before an inline comment)");
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * fgets-style reader for ini_parse_stream(): one call per line, so
  * p->lineno is the line inih hands to the handler next.  Lines we refuse
  * are reported here and replaced by an empty line.
@@ -1055,8 +1154,8 @@ static char *
 conf_ini_reader_cb(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
-	const char	*s, *nl, *eq, *v;
-	size_t		 len, i, maxlen, kl;
+	const char	*s, *nl;
+	size_t		 len;
 
 	if (p->pos >= p->len || num < 4)
 		return NULL;
@@ -1076,61 +1175,12 @@ conf_ini_reader_cb(char *str, int num, void *stream)
 		s++;
 		len--;
 	}
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
-		    s[i] == 0x7f) {
-			conf_err(p->errs, p->name, p->lineno, "control "
-			    "character in line");
-			goto blank;
-		}
-	}
-	maxlen = (size_t)num - 3;	/* inih: room for CR, LF and NUL */
-	if (len > maxlen) {
-		conf_err(p->errs, p->name, p->lineno, "line too long (at "
-		    "most %zu characters)", maxlen);
-		goto blank;
-	}
-	if (len == 0 || *s == ';' || *s == '#')
-		goto blank;
-	if (*s == '[') {
-		conf_section_line(p, s, len);
-		goto blank;
-	}
-	if ((eq = memchr(s, '=', len)) == NULL) {
-		conf_err(p->errs, p->name, p->lineno, "expected "
-		    "'key = value'");
-		goto blank;
-	}
-	kl = (size_t)(eq - s);
-	while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t'))
-		kl--;
-	for (i = 0; i < kl; i++)
-		if (!conf_is_keychar(s[i]))
-			break;
-	if (kl == 0 || i < kl) {
-		conf_err(p->errs, p->name, p->lineno, "expected "
-		    "'key = value': bad key name");
-		goto blank;
-	}
-	/*
-	 * inih takes "key =;x" as the value ";x" but "key = ;x" as a comment:
-	 * refuse the first, it is a typo either way and would not survive
-	 * conf_dump().
-	 */
-	for (v = eq + 1; v < s + len && (*v == ' ' || *v == '\t'); v++)
-		;
-	if (v < s + len && *v == ';' && v == eq + 1) {
-		conf_err(p->errs, p->name, p->lineno, "value starts with ';' "
-		    "(put a space before an inline comment)");
-		goto blank;
-	}
+	/* inih: room for CR, LF and NUL */
+	if (!conf_line_keep(p, s, len, (size_t)num - 3))
+		len = 0;
 	memcpy(str, s, len);
 	str[len] = '\n';
 	str[len + 1] = '\0';
-	return str;
- blank:
-	str[0] = '\n';
-	str[1] = '\0';
 	return str;
 }
 
@@ -1394,15 +1444,15 @@ conf_load(const char *path, struct conf **out, char **errors)
 		abs = bk_strdup(path);
 	if (abs == NULL) {
 		e.nomem = 1;
-		goto done;
+		goto out;
 	}
 	if (conf_file_read(&e, NULL, 0, abs, CONF_FILE_MAX, &buf, &len) !=
 	    BK_OK)
-		goto done;
+		goto out;
 	if (conf_broker_parse(buf, len, abs, &c, &e, lines) != BK_OK)
-		goto done;
+		goto out;
 	conf_broker_files_check(c, lines, &e);
- done:
+ out:
 	free(abs);
 	free(buf);
 	if ((rv = conf_errs_finish(&e, errors)) != BK_OK) {

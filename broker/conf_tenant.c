@@ -375,6 +375,7 @@ conf_tenant_files(struct conf *c, int dir_line, struct conf_errs *e,
 	struct stat	 st;
 	char		**names = NULL, **nn, *path;
 	size_t		 n = 0, cap = 0;
+	int		 rv = BK_E_NOMEM;
 
 	*namesp = NULL;
 	*np = 0;
@@ -395,7 +396,7 @@ conf_tenant_files(struct conf *c, int dir_line, struct conf_errs *e,
 		if (!conf_is_tenant_file(de->d_name))
 			continue;
 		if (asprintf(&path, "%s/%s", c->tenants_dir, de->d_name) < 0)
-			goto nomem;
+			goto out;
 		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
 			free(path);
 			continue;
@@ -411,25 +412,27 @@ conf_tenant_files(struct conf *c, int dir_line, struct conf_errs *e,
 			if ((nn = reallocarray(names, cap, sizeof(*names))) ==
 			    NULL) {
 				free(path);
-				goto nomem;
+				goto out;
 			}
 			names = nn;
 		}
 		names[n++] = path;
 	}
+	rv = BK_OK;
+ out:
 	closedir(d);
+	if (rv != BK_OK) {
+		while (n > 0)
+			free(names[--n]);
+		free(names);
+		e->nomem = 1;
+		return rv;
+	}
 	if (n > 0)
 		qsort(names, n, sizeof(*names), conf_name_cmp);
 	*namesp = names;
 	*np = n;
 	return BK_OK;
- nomem:
-	closedir(d);
-	while (n > 0)
-		free(names[--n]);
-	free(names);
-	e->nomem = 1;
-	return BK_E_NOMEM;
 }
 
 /* Tenant ids and panel client_ids must be unique across files. */
@@ -483,7 +486,7 @@ conf_tenants_load(struct conf *c, int dir_line, struct conf_errs *e)
 	if (n > 0 && ((c->tenants = calloc(n, sizeof(*c->tenants))) == NULL ||
 	    (tl = calloc(n, sizeof(*tl))) == NULL)) {
 		e->nomem = 1;
-		goto done;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		t = conf_tenant_load(c, names[i], &tl[c->n_tenants], e);
@@ -494,7 +497,7 @@ conf_tenants_load(struct conf *c, int dir_line, struct conf_errs *e)
 	if (c->n_tenants > 0)
 		qsort(c->tenants, c->n_tenants, sizeof(*c->tenants),
 		    conf_tenant_cmp);
- done:
+ out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

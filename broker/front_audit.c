@@ -194,7 +194,7 @@ front_audit_job(struct front_req *req, const char *what,
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (j = calloc(1, sizeof(*j))) == NULL ||
 	    pipe2(p, O_CLOEXEC) != 0)
-		goto fail;
+		goto out;
 	t->what = strcmp(what, "verify") == 0 ? FA_VERIFY :
 	    strcmp(what, "export") == 0 ? FA_EXPORT : FA_QUERY;
 	t->audit = req->f->audit;
@@ -206,13 +206,13 @@ front_audit_job(struct front_req *req, const char *what,
 	t->f.event = t->s[4] = front_audit_dup(f->event);
 	t->f.assertion_id = t->s[5] = front_audit_dup(f->assertion_id);
 	if ((t->out = fdopen(p[1], "w")) == NULL)
-		goto fail;
+		goto out;
 	p[1] = -1;
 	evutil_make_socket_nonblocking(p[0]);
 	j->bev = bufferevent_socket_new(req->f->base, p[0],
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (j->bev == NULL)
-		goto fail;
+		goto out;
 	p[0] = -1;
 	j->req = req;
 	j->ctype = t->what == FA_EXPORT ? "application/x-ndjson" :
@@ -224,12 +224,12 @@ front_audit_job(struct front_req *req, const char *what,
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, front_audit_thread_main, t) != 0) {
 		pthread_attr_destroy(&attr);
-		goto fail;
+		goto out;
 	}
 	pthread_attr_destroy(&attr);
 	front_req_ref(req);	/* held by the job until the pipe ends */
 	return;
- fail:
+ out:
 	log_req(LOG_L_WARN, req->id, BK_E_NOMEM, "audit job: %s",
 	    strerror(errno));
 	if (j != NULL && j->bev != NULL)

@@ -43,8 +43,8 @@ static const char *metrics_route_names[MR_COUNT] = {
 	"healthz", "readyz", "saml_metadata", "saml_login", "saml_acs",
 	"oauth2_authorize", "oauth2_token", "oauth2_introspect",
 	    "oauth2_revoke",
-	"well_known", "consent", "logout", "oidc_callback", "signed_in",
-	"admin", "metrics", "other"
+	"well_known", "consent", "logout", "oidc_callback", "admin", "metrics",
+	"other"
 };
 
 const char *
@@ -117,26 +117,20 @@ metrics_workers(int n)
 	}
 }
 
-int
-metrics_render(struct bk_buf *b)
+/* ssobroker_requests_total: a counter per route and status. */
+static int
+metrics_render_requests(struct bk_buf *b)
 {
 	size_t	 r, i;
-	int	 rv = BK_OK, up = 0, w;
-	uint64_t cum;
+	int	 rv = BK_OK;
+	char	 st[16];
 
-	if (msh == NULL)
-		return BK_E_INTERNAL;
-	w = msh->workers;
-	for (i = 0; i < (size_t)w && i < METRICS_MAX_WORKERS; i++)
-		up += msh->redis_up[i] ? 1 : 0;
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_requests_total HTTP requests by route and "
 	    "status.\n"
 	    "# TYPE ssobroker_requests_total counter\n");
 	for (r = 0; r < MR_COUNT; r++)
 		for (i = 0; i < METRICS_NSTATUS; i++) {
-			char	 st[16];
-
 			if (msh->req[r][i] == 0)
 				continue;
 			if (metrics_statuses[i] != 0)
@@ -149,6 +143,17 @@ metrics_render(struct bk_buf *b)
 			    metrics_route_names[r], st,
 			    (unsigned long long)msh->req[r][i]);
 		}
+	return rv;
+}
+
+/* ssobroker_request_duration_seconds: a histogram per route. */
+static int
+metrics_render_latency(struct bk_buf *b)
+{
+	size_t	 r, i;
+	int	 rv = BK_OK;
+	uint64_t cum;
+
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_request_duration_seconds Request latency by "
 	    "route.\n"
@@ -178,6 +183,22 @@ metrics_render(struct bk_buf *b)
 		    metrics_route_names[r], (double)msh->lat_sum_us[r] / 1e6,
 		    metrics_route_names[r], (unsigned long long)cum);
 	}
+	return rv;
+}
+
+int
+metrics_render(struct bk_buf *b)
+{
+	size_t	 r, i;
+	int	 rv = BK_OK, up = 0, w;
+
+	if (msh == NULL)
+		return BK_E_INTERNAL;
+	w = msh->workers;
+	for (i = 0; i < (size_t)w && i < METRICS_MAX_WORKERS; i++)
+		up += msh->redis_up[i] ? 1 : 0;
+	rv |= metrics_render_requests(b);
+	rv |= metrics_render_latency(b);
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_decisions_total Audited decisions by outcome and "
 	    "reason.\n"

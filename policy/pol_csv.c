@@ -128,30 +128,31 @@ pol_csv_row_blank(const struct pol_csv_ctx *ctx)
 	return ctx->cur_kept == ctx->cur_n;
 }
 
-static void
-pol_csv_row_cb(int c, void *arg)
+/*
+ * Keep the row just read (the row takes ctx->cur): 0 if it is dropped,
+ * being blank, past the row cap or out of memory.
+ */
+static int
+pol_csv_row_add(struct pol_csv_ctx *ctx)
 {
-	struct pol_csv_ctx	*ctx = arg;
 	struct pol_csv_doc	*doc = ctx->doc;
 	struct pol_csv_row	*r, *nr;
 	size_t			 ncap;
 
-	if (c == '\n')
-		ctx->saw_nl_row = 1;
 	if (ctx->nomem || ctx->too_many_rows)
-		goto reset;
+		return 0;
 	/* Blank lines and rows of only empty cells (",,,") are skipped. */
 	if (ctx->cur_n == 0 || pol_csv_row_blank(ctx))
-		goto reset;
+		return 0;
 	if (doc->n >= ctx->max_rows) {
 		ctx->too_many_rows = 1;
-		goto reset;
+		return 0;
 	}
 	if (doc->n == doc->cap) {
 		ncap = doc->cap ? doc->cap * 2 : 256;
 		if ((nr = reallocarray(doc->rows, ncap, sizeof(*nr))) == NULL) {
 			ctx->nomem = 1;
-			goto reset;
+			return 0;
 		}
 		doc->rows = nr;
 		doc->cap = ncap;
@@ -164,13 +165,70 @@ pol_csv_row_cb(int c, void *arg)
 	/* The first row fixes the width; later rows keep one extra field. */
 	if (doc->n == 1)
 		ctx->max_fields = ctx->cur_kept + 1;
+	return 1;
+}
+
+static void
+pol_csv_row_cb(int c, void *arg)
+{
+	struct pol_csv_ctx	*ctx = arg;
+
+	if (c == '\n')
+		ctx->saw_nl_row = 1;
+	if (!pol_csv_row_add(ctx))
+		pol_csv_fields_free(ctx->cur, ctx->cur_kept);
 	ctx->cur = NULL;
 	ctx->cur_n = ctx->cur_kept = ctx->cur_cap = 0;
-	return;
- reset:
-	pol_csv_fields_free(ctx->cur, ctx->cur_kept);
-	ctx->cur = NULL;
-	ctx->cur_n = ctx->cur_kept = ctx->cur_cap = 0;
+}
+
+static int
+pol_csv_too_many(struct pol_csv_doc *doc, size_t line)
+{
+	doc->err_line = line;
+	doc->err_why = "the file has too many rows";
+	return BK_E_POL_CSV_MALFORMED;
+}
+
+/*
+ * Feed the parser one physical line at a time, so that each row knows the
+ * line it starts on (see the top of this file).
+ */
+static int
+pol_csv_feed(struct csv_parser *p, struct pol_csv_ctx *ctx, const char *csv,
+    size_t len)
+{
+	struct pol_csv_doc	*doc = ctx->doc;
+	const char		*nl;
+	size_t			 pos = 0, end, line = 1;
+	int			 mid_row = 0;
+
+	if (len >= 3 && memcmp(csv, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len) {
+		nl = memchr(csv + pos, '\n', len - pos);
+		end = nl != NULL ? (size_t)(nl - csv) + 1 : len;
+		if (!mid_row)
+			ctx->row_line = line;
+		ctx->saw_nl_row = 0;
+		if (csv_parse(p, csv + pos, end - pos, pol_csv_field_cb,
+		    pol_csv_row_cb, ctx) != end - pos) {
+			if (csv_error(p) != CSV_EPARSE)
+				return BK_E_NOMEM;
+			doc->err_line = line;
+			doc->err_why = "a quote (\") inside a field that is "
+			    "not quoted, or text after a closing quote";
+			return BK_E_POL_CSV_MALFORMED;
+		}
+		if (ctx->nomem)
+			return BK_E_NOMEM;
+		if (ctx->too_many_rows)
+			return pol_csv_too_many(doc, line);
+		/* An unquoted '\n' always ends a row (or a blank line). */
+		mid_row = nl != NULL && !ctx->saw_nl_row;
+		pos = end;
+		line++;
+	}
+	return BK_OK;
 }
 
 int
@@ -179,9 +237,7 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 {
 	struct csv_parser	 p;
 	struct pol_csv_ctx	 ctx;
-	const char		*nl;
-	size_t			 pos = 0, end, line = 1;
-	int			 rv, mid_row = 0, pinit = 0;
+	int			 rv, pinit = 0;
 
 	memset(doc, 0, sizeof(*doc));
 	memset(&ctx, 0, sizeof(ctx));
@@ -210,43 +266,8 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 		goto out;
 	}
 	csv_set_space_func(&p, pol_csv_no_space);
-	if (len >= 3 && memcmp(csv, "\xef\xbb\xbf", 3) == 0)
-		pos = 3;
-	while (pos < len) {
-		nl = memchr(csv + pos, '\n', len - pos);
-		end = nl != NULL ? (size_t)(nl - csv) + 1 : len;
-		if (!mid_row)
-			ctx.row_line = line;
-		ctx.saw_nl_row = 0;
-		if (csv_parse(&p, csv + pos, end - pos, pol_csv_field_cb,
-		    pol_csv_row_cb, &ctx) != end - pos) {
-			if (csv_error(&p) != CSV_EPARSE) {
-				rv = BK_E_NOMEM;
-				goto out;
-			}
-			rv = BK_E_POL_CSV_MALFORMED;
-			doc->err_line = line;
-			doc->err_why = "a quote (\") inside a field that is "
-			    "not quoted, or text after a closing quote";
-			goto out;
-		}
-		if (ctx.nomem) {
-			rv = BK_E_NOMEM;
-			goto out;
-		}
-		if (ctx.too_many_rows)
-			break;
-		/* An unquoted '\n' always ends a row (or a blank line). */
-		mid_row = nl != NULL && !ctx.saw_nl_row;
-		pos = end;
-		line++;
-	}
-	if (ctx.too_many_rows) {
-		rv = BK_E_POL_CSV_MALFORMED;
-		doc->err_line = line;
-		doc->err_why = "the file has too many rows";
+	if ((rv = pol_csv_feed(&p, &ctx, csv, len)) != BK_OK)
 		goto out;
-	}
 	if (csv_fini(&p, pol_csv_field_cb, pol_csv_row_cb, &ctx) != 0) {
 		rv = BK_E_POL_CSV_MALFORMED;
 		doc->err_line = ctx.row_line;
@@ -259,9 +280,7 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 		goto out;
 	}
 	if (ctx.too_many_rows) {
-		rv = BK_E_POL_CSV_MALFORMED;
-		doc->err_line = ctx.row_line;
-		doc->err_why = "the file has too many rows";
+		rv = pol_csv_too_many(doc, ctx.row_line);
 		goto out;
 	}
 	rv = BK_OK;

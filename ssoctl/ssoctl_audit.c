@@ -82,17 +82,40 @@ ssoctl_audit_path(struct ssoctl *c, const char *base, struct bk_buf *b)
 	return BK_OK;
 }
 
-int
-ssoctl_cmd_audit_query(struct ssoctl *c)
+/* The records table: a heading, then a row per record.  BK_E_NOMEM. */
+static int
+ssoctl_audit_table(struct ssoctl_table *t, json_t *recs)
 {
 	static const char *const cols[] = { "time", "event", "outcome",
 	    "reason", "tenant", "user", "assertion_id", "client_addr" };
 	static const char *const head[] = { "TIME", "EVENT", "OUTCOME",
 	    "REASON", "TENANT", "USER", "ASSERTION ID", "CLIENT" };
+	json_t	*e;
+	size_t	 i, k;
+
+	if (ssoctl_table_init(t, BK_NELEM(cols), json_array_size(recs)) !=
+	    BK_OK)
+		return BK_E_NOMEM;
+	for (k = 0; k < BK_NELEM(head); k++)
+		if (ssoctl_table_set(t, k, bk_strdup(head[k])) != BK_OK)
+			return BK_E_NOMEM;
+	ssoctl_table_next(t);
+	json_array_foreach(recs, i, e) {
+		for (k = 0; k < BK_NELEM(cols); k++)
+			if (ssoctl_table_setj(t, k,
+			    json_object_get(e, cols[k])) != BK_OK)
+				return BK_E_NOMEM;
+		ssoctl_table_next(t);
+	}
+	return BK_OK;
+}
+
+int
+ssoctl_cmd_audit_query(struct ssoctl *c)
+{
 	struct ssoctl_table	 t;
 	struct bk_buf		 path;
-	json_t			*j = NULL, *recs, *e;
-	size_t			 i, k;
+	json_t			*j = NULL, *recs;
 	int			 rv;
 
 	memset(&t, 0, sizeof(t));
@@ -105,19 +128,9 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 		printf("no matching audit records\n");
 		goto out;
 	}
-	if (ssoctl_table_init(&t, BK_NELEM(cols), json_array_size(recs)) !=
-	    BK_OK)
-		goto nomem;
-	for (k = 0; k < BK_NELEM(head); k++)
-		if (ssoctl_table_set(&t, k, bk_strdup(head[k])) != BK_OK)
-			goto nomem;
-	ssoctl_table_next(&t);
-	json_array_foreach(recs, i, e) {
-		for (k = 0; k < BK_NELEM(cols); k++)
-			if (ssoctl_table_setj(&t, k,
-			    json_object_get(e, cols[k])) != BK_OK)
-				goto nomem;
-		ssoctl_table_next(&t);
+	if (ssoctl_audit_table(&t, recs) != BK_OK) {
+		rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+		goto out;
 	}
 	ssoctl_table_print(&t, stdout);
 	if (json_is_true(json_object_get(j, "truncated")))
@@ -126,9 +139,6 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 		    json_array_size(recs), json_array_size(recs) == 1 ? "" :
 		    "s");
 	rv = BK_OK;
-	goto out;
- nomem:
-	rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
  out:
 	ssoctl_table_cleanup(&t);
 	bk_buf_free(&path);

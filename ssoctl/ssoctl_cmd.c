@@ -63,16 +63,12 @@ ssoctl_tenant_path(struct ssoctl *c, struct bk_buf *b, const char *user,
 	if ((rv = ssoctl_tenant_resolve(c)) != BK_OK)
 		return rv;
 	bk_buf_init(b, 16 * 1024);
-	if (bk_buf_adds(b, "/api/v1/tenants/") != BK_OK ||
-	    (rv = ssoctl_buf_escape(c, b, c->tenant)) != BK_OK)
-		goto fail;
-	if (user != NULL && (bk_buf_adds(b, "/users/") != BK_OK ||
-	    (rv = ssoctl_buf_escape(c, b, user)) != BK_OK))
-		goto fail;
-	if (tail != NULL && bk_buf_adds(b, tail) != BK_OK)
-		goto fail;
-	return BK_OK;
- fail:
+	if (bk_buf_adds(b, "/api/v1/tenants/") == BK_OK &&
+	    ssoctl_buf_escape(c, b, c->tenant) == BK_OK &&
+	    (user == NULL || (bk_buf_adds(b, "/users/") == BK_OK &&
+	    ssoctl_buf_escape(c, b, user) == BK_OK)) &&
+	    (tail == NULL || bk_buf_adds(b, tail) == BK_OK))
+		return BK_OK;
 	bk_buf_free(b);
 	return ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
 }
@@ -120,46 +116,56 @@ ssoctl_get_list(struct ssoctl *c, const char *path, const char *key,
 	return BK_OK;
 }
 
-int
-ssoctl_cmd_tenants_list(struct ssoctl *c)
+/* The tenants table: a heading, then a row per tenant.  BK_E_NOMEM. */
+static int
+ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 {
 	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
 	    "IDP ENTITY", "CERT EXPIRY", "USERS" };
+	json_t	*e, *v;
+	size_t	 i, k;
+
+	if (ssoctl_table_init(t, BK_NELEM(head), json_array_size(arr)) !=
+	    BK_OK)
+		return BK_E_NOMEM;
+	for (k = 0; k < BK_NELEM(head); k++)
+		if (ssoctl_table_set(t, k, bk_strdup(head[k])) != BK_OK)
+			return BK_E_NOMEM;
+	ssoctl_table_next(t);
+	json_array_foreach(arr, i, e) {
+		v = json_object_get(e, "enable_salesforce_sso");
+		if (ssoctl_table_setj(t, 0, json_object_get(e, "id")) ||
+		    ssoctl_table_setj(t, 1, json_object_get(e, "login")) ||
+		    ssoctl_table_set(t, 2, bk_strdup(json_is_true(v) ?
+		    "on" : "off")) ||
+		    ssoctl_table_setj(t, 3, json_object_get(e, "consent")) ||
+		    ssoctl_table_setj(t, 4,
+		    json_object_get(e, "idp_entity_id")) ||
+		    ssoctl_table_set(t, 5, ssoctl_cert_expiry(e)) ||
+		    ssoctl_table_setj(t, 6, json_object_get(e, "users")))
+			return BK_E_NOMEM;
+		ssoctl_table_next(t);
+	}
+	return BK_OK;
+}
+
+int
+ssoctl_cmd_tenants_list(struct ssoctl *c)
+{
 	struct ssoctl_table	 t;
-	json_t			*j = NULL, *arr, *e, *v;
-	size_t			 i, k;
+	json_t			*j = NULL, *arr;
 	int			 rv;
 
 	memset(&t, 0, sizeof(t));
 	if ((rv = ssoctl_get_list(c, "/api/v1/tenants", "tenants", &j,
 	    &arr)) != BK_OK || arr == NULL)
 		goto out;
-	if ((rv = ssoctl_table_init(&t, BK_NELEM(head),
-	    json_array_size(arr))) != BK_OK)
-		goto nomem;
-	for (k = 0; k < BK_NELEM(head); k++)
-		if ((rv = ssoctl_table_set(&t, k, bk_strdup(head[k]))) != BK_OK)
-			goto nomem;
-	ssoctl_table_next(&t);
-	json_array_foreach(arr, i, e) {
-		v = json_object_get(e, "enable_salesforce_sso");
-		if (ssoctl_table_setj(&t, 0, json_object_get(e, "id")) ||
-		    ssoctl_table_setj(&t, 1, json_object_get(e, "login")) ||
-		    ssoctl_table_set(&t, 2, bk_strdup(json_is_true(v) ?
-		    "on" : "off")) ||
-		    ssoctl_table_setj(&t, 3, json_object_get(e, "consent")) ||
-		    ssoctl_table_setj(&t, 4,
-		    json_object_get(e, "idp_entity_id")) ||
-		    ssoctl_table_set(&t, 5, ssoctl_cert_expiry(e)) ||
-		    ssoctl_table_setj(&t, 6, json_object_get(e, "users")))
-			goto nomem;
-		ssoctl_table_next(&t);
+	if (ssoctl_tenants_table(&t, arr) != BK_OK) {
+		rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+		goto out;
 	}
 	ssoctl_table_print(&t, stdout);
 	rv = BK_OK;
-	goto out;
- nomem:
-	rv = ssoctl_fail(c, BK_E_NOMEM, "out of memory");
  out:
 	ssoctl_table_cleanup(&t);
 	json_decref(j);
