@@ -43,8 +43,8 @@ static const char *metrics_route_names[MR_COUNT] = {
 	"healthz", "readyz", "saml_metadata", "saml_login", "saml_acs",
 	"oauth2_authorize", "oauth2_token", "oauth2_introspect",
 	    "oauth2_revoke",
-	"well_known", "consent", "logout", "oidc_callback", "admin", "metrics",
-	"other"
+	"well_known", "consent", "logout", "oidc_callback", "signed_in",
+	"admin", "metrics", "other"
 };
 
 const char *
