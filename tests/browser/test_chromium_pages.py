@@ -284,7 +284,9 @@ def back_to(b, prefix):
     WebDriverWait(b.d, WAIT).until(lambda d: d.execute_script('return document.readyState') == 'complete')
 
 
-def assert_standing(b, user, text):
+def assert_standing(b, stack, user, text):
+    """Where a person stands after Back: signed in (the broker's page, whose link continues to
+    the panel; consent = always asks again there), or at the panel already."""
     assert 'no_browser_binding' not in text and b.title() not in ('Sign-in refused', 'This sign-in has expired'), \
         f'{b.title()}: {text[:400]!r}'
     assert b.title() == 'You are signed in' or f'Signed in as {user}' in text, f'{b.title()}: {text[:400]!r}'
@@ -293,7 +295,7 @@ def assert_standing(b, user, text):
         b.shot('you-are-signed-in')
         assert b.link('continue'), b.links()
         b.link('continue').click()
-        b.wait_text(f'Signed in as {user}')
+        finish_signin(b, stack, user)
         b.shot('continued-to-panel')
 
 
@@ -303,7 +305,7 @@ def test_back_to_allow_page_after_allow(stack, pb):
     signed_in_then_back(b, stack, 'bob@demo.example')
     text = b.wait_text('You are signed in', 'Signed in as', 'Reason code')
     b.shot('back-to-allow-page')
-    assert_standing(b, 'bob@demo.example', text)
+    assert_standing(b, stack, 'bob@demo.example', text)
 
 
 def repost_acs(b, stack, body):
@@ -345,7 +347,7 @@ def test_back_to_acs_after_allow(stack, pb):
     repost_acs(b, stack, b.acs_posts[-1])
     text = b.wait_text('You are signed in', 'Signed in as', 'Reason code')
     b.shot('back-to-acs')
-    assert_standing(b, 'bob@demo.example', text)
+    assert_standing(b, stack, 'bob@demo.example', text)
 
 
 def test_sso_off_page(stack, pb):
