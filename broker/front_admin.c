@@ -1,13 +1,18 @@
 /*
  * sso-broker: the admin listener: tenants, the user mapping, sessions,
- * audit, metrics.  Every route needs the bearer admin token, compared as a
- * SHA-256 digest in constant time against the configured one.
+ * audit, metrics.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
+ * Every route but /healthz needs the bearer admin token, compared as a
+ * SHA-256 digest in constant time against the configured one.
+ * The routes are two tables (admin_routes[], admin_tenant_routes[]), read
+ * like the public one in front.c: a path and a handler per method.
+ * Handlers parse, call one store operation (store_admin.h) and render.
  * Mapping changes are computed in C (policy/) from a consistent snapshot
- * and applied by one Lua script that first checks the snapshot's version,
- * so an import is all or nothing and never overwrites a concurrent change
- * (409 instead).  A rejected import or edit writes nothing.
+ * and applied by the store in one step that first checks the snapshot's
+ * version, so an import is all or nothing and never overwrites a
+ * concurrent change (409 instead).  A rejected import or edit writes
+ * nothing.
  * Trust: bodies (CSV, JSON), path segments and query values are untrusted.
  */
 #include <stdio.h>
@@ -23,25 +28,26 @@
 #include "log.h"
 #include "pol.h"
 #include "saml.h"
+#include "store_admin.h"
 
 #define ADMIN_QUERY_LIMIT	1000
 
 enum admin_op {
-	ADM_USERS_CSV_GET = 2, ADM_USERS_CSV_POST, ADM_USER_GET, ADM_USER_PUT,
-	ADM_USER_DELETE, ADM_SESSIONS_REVOKE, ADM_TENANTS
+	ADM_USER_GET = 2, ADM_USER_PUT, ADM_USER_DELETE
 };
 
+/* A tenant route's state, from the path to the reply. */
 struct admin_ctx {
-	enum admin_op	 op;
-	char		*user_id;	/* path segment, decoded */
-	char		*body;		/* request body copy */
-	size_t		 body_len;
-	char		*old_rec;	/* current record as read */
-	char		*old_key;	/* its Salesforce key */
-	char		*new_rec;
-	struct pol_plan	*plan;
-	int		 dry_run, created;
+	enum admin_op		 op;
+	char			*user_id;	/* path segment, decoded */
+	char			*body;		/* request body copy */
+	size_t			 body_len;
+	struct store_user	 old;		/* the profile as read */
+	struct pol_plan		*plan;
+	int			 dry_run, created;
 };
+
+typedef void admin_fn(struct front_req *req, struct admin_ctx *a);
 
 static void
 admin_ctx_free(void *p)
@@ -52,11 +58,35 @@ admin_ctx_free(void *p)
 		return;
 	free(a->user_id);
 	free(a->body);
-	free(a->old_rec);
-	free(a->old_key);
-	free(a->new_rec);
+	store_user_cleanup(&a->old);
 	pol_plan_free(a->plan);
 	free(a);
+}
+
+/*
+ * The rule of front_store(): a store callback never acts for a client
+ * that went away, and the request outlives the call.  admin_hold() gives
+ * the call its own reference, as the argument of a store_admin.h
+ * operation; the callback starts with admin_held(), which drops it and
+ * returns the request, or NULL when nobody waits for the answer.
+ */
+static void *
+admin_hold(struct front_req *req)
+{
+	front_req_ref(req);
+	return req;
+}
+
+static struct front_req *
+admin_held(void *arg)
+{
+	struct front_req	*req = arg;
+	int			 waiting = !req->replied;
+
+	/* Until it is answered, the handler's reference keeps req. */
+	BK_ASSERT(!waiting || req->refs > 1);
+	front_req_unref(req);
+	return waiting ? req : NULL;
 }
 
 static void
@@ -90,18 +120,18 @@ admin_auth(struct front_req *req)
 	return BK_OK;
 }
 
-static char *
-admin_body(struct front_req *req, size_t *len)
+/* The request body, copied into a->body (BK_E_NOMEM). */
+static int
+admin_body(struct front_req *req, struct admin_ctx *a)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req->ev);
-	char		*p;
 
-	*len = evbuffer_get_length(in);
-	if ((p = malloc(*len + 1)) == NULL)
-		return NULL;
-	evbuffer_copyout(in, p, *len);
-	p[*len] = '\0';
-	return p;
+	a->body_len = evbuffer_get_length(in);
+	if ((a->body = malloc(a->body_len + 1)) == NULL)
+		return BK_E_NOMEM;
+	evbuffer_copyout(in, a->body, a->body_len);
+	a->body[a->body_len] = '\0';
+	return BK_OK;
 }
 
 static int
@@ -165,119 +195,72 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 }
 
 static void
-admin_tenants_cb(struct front_req *req, int rv, const struct store_reply *r)
+admin_tenants_done(void *arg, int rv, const long long *users, size_t n)
 {
-	const struct conf	*c = req->f->conf;
+	struct front_req	*req = admin_held(arg);
+	const struct conf	*c;
 	json_t			*arr, *o;
 	size_t			 i;
 
+	if (req == NULL)
+		return;
+	/* Without the store the tenants are still listed, users null. */
 	if (rv != BK_OK && rv != BK_E_STORE_DOWN && rv != BK_E_STORE_TIMEOUT) {
 		admin_error(req, rv, NULL);
 		return;
 	}
 	if (req->t != NULL) {
-		for (i = 0; i < c->n_tenants && c->tenants[i] != req->t; i++)
-			;
-		o = admin_tenant_json(req->t, rv == BK_OK ?
-		    store_reply_int(store_reply_elem(r, i)) : -1);
+		o = admin_tenant_json(req->t, users != NULL ? users[0] : -1);
 		front_reply_json(req, o ? 200 : 500, o);
 		return;
 	}
+	c = req->f->conf;
 	arr = json_array();
-	for (i = 0; i < c->n_tenants; i++)
-		json_array_append_new(arr,
-		    admin_tenant_json(c->tenants[i], rv == BK_OK ?
-		    store_reply_int(store_reply_elem(r, i)) : -1));
+	for (i = 0; i < c->n_tenants && i < n; i++)
+		json_array_append_new(arr, admin_tenant_json(c->tenants[i],
+		    users != NULL ? users[i] : -1));
 	front_reply_json(req, 200, json_pack("{s:o}", "tenants", arr));
 }
 
+/* Every tenant, or req->t alone. */
 static void
 admin_tenants(struct front_req *req)
 {
 	const struct conf	*c = req->f->conf;
-	const char		**args;
-	char			**keys;
-	size_t			 i;
+	const char		**ids;
+	size_t			 i, n = req->t != NULL ? 1 : c->n_tenants;
 
-	args = calloc(c->n_tenants + 1, sizeof(*args));
-	keys = calloc(c->n_tenants + 1, sizeof(*keys));
-	if (args == NULL || keys == NULL) {
-		free(args);
-		free(keys);
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
 		admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	for (i = 0; i < c->n_tenants; i++)
-		args[i] = keys[i] = store_key(c->tenants[i]->id, "users", NULL);
-	front_store_eval(req, admin_tenants_cb, store_lua_hlen, 0,
-	    (int)c->n_tenants, args, NULL);
-	for (i = 0; i < c->n_tenants; i++)
-		free(keys[i]);
-	free(keys);
-	free(args);
+	for (i = 0; i < n; i++)
+		ids[i] = req->t != NULL ? req->t->id : c->tenants[i]->id;
+	store_user_counts(req->f->store, ids, n, admin_tenants_done,
+	    admin_hold(req));
+	free(ids);
+}
+
+static void
+admin_tenants_get(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	admin_tenants(req);
 }
 
 /* --- the mapping --- */
 
-static char *
-admin_key(struct front_req *req, const char *kind)
-{
-	return store_key(req->t->id, kind, NULL);
-}
-
-/* Snapshot reply -> userset.  Records that do not parse are a store error. */
-static int
-admin_userset(const struct store_reply *r, struct pol_userset **out, char *ver,
-    size_t vlen)
-{
-	const struct store_reply *kv = store_reply_elem(r, 1);
-	const char	*v, *rec;
-	size_t		 len, i, n = store_reply_count(kv);
-	struct pol_userset *s = NULL;
-	struct pol_user	 u;
-	int		 rv;
-
-	*out = NULL;
-	if ((v = store_reply_str(store_reply_elem(r, 0), &len)) == NULL ||
-	    len >= vlen)
-		return BK_E_STORE_REPLY;
-	memcpy(ver, v, len);
-	ver[len] = '\0';
-	if ((rv = pol_userset_new(&s)) != BK_OK)
-		return rv;
-	for (i = 0; i + 1 < n; i += 2) {
-		if ((rec = store_reply_str(store_reply_elem(kv, i + 1),
-		    &len)) == NULL) {
-			rv = BK_E_STORE_RECORD;
-			goto fail;
-		}
-		memset(&u, 0, sizeof(u));
-		if ((rv = pol_user_parse(rec, len, &u)) != BK_OK)
-			goto fail;
-		if ((rv = pol_userset_add_take(s, &u)) != BK_OK) {
-			pol_user_cleanup(&u);
-			goto fail;
-		}
-	}
-	*out = s;
-	return BK_OK;
- fail:
-	pol_userset_free(s);
-	return rv;
-}
-
 static void
-admin_export_cb(struct front_req *req, int rv, const struct store_reply *r)
+admin_export_done(void *arg, int rv, const struct store_mapping *m)
 {
-	struct pol_userset	*s = NULL;
-	char			 ver[32], *csv = NULL;
+	struct front_req	*req = admin_held(arg);
+	char			*csv = NULL;
 	size_t			 len = 0;
 
+	if (req == NULL)
+		return;
 	if (rv == BK_OK)
-		rv = admin_userset(r, &s, ver, sizeof(ver));
-	if (rv == BK_OK)
-		rv = pol_export_csv(s, &csv, &len);
-	pol_userset_free(s);
+		rv = pol_export_csv(m->users, &csv, &len);
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
@@ -288,6 +271,14 @@ admin_export_cb(struct front_req *req, int rv, const struct store_reply *r)
 		    "attachment; filename=\"users.csv\"");
 	front_reply(req, 200, "text/csv; charset=utf-8", csv, len);
 	free(csv);
+}
+
+static void
+admin_export(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	store_mapping_read(req->f->store, req->t->id, admin_export_done,
+	    admin_hold(req));
 }
 
 static void
@@ -317,151 +308,52 @@ admin_import_report(struct front_req *req, int status, int rv, int applied)
 }
 
 static void
-admin_import_applied(struct front_req *req, int rv, const struct store_reply *r)
+admin_import_applied(void *arg, int rv, enum store_apply_result res)
 {
-	struct admin_ctx	*a = req->aux;
+	struct front_req	*req = admin_held(arg);
+	struct admin_ctx	*a;
 	char			 d[128];
 
+	if (req == NULL)
+		return;
+	a = req->aux;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
-	if (store_reply_is(r, "conflict")) {
+	if (res == STORE_APPLY_CONFLICT) {
 		admin_error(req, BK_E_CONFLICT,
 		    "the mapping changed during the import; retry");
 		return;
 	}
-	if (!store_reply_is(r, "OK")) {
+	if (res != STORE_APPLY_OK) {
 		admin_error(req, BK_E_STORE_REPLY, "unexpected store answer");
 		return;
 	}
 	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=%zu",
-	    a->plan->n_added,
-	    a->plan->n_changed, a->plan->n_deleted);
+	    a->plan->n_added, a->plan->n_changed, a->plan->n_deleted);
 	front_audit(req, "mapping_import", BK_OK, d);
 	admin_import_report(req, 200, BK_OK, 1);
 }
 
-/* ARGV for store_lua_apply; every string is owned by the vector. */
-struct admin_argv {
-	const char	**v;
-	size_t		*l;
-	char		**own;
-	size_t		 n, cap, nown;
-};
-
-static int
-admin_argv_add(struct admin_argv *a, const char *s, int own)
-{
-	if (a->n == a->cap) {
-		size_t	 nc = a->cap ? a->cap * 2 : 64;
-		const char **v = realloc(a->v, nc * sizeof(*v));
-		size_t	*l;
-		char	**o;
-
-		if (v == NULL)
-			return BK_E_NOMEM;
-		a->v = v;
-		if ((l = realloc(a->l, nc * sizeof(*l))) == NULL)
-			return BK_E_NOMEM;
-		a->l = l;
-		if ((o = realloc(a->own, nc * sizeof(*o))) == NULL)
-			return BK_E_NOMEM;
-		a->own = o;
-		a->cap = nc;
-	}
-	if (s == NULL)
-		return BK_E_NOMEM;
-	a->v[a->n] = s;
-	a->l[a->n] = strlen(s);
-	a->n++;
-	if (own)
-		a->own[a->nown++] = (char *)(uintptr_t)s;
-	return BK_OK;
-}
-
-static char *
-admin_num(size_t n)
-{
-	char	 b[24];
-
-	snprintf(b, sizeof(b), "%zu", n);
-	return bk_strdup(b);
-}
-
+/* The plan is computed from the mapping as read, then applied if unchanged. */
 static void
-admin_argv_free(struct admin_argv *a)
+admin_import_read(void *arg, int rv, const struct store_mapping *m)
 {
-	size_t	 i;
-
-	for (i = 0; i < a->nown; i++)
-		free(a->own[i]);
-	free(a->own);
-	free(a->v);
-	free(a->l);
-}
-
-static int
-admin_apply_argv(struct front_req *req, const char *ver, struct admin_argv *av)
-{
-	struct pol_plan	*p = ((struct admin_ctx *)req->aux)->plan;
-	size_t		 i;
-	int		 rv = BK_OK;
-	char		*rec;
-
-	rv |= admin_argv_add(av, admin_key(req, "users"), 1);
-	rv |= admin_argv_add(av, admin_key(req, "sfdc"), 1);
-	rv |= admin_argv_add(av, store_key(req->t->id, "users:ver", NULL), 1);
-	rv |= admin_argv_add(av, ver, 0);
-	rv |= admin_argv_add(av, store_key(req->t->id, "utok", ""), 1);
-	rv |= admin_argv_add(av, store_key(req->t->id, "usess", ""), 1);
-	rv |= admin_argv_add(av, admin_num(p->n_upserts), 1);
-	for (i = 0; rv == BK_OK && i < p->n_upserts; i++) {
-		rec = NULL;
-		if ((rv = pol_user_build(&p->upserts[i], &rec)) != BK_OK)
-			break;
-		rv |= admin_argv_add(av, p->upserts[i].f[POL_COL_INTERNAL_ID],
-		    0);
-		rv |= admin_argv_add(av, rec, 1);
-	}
-	rv |= admin_argv_add(av, admin_num(p->n_deletes), 1);
-	for (i = 0; rv == BK_OK && i < p->n_deletes; i++)
-		rv |= admin_argv_add(av, p->deletes[i], 0);
-	rv |= admin_argv_add(av, admin_num(p->n_index_del), 1);
-	for (i = 0; rv == BK_OK && i < p->n_index_del; i++)
-		rv |= admin_argv_add(av, p->index_del[i], 0);
-	rv |= admin_argv_add(av, admin_num(p->n_index_set), 1);
-	for (i = 0; rv == BK_OK && i < p->n_index_set; i++) {
-		rv |= admin_argv_add(av, p->index_set[2 * i], 0);
-		rv |= admin_argv_add(av, p->index_set[2 * i + 1], 0);
-	}
-	/* Sessions end for deleted profiles and for changed usernames. */
-	rv |= admin_argv_add(av, admin_num(p->n_deletes), 1);
-	for (i = 0; rv == BK_OK && i < p->n_deletes; i++)
-		rv |= admin_argv_add(av, p->deletes[i], 0);
-	return rv == BK_OK ? BK_OK : BK_E_NOMEM;
-}
-
-static void
-admin_import_cb(struct front_req *req, int rv, const struct store_reply *r)
-{
-	struct admin_ctx	*a = req->aux;
-	struct pol_userset	*s = NULL;
+	struct front_req	*req = admin_held(arg);
+	struct admin_ctx	*a;
 	struct pol_import_opts	 o;
-	struct admin_argv	 av;
-	char			 ver[32];
 
-	memset(&av, 0, sizeof(av));
-	if (rv == BK_OK)
-		rv = admin_userset(r, &s, ver, sizeof(ver));
+	if (req == NULL)
+		return;
+	a = req->aux;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
 	o.allow_new = admin_flag(req, "allow_new");
 	o.delete_missing = admin_flag(req, "delete_missing");
-	rv = pol_import_plan(a->body, a->body_len, s, &o, &a->plan);
-	pol_userset_free(s);
+	rv = pol_import_plan(a->body, a->body_len, m->users, &o, &a->plan);
 	if (a->plan == NULL) {
 		admin_error(req, rv, NULL);
 		return;
@@ -477,79 +369,63 @@ admin_import_cb(struct front_req *req, int rv, const struct store_reply *r)
 		admin_import_report(req, 200, BK_OK, 0);
 		return;
 	}
-	if ((rv = admin_apply_argv(req, ver, &av)) != BK_OK) {
-		admin_argv_free(&av);
-		admin_error(req, rv, NULL);
-		return;
-	}
-	front_store_eval(req, admin_import_applied, store_lua_apply, 3,
-	    (int)av.n, av.v, av.l);
-	admin_argv_free(&av);
+	store_mapping_apply(req->f->store, req->t->id, m->ver, a->plan,
+	    admin_import_applied, admin_hold(req));
 }
 
 static void
-admin_snapshot(struct front_req *req, front_step *step)
+admin_import(struct front_req *req, struct admin_ctx *a)
 {
-	char	*users = admin_key(req, "users");
-	char	*ver = store_key(req->t->id, "users:ver", NULL);
-	const char *args[2] = { users, ver };
-
-	if (users == NULL || ver == NULL)
+	a->dry_run = admin_flag(req, "dry_run");
+	if (admin_body(req, a) != BK_OK) {
 		admin_error(req, BK_E_NOMEM, NULL);
-	else
-		front_store_eval(req, step, store_lua_snapshot, 2, 2, args,
-		    NULL);
-	free(users);
-	free(ver);
+		return;
+	}
+	store_mapping_read(req->f->store, req->t->id, admin_import_read,
+	    admin_hold(req));
 }
 
 /* --- one profile --- */
 
 static void
-admin_user_reply(struct front_req *req, const char *rec, size_t len, int status)
+admin_user_reply(struct front_req *req, const struct pol_user *u, int status)
 {
-	struct pol_user	 u;
 	char		*j = NULL;
 	json_t		*o;
 	json_error_t	 err;
 
-	memset(&u, 0, sizeof(u));
-	if (pol_user_parse(rec, len, &u) != BK_OK ||
-	    pol_user_to_api_json(&u, &j) != BK_OK ||
+	if (pol_user_to_api_json(u, &j) != BK_OK ||
 	    (o = json_loads(j, 0, &err)) == NULL) {
-		pol_user_cleanup(&u);
 		free(j);
 		admin_error(req, BK_E_STORE_RECORD, NULL);
 		return;
 	}
-	pol_user_cleanup(&u);
 	free(j);
 	front_reply_json(req, status, o);
 }
 
 static void
-admin_user_written(struct front_req *req, int rv, const struct store_reply *r)
+admin_user_written(void *arg, int rv, const struct store_written *w)
 {
-	struct admin_ctx	*a = req->aux;
-	const struct store_reply *st = store_reply_elem(r, 0);
+	struct front_req	*req = admin_held(arg);
+	struct admin_ctx	*a;
 	char			 msg[256];
 
+	if (req == NULL)
+		return;
+	a = req->aux;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
-	if (store_reply_is(st, "conflict")) {
+	if (w->result == STORE_WRITE_CONFLICT) {
 		admin_error(req, BK_E_CONFLICT,
 		    "the profile changed meanwhile; retry");
 		return;
 	}
-	if (store_reply_is(st, "dup")) {
-		size_t l;
-		const char *other = store_reply_str(store_reply_elem(r, 1), &l);
-
+	if (w->result == STORE_WRITE_DUP) {
 		snprintf(msg, sizeof(msg),
-		    "Salesforce ID already mapped to profile %.*s",
-		    (int)(l > 64 ? 64 : l), other ? other : "?");
+		    "Salesforce ID already mapped to profile %s", w->other);
 		front_audit(req,
 		    a->op == ADM_USER_PUT ? "user_set" : "user_delete",
 		    BK_E_POL_DUP_SFDC, msg);
@@ -563,164 +439,132 @@ admin_user_written(struct front_req *req, int rv, const struct store_reply *r)
 		return;
 	}
 	front_audit(req, "user_set", BK_OK, a->created ? "created" : NULL);
-	admin_user_reply(req, a->new_rec, strlen(a->new_rec),
-	    a->created ? 201 : 200);
+	admin_user_reply(req, &w->user, a->created ? 201 : 200);
 }
 
-static int
-admin_sfdc_key_of(const struct pol_user *u, char **out)
+/* PUT: the body's fields over the profile as read (or a new one). */
+static void
+admin_user_write(struct front_req *req, struct admin_ctx *a)
 {
-	const char *why;
+	struct pol_user	 u;
+	const char	*why = NULL;
+	int		 rv;
 
-	*out = NULL;
-	if (u->f[POL_COL_SFDC_ID] == NULL || u->f[POL_COL_SFDC_ID][0] == '\0')
-		return BK_OK;
-	return pol_sfdc_key(u->f[POL_COL_SFDC_ID], out, &why);
+	memset(&u, 0, sizeof(u));
+	if (a->old.found)
+		rv = pol_user_copy(&a->old.user, &u);
+	else {
+		a->created = 1;
+		rv = (u.f[POL_COL_INTERNAL_ID] = bk_strdup(a->user_id)) !=
+		    NULL ? BK_OK : BK_E_NOMEM;
+	}
+	if (rv != BK_OK) {
+		admin_error(req, rv, NULL);
+		goto out;
+	}
+	if ((rv = pol_user_apply_json(&u, a->body, a->body_len,
+	    &why)) != BK_OK) {
+		front_audit(req, "user_set", rv, why);
+		admin_error(req, rv, why);
+		goto out;
+	}
+	store_user_put(req->f->store, req->t->id, a->user_id, &a->old, &u,
+	    admin_user_written, admin_hold(req));
+ out:
+	pol_user_cleanup(&u);
 }
 
 static void
-admin_user_read_cb(struct front_req *req, int rv, const struct store_reply *r)
+admin_user_read(void *arg, int rv, struct store_user *u)
 {
-	struct admin_ctx	*a = req->aux;
-	const char		*rec, *why = NULL;
-	size_t			 len;
-	struct pol_user		 u;
-	char			*newkey = NULL;
-	char			*users = NULL, *ix = NULL, *ver = NULL, *tp =
-	    NULL, *sp = NULL;
+	struct front_req	*req = admin_held(arg);
+	struct admin_ctx	*a;
 
-	memset(&u, 0, sizeof(u));
+	if (req == NULL)
+		return;
+	a = req->aux;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
-	rec = store_reply_str(r, &len);
 	if (a->op == ADM_USER_GET) {
-		if (rec == NULL)
+		if (!u->found)
 			admin_error(req, BK_E_POL_ID_UNKNOWN, NULL);
 		else
-			admin_user_reply(req, rec, len, 200);
+			admin_user_reply(req, &u->user, 200);
 		return;
 	}
-	if (rec == NULL &&
+	if (!u->found &&
 	    (a->op != ADM_USER_PUT || !admin_flag(req, "allow_new"))) {
 		admin_error(req, BK_E_POL_ID_UNKNOWN,
 		    a->op == ADM_USER_PUT ? "unknown 8x8 Internal ID "
 		    "(allow_new=1 creates it)" : NULL);
 		return;
 	}
-	if (rec != NULL) {
-		if ((rv = pol_user_parse(rec, len, &u)) != BK_OK)
-			goto fail;
-		a->old_rec = bk_strdup(rec);
-		if ((rv = admin_sfdc_key_of(&u, &a->old_key)) != BK_OK)
-			goto fail;
-	} else {
-		a->created = 1;
-		a->old_rec = bk_strdup("");
-		u.f[POL_COL_INTERNAL_ID] = bk_strdup(a->user_id);
-	}
-	if (a->op == ADM_USER_PUT) {
-		if ((rv = pol_user_apply_json(&u, a->body, a->body_len,
-		    &why)) != BK_OK) {
-			front_audit(req, "user_set", rv, why);
-			pol_user_cleanup(&u);
-			admin_error(req, rv, why);
-			return;
-		}
-		if ((rv = pol_user_build(&u, &a->new_rec)) != BK_OK ||
-		    (rv = admin_sfdc_key_of(&u, &newkey)) != BK_OK)
-			goto fail;
-	}
-	users = admin_key(req, "users");
-	ix = admin_key(req, "sfdc");
-	ver = store_key(req->t->id, "users:ver", NULL);
-	tp = store_key(req->t->id, "utok", "");
-	sp = store_key(req->t->id, "usess", "");
-	if (users == NULL || ix == NULL || ver == NULL || tp == NULL ||
-	    sp == NULL) {
-		rv = BK_E_NOMEM;
-		goto fail;
-	}
-	if (a->op == ADM_USER_PUT) {
-		const char *args[10] =
-		    { users, ix, ver, a->user_id, a->old_rec, a->new_rec,
-		    a->old_key ? a->old_key : "", newkey ? newkey : "", tp,
-		    sp };
+	store_user_move(&a->old, u);
+	if (a->op == ADM_USER_PUT)
+		admin_user_write(req, a);
+	else
+		store_user_delete(req->f->store, req->t->id, a->user_id,
+		    &a->old, admin_user_written, admin_hold(req));
+}
 
-		front_store_eval(req, admin_user_written, store_lua_user_set, 3,
-		    10, args, NULL);
-	} else {
-		const char *args[8] = { users, ix, ver, a->user_id, a->old_rec,
-		    a->old_key ? a->old_key : "", tp, sp };
-
-		front_store_eval(req, admin_user_written, store_lua_user_del, 3,
-		    8, args, NULL);
+/* GET, PUT and DELETE start from the profile as it is now. */
+static void
+admin_user_start(struct front_req *req, struct admin_ctx *a, enum admin_op op)
+{
+	a->op = op;
+	if (op == ADM_USER_PUT && admin_body(req, a) != BK_OK) {
+		admin_error(req, BK_E_NOMEM, NULL);
+		return;
 	}
-	goto out;
- fail:
-	admin_error(req, rv, why);
- out:
-	pol_user_cleanup(&u);
-	free(newkey);
-	free(users);
-	free(ix);
-	free(ver);
-	free(tp);
-	free(sp);
+	front_set_str(&req->fl.internal_id, a->user_id);
+	store_user_get(req->f->store, req->t->id, a->user_id, admin_user_read,
+	    admin_hold(req));
 }
 
 static void
-admin_revoke_cb(struct front_req *req, int rv, const struct store_reply *r)
+admin_user_get(struct front_req *req, struct admin_ctx *a)
 {
+	admin_user_start(req, a, ADM_USER_GET);
+}
+
+static void
+admin_user_put(struct front_req *req, struct admin_ctx *a)
+{
+	admin_user_start(req, a, ADM_USER_PUT);
+}
+
+static void
+admin_user_delete(struct front_req *req, struct admin_ctx *a)
+{
+	admin_user_start(req, a, ADM_USER_DELETE);
+}
+
+static void
+admin_revoke_done(void *arg, int rv, const struct store_revoked *r)
+{
+	struct front_req	*req = admin_held(arg);
+
+	if (req == NULL)
+		return;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
 	}
 	front_audit(req, "session_revoked", BK_OK, NULL);
 	front_reply_json(req, 200, json_pack("{s:I, s:I}",
-	    "revoked_tokens",
-	    (json_int_t)store_reply_int(store_reply_elem(r, 0)),
-	    "revoked_sessions",
-	    (json_int_t)store_reply_int(store_reply_elem(r, 1))));
+	    "revoked_tokens", (json_int_t)r->tokens,
+	    "revoked_sessions", (json_int_t)r->sessions));
 }
 
+/* Tokens and sessions end; codes, Allow pages and sign-ins in flight too. */
 static void
-admin_user_op(struct front_req *req, struct admin_ctx *a)
+admin_user_revoke(struct front_req *req, struct admin_ctx *a)
 {
-	char		*key;
-	const char	*argv[3];
-
 	front_set_str(&req->fl.internal_id, a->user_id);
-	if (a->op == ADM_SESSIONS_REVOKE) {
-		/*
-		 * Tokens and sessions end; the generation bump voids codes,
-		 * Allow pages and sign-ins in flight (store_lua_user_revoke).
-		 */
-		char *k1 = store_key(req->t->id, "utok", a->user_id);
-		char *k2 = store_key(req->t->id, "usess", a->user_id);
-		char *k3 = store_key(req->t->id, "ugen", NULL);
-		const char *args[4] = { k1, k2, k3, a->user_id };
-
-		if (k1 && k2 && k3)
-			front_store_eval(req, admin_revoke_cb,
-			    store_lua_user_revoke, 3, 4, args, NULL);
-		else
-			admin_error(req, BK_E_NOMEM, NULL);
-		free(k1);
-		free(k2);
-		free(k3);
-		return;
-	}
-	if ((key = admin_key(req, "users")) == NULL) {
-		admin_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	argv[0] = "HGET";
-	argv[1] = key;
-	argv[2] = a->user_id;
-	front_store(req, admin_user_read_cb, 3, argv, NULL);
-	free(key);
+	store_user_revoke(req->f->store, req->t->id, a->user_id,
+	    admin_revoke_done, admin_hold(req));
 }
 
 /* --- audit --- */
@@ -780,7 +624,90 @@ admin_audit(struct front_req *req, const char *what)
 	front_audit_job(req, what, &f);
 }
 
+static void
+admin_audit_query(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	admin_audit(req, "query");
+}
+
+static void
+admin_audit_export(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	admin_audit(req, "export");
+}
+
+static void
+admin_audit_verify(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	admin_audit(req, "verify");
+}
+
+/* --- liveness, metrics --- */
+
+static void
+admin_healthz(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+}
+
+static void
+admin_metrics(struct front_req *req, struct admin_ctx *a)
+{
+	struct bk_buf	 b;
+	int		 rv;
+
+	(void)a;
+	bk_buf_init(&b, 4 * 1024 * 1024);
+	if ((rv = metrics_render(&b)) != BK_OK)
+		admin_error(req, rv, NULL);
+	else
+		front_reply(req, 200,
+		    "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+	bk_buf_free(&b);
+}
+
 /* --- routing --- */
+
+/*
+ * A path and its handler per method.  Another method is answered 404, or
+ * 405 where the row says so (what the admin API has always answered).
+ */
+struct admin_route {
+	const char		*path;
+	int			 flags;
+	enum metrics_route	 mr;
+	admin_fn		*get, *post, *put, *del;
+};
+#define ADM_OPEN	0x1	/* no admin token: liveness */
+#define ADM_405		0x2
+
+static const struct admin_route admin_routes[] = {
+	{ "/healthz", ADM_OPEN, MR_HEALTHZ,
+	    admin_healthz, admin_healthz, admin_healthz, admin_healthz },
+	{ "/metrics", 0, MR_METRICS,
+	    admin_metrics, admin_metrics, admin_metrics, admin_metrics },
+	{ "/api/v1/tenants", 0, MR_ADMIN, admin_tenants_get, NULL, NULL, NULL },
+	{ "/api/v1/audit", 0, MR_ADMIN, admin_audit_query, NULL, NULL, NULL },
+	{ "/api/v1/audit/export", 0, MR_ADMIN,
+	    admin_audit_export, NULL, NULL, NULL },
+	{ "/api/v1/audit/verify", 0, MR_ADMIN,
+	    admin_audit_verify, NULL, NULL, NULL },
+};
+
+/* Under /api/v1/tenants/<tenant>/; ":id" is a segment, an 8x8 Internal ID. */
+static const struct admin_route admin_tenant_routes[] = {
+	{ "", ADM_405, MR_ADMIN, admin_tenants_get, NULL, NULL, NULL },
+	{ "users.csv", ADM_405, MR_ADMIN, admin_export, admin_import, NULL,
+	    NULL },
+	{ "users/:id", 0, MR_ADMIN, admin_user_get, NULL, admin_user_put,
+	    admin_user_delete },
+	{ "users/:id/sessions/revoke", 0, MR_ADMIN, NULL, admin_user_revoke,
+	    NULL, NULL },
+};
 
 static char *
 admin_seg(const char *s, size_t n)
@@ -802,27 +729,67 @@ admin_seg(const char *s, size_t n)
 	return d;
 }
 
+enum admin_match { ADM_MATCH = 2, ADM_NOMATCH, ADM_BADSEG };
+
+/* Path s against pattern p; an ":id" segment is decoded into a->user_id. */
+static enum admin_match
+admin_path_match(const char *p, const char *s, struct admin_ctx *a)
+{
+	size_t	 n;
+
+	while (*p != '\0') {
+		if (strncmp(p, ":id", 3) == 0) {
+			n = strcspn(s, "/");
+			free(a->user_id);
+			if ((a->user_id = admin_seg(s, n)) == NULL)
+				return ADM_BADSEG;
+			p += 3;
+			s += n;
+		} else if (*p++ != *s++)
+			return ADM_NOMATCH;
+	}
+	return *s == '\0' ? ADM_MATCH : ADM_NOMATCH;
+}
+
+/* Run rt's handler for method m, or answer 404/405. */
 static void
-admin_tenant_route(struct front_req *req, const char *rest,
+admin_route_run(struct front_req *req, const struct admin_route *rt,
+    enum evhttp_cmd_type m, struct admin_ctx *a)
+{
+	admin_fn	*fn = m == EVHTTP_REQ_GET ? rt->get :
+	    m == EVHTTP_REQ_POST ? rt->post : m == EVHTTP_REQ_PUT ? rt->put :
+	    m == EVHTTP_REQ_DELETE ? rt->del : NULL;
+
+	if (fn == NULL) {
+		admin_error(req, rt->flags & ADM_405 ? BK_E_HTTP_METHOD :
+		    BK_E_HTTP_NOROUTE, NULL);
+		return;
+	}
+	req->route = rt->mr;
+	fn(req, a);
+}
+
+/*
+ * rest follows "/api/v1/tenants/": the tenant first (unknown: 404), then
+ * its table.  An ID that does not decode, in a path that is a route up
+ * to it, is a 400.
+ */
+static void
+admin_tenant_dispatch(struct front_req *req, const char *rest,
     enum evhttp_cmd_type m)
 {
 	const char		*slash = strchr(rest, '/');
-	char			*tid =
-	    admin_seg(rest, slash ? (size_t)(slash - rest) : strlen(rest));
-	struct admin_ctx	*a;
 	const char		*sub = slash ? slash + 1 : "";
+	char			*tid;
+	struct admin_ctx	*a;
+	enum admin_match	 mt = ADM_NOMATCH, best = ADM_NOMATCH;
+	size_t			 i;
 
+	tid = admin_seg(rest, slash ? (size_t)(slash - rest) : strlen(rest));
 	req->t = tid ? conf_tenant_lookup(req->f->conf, tid) : NULL;
 	free(tid);
 	if (req->t == NULL) {
 		admin_error(req, BK_E_TENANT_UNKNOWN, NULL);
-		return;
-	}
-	if (*sub == '\0') {
-		if (m != EVHTTP_REQ_GET)
-			admin_error(req, BK_E_HTTP_METHOD, NULL);
-		else
-			admin_tenants(req);
 		return;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
@@ -831,53 +798,20 @@ admin_tenant_route(struct front_req *req, const char *rest,
 	}
 	req->aux = a;
 	req->aux_free = admin_ctx_free;
-	if (strcmp(sub, "users.csv") == 0) {
-		if (m == EVHTTP_REQ_GET) {
-			admin_snapshot(req, admin_export_cb);
-		} else if (m == EVHTTP_REQ_POST) {
-			a->dry_run = admin_flag(req, "dry_run");
-			if ((a->body = admin_body(req, &a->body_len)) == NULL) {
-				admin_error(req, BK_E_NOMEM, NULL);
-				return;
-			}
-			admin_snapshot(req, admin_import_cb);
-		} else
-			admin_error(req, BK_E_HTTP_METHOD, NULL);
-		return;
+	for (i = 0; i < BK_NELEM(admin_tenant_routes); i++) {
+		mt = admin_path_match(admin_tenant_routes[i].path, sub, a);
+		if (mt == ADM_MATCH)
+			break;
+		if (mt == ADM_BADSEG)
+			best = mt;
 	}
-	if (strncmp(sub, "users/", 6) == 0) {
-		const char *id = sub + 6, *s2 = strchr(id, '/');
-
-		a->user_id = admin_seg(id, s2 ? (size_t)(s2 - id) : strlen(id));
-		if (a->user_id == NULL) {
-			admin_error(req, BK_E_HTTP_BADPARAM,
-			    "bad 8x8 Internal ID in path");
-			return;
-		}
-		if (s2 != NULL && strcmp(s2, "/sessions/revoke") == 0 &&
-		    m == EVHTTP_REQ_POST)
-			a->op = ADM_SESSIONS_REVOKE;
-		else if (s2 != NULL)
-			a->op = 0;
-		else if (m == EVHTTP_REQ_GET)
-			a->op = ADM_USER_GET;
-		else if (m == EVHTTP_REQ_PUT)
-			a->op = ADM_USER_PUT;
-		else if (m == EVHTTP_REQ_DELETE)
-			a->op = ADM_USER_DELETE;
-		if (a->op == 0) {
-			admin_error(req, BK_E_HTTP_NOROUTE, NULL);
-			return;
-		}
-		if (a->op == ADM_USER_PUT &&
-		    (a->body = admin_body(req, &a->body_len)) == NULL) {
-			admin_error(req, BK_E_NOMEM, NULL);
-			return;
-		}
-		admin_user_op(req, a);
-		return;
-	}
-	admin_error(req, BK_E_HTTP_NOROUTE, NULL);
+	if (mt == ADM_MATCH)
+		admin_route_run(req, &admin_tenant_routes[i], m, a);
+	else if (best == ADM_BADSEG)
+		admin_error(req, BK_E_HTTP_BADPARAM,
+		    "bad 8x8 Internal ID in path");
+	else
+		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 }
 
 static void
@@ -887,6 +821,8 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char		*query = uri ? evhttp_uri_get_query(uri) : NULL;
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
+	const struct admin_route *rt = NULL;
+	size_t			 i;
 	int			 rv;
 
 	req->want_json = 1;
@@ -894,56 +830,27 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 		return;
 	}
-	if (strcmp(path, "/healthz") == 0) {
-		req->route = MR_HEALTHZ;
-		front_reply(req, 200, "application/json", "{\"status\":\"ok\"}",
-		    15);
-		return;
-	}
-	if ((rv = admin_auth(req)) != BK_OK) {
-		admin_error(req, rv, "missing or wrong admin token");
-		return;
-	}
-	if (query != NULL &&
-	    (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
-		admin_error(req, rv, NULL);
-		return;
-	}
-	if (strcmp(path, "/metrics") == 0) {
-		struct bk_buf b;
-
-		req->route = MR_METRICS;
-		bk_buf_init(&b, 4 * 1024 * 1024);
-		if ((rv = metrics_render(&b)) != BK_OK)
+	for (i = 0; i < BK_NELEM(admin_routes) && rt == NULL; i++)
+		if (strcmp(admin_routes[i].path, path) == 0)
+			rt = &admin_routes[i];
+	/* The token first, for every route but liveness, known or not. */
+	if (rt == NULL || !(rt->flags & ADM_OPEN)) {
+		if ((rv = admin_auth(req)) != BK_OK) {
+			admin_error(req, rv, "missing or wrong admin token");
+			return;
+		}
+		if (query != NULL && (rv = front_params_parse(query,
+		    strlen(query), &req->q)) != BK_OK) {
 			admin_error(req, rv, NULL);
-		else
-			front_reply(req, 200,
-			    "text/plain; version=0.0.4; charset=utf-8",
-			    b.data, b.len);
-		bk_buf_free(&b);
-		return;
+			return;
+		}
 	}
-	if (strcmp(path, "/api/v1/tenants") == 0 && m == EVHTTP_REQ_GET) {
-		admin_tenants(req);
-		return;
-	}
-	if (strncmp(path, "/api/v1/tenants/", 16) == 0) {
-		admin_tenant_route(req, path + 16, m);
-		return;
-	}
-	if (m == EVHTTP_REQ_GET && strcmp(path, "/api/v1/audit") == 0) {
-		admin_audit(req, "query");
-		return;
-	}
-	if (m == EVHTTP_REQ_GET && strcmp(path, "/api/v1/audit/export") == 0) {
-		admin_audit(req, "export");
-		return;
-	}
-	if (m == EVHTTP_REQ_GET && strcmp(path, "/api/v1/audit/verify") == 0) {
-		admin_audit(req, "verify");
-		return;
-	}
-	admin_error(req, BK_E_HTTP_NOROUTE, NULL);
+	if (rt != NULL)
+		admin_route_run(req, rt, m, NULL);
+	else if (strncmp(path, "/api/v1/tenants/", 16) == 0)
+		admin_tenant_dispatch(req, path + 16, m);
+	else
+		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 }
 
 void

@@ -101,15 +101,9 @@ char	*store_key_digest(const char *tenant, const char *kind,
 
 
 /*
- * Lua scripts (store_ops.c).  Each documents its KEYS and ARGV.  All keys
- * a script touches share the tenant's hash tag.
+ * Every Lua script (store_signin.c, store_admin.c, each documenting its
+ * KEYS and ARGV; all keys a script touches share the tenant's hash tag),
+ * NULL-terminated: loaded with SCRIPT LOAD at connect.
  */
-extern const char store_lua_user_revoke[];
-extern const char store_lua_snapshot[];
-extern const char store_lua_apply[];
-extern const char store_lua_user_set[];
-extern const char store_lua_user_del[];
-extern const char store_lua_hlen[];
-/* Every script above, NULL-terminated: loaded with SCRIPT LOAD at connect. */
 extern const char *const store_lua_all[];
 #endif /* BK_STORE_H */

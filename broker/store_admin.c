@@ -1,9 +1,10 @@
 /*
- * sso-broker: the admin's store operations: the user mapping (read at one
- * instant, import applied all or nothing, one profile written or deleted)
- * and a user's revocation.
+ * sso-broker: the admin's store operations (store_admin.h).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
+ * The user mapping (read at one instant, an import applied all or
+ * nothing, one profile written or deleted), a user's revocation and the
+ * user counts: their scripts, keys, argument order and reply parsing.
  * Each script runs atomically in Redis; every write checks the mapping
  * version (or the profile) the caller read, so a concurrent change is
  * refused, never overwritten.  Revoking a user deletes the tokens and
@@ -11,7 +12,14 @@
  * Trust: ARGV values are computed by the broker; stored values are
  * untrusted and parsed strictly again in C.
  */
-#include "store.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bk.h"
+#include "pol.h"
+#include "store_admin.h"
+#include "store_int.h"
 
 /* Revoke a user's tokens and browser sessions (used by several scripts). */
 #define LUA_REVOKE_FN \
@@ -108,18 +116,18 @@ const char store_lua_user_set[] =
 	"redis.call('INCR', KEYS[3])\n"
 	"return {'ok'}\n";
 
-/*
- * Delete one profile (and end its sessions), if unchanged since read.
- * KEYS: 1 users, 2 Salesforce index, 3 version.
- * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
- *   prefix, 5 session-index prefix.
- */
 /* The size of each given hash.  ARGV: hash keys (the admin's user counts). */
 const char store_lua_hlen[] =
 	"local r = {}\n"
 	"for i, k in ipairs(ARGV) do r[i] = redis.call('HLEN', k) end\n"
 	"return r\n";
 
+/*
+ * Delete one profile (and end its sessions), if unchanged since read.
+ * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
+ *   prefix, 5 session-index prefix.
+ */
 const char store_lua_user_del[] =
 	LUA_REVOKE_FN
 	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
@@ -132,3 +140,552 @@ const char store_lua_user_del[] =
 	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return {'ok'}\n";
+
+/* --- calls --- */
+
+/* One operation in flight: the caller's typed callback and what the reply
+   needs. */
+struct sa_call {
+	union {
+		store_mapping_cb	*mapping;
+		store_apply_cb		*apply;
+		store_user_cb		*user;
+		store_write_cb		*write;
+		store_revoke_user_cb	*revoke;
+		store_counts_cb		*counts;
+	} cb;
+	void	*arg;
+	size_t	 n;	/* counts: tenants asked */
+	char	*rec;	/* put: the record written */
+};
+
+static struct sa_call *
+sa_call_new(void *arg)
+{
+	struct sa_call	*c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		c->arg = arg;
+	return c;
+}
+
+static void
+sa_call_free(struct sa_call *c)
+{
+	free(c->rec);
+	free(c);
+}
+
+/*
+ * Run script for c; done(rv, reply, c) runs exactly once, at once (reply
+ * NULL) if an argument is missing (out of memory) or the command cannot
+ * be sent.
+ */
+static void
+sa_eval(struct store *s, struct sa_call *c, store_cb *done,
+    const char *script, int nkeys, int nargs, const char **args,
+    const size_t *lens)
+{
+	int	 i, rv = BK_OK;
+
+	for (i = 0; i < nargs; i++)
+		if (args[i] == NULL)
+			rv = BK_E_NOMEM;
+	if (rv == BK_OK)
+		rv = store_eval(s, done, c, script, nkeys, nargs, args, lens);
+	if (rv != BK_OK)
+		done(rv, NULL, c);
+}
+
+/* The tenant's keys every mapping write needs, returned-owned (NULL on
+   ENOMEM): users, Salesforce index, version, token and session index
+   prefixes. */
+enum { SA_USERS, SA_SFDC, SA_VER, SA_UTOK, SA_USESS, SA_NKEYS };
+
+static void
+sa_keys(const char *tenant, char *k[SA_NKEYS])
+{
+	k[SA_USERS] = store_key(tenant, "users", NULL);
+	k[SA_SFDC] = store_key(tenant, "sfdc", NULL);
+	k[SA_VER] = store_key(tenant, "users:ver", NULL);
+	k[SA_UTOK] = store_key(tenant, "utok", "");
+	k[SA_USESS] = store_key(tenant, "usess", "");
+}
+
+static void
+sa_keys_free(char *k[SA_NKEYS])
+{
+	int	 i;
+
+	for (i = 0; i < SA_NKEYS; i++)
+		free(k[i]);
+}
+
+/* --- the mapping --- */
+
+/* {version, HGETALL users} -> *m.  A profile that does not parse fails. */
+static int
+sa_mapping_parse(const struct store_reply *r, struct store_mapping *m)
+{
+	const struct store_reply *kv = store_reply_elem(r, 1);
+	const char	*v, *rec;
+	size_t		 len, i, n = store_reply_count(kv);
+	struct pol_user	 u;
+	int		 rv;
+
+	if ((v = store_reply_str(store_reply_elem(r, 0), &len)) == NULL ||
+	    len > STORE_MAPPING_VER_MAX)
+		return BK_E_STORE_REPLY;
+	memcpy(m->ver, v, len);
+	m->ver[len] = '\0';
+	if ((rv = pol_userset_new(&m->users)) != BK_OK)
+		return rv;
+	for (i = 0; i + 1 < n; i += 2) {
+		if ((rec = store_reply_str(store_reply_elem(kv, i + 1),
+		    &len)) == NULL)
+			return BK_E_STORE_RECORD;
+		if ((rv = pol_user_parse(rec, len, &u)) != BK_OK)
+			return rv;
+		if ((rv = pol_userset_add_take(m->users, &u)) != BK_OK) {
+			pol_user_cleanup(&u);
+			return rv;
+		}
+	}
+	return BK_OK;
+}
+
+static void
+sa_mapping_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call		*c = arg;
+	struct store_mapping	 m;
+
+	memset(&m, 0, sizeof(m));
+	if (rv == BK_OK)
+		rv = sa_mapping_parse(r, &m);
+	c->cb.mapping(c->arg, rv, rv == BK_OK ? &m : NULL);
+	pol_userset_free(m.users);
+	sa_call_free(c);
+}
+
+void
+store_mapping_read(struct store *s, const char *tenant, store_mapping_cb *cb,
+    void *arg)
+{
+	struct sa_call	*c;
+	char		*k[SA_NKEYS];
+	const char	*args[2];
+
+	if ((c = sa_call_new(arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	c->cb.mapping = cb;
+	sa_keys(tenant, k);
+	args[0] = k[SA_USERS];
+	args[1] = k[SA_VER];
+	sa_eval(s, c, sa_mapping_done, store_lua_snapshot, 2, 2, args, NULL);
+	sa_keys_free(k);
+}
+
+/* ARGV of store_lua_apply, counted before it is built. */
+struct sa_argv {
+	const char	**v;
+	char		**own;	/* the strings built here */
+	size_t		 n, nown, cap;
+	int		 nomem;
+};
+
+static void
+sa_argv_add(struct sa_argv *a, const char *s, char *owned)
+{
+	BK_ASSERT(a->n < a->cap);
+	if (owned != NULL)
+		a->own[a->nown++] = owned;
+	if (s == NULL)
+		a->nomem = 1;
+	a->v[a->n++] = s != NULL ? s : "";
+}
+
+/* A section's item count, as a decimal argument. */
+static void
+sa_argv_count(struct sa_argv *a, size_t n)
+{
+	char	 b[24], *s;
+
+	snprintf(b, sizeof(b), "%zu", n);
+	s = bk_strdup(b);
+	sa_argv_add(a, s, s);
+}
+
+static void
+sa_argv_free(struct sa_argv *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->nown; i++)
+		free(a->own[i]);
+	free(a->own);
+	free(a->v);
+}
+
+/* See store_lua_apply for the order. */
+static int
+sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
+    struct sa_argv *a)
+{
+	size_t	 i;
+	char	*rec;
+
+	memset(a, 0, sizeof(*a));
+	a->cap = 7 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
+	    1 + 2 * p->n_index_set + 1 + p->n_deletes;
+	a->v = calloc(a->cap, sizeof(*a->v));
+	a->own = calloc(a->cap, sizeof(*a->own));
+	if (a->v == NULL || a->own == NULL)
+		return BK_E_NOMEM;
+	sa_argv_add(a, k[SA_USERS], NULL);
+	sa_argv_add(a, k[SA_SFDC], NULL);
+	sa_argv_add(a, k[SA_VER], NULL);
+	sa_argv_add(a, ver, NULL);
+	sa_argv_add(a, k[SA_UTOK], NULL);
+	sa_argv_add(a, k[SA_USESS], NULL);
+	sa_argv_count(a, p->n_upserts);
+	for (i = 0; i < p->n_upserts; i++) {
+		rec = NULL;
+		if (pol_user_build(&p->upserts[i], &rec) != BK_OK)
+			a->nomem = 1;
+		sa_argv_add(a, p->upserts[i].f[POL_COL_INTERNAL_ID], NULL);
+		sa_argv_add(a, rec, rec);
+	}
+	sa_argv_count(a, p->n_deletes);
+	for (i = 0; i < p->n_deletes; i++)
+		sa_argv_add(a, p->deletes[i], NULL);
+	sa_argv_count(a, p->n_index_del);
+	for (i = 0; i < p->n_index_del; i++)
+		sa_argv_add(a, p->index_del[i], NULL);
+	sa_argv_count(a, p->n_index_set);
+	for (i = 0; i < p->n_index_set; i++) {
+		sa_argv_add(a, p->index_set[2 * i], NULL);
+		sa_argv_add(a, p->index_set[2 * i + 1], NULL);
+	}
+	/* Sessions end for deleted profiles and for changed usernames. */
+	sa_argv_count(a, p->n_deletes);
+	for (i = 0; i < p->n_deletes; i++)
+		sa_argv_add(a, p->deletes[i], NULL);
+	return a->nomem ? BK_E_NOMEM : BK_OK;
+}
+
+static void
+sa_apply_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call		*c = arg;
+	enum store_apply_result	 res = STORE_APPLY_REFUSED;
+
+	if (rv == BK_OK && store_reply_is(r, "OK"))
+		res = STORE_APPLY_OK;
+	else if (rv == BK_OK && store_reply_is(r, "conflict"))
+		res = STORE_APPLY_CONFLICT;
+	c->cb.apply(c->arg, rv, res);
+	sa_call_free(c);
+}
+
+void
+store_mapping_apply(struct store *s, const char *tenant, const char *ver,
+    const struct pol_plan *plan, store_apply_cb *cb, void *arg)
+{
+	struct sa_call	*c;
+	struct sa_argv	 a;
+	char		*k[SA_NKEYS];
+
+	if ((c = sa_call_new(arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, STORE_APPLY_REFUSED);
+		return;
+	}
+	c->cb.apply = cb;
+	sa_keys(tenant, k);
+	if (sa_apply_argv(k, ver, plan, &a) != BK_OK)
+		sa_apply_done(BK_E_NOMEM, NULL, c);
+	else
+		sa_eval(s, c, sa_apply_done, store_lua_apply, 3, (int)a.n, a.v,
+		    NULL);
+	sa_argv_free(&a);
+	sa_keys_free(k);
+}
+
+/* --- one profile --- */
+
+void
+store_user_cleanup(struct store_user *u)
+{
+	pol_user_cleanup(&u->user);
+	free(u->stored);
+	memset(u, 0, sizeof(*u));
+}
+
+void
+store_user_move(struct store_user *dst, struct store_user *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+static void
+sa_user_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call		*c = arg;
+	struct store_user	 u;
+	const char		*rec;
+	size_t			 len;
+
+	memset(&u, 0, sizeof(u));
+	if (rv == BK_OK && (rec = store_reply_str(r, &len)) != NULL) {
+		u.found = 1;
+		if ((rv = pol_user_parse(rec, len, &u.user)) == BK_OK &&
+		    (u.stored = strndup(rec, len)) == NULL)
+			rv = BK_E_NOMEM;
+	}
+	c->cb.user(c->arg, rv, rv == BK_OK ? &u : NULL);
+	store_user_cleanup(&u);
+	sa_call_free(c);
+}
+
+void
+store_user_get(struct store *s, const char *tenant, const char *id,
+    store_user_cb *cb, void *arg)
+{
+	struct sa_call	*c;
+	char		*key;
+	const char	*argv[3];
+	int		 rv = BK_E_NOMEM;
+
+	if ((c = sa_call_new(arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	c->cb.user = cb;
+	argv[0] = "HGET";
+	argv[1] = key = store_key(tenant, "users", NULL);
+	argv[2] = id;
+	if (key != NULL)
+		rv = store_cmdv(s, sa_user_done, c, 3, argv);
+	if (rv != BK_OK)
+		sa_user_done(rv, NULL, c);
+	free(key);
+}
+
+/* The Salesforce index key of u ("" when u has no Salesforce ID). */
+static int
+sa_sfdc_key(const struct pol_user *u, char **out)
+{
+	const char	*why;
+
+	if (u->f[POL_COL_SFDC_ID] == NULL || u->f[POL_COL_SFDC_ID][0] == '\0')
+		return (*out = bk_strdup("")) != NULL ? BK_OK : BK_E_NOMEM;
+	return pol_sfdc_key(u->f[POL_COL_SFDC_ID], out, &why);
+}
+
+/* {"ok"} | {"conflict"} | {"dup", other id}; after a put, the profile. */
+static int
+sa_write_parse(const struct store_reply *r, const char *rec,
+    struct store_written *w)
+{
+	const struct store_reply *st = store_reply_elem(r, 0);
+	const char	*other;
+	size_t		 len;
+
+	if (store_reply_is(st, "conflict")) {
+		w->result = STORE_WRITE_CONFLICT;
+		return BK_OK;
+	}
+	if (store_reply_is(st, "dup")) {
+		w->result = STORE_WRITE_DUP;
+		if ((other = store_reply_str(store_reply_elem(r, 1),
+		    &len)) == NULL) {
+			other = "?";
+			len = 1;
+		}
+		if (len >= sizeof(w->other))
+			len = sizeof(w->other) - 1;
+		memcpy(w->other, other, len);
+		return BK_OK;
+	}
+	if (!store_reply_is(st, "ok"))
+		return BK_E_STORE_REPLY;
+	w->result = STORE_WRITE_OK;
+	return rec != NULL ? pol_user_parse(rec, strlen(rec), &w->user) : BK_OK;
+}
+
+static void
+sa_write_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call		*c = arg;
+	struct store_written	 w;
+
+	memset(&w, 0, sizeof(w));
+	if (rv == BK_OK)
+		rv = sa_write_parse(r, c->rec, &w);
+	c->cb.write(c->arg, rv, rv == BK_OK ? &w : NULL);
+	pol_user_cleanup(&w.user);
+	sa_call_free(c);
+}
+
+/* A put (u) or a delete (u NULL) of id, if old is still what is stored. */
+static void
+sa_write(struct store *s, const char *tenant, const char *id,
+    const struct store_user *old, const struct pol_user *u,
+    store_write_cb *cb, void *arg)
+{
+	struct sa_call	*c;
+	char		*k[SA_NKEYS], *okey = NULL, *nkey = NULL;
+	const char	*args[10];
+	int		 rv;
+
+	if ((c = sa_call_new(arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	c->cb.write = cb;
+	sa_keys(tenant, k);
+	if (old->found)
+		rv = sa_sfdc_key(&old->user, &okey);
+	else
+		rv = (okey = bk_strdup("")) != NULL ? BK_OK : BK_E_NOMEM;
+	if (rv == BK_OK && u != NULL)
+		rv = pol_user_build(u, &c->rec);
+	if (rv == BK_OK && u != NULL)
+		rv = sa_sfdc_key(u, &nkey);
+	if (rv != BK_OK) {
+		sa_write_done(rv, NULL, c);
+		goto out;
+	}
+	/* See store_lua_user_set and store_lua_user_del for the order. */
+	args[0] = k[SA_USERS];
+	args[1] = k[SA_SFDC];
+	args[2] = k[SA_VER];
+	args[3] = id;
+	args[4] = old->found ? old->stored : "";
+	if (u != NULL) {
+		args[5] = c->rec;
+		args[6] = okey;
+		args[7] = nkey;
+		args[8] = k[SA_UTOK];
+		args[9] = k[SA_USESS];
+		sa_eval(s, c, sa_write_done, store_lua_user_set, 3, 10, args,
+		    NULL);
+	} else {
+		args[5] = okey;
+		args[6] = k[SA_UTOK];
+		args[7] = k[SA_USESS];
+		sa_eval(s, c, sa_write_done, store_lua_user_del, 3, 8, args,
+		    NULL);
+	}
+ out:
+	free(okey);
+	free(nkey);
+	sa_keys_free(k);
+}
+
+void
+store_user_put(struct store *s, const char *tenant, const char *id,
+    const struct store_user *old, const struct pol_user *u,
+    store_write_cb *cb, void *arg)
+{
+	BK_ASSERT(u != NULL);
+	sa_write(s, tenant, id, old, u, cb, arg);
+}
+
+void
+store_user_delete(struct store *s, const char *tenant, const char *id,
+    const struct store_user *old, store_write_cb *cb, void *arg)
+{
+	BK_ASSERT(old->found);
+	sa_write(s, tenant, id, old, NULL, cb, arg);
+}
+
+/* --- revocation and counts --- */
+
+static void
+sa_revoke_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call		*c = arg;
+	struct store_revoked	 x;
+
+	memset(&x, 0, sizeof(x));
+	if (rv == BK_OK) {
+		x.tokens = store_reply_int(store_reply_elem(r, 0));
+		x.sessions = store_reply_int(store_reply_elem(r, 1));
+		x.gen = store_reply_int(store_reply_elem(r, 2));
+	}
+	c->cb.revoke(c->arg, rv, rv == BK_OK ? &x : NULL);
+	sa_call_free(c);
+}
+
+void
+store_user_revoke(struct store *s, const char *tenant, const char *id,
+    store_revoke_user_cb *cb, void *arg)
+{
+	struct sa_call	*c;
+	char		*utok, *usess, *ugen;
+	const char	*args[4];
+
+	if ((c = sa_call_new(arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	c->cb.revoke = cb;
+	/* See store_lua_user_revoke for the order. */
+	args[0] = utok = store_key(tenant, "utok", id);
+	args[1] = usess = store_key(tenant, "usess", id);
+	args[2] = ugen = store_key(tenant, "ugen", NULL);
+	args[3] = id;
+	sa_eval(s, c, sa_revoke_done, store_lua_user_revoke, 3, 4, args, NULL);
+	free(utok);
+	free(usess);
+	free(ugen);
+}
+
+static void
+sa_counts_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct sa_call	*c = arg;
+	long long	*n = NULL;
+	size_t		 i;
+
+	if (rv == BK_OK && store_reply_count(r) != c->n)
+		rv = BK_E_STORE_REPLY;
+	if (rv == BK_OK && (n = calloc(c->n + 1, sizeof(*n))) == NULL)
+		rv = BK_E_NOMEM;
+	for (i = 0; rv == BK_OK && i < c->n; i++)
+		n[i] = store_reply_int(store_reply_elem(r, i));
+	c->cb.counts(c->arg, rv, rv == BK_OK ? n : NULL, c->n);
+	free(n);
+	sa_call_free(c);
+}
+
+void
+store_user_counts(struct store *s, const char *const *tenants, size_t n,
+    store_counts_cb *cb, void *arg)
+{
+	struct sa_call	*c;
+	char		**keys = calloc(n + 1, sizeof(*keys));
+	const char	**args = calloc(n + 1, sizeof(*args));
+	size_t		 i;
+
+	if (keys == NULL || args == NULL || (c = sa_call_new(arg)) == NULL) {
+		free(keys);
+		free(args);
+		cb(arg, BK_E_NOMEM, NULL, n);
+		return;
+	}
+	c->cb.counts = cb;
+	c->n = n;
+	for (i = 0; i < n; i++)
+		args[i] = keys[i] = store_key(tenants[i], "users", NULL);
+	/* The keys are ARGV: the tenants' keys need not share a slot. */
+	sa_eval(s, c, sa_counts_done, store_lua_hlen, 0, (int)n, args, NULL);
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(args);
+}

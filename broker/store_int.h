@@ -95,6 +95,14 @@ extern const char store_lua_session_authz[];
 extern const char store_lua_redeem[];
 extern const char store_lua_revoke[];
 
+/* The admin's scripts (store_admin.c), seen by the store alone. */
+extern const char store_lua_user_revoke[];
+extern const char store_lua_snapshot[];
+extern const char store_lua_apply[];
+extern const char store_lua_user_set[];
+extern const char store_lua_user_del[];
+extern const char store_lua_hlen[];
+
 /* store.c */
 int	store_send(struct store *, store_cb *, void *, int, const char **,
 	    const size_t *);
