@@ -236,16 +236,24 @@ flow_request_kept(void *arg, int rv)
 
 /* --- the verified identity --- */
 
+/* The panel's request a sign-in started with, if it had one. */
+static void
+flow_set_request(struct front_req *req, const struct rec_signin *r)
+{
+	if (r->client_id == NULL)
+		return;
+	front_set_str(&req->fl.client_id, r->client_id);
+	front_set_str(&req->fl.redirect_uri, r->redirect_uri);
+	front_set_str(&req->fl.state, r->state);
+	front_set_str(&req->fl.challenge, r->challenge);
+}
+
 static void flow_decided(void *, int, const struct store_decision *);
 
-void
-flow_signin(struct front_req *req, const struct flow_identity *id)
+/* What the flow and the audit keep of the identity (it is borrowed). */
+static void
+flow_keep_identity(struct front_req *req, const struct flow_identity *id)
 {
-	struct store_decide_in	 in;
-	struct bk_buf		 proof;
-	char			*corr, bind[BK_DIGEST_HEX + 1] = "";
-	int			 rv;
-
 	req->fl.upstream = id->upstream;
 	req->fl.event = id->event;
 	req->fl.replay_rv = id->replay_rv;
@@ -255,7 +263,21 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	front_set_str(&req->fl.user, id->username);
 	front_set_str(&req->fl.sfdc_key, id->sfdc_key);
 	front_set_str(&req->fl.cert_fp, id->key_id);
-	front_set_str(&req->fl.request_id, id->request_id);
+	front_set_str(&req->fl.request_id, id->request != NULL ?
+	    id->request->rid : id->request_id);
+	if (id->request != NULL)
+		flow_set_request(req, id->request);
+}
+
+void
+flow_signin(struct front_req *req, const struct flow_identity *id)
+{
+	struct store_decide_in	 in;
+	struct bk_buf		 proof;
+	char			*corr, bind[BK_DIGEST_HEX + 1] = "";
+	int			 rv;
+
+	flow_keep_identity(req, id);
 	if ((rv = flow_policy_gate(req->t, id->upstream, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
@@ -267,7 +289,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	if ((corr = flow_corr_cookie(req)) != NULL) {
 		bk_sha256_hex(corr, strlen(corr), bind);
 		bk_strfree_secret(corr);
-	} else if (id->request_id != NULL) {
+	} else if (id->request_id != NULL && id->request == NULL) {
 		flow_refuse(req, id->request_rv,
 		    "no sign-in started in this browser");
 		return;
@@ -285,7 +307,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	in.proof = proof.data;
 	/* The proof stays refused until it expires, plus the skew (P20). */
 	in.proof_ttl = (long)(id->proof_exp - bk_now()) + id->proof_skew;
-	in.request_id = id->request_id;
+	in.request_id = id->request == NULL ? id->request_id : NULL;
 	in.bind = bind;
 	in.sfdc_key = req->fl.sfdc_key;
 	in.client_id = req->t->panel.client_id;
@@ -297,12 +319,8 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 static void
 flow_take_request(struct front_req *req, const struct store_decision *d)
 {
-	if (d->has_request && d->request.client_id != NULL) {
-		front_set_str(&req->fl.client_id, d->request.client_id);
-		front_set_str(&req->fl.redirect_uri, d->request.redirect_uri);
-		front_set_str(&req->fl.state, d->request.state);
-		front_set_str(&req->fl.challenge, d->request.challenge);
-	}
+	if (d->has_request)
+		flow_set_request(req, &d->request);
 	req->fl.idp_initiated = req->fl.client_id == NULL ||
 	    req->fl.redirect_uri == NULL;
 	if (req->fl.idp_initiated) {

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "rec.h"
 
 struct front_req;
 
@@ -30,8 +31,15 @@ struct flow_identity {
 	const char	*issuer;
 	const char	*proof_id;	/* assertion ID, ID token jti */
 	const char	*key_id;	/* certificate fingerprint or kid */
-	/* the request it answers (InResponseTo, state); NULL unsolicited */
+	/*
+	 * The request it answers: its ID (InResponseTo), for the store to
+	 * check against this browser and consume with the decision; or, for
+	 * an upstream that had to consume it first (OAuth: the state before
+	 * the code exchange), the request itself, already checked.  Neither:
+	 * unsolicited.
+	 */
 	const char	*request_id;
+	const struct rec_signin *request;
 	time_t		 proof_exp;	/* the proof is refused again until */
 	int		 proof_skew;	/* ... plus this many seconds */
 	time_t		 sess_max;	/* the session's upper bound, 0 none */

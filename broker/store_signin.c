@@ -235,8 +235,10 @@ store_set_hold(const struct store_hold *h)
 struct sop {
 	void	*arg;
 	void	(*reply)(struct sop *, int, const struct store_reply *);
+	char	 bind[BK_DIGEST_HEX + 1];	/* store_signin_take */
 	union {
 		store_done_cb		*done;
+		store_signin_cb		*signin;
 		store_decide_cb		*decide;
 		store_session_cb	*session;
 		store_grant_cb		*grant;
@@ -437,6 +439,52 @@ store_signin_put(struct store *s, const char *tenant,
 		sop_cmd(s, o, 5, argv);
 	free(key);
 	free(val);
+}
+
+static void
+signin_take_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct rec_signin sr;
+	const char	*p, *why = NULL;
+	size_t		 len;
+	int		 ok = 0;
+
+	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
+		if (rec_read(REC_SIGNIN, p, len, &sr, &why) != BK_OK)
+			log_warnx_r(BK_E_STORE_RECORD, "stored signin record "
+			    "unreadable (%s): treated as absent", why);
+		else if (strlen(o->bind) == BK_DIGEST_HEX &&
+		    bk_ct_eq(sr.bind, strlen(sr.bind), o->bind, BK_DIGEST_HEX))
+			ok = 1;
+		else
+			rec_cleanup(REC_SIGNIN, &sr);
+	}
+	o->cb.signin(o->arg, rv, ok ? &sr : NULL);
+	if (ok)
+		rec_cleanup(REC_SIGNIN, &sr);
+}
+
+void
+store_signin_take(struct store *s, const char *tenant, const char *rid,
+    const char *bind, store_signin_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, signin_take_reply);
+	const char	*argv[2];
+	char		*key;
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	o->cb.signin = cb;
+	snprintf(o->bind, sizeof(o->bind), "%s", bind ? bind : "");
+	argv[0] = "GETDEL";
+	argv[1] = key = store_key_digest(tenant, "authn", rid);
+	if (key == NULL)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, 2, argv);
+	free(key);
 }
 
 /* --- the decision --- */

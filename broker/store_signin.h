@@ -46,6 +46,16 @@ struct store_profile {
 void	store_signin_put(struct store *s, const char *tenant,
 	    const struct rec_signin *r, int ttl, store_done_cb *cb, void *arg);
 
+typedef void store_signin_cb(void *arg, int rv, const struct rec_signin *r);
+/**
+ * Take (read and delete, once) the request a sign-in started with, for an
+ * upstream that needs it before the decision (OAuth: the state, before
+ * the code exchange).  r is NULL when it is unknown, used, unreadable or
+ * not bound to bind (the digest of this browser's correlation cookie).
+ */
+void	store_signin_take(struct store *s, const char *tenant, const char *rid,
+	    const char *bind, store_signin_cb *cb, void *arg);
+
 /* The atomic decision on a verified identity (store_decide). */
 struct store_decide_in {
 	const char	*tenant;
