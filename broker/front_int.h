@@ -1,11 +1,13 @@
 /*
- * sso-broker: HTTP front internals, shared by front*.c only.
+ * sso-broker: HTTP front internals, shared by front*.c and flow.c only.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * struct front_req is the per-request state; its only teardown is
- * front_req_close() [relayd relay_close]: reply (if none was sent), log,
- * count, free.  Store callbacks hold a reference, so a client that goes
- * away while Redis answers never leaves a dangling pointer.
+ * struct front_req is the per-request state.  Every answer ends in
+ * front_req_done() (log, count) [relayd relay_close]; the last
+ * front_req_unref() frees it.  Store operations in flight hold a
+ * reference (front.c's store_hold), so a client that goes away while
+ * Redis answers never leaves a dangling pointer, and no callback runs
+ * for a request already answered.
  * Trust: everything in front_req that came from the request is untrusted.
  */
 #ifndef BK_FRONT_INT_H
