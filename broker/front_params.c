@@ -6,11 +6,15 @@
  * URL decoding is libevent's (evhttp_uridecode); this file adds the
  * strictness the security rules need: a repeated parameter, a control
  * byte, an embedded NUL or a bad %-escape rejects the whole request.
- * Cost (issue 6: every parser before authentication is bounded): one pass
- * to split, one to check and one (libevent's) to decode each component;
- * the only comparison between parameters, the duplicate check, is over at
- * most FRONT_MAX_PARAMS names of at most FRONT_MAX_NAME_LEN bytes, so a
- * 1 MiB body costs linear time whatever its shape.
+ * Cost (issue 6: every parser before authentication is bounded; issue 7:
+ * a sign-in posts 7.5 KB here): the body is copied once, each component
+ * is checked in one pass (front_scan: the raw bytes and, from its escapes,
+ * what the decoded bytes will be) and decoded once by libevent in place
+ * in that copy, with no per-component copy and no second look at the
+ * decoded text.  The only comparison between parameters, the duplicate
+ * check, is over at most FRONT_MAX_PARAMS names of at most
+ * FRONT_MAX_NAME_LEN bytes, so a 1 MiB body costs linear time whatever
+ * its shape.
  * Trust: all input here is untrusted.
  */
 #include <stdio.h>
@@ -31,119 +35,167 @@ front_hexdig(char c)
 	    (c >= 'A' && c <= 'F');
 }
 
+/*
+ * 1 if the escape %<hi><lo> (two hex digits) decodes to a byte allowed in
+ * a decoded component: no control byte but tab, LF and CR (%09 %0A %0D),
+ * so never NUL.  A decoded DEL (%7F) is allowed, as it always was.
+ */
+static int
+front_esc_ok(char hi, char lo)
+{
+	if (hi == '1')
+		return 0;
+	if (hi != '0')
+		return 1;
+	return lo == '9' || lo == 'a' || lo == 'A' || lo == 'd' || lo == 'D';
+}
+
+/* The bytes front_scan() looks at: controls, DEL and '%'. */
+static const unsigned char front_special[256] = {
+	[0x00 ... 0x1f] = 1, [0x7f] = 1, ['%'] = 1,
+};
+
+/*
+ * The one strict pass over a raw x-www-form-urlencoded component: no
+ * control byte or DEL, every '%' followed by two hex digits that do not
+ * decode to a control byte.  '+' decodes to a space and every other byte
+ * to itself, so what passes here decodes to text without controls or NUL.
+ */
+static int
+front_scan(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (!front_special[(unsigned char)s[i]])
+			continue;
+		if (s[i] != '%' || i + 2 >= len || !front_hexdig(s[i + 1]) ||
+		    !front_hexdig(s[i + 2]) ||
+		    !front_esc_ok(s[i + 1], s[i + 2]))
+			return BK_E_HTTP_BADPARAM;
+		i += 2;
+	}
+	return BK_OK;
+}
+
+/* Check and decode s[0..len), NUL-terminated at s[len]. */
+static int
+front_decode_z(const char *s, size_t len, char **out, size_t *outlen)
+{
+	int	 rv;
+
+	*out = NULL;
+	if ((rv = front_scan(s, len)) != BK_OK)
+		return rv;
+	if ((*out = evhttp_uridecode(s, 1, outlen)) == NULL)
+		return BK_E_NOMEM;
+	return BK_OK;
+}
+
 /* Decode one x-www-form-urlencoded component strictly. */
 int
 front_decode(const char *s, size_t len, char **out, size_t *outlen)
 {
-	char	*tmp, *dec;
-	size_t	 i, dlen;
+	char	*tmp;
+	int	 rv;
 
 	*out = NULL;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return BK_E_HTTP_BADPARAM;
-		if (c == '%' && (i + 2 >= len || !front_hexdig(s[i + 1]) ||
-		    !front_hexdig(s[i + 2])))
-			return BK_E_HTTP_BADPARAM;
-	}
+	if ((rv = front_scan(s, len)) != BK_OK)
+		return rv;
 	if ((tmp = malloc(len + 1)) == NULL)
 		return BK_E_NOMEM;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
-	dec = evhttp_uridecode(tmp, 1, &dlen);
-	free(tmp);
-	if (dec == NULL)
-		return BK_E_NOMEM;
-	for (i = 0; i < dlen; i++) {
-		unsigned char c = (unsigned char)dec[i];
+	rv = front_decode_z(tmp, len, out, outlen);
+	bk_freezero(tmp, len);
+	return rv;
+}
 
-		/*
-		 * Decoded controls (NUL, CR, LF...) are never legitimate here.
-		 */
-		if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
-			goto bad;
-		if (c == 0)
-			goto bad;
-	}
-	*out = dec;
-	*outlen = dlen;
+/*
+ * One name=value pair, p[0..len) in the writable copy: split at the first
+ * '=' (NUL-terminating both parts in place), the caps before any decoding
+ * (each %XX is 3 bytes), then decode both.
+ */
+static int
+front_pair(char *p, size_t len, struct front_param *pp)
+{
+	char	*eq = memchr(p, '=', len), *v;
+	size_t	 nlen, vlen, raw = eq != NULL ? (size_t)(eq - p) : len;
+	int	 rv;
+
+	if (raw > FRONT_MAX_NAME_LEN * 3)
+		return BK_E_HTTP_PARAM_NAME;
+	v = eq != NULL ? eq + 1 : p + len;
+	vlen = eq != NULL ? len - raw - 1 : 0;
+	p[raw] = '\0';
+	if ((rv = front_decode_z(p, raw, &pp->name, &nlen)) != BK_OK)
+		return rv;
+	if (nlen == 0)
+		return BK_E_HTTP_BADPARAM;
+	if (nlen > FRONT_MAX_NAME_LEN)
+		return BK_E_HTTP_PARAM_NAME;
+	if ((rv = front_decode_z(v, vlen, &pp->value, &pp->vlen)) != BK_OK)
+		return rv;
+	if (pp->vlen > FRONT_MAX_PARAM_LEN)
+		return BK_E_TOOBIG;
 	return BK_OK;
- bad:
-	free(dec);
-	return BK_E_HTTP_BADPARAM;
+}
+
+static int
+front_params_split(char *buf, size_t len, struct front_params *out)
+{
+	char		*p = buf, *end = buf + len, *amp;
+	struct front_param pp;
+	size_t		 i;
+	int		 rv = BK_OK;
+
+	while (p < end && rv == BK_OK) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		*amp = '\0';
+		if (amp == p) {		/* empty pair: "a=1&&b=2" */
+			p++;
+			continue;
+		}
+		if (out->n >= FRONT_MAX_PARAMS)
+			return BK_E_HTTP_PARAM_COUNT;
+		memset(&pp, 0, sizeof(pp));
+		rv = front_pair(p, (size_t)(amp - p), &pp);
+		for (i = 0; i < out->n && rv == BK_OK; i++)
+			if (strcmp(out->v[i].name, pp.name) == 0)
+				rv = BK_E_HTTP_DUPPARAM;
+		if (rv != BK_OK) {
+			free(pp.name);
+			bk_freezero(pp.value, pp.vlen);
+		} else
+			out->v[out->n++] = pp;
+		p = amp + 1;
+	}
+	return rv;
 }
 
 int
 front_params_parse(const char *s, size_t len, struct front_params *out)
 {
-	const char	*p = s, *end = s + len, *amp, *eq;
-	size_t		 i, vlen, nlen;
-	char		*name = NULL, *value = NULL;
-	int		 rv;
+	char	*buf;
+	int	 rv;
 
 	memset(out, 0, sizeof(*out));
 	if (len > FRONT_MAX_PARAM_LEN * 2)
 		return BK_E_TOOBIG;
 	if ((out->v = calloc(FRONT_MAX_PARAMS, sizeof(*out->v))) == NULL)
 		return BK_E_NOMEM;
-	while (p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		if (amp == NULL)
-			amp = end;
-		if (amp == p) {		/* empty pair: "a=1&&b=2" */
-			p++;
-			continue;
-		}
-		eq = memchr(p, '=', (size_t)(amp - p));
-		if (eq == NULL)
-			eq = amp;
-		/* Both caps before any decoding (each %XX is 3 bytes). */
-		if (out->n >= FRONT_MAX_PARAMS) {
-			rv = BK_E_HTTP_PARAM_COUNT;
-			goto fail;
-		}
-		if ((size_t)(eq - p) > FRONT_MAX_NAME_LEN * 3) {
-			rv = BK_E_HTTP_PARAM_NAME;
-			goto fail;
-		}
-		if ((rv = front_decode(p, (size_t)(eq - p), &name,
-		    &nlen)) != BK_OK)
-			goto fail;
-		if (nlen == 0) {
-			rv = BK_E_HTTP_BADPARAM;
-			goto fail;
-		}
-		if (nlen > FRONT_MAX_NAME_LEN) {
-			rv = BK_E_HTTP_PARAM_NAME;
-			goto fail;
-		}
-		if ((rv = front_decode(eq < amp ? eq + 1 : amp,
-		    eq < amp ? (size_t)(amp - eq - 1) : 0, &value,
-		    &vlen)) != BK_OK)
-			goto fail;
-		if (vlen > FRONT_MAX_PARAM_LEN) {
-			rv = BK_E_TOOBIG;
-			goto fail;
-		}
-		for (i = 0; i < out->n; i++)
-			if (strcmp(out->v[i].name, name) == 0) {
-				rv = BK_E_HTTP_DUPPARAM;
-				goto fail;
-			}
-		out->v[out->n].name = name;
-		out->v[out->n].value = value;
-		out->v[out->n].vlen = vlen;
-		out->n++;
-		name = value = NULL;
-		p = amp < end ? amp + 1 : end;
+	/* One writable, NUL-terminated copy: components end in place. */
+	if ((buf = malloc(len + 1)) == NULL) {
+		front_params_cleanup(out);
+		return BK_E_NOMEM;
 	}
-	return BK_OK;
- fail:
-	free(name);
-	free(value);
-	front_params_cleanup(out);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	rv = front_params_split(buf, len, out);
+	bk_freezero(buf, len);
+	if (rv != BK_OK)
+		front_params_cleanup(out);
 	return rv;
 }
 
