@@ -161,50 +161,85 @@ bk_token_new(char out[BK_TOKEN_LEN + 1])
 }
 
 /*
- * Strict base64: the alphabet A-Z a-z 0-9 + /, '=' padding only at the end,
- * whitespace (CR, LF, space, tab) skipped.  Anything else (URL-safe
- * alphabet, NUL, trailing garbage) is refused before EVP decodes it.
+ * Strict base64, the character classes: the alphabet A-Z a-z 0-9 + /,
+ * '=' padding, and the white space skipped between groups (CR, LF, space,
+ * tab).  Every other byte is refused.  The decoding itself is OpenSSL's.
+ */
+enum { BK_B64_BAD, BK_B64_ALPHA, BK_B64_PAD, BK_B64_WS };
+static const unsigned char bk_b64_class[256] = {
+	['A' ... 'Z'] = BK_B64_ALPHA, ['a' ... 'z'] = BK_B64_ALPHA,
+	['0' ... '9'] = BK_B64_ALPHA, ['+'] = BK_B64_ALPHA,
+	['/'] = BK_B64_ALPHA, ['='] = BK_B64_PAD, ['\r'] = BK_B64_WS,
+	['\n'] = BK_B64_WS, [' '] = BK_B64_WS, ['\t'] = BK_B64_WS,
+};
+
+/*
+ * One pass over in: the alphabet, '=' padding only at the end (at most
+ * two), white space anywhere.  *n counts the characters that are not
+ * white space, *pad the padding; *ws is 1 if there was white space.
+ */
+static int
+bk_b64_scan(const unsigned char *in, size_t inlen, size_t *n, size_t *padp,
+    int *ws)
+{
+	size_t	 i, nws = 0, pad = 0;
+
+	for (i = 0; i < inlen; i++) {
+		unsigned char k = bk_b64_class[in[i]];
+
+		if (k == BK_B64_ALPHA && pad == 0)
+			continue;
+		if (k == BK_B64_WS) {
+			nws++;
+			continue;
+		}
+		/* Data after padding, a third '=', or not base64. */
+		if (k != BK_B64_PAD || ++pad > 2)
+			return BK_E_INVAL;
+	}
+	*n = inlen - nws;
+	*padp = pad;
+	*ws = nws > 0;
+	return BK_OK;
+}
+
+/*
+ * Strict base64 (bk_b64_scan), then EVP_DecodeBlock, straight from the
+ * input when it holds no white space (the common case: no copy), else
+ * from a copy without it.
  */
 int
 bk_b64_decode(const char *in, size_t inlen, size_t max, unsigned char **out,
     size_t *outlen)
 {
-	char		*clean = NULL;
-	unsigned char	*dec = NULL;
-	size_t		 i, n = 0, pad = 0, dlen;
-	int		 rv = BK_E_INVAL, r;
+	const unsigned char *src = (const unsigned char *)in;
+	unsigned char	*clean = NULL, *dec = NULL;
+	size_t		 i, n, k = 0, pad, dlen;
+	int		 rv, r, ws;
 
 	*out = NULL;
 	*outlen = 0;
 	if (inlen > (size_t)INT_MAX / 2 || inlen / 4 * 3 > max + 3)
 		return BK_E_TOOBIG;
-	if ((clean = malloc(inlen + 1)) == NULL)
-		return BK_E_NOMEM;
-	for (i = 0; i < inlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
-			continue;
-		if (c == '=') {
-			pad++;
-			if (pad > 2)
-				goto out;
-		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/') {
-			if (pad > 0)
-				goto out;	/* data after padding */
-		} else
-			goto out;
-		clean[n++] = (char)c;
-	}
+	if ((rv = bk_b64_scan(src, inlen, &n, &pad, &ws)) != BK_OK)
+		return rv;
 	if (n == 0 || n % 4 != 0)
-		goto out;
+		return BK_E_INVAL;
+	if (ws) {
+		if ((clean = malloc(n)) == NULL)
+			return BK_E_NOMEM;
+		for (i = 0; i < inlen; i++)
+			if (bk_b64_class[src[i]] != BK_B64_WS)
+				clean[k++] = src[i];
+		src = clean;
+	}
+	rv = BK_E_INVAL;
 	dlen = n / 4 * 3;
 	if ((dec = malloc(dlen + 1)) == NULL) {
 		rv = BK_E_NOMEM;
 		goto out;
 	}
-	r = EVP_DecodeBlock(dec, (unsigned char *)clean, (int)n);
+	r = EVP_DecodeBlock(dec, src, (int)n);
 	if (r < 0 || (size_t)r != dlen)
 		goto out;
 	dlen -= pad;
