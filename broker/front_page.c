@@ -269,12 +269,12 @@ front_page_signin_url(const struct front_req *req,
 {
 	struct bk_buf	 b;
 
-	if (t == NULL || !t->sso_enabled)
+	if (t == NULL || flow_policy_gate(t, t->login, FLOW_GATE_SSO) != BK_OK)
 		return NULL;
 	if (t->panel.initiate_login_uri != NULL)
 		return front_url_add(t->panel.initiate_login_uri, "iss",
 		    req->f->conf->public_url, NULL, NULL, NULL, NULL);
-	if (t->login != CONF_LOGIN_SAML || t->saml_sp == NULL)
+	if (flow_policy_gate(t, CONF_LOGIN_SAML, FLOW_GATE_LOGIN) != BK_OK)
 		return NULL;
 	bk_buf_init(&b, 256);
 	if (bk_buf_addf(&b, "/t/%s/saml/login", t->id) != BK_OK) {
@@ -351,12 +351,12 @@ front_page_nav(const char *id1, const char *url1, const char *label1,
 	return out;
 }
 
-/* "Sign in again" (if signin) and "Back to the communication panel". */
+/* "Sign in again" (where it can work), "Back to the communication panel". */
 static char *
-front_page_next(const struct front_req *req, int signin)
+front_page_next(const struct front_req *req)
 {
 	const struct conf_tenant *t = front_page_tenant(req);
-	char	*su = signin ? front_page_signin_url(req, t) : NULL;
+	char	*su = front_page_signin_url(req, t);
 	char	*pu = front_page_panel_url(t), *out;
 
 	out = front_page_nav("signin-again", su, "Sign in again",
@@ -424,8 +424,7 @@ front_page_error(struct front_req *req, int status, int rv)
 	const struct front_page_kind_text *k =
 	    &front_page_kinds[front_page_kind_of(rv, status)];
 	char	*body = front_page_error_body(req, rv, k);
-	/* Sign in again cannot help where SSO is off. */
-	char	*next = front_page_next(req, rv != BK_E_TENANT_SSO_OFF);
+	char	*next = front_page_next(req);
 
 	front_page_render(req, status, k->title, body ? body : "", next);
 	free(body);
@@ -435,7 +434,7 @@ front_page_error(struct front_req *req, int status, int rv)
 void
 front_page_signed_out(struct front_req *req)
 {
-	char	*next = front_page_next(req, 1);
+	char	*next = front_page_next(req);
 
 	front_page_render(req, 200, "Signed out",
 	    "<p>You are signed out of single sign-on. Close this window, or "
