@@ -13,7 +13,8 @@
  * answer not understood; BK_E_STORE_RECORD: a stored profile that does
  * not parse) or BK_E_NOMEM; the result is NULL unless rv is BK_OK, and is
  * borrowed: valid during the callback.  Keeping arg alive until then (and
- * not acting when its request is gone) is the caller's part.
+ * not acting when its request is gone) is the caller's part.  Everything
+ * here runs in a worker, on its loop.
  * Trust: replies and stored profiles come from outside the trust boundary
  * and are parsed strictly (pol_user_parse()).
  */
