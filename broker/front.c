@@ -102,9 +102,9 @@ front_req_unref(struct front_req *req)
 }
 
 /*
- * The typed store operations hold a request like front_store() does: a
- * reference while the reply is awaited, no callback once it was answered
- * (or the client went away).
+ * The typed store operations (store_signin.h, store_admin.h) hold a
+ * request: a reference while the reply is awaited, no callback once it was
+ * answered (or the client went away).
  */
 static void
 front_hold_ref(void *req)
@@ -171,78 +171,6 @@ front_req_done(struct front_req *req)
 		    req->status, secs * 1000);
 	req->ev = NULL;	/* evhttp owns and frees it after the reply */
 	front_req_unref(req);	/* the handler's reference */
-}
-
-struct front_store_call {
-	struct front_req	*req;
-	front_step		*step;
-};
-
-static void
-front_store_cb_step(int rv, const struct store_reply *r, void *arg)
-{
-	struct front_store_call	*c = arg;
-	struct front_req	*req = c->req;
-	front_step		*step = c->step;
-
-	free(c);
-	if (!req->replied)
-		step(req, rv, r);
-	front_req_unref(req);
-}
-
-static struct front_store_call *
-front_store_call_new(struct front_req *req, front_step *step)
-{
-	struct front_store_call	*c = calloc(1, sizeof(*c));
-
-	if (c != NULL) {
-		c->req = req;
-		c->step = step;
-		front_req_ref(req);
-	}
-	return c;
-}
-
-void
-front_store(struct front_req *req, front_step *step, int argc,
-    const char **argv, const size_t *lens)
-{
-	struct front_store_call	*c = front_store_call_new(req, step);
-	int			 rv;
-
-	if (c == NULL) {
-		step(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	if ((rv = store_cmd(req->f->store, front_store_cb_step, c, argc, argv,
-	    lens)) != BK_OK) {
-		free(c);
-		front_req_unref(req);
-		step(req, rv, NULL);
-	}
-}
-
-void
-front_store_eval(struct front_req *req, front_step *step, const char *script,
-    int nkeys, int nargs, const char **args, const size_t *lens)
-{
-	struct front_store_call	*c = front_store_call_new(req, step);
-	int			 rv;
-
-	if (c == NULL) {
-		step(req, BK_E_NOMEM, NULL);
-		return;
-	}
-	rv =
-	    store_eval(req->f->store, front_store_cb_step, c, script, nkeys,
-	    nargs,
-	    args, lens);
-	if (rv != BK_OK) {
-		free(c);
-		front_req_unref(req);
-		step(req, rv, NULL);
-	}
 }
 
 static struct front_req *

@@ -64,7 +64,7 @@ admin_ctx_free(void *p)
 }
 
 /*
- * The rule of front_store(): a store callback never acts for a client
+ * The rule of every store operation: a callback never acts for a client
  * that went away, and the request outlives the call.  admin_hold() gives
  * the call its own reference, as the argument of a store_admin.h
  * operation; the callback starts with admin_held(), which drops it and

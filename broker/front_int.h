@@ -73,9 +73,6 @@ struct front_params {
 };
 
 struct front_req;
-typedef void front_step(struct front_req *req, int rv,
-    const struct store_reply *r);
-
 /* What a sign-in carries between its asynchronous steps (flow.c). */
 struct front_flow {
 	/* the panel's request */
@@ -121,7 +118,6 @@ struct front_req {
 	struct front_params	 q;		/* query string */
 	struct front_params	 form;		/* urlencoded body */
 	struct front_flow	 fl;
-	front_step		*next;		/* pending store step */
 	/* More CSP form-action sources; the Referrer-Policy (no-referrer). */
 	char			*form_action;
 	const char		*referrer;
@@ -133,16 +129,6 @@ struct front_req {
 /* front.c */
 void	front_req_ref(struct front_req *req);
 void	front_req_unref(struct front_req *req);
-/**
- * Run a store command for req; step(req, rv, reply) is called once, never
- * after the client went away.  On a send failure step is called at once
- * with BK_E_STORE_DOWN.
- */
-void	front_store(struct front_req *req, front_step *step, int argc,
-	    const char **argv, const size_t *lens);
-void	front_store_eval(struct front_req *req, front_step *step,
-	    const char *script, int nkeys, int nargs, const char **args,
-	    const size_t *lens);
 void	front_public_cb(struct evhttp_request *ev, void *arg);
 /** A request on the admin listener. */
 struct front_req *front_admin_req_new(struct front *f,

@@ -17,6 +17,63 @@
 
 #include "store.h"
 
+/* borrowed view of a reply, valid during the callback */
+struct store_reply;
+
+enum store_rtype {
+	STORE_R_NIL = 2, STORE_R_STRING, STORE_R_INTEGER, STORE_R_ARRAY,
+	STORE_R_STATUS, STORE_R_ERROR
+};
+
+/**
+ * Completion callback.  rv is BK_OK with a reply, or BK_E_STORE_DOWN /
+ * BK_E_STORE_TIMEOUT with r == NULL.  A reply of type STORE_R_ERROR is
+ * passed with rv BK_E_STORE_REPLY.
+ */
+typedef void store_cb(int rv, const struct store_reply *r, void *arg);
+
+/**
+ * Send one command.  argv/lens are copied by hiredis before return.
+ * @return BK_OK (cb will be called exactly once) or BK_E_STORE_DOWN
+ *	(cb will not be called).
+ */
+int	store_cmd(struct store *s, store_cb *cb, void *arg, int argc,
+	    const char **argv, const size_t *lens);
+/** Same, NUL-terminated strings. */
+int	store_cmdv(struct store *s, store_cb *cb, void *arg, int argc,
+	    const char **argv);
+/** Run a Lua script (EVAL) with nkeys keys followed by args. */
+int	store_eval(struct store *s, store_cb *cb, void *arg, const char *script,
+	    int nkeys, int nargs, const char **args, const size_t *lens);
+
+enum store_rtype store_reply_type(const struct store_reply *r);
+/** String, status or error text; *len set.  NULL for other types. */
+const char *store_reply_str(const struct store_reply *r, size_t *len);
+long long store_reply_int(const struct store_reply *r);
+size_t	store_reply_count(const struct store_reply *r);
+/** Element i of an array reply, or NULL. */
+const struct store_reply *store_reply_elem(const struct store_reply *r,
+    size_t i);
+/** 1 if r is a string/status reply equal to s. */
+int	store_reply_is(const struct store_reply *r, const char *s);
+
+/**
+ * Key for tenant data: "bk:v1:{tenant}:kind[:suffix]" (hash tag so a
+ * tenant's keys share one Cluster slot).  Returned-owned.
+ */
+char	*store_key(const char *tenant, const char *kind, const char *suffix);
+/** Key whose suffix is the hex SHA-256 of secret (never the raw secret). */
+char	*store_key_digest(const char *tenant, const char *kind,
+    const char *secret);
+
+
+/*
+ * Every Lua script (store_signin.c, store_admin.c, each documenting its
+ * KEYS and ARGV; all keys a script touches share the tenant's hash tag),
+ * NULL-terminated: loaded with SCRIPT LOAD at connect.
+ */
+extern const char *const store_lua_all[];
+
 #define STORE_TICK_MS		100
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_BACKOFF_MAX_MS	2000
