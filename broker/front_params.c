@@ -64,16 +64,25 @@ static const unsigned char front_special[256] = {
 static int
 front_scan(const char *s, size_t len)
 {
-	size_t	 i;
+	const unsigned char *u = (const unsigned char *)s, *sp = front_special;
+	size_t	 i = 0;
 
-	for (i = 0; i < len; i++) {
-		if (!front_special[(unsigned char)s[i]])
+	while (i < len) {
+		/* Four plain bytes at a time, the common case. */
+		if (i + 4 <= len && (sp[u[i]] | sp[u[i + 1]] | sp[u[i + 2]] |
+		    sp[u[i + 3]]) == 0) {
+			i += 4;
 			continue;
+		}
+		if (!sp[u[i]]) {
+			i++;
+			continue;
+		}
 		if (s[i] != '%' || i + 2 >= len || !front_hexdig(s[i + 1]) ||
 		    !front_hexdig(s[i + 2]) ||
 		    !front_esc_ok(s[i + 1], s[i + 2]))
 			return BK_E_HTTP_BADPARAM;
-		i += 2;
+		i += 3;
 	}
 	return BK_OK;
 }

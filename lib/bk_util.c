@@ -165,7 +165,7 @@ bk_token_new(char out[BK_TOKEN_LEN + 1])
  * '=' padding, and the white space skipped between groups (CR, LF, space,
  * tab).  Every other byte is refused.  The decoding itself is OpenSSL's.
  */
-enum { BK_B64_BAD, BK_B64_ALPHA, BK_B64_PAD, BK_B64_WS };
+enum { BK_B64_BAD = 0, BK_B64_ALPHA = 1, BK_B64_PAD = 2, BK_B64_WS = 4 };
 static const unsigned char bk_b64_class[256] = {
 	['A' ... 'Z'] = BK_B64_ALPHA, ['a' ... 'z'] = BK_B64_ALPHA,
 	['0' ... '9'] = BK_B64_ALPHA, ['+'] = BK_B64_ALPHA,
@@ -174,27 +174,39 @@ static const unsigned char bk_b64_class[256] = {
 };
 
 /*
- * One pass over in: the alphabet, '=' padding only at the end (at most
- * two), white space anywhere.  *n counts the characters that are not
- * white space, *pad the padding; *ws is 1 if there was white space.
+ * One pass over in: the alphabet, then at most two '=' of padding, white
+ * space anywhere.  *n counts the characters that are not white space,
+ * *pad the padding; *ws is 1 if there was white space.
  */
 static int
 bk_b64_scan(const unsigned char *in, size_t inlen, size_t *n, size_t *padp,
     int *ws)
 {
-	size_t	 i, nws = 0, pad = 0;
+	const unsigned char *c = bk_b64_class;
+	size_t	 i = 0, nws = 0, pad = 0;
 
-	for (i = 0; i < inlen; i++) {
-		unsigned char k = bk_b64_class[in[i]];
-
-		if (k == BK_B64_ALPHA && pad == 0)
-			continue;
-		if (k == BK_B64_WS) {
+	for (;;) {
+		/* The classes are bits: four alphabet bytes AND to ALPHA. */
+		while (i + 4 <= inlen && (c[in[i]] & c[in[i + 1]] &
+		    c[in[i + 2]] & c[in[i + 3]]) == BK_B64_ALPHA)
+			i += 4;
+		if (i == inlen)
+			break;
+		if (c[in[i]] == BK_B64_ALPHA)
+			i++;
+		else if (c[in[i]] == BK_B64_WS) {
 			nws++;
-			continue;
-		}
-		/* Data after padding, a third '=', or not base64. */
-		if (k != BK_B64_PAD || ++pad > 2)
+			i++;
+		} else if (c[in[i]] == BK_B64_PAD)
+			break;
+		else
+			return BK_E_INVAL;
+	}
+	/* Padding: only '=' (two at most) and white space to the end. */
+	for (; i < inlen; i++) {
+		if (c[in[i]] == BK_B64_WS)
+			nws++;
+		else if (c[in[i]] != BK_B64_PAD || ++pad > 2)
 			return BK_E_INVAL;
 	}
 	*n = inlen - nws;
