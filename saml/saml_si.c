@@ -1,17 +1,19 @@
 /*
- * sso-broker: which pinned key signed a SignedInfo, before xmlsec runs.
+ * sso-broker: the signature over SignedInfo, checked before any digest.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * xmlsec digests the referenced element (the whole Assertion, the costly
- * c14n) before it checks the RSA signature over SignedInfo, and does it
- * again for each key it is given.  So before calling it we canonicalize
- * SignedInfo alone (a dozen nodes, bounded by saml_limits.c), with
- * libxml2's c14n exactly as xmlsec does (the SignedInfo subtree, no
- * comments, its CanonicalizationMethod and PrefixList), and check the
- * SignatureValue with OpenSSL against each pinned key.  A message that no
- * pinned key signed is refused here, having cost two small RSA checks;
- * one that a key did sign goes to xmlsec with that key only, and xmlsec
- * still verifies everything (this is a gate, never the verdict).
+ * XML-DSig core validation has two halves: the signature over the
+ * canonical SignedInfo, and each Reference's digest.  The digest of the
+ * referenced element (the whole Assertion, the costly c14n) is the
+ * expensive one, so this half runs first (issue 6): we canonicalize
+ * SignedInfo alone (a dozen nodes, bounded by saml_limits.c) with
+ * libxml2's c14n as its CanonicalizationMethod says (the SignedInfo
+ * subtree, no comments, the method's PrefixList), exactly the node set
+ * and algorithm xmlsec uses, and verify the SignatureValue with OpenSSL
+ * against each pinned key.  A message that no pinned key signed is
+ * refused here, having cost two small RSA checks; for one that a key did
+ * sign, saml_sig.c has xmlsec validate the Reference (issue 7: xmlsec's
+ * own pass over SignedInfo would repeat this same RSA verification).
  * Trust: SignedInfo and SignatureValue are untrusted; the keys are the
  * tenant's.
  */

@@ -7,10 +7,17 @@
  * 5.4, SECURITY-CASES S18-S22, S25-S30): the Signature is a direct child of
  * the signed element, one Reference whose URI is "#" + that element's ID,
  * no ds:Object, only the enveloped and exclusive-c14n transforms, and an
- * algorithm allow-list (SHA-1 only when the tenant allows it).  Then xmlsec
- * itself is restricted to the same transforms and same-document URIs (it
- * allows XSLT and XPath by default before PR #1221), and verifies with the
- * tenant's pinned key: KeyInfo in the message is never read (S16, S31).
+ * algorithm allow-list (SHA-1 only when the tenant allows it).  Then the
+ * two halves of XML-DSig core validation: saml_si.c checks the RSA
+ * signature over the canonical SignedInfo with each pinned key (OpenSSL;
+ * KeyInfo in the message is never read, S16, S31), and only then xmlsec
+ * validates the one Reference (digest of the signed element after the
+ * enveloped and exclusive-c14n transforms), restricted to those transforms
+ * and to same-document URIs (it allows XSLT and XPath by default before
+ * PR #1221).  xmlSecDSigCtxVerify() would canonicalize SignedInfo and
+ * verify the same RSA signature with the same key a second time, and ask
+ * the key its type through three OpenSSL parameter exports (issue 7: a
+ * fifth of a sign-in), so it is not called.
  * Trust: the signed element and its Signature are untrusted nodes; the
  * keys come from the tenant's IdP metadata.
  */
@@ -288,41 +295,28 @@ saml_sig_ctx_restrict(xmlSecDSigCtxPtr ctx, int allow_sha1)
 	    xmlSecTransformSha384Id);
 	rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
 	    xmlSecTransformSha512Id);
-	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-	    xmlSecTransformExclC14NId);
-	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-	    xmlSecTransformInclC14NId);
-	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-	    xmlSecTransformRsaSha256Id);
-	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-	    xmlSecTransformRsaSha384Id);
-	rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-	    xmlSecTransformRsaSha512Id);
-	if (allow_sha1) {
+	if (allow_sha1)
 		rv |= xmlSecDSigCtxEnableReferenceTransform(ctx,
 		    xmlSecTransformSha1Id);
-		rv |= xmlSecDSigCtxEnableSignatureTransform(ctx,
-		    xmlSecTransformRsaSha1Id);
-	}
 	return rv == 0 ? BK_OK : BK_E_INTERNAL;
 }
 
 /*
- * One xmlsec verification with a borrowed key.  xmlsec 1.2.37 only reads
- * KeyInfo when signKey is NULL (xmlSecDSigCtxProcessKeyInfoNode), and
- * xmlSecDSigCtxFinalize() destroys a non-NULL signKey, so the pinned key
- * is lent for the call and taken back before destroy: no per-request
- * xmlSecKeyDuplicate (about 0.3 ms with OpenSSL 3).  Worker processes
- * are single-threaded, so the shared key is never used concurrently.
- * Success needs both a non-negative return and status Succeeded (S35).
+ * xmlsec's validation of the Reference of sig's SignedInfo (after
+ * saml_si_key() has verified the signature over that SignedInfo): the
+ * digest of what its URI names, through its transforms, equals its
+ * DigestValue.  Success needs a non-negative return, status Succeeded
+ * (S35) and, belt and braces over the profile check, the URI "#" + id.
  */
 static int
-saml_sig_verify_one(struct saml_ctx *c, xmlNodePtr sig, xmlSecKeyPtr key,
-    const char *id)
+saml_sig_verify_ref(struct saml_ctx *c, xmlNodePtr sig, const char *id)
 {
+	xmlNodePtr si = saml_xml_first_elem(sig->children);
+	xmlNodePtr ref = saml_xml_next_elem(saml_xml_next_elem(
+	    saml_xml_first_elem(si->children)));
 	xmlSecDSigCtxPtr ctx;
-	xmlSecDSigReferenceCtxPtr ref;
-	int rv = BK_E_SAML_SIG_INVALID, ret;
+	xmlSecDSigReferenceCtxPtr rc = NULL;
+	int rv = BK_E_SAML_SIG_INVALID;
 
 	if ((ctx = xmlSecDSigCtxCreate(NULL)) == NULL)
 		return BK_E_NOMEM;
@@ -330,22 +324,22 @@ saml_sig_verify_one(struct saml_ctx *c, xmlNodePtr sig, xmlSecKeyPtr key,
 		rv = BK_E_INTERNAL;
 		goto out;
 	}
-	ctx->signKey = key;
-	ret = xmlSecDSigCtxVerify(ctx, sig);
-	ctx->signKey = NULL;
-	if (ret < 0 || ctx->status != xmlSecDSigStatusSucceeded)
+	ctx->operation = xmlSecTransformOperationVerify;
+	if ((rc = xmlSecDSigReferenceCtxCreate(ctx,
+	    xmlSecDSigReferenceOriginSignedInfo)) == NULL) {
+		rv = BK_E_NOMEM;
 		goto out;
-	/* Belt and braces over the profile check: one reference, to us. */
-	if (xmlSecPtrListGetSize(&ctx->signedInfoReferences) != 1)
+	}
+	if (xmlSecDSigReferenceCtxProcessNode(rc, ref) < 0 ||
+	    rc->status != xmlSecDSigStatusSucceeded)
 		goto out;
-	ref = xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0);
-	if (ref == NULL || ref->uri == NULL || ref->uri[0] != '#' ||
-	    strcmp((const char *)ref->uri + 1, id) != 0 ||
-	    ref->status != xmlSecDSigStatusSucceeded)
+	if (rc->uri == NULL || rc->uri[0] != '#' ||
+	    strcmp((const char *)rc->uri + 1, id) != 0)
 		goto out;
 	rv = BK_OK;
  out:
-	ctx->signKey = NULL;
+	if (rc != NULL)
+		xmlSecDSigReferenceCtxDestroy(rc);
 	xmlSecDSigCtxDestroy(ctx);
 	return rv;
 }
@@ -376,7 +370,8 @@ saml_sig_register_id(struct saml_ctx *c, xmlNodePtr elem, const char **idp)
 
 /**
  * Verify sig over elem with the tenant's keys (either, for rollover):
- * saml_si_key() finds the one that signed SignedInfo, xmlsec verifies.
+ * saml_si_key() finds the one whose signature over SignedInfo verifies,
+ * then xmlsec validates the Reference.
  * @param fp	the SHA-256 fingerprint of the certificate that verified.
  * @return BK_OK, BK_E_SAML_SIG_INVALID, BK_E_SAML_DUP_ID, BK_E_NOMEM.
  */
@@ -391,11 +386,11 @@ saml_sig_verify(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig,
 	if ((rv = saml_sig_register_id(c, elem, &id)) != BK_OK)
 		return rv;
 	/*
-	 * Issue 6: xmlsec digests elem before it checks the signature, and
-	 * per key; so it runs only with the key that signed SignedInfo.
+	 * Issue 6: the digest of elem (the costly c14n) is computed only
+	 * once a pinned key has verified the signature over SignedInfo.
 	 */
 	if ((rv = saml_si_key(c, sig, &i)) == BK_OK &&
-	    (rv = saml_sig_verify_one(c, sig, c->t->keys[i], id)) == BK_OK) {
+	    (rv = saml_sig_verify_ref(c, sig, id)) == BK_OK) {
 		memcpy(fp, c->t->info.certs[i].fingerprint, SAML_FP_LEN + 1);
 		return BK_OK;
 	}

@@ -74,6 +74,8 @@ struct sopt {
 	const char *prefix;		/* inserted after the XML declaration */
 	int	 allow_sha1, allow_portal, max_age, rollover;
 	const char *user_attr;
+	xmlSecTransformId si_c14n;	/* SignedInfo's c14n method */
+	const char *si_prefixes;	/* its InclusiveNamespaces PrefixList */
 };
 
 struct tcase {
@@ -140,6 +142,7 @@ sopt_default(struct sopt *o)
 	o->rkey = K_IDP;
 	o->sigalg = xmlSecTransformRsaSha256Id;
 	o->digest = xmlSecTransformSha256Id;
+	o->si_c14n = xmlSecTransformExclC14NId;
 }
 
 static void
@@ -279,8 +282,12 @@ sign_elem(xmlDocPtr d, xmlNodePtr e, xmlSecKeyPtr key, const struct sopt *o)
 	snprintf(uri, sizeof(uri), "#%s", saml_xml_attr(e, "ID"));
 	if (xmlGetID(d, id->children->content) == NULL)
 		xmlAddID(NULL, d, id->children->content, id);
-	sig = xmlSecTmplSignatureCreate(d, xmlSecTransformExclC14NId, alg, NULL);
+	sig = xmlSecTmplSignatureCreate(d, o->si_c14n, alg, NULL);
 	assert_non_null(sig);
+	if (o->si_prefixes != NULL)
+		assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(
+		    xmlSecTmplSignatureGetC14NMethodNode(sig),
+		    SAML_XC(o->si_prefixes)), 0);
 	after = saml_xml_child(e, SAML_NS_ASSERT, "Issuer");
 	if (after != NULL)
 		xmlAddNextSibling(after, sig);
@@ -402,23 +409,18 @@ dump_corpus(const struct tcase *tc, const char *in)
 }
 
 static void
-run_case(void **state)
+check_case(const struct tcase *tc, const struct sopt *o, const char *in)
 {
-	const struct tcase *tc = *state;
 	struct saml_result res;
 	struct saml_tenant *t;
-	struct sopt o;
-	char *in, *detail = NULL;
+	char *detail = NULL;
 	int rv;
 
-	in = make_input(tc, &o);
-	assert_non_null(in);
-	dump_corpus(tc, in);
-	t = o.rollover ? T_ROLL : T;
-	t->allow_sha1 = o.allow_sha1;
-	t->allow_portal_users = o.allow_portal;
-	t->max_authn_age = o.max_age;
-	t->username_attribute = (char *)(uintptr_t)o.user_attr;
+	t = o->rollover ? T_ROLL : T;
+	t->allow_sha1 = o->allow_sha1;
+	t->allow_portal_users = o->allow_portal;
+	t->max_authn_age = o->max_age;
+	t->username_attribute = (char *)(uintptr_t)o->user_attr;
 	rv = saml_response_verify(t, in, strlen(in), NOW, &res, &detail);
 	t->username_attribute = NULL;
 	if (rv != tc->expect)
@@ -444,7 +446,107 @@ run_case(void **state)
 	}
 	saml_result_cleanup(&res);
 	free(detail);
+}
+
+static void
+run_case(void **state)
+{
+	const struct tcase *tc = *state;
+	struct sopt o;
+	char *in;
+
+	in = make_input(tc, &o);
+	assert_non_null(in);
+	dump_corpus(tc, in);
+	check_case(tc, &o, in);
 	free(in);
+}
+
+/*
+ * ---- the signature over SignedInfo is checked by saml_si.c alone ----
+ * (xmlsec validates the Reference only), so these rows pin what it must
+ * accept and refuse.
+ */
+
+static void
+su_si_incl(struct rsp *r, struct sopt *o)
+{
+	o->si_c14n = xmlSecTransformInclC14NId;
+}
+
+static void
+su_si_prefixes(struct rsp *r, struct sopt *o)
+{
+	o->si_prefixes = "saml xs";
+}
+
+static void
+su_si_sha384(struct rsp *r, struct sopt *o)
+{
+	o->sigalg = xmlSecTransformRsaSha384Id;
+	o->digest = xmlSecTransformSha384Id;
+}
+
+/*
+ * The attacker's edit with a correct digest: NameID changed, the
+ * Assertion re-signed (Reference and DigestValue valid for the edit), and
+ * the IdP's SignatureValue put back.  Only the RSA check over SignedInfo
+ * can refuse it.
+ */
+static void
+mu_resign_keep_sigvalue(xmlDocPtr d)
+{
+	xmlNodePtr a = assertion_of(d), sig = find(a, SAML_NS_DS, "Signature");
+	xmlChar *sv = xmlNodeGetContent(find(sig, SAML_NS_DS,
+	    "SignatureValue"));
+	struct sopt o;
+
+	set_text(find(a, SAML_NS_ASSERT, "NameID"), "admin@example.com");
+	xmlUnlinkNode(sig);
+	xmlFreeNode(sig);
+	sopt_default(&o);
+	sign_elem(d, a, K_EVIL, &o);
+	sig = find(a, SAML_NS_DS, "Signature");
+	set_text(find(sig, SAML_NS_DS, "SignatureValue"), (const char *)sv);
+	xmlFree(sv);
+}
+
+/* A SignedInfo edited after signing (its DigestValue): refused. */
+static void
+mu_edit_signed_info(xmlDocPtr d)
+{
+	xmlNodePtr dv = find(assertion_of(d), SAML_NS_DS, "DigestValue");
+	xmlChar *v = xmlNodeGetContent(dv);
+
+	v[0] = v[0] == 'A' ? 'B' : 'A';
+	set_text(dv, (const char *)v);
+	xmlFree(v);
+}
+
+static const struct tcase si_cases[] = {
+	{ "SignedInfo inclusive c14n", su_si_incl, NULL, BK_OK, ALICE },
+	{ "SignedInfo exc-c14n PrefixList", su_si_prefixes, NULL, BK_OK,
+	    ALICE },
+	{ "SignedInfo rsa-sha384", su_si_sha384, NULL, BK_OK, ALICE },
+	{ "re-signed Reference, IdP SignatureValue", NULL,
+	    mu_resign_keep_sigvalue, BK_E_SAML_SIG_INVALID, NULL },
+	{ "SignedInfo DigestValue edited", NULL, mu_edit_signed_info,
+	    BK_E_SAML_SIG_INVALID, NULL },
+};
+
+static void
+test_signed_info(void **state)
+{
+	struct sopt o;
+	size_t i;
+	char *in;
+
+	for (i = 0; i < BK_NELEM(si_cases); i++) {
+		in = make_input(&si_cases[i], &o);
+		assert_non_null(in);
+		check_case(&si_cases[i], &o, in);
+		free(in);
+	}
 }
 
 /* ---- non-table tests ---- */
@@ -822,6 +924,7 @@ main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_lasso_flag),
 		cmocka_unit_test(test_result_fields),
+		cmocka_unit_test(test_signed_info),
 		cmocka_unit_test(test_tenant_info),
 		cmocka_unit_test(test_tenant_errors),
 		cmocka_unit_test(test_metadata_expires_at_runtime),
