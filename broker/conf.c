@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -40,6 +41,8 @@ static int	v_client_id(const char *, const char **);
 static int	v_org_id(const char *, const char **);
 static int	v_https_url(const char *, const char **);
 static int	v_client_url(const char *, const char **);
+static int	v_oidc_issuer(const char *, const char **);
+static int	v_oidc_scope(const char *, const char **);
 
 static const struct conf_enum_val conf_login_vals[] = {
 	{ "saml", CONF_LOGIN_SAML },
@@ -124,7 +127,7 @@ static const struct conf_keyword conf_keywords[] = {
 	KW(TN, "saml", "max_authn_age", CONF_T_INT, 0, 2592000, "0", R,
 	    T(saml.max_authn_age), 0, 0, NULL, NULL),
 	KW(TN, "oidc", "issuer", CONF_T_URL, 0, 0, NULL, CONF_REQ_OIDC | R,
-	    T(oidc.issuer), 0, 0, NULL, v_https_url),
+	    T(oidc.issuer), 0, 0, NULL, v_oidc_issuer),
 	KW(TN, "oidc", "client_id", CONF_T_STRING, 0, 0, NULL,
 	    CONF_REQ_OIDC | R, T(oidc.client_id), 0, 0, NULL, v_token),
 	KW(TN, "oidc", "client_secret_file", CONF_T_PATH, 0, 0, NULL,
@@ -140,8 +143,10 @@ static const struct conf_keyword conf_keywords[] = {
 	    T(oidc.userinfo_url), 0, 0, NULL, v_https_url),
 	KW(TN, "oidc", "ca_file", CONF_T_PATH, 0, 0, NULL, R,
 	    T(oidc.ca_file), 0, 0, NULL, NULL),
-	KW(TN, "oidc", "org_id", CONF_T_STRING, 0, 0, NULL, R,
+	KW(TN, "oidc", "org_id", CONF_T_STRING, 0, 0, NULL, CONF_REQ_OIDC | R,
 	    T(oidc.org_id), 0, 0, NULL, v_org_id),
+	KW(TN, "oidc", "scope", CONF_T_STRING, 0, 0, "openid id", R,
+	    T(oidc.scope), 0, 0, NULL, v_oidc_scope),
 	KW(TN, "panel", "client_id", CONF_T_STRING, 0, 0, NULL,
 	    CONF_REQUIRED | R, T(panel.client_id), 0, 0, NULL, v_client_id),
 	KW(TN, "panel", "client_secret_file", CONF_T_PATH, 0, 0, NULL,
@@ -551,6 +556,89 @@ v_client_id(const char *s, const char **why)
 }
 
 /* A Salesforce organization ID: 15 or 18 alphanumerics. */
+/* Salesforce's issuers: My Domain, login., test.; loopback for tests. */
+static int
+v_oidc_issuer(const char *s, const char **why)
+{
+	static const char *const hosts[] = { "login.salesforce.com",
+	    "test.salesforce.com" };
+	static const char *const suffixes[] = { ".my.salesforce.com",
+	    ".my.salesforce.mil", ".my.sfcrmproducts.cn" };
+	struct conf_url_parts	 u;
+	size_t			 i, n;
+
+	if (conf_url_check(s, 1, 0, 0, why) != BK_OK ||
+	    conf_url_split(s, &u, why) != BK_OK)
+		return BK_E_INVAL;
+	if (conf_host_is_loopback(u.host, u.hostlen))
+		return BK_OK;
+	for (i = 0; i < BK_NELEM(hosts); i++)
+		if (u.hostlen == strlen(hosts[i]) &&
+		    strncasecmp(u.host, hosts[i], u.hostlen) == 0)
+			return BK_OK;
+	for (i = 0; i < BK_NELEM(suffixes); i++) {
+		n = strlen(suffixes[i]);
+		if (u.hostlen > n && strncasecmp(u.host + u.hostlen - n,
+		    suffixes[i], n) == 0)
+			return BK_OK;
+	}
+	*why = "must be a Salesforce issuer: https://<My Domain>.my."
+	    "salesforce.com, https://login.salesforce.com or "
+	    "https://test.salesforce.com";
+	return BK_E_INVAL;
+}
+
+/* RFC 6749 3.3: scope tokens of %x21 / %x23-5B / %x5D-7E, one space. */
+static int
+v_scope_chars(const char *s, const char **why)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == ' ' && i > 0 && s[i + 1] != ' ' && s[i + 1] != '\0')
+			continue;
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\') {
+			*why = "must be scope tokens separated by one space";
+			return BK_E_INVAL;
+		}
+	}
+	if (i == 0 || i > 512) {
+		*why = "must be 1 to 512 characters";
+		return BK_E_INVAL;
+	}
+	return BK_OK;
+}
+
+/* Space-separated scopes with openid, never a refresh token. */
+static int
+v_oidc_scope(const char *s, const char **why)
+{
+	char	*dup, *tok, *save = NULL;
+	int	 openid = 0, rv = BK_OK;
+
+	if (v_scope_chars(s, why) != BK_OK)
+		return BK_E_INVAL;
+	if ((dup = bk_strdup(s)) == NULL)
+		return BK_E_NOMEM;
+	for (tok = strtok_r(dup, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "openid") == 0)
+			openid = 1;
+		if (strcmp(tok, "refresh_token") == 0 ||
+		    strcmp(tok, "offline_access") == 0) {
+			*why = "must not ask for a refresh token (Salesforce "
+			    "keeps only five approvals per user and app)";
+			rv = BK_E_INVAL;
+		}
+	}
+	free(dup);
+	if (rv == BK_OK && !openid) {
+		*why = "must include openid";
+		rv = BK_E_INVAL;
+	}
+	return rv;
+}
+
 static int
 v_org_id(const char *s, const char **why)
 {

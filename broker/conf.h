@@ -44,7 +44,8 @@ struct conf_oidc {
 	char	*client_secret;		/* loaded, secret */
 	char	*authorize_url, *token_url, *jwks_url, *userinfo_url;
 	char	*ca_file;
-	char	*org_id;
+	char	*org_id;		/* required: the org that may sign in */
+	char	*scope;			/* default "openid id" */
 };
 
 struct conf_panel {

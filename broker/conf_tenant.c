@@ -220,6 +220,7 @@ conf_tenant_free(struct conf_tenant *t)
 	free(t->oidc.userinfo_url);
 	free(t->oidc.ca_file);
 	free(t->oidc.org_id);
+	free(t->oidc.scope);
 	free(t->panel.client_id);
 	free(t->panel.client_secret_file);
 	bk_strfree_secret(t->panel.client_secret);
@@ -231,15 +232,64 @@ conf_tenant_free(struct conf_tenant *t)
 	bk_freezero(t, sizeof(*t));
 }
 
+static const char *const conf_oidc_endpoints[] = {
+	"authorize_url", "token_url", "jwks_url", "userinfo_url"
+};
+
+/*
+ * The endpoints come from the issuer's discovery document, or all four
+ * from the file (then nothing is fetched at start): never a mix.
+ */
+static void
+conf_oidc_endpoints_check(struct conf_parse *p)
+{
+	size_t	 i, n = 0;
+	int	 line = 0, l;
+
+	for (i = 0; i < BK_NELEM(conf_oidc_endpoints); i++)
+		if ((l = conf_parse_line(p, "oidc", conf_oidc_endpoints[i])) !=
+		    0) {
+			n++;
+			if (line == 0 || l < line)
+				line = l;
+		}
+	if (n != 0 && n != BK_NELEM(conf_oidc_endpoints))
+		conf_err(p->errs, p->name, line, "[oidc] authorize_url, "
+		    "token_url, jwks_url and userinfo_url are given all four "
+		    "or none (then they come from the issuer's discovery "
+		    "document)");
+}
+
+/* An [oidc] key in a tenant that signs in with SAML contradicts it. */
+static void
+conf_oidc_unused_check(struct conf_parse *p)
+{
+	static const char *const keys[] = { "issuer", "client_id",
+	    "client_secret_file", "authorize_url", "token_url", "jwks_url",
+	    "userinfo_url", "ca_file", "org_id", "scope" };
+	size_t	 i;
+	int	 l;
+
+	for (i = 0; i < BK_NELEM(keys); i++)
+		if ((l = conf_parse_line(p, "oidc", keys[i])) != 0) {
+			conf_err(p->errs, p->name, l, "[oidc] %s is set but "
+			    "this tenant signs in with login = saml", keys[i]);
+			return;
+		}
+}
+
 /* Rules that need no file system: login-dependent keys, derived URLs. */
 static void
 conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
     const struct conf *c)
 {
-	if (t->login == CONF_LOGIN_OIDC)
+	if (t->login == CONF_LOGIN_OIDC) {
 		conf_parse_required(p, CONF_REQ_OIDC, "login = oidc");
-	else
+		conf_oidc_endpoints_check(p);
+	} else {
 		conf_parse_required(p, CONF_REQ_SAML, "login = saml");
+		conf_oidc_unused_check(p);
+	}
 	/*
 	 * "NameID" names the default: the subject's NameID, not an attribute.
 	 */

@@ -69,6 +69,8 @@ static char	 tdir[64];
 	"sp_cert = @D@/pki/sp.crt\n" \
 	"allow_idp_initiated = true\n" \
 	"clock_skew = 60\n"
+#define OIDC_T "[tenant]\nid = acme\nlogin = oidc\n[oidc]\nclient_id = x\n" \
+	"client_secret_file = @D@/pki/op.secret\norg_id = 00D000000000001\n"
 #define T_PANEL \
 	"\n" \
 	"[panel]\n" \
@@ -378,6 +380,37 @@ static const struct conf_case cases[] = {
 	    BK_E_CONF_SYNTAX,
 	    { A_CONF ":5: invalid issuer 'http://login.salesforce.com': must "
 	    "be an https:// URL" } },
+	{ "oidc issuer not salesforce", NULL, OIDC_T
+	    "issuer = https://accounts.example.com\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { A_CONF ":8: invalid issuer 'https://accounts.example.com': must "
+	    "be a Salesforce issuer" } },
+	{ "oidc endpoints partly given", NULL, OIDC_T
+	    "issuer = https://acme.my.salesforce.com\n"
+	    "token_url = https://acme.my.salesforce.com/services/oauth2/token\n"
+	    T_PANEL, NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":9: [oidc] authorize_url, token_url, jwks_url and "
+	    "userinfo_url are given all four or none" } },
+	{ "oidc scope without openid", NULL, OIDC_T
+	    "issuer = https://login.salesforce.com\nscope = id api\n" T_PANEL,
+	    NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":9: invalid scope 'id api': must include openid" } },
+	{ "oidc scope asks a refresh token", NULL, OIDC_T
+	    "issuer = https://login.salesforce.com\n"
+	    "scope = openid refresh_token\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { A_CONF ":9: invalid scope 'openid refresh_token': must not ask "
+	    "for a refresh token" } },
+	{ "oidc missing org_id", NULL, "[tenant]\nid = acme\nlogin = oidc\n"
+	    "[oidc]\nissuer = https://login.salesforce.com\nclient_id = x\n"
+	    "client_secret_file = @D@/pki/op.secret\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { "missing required key [oidc] org_id (login = oidc)" } },
+	{ "oidc keys in a saml tenant", NULL, T_TENANT T_SAML
+	    "[oidc]\nissuer = https://login.salesforce.com\n" T_PANEL, NULL,
+	    NULL, BK_E_CONF_SYNTAX,
+	    { "[oidc] issuer is set but this tenant signs in with login = "
+	    "saml" } },
 	{ "public_url with path", "[server]\npublic_url = https://sso.example/"
 	    "broker\n" BROKER_REST, TENANT_OK, NULL, NULL, BK_E_CONF_SYNTAX,
 	    { B_CONF ":2: invalid public_url 'https://sso.example/broker': URL "
