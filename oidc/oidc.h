@@ -58,7 +58,8 @@ struct oidc_expect {
 	const char *issuer;		/* exact string, as configured */
 	const char *client_id;
 	const char *org_id;		/* 15 or 18 characters */
-	const char *nonce;		/* the one sent with this sign-in */
+	const char *nonce;		/* the one sent with this sign-in, or */
+	const char *nonce_digest;	/* its SHA-256, hex (then nonce NULL) */
 	/* the token response's access_token: at_hash is checked against it */
 	const char *access_token;
 	/* the token response's `id`: must name the sub's org and user */

@@ -142,18 +142,27 @@ oidc_check_iat(struct oidc_vctx *c)
 	return BK_OK;
 }
 
-/* OIDC 3.1.3.7 (11): the nonce we sent, compared in constant time. */
+/*
+ * OIDC 3.1.3.7 (11): the nonce we sent, compared in constant time; or its
+ * SHA-256 (hex), when only the digest was kept.
+ */
 int
 oidc_check_nonce(struct oidc_vctx *c)
 {
-	const char *n;
-	int rv = oidc_json_str(c->claims, "nonce", OIDC_STR_MAX, &n);
+	const char	*n, *want;
+	char		 d[BK_DIGEST_HEX + 1];
+	int		 rv = oidc_json_str(c->claims, "nonce", OIDC_STR_MAX, &n);
 
 	if (rv == BK_E_NOT_FOUND)
 		return oidc_fail(&c->detail, BK_E_OIDC_NONCE_MISSING,
 		    "ID token has no nonce");
-	if (rv != BK_OK || !bk_ct_eq(n, strlen(n), c->e->nonce,
-	    strlen(c->e->nonce)))
+	want = c->e->nonce;
+	if (rv == BK_OK && c->e->nonce_digest != NULL) {
+		bk_sha256_hex(n, strlen(n), d);
+		n = d;
+		want = c->e->nonce_digest;
+	}
+	if (rv != BK_OK || !bk_ct_eq(n, strlen(n), want, strlen(want)))
 		return oidc_fail(&c->detail, BK_E_OIDC_NONCE,
 		    "ID token nonce is not this sign-in's");
 	return BK_OK;

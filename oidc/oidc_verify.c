@@ -83,7 +83,8 @@ oidc_idtoken_verify(const struct oidc_keyset *ks, const struct oidc_expect *e,
 	if (detail != NULL)
 		*detail = NULL;
 	BK_ASSERT(ks != NULL && e != NULL && e->issuer != NULL &&
-	    e->client_id != NULL && e->org_id != NULL && e->nonce != NULL);
+	    e->client_id != NULL && e->org_id != NULL &&
+	    (e->nonce != NULL || e->nonce_digest != NULL));
 	memset(&c, 0, sizeof(c));
 	c.ks = ks;
 	c.e = e;

@@ -547,6 +547,20 @@ test_expect_variants(void **state)
 	e.nonce = "";
 	assert_int_equal(verify_ks(KS, &e, t, &r), BK_E_OIDC_NONCE);
 	oidc_result_cleanup(&r);
+	{
+		/* Only the nonce's digest was kept (the daemon's way). */
+		char d[BK_DIGEST_HEX + 1];
+
+		bk_sha256_hex(NONCE, strlen(NONCE), d);
+		e = EXPECT;
+		e.nonce = NULL;
+		e.nonce_digest = d;
+		assert_int_equal(verify_ks(KS, &e, t, &r), BK_OK);
+		oidc_result_cleanup(&r);
+		d[0] = d[0] == '0' ? '1' : '0';
+		assert_int_equal(verify_ks(KS, &e, t, &r), BK_E_OIDC_NONCE);
+		oidc_result_cleanup(&r);
+	}
 	e = EXPECT;
 	e.iat_max_age = 5;
 	assert_int_equal(verify_ks(KS, &e, t, &r), BK_OK);
