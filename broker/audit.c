@@ -78,6 +78,37 @@ struct audit {
 	struct audit_shared	*sh;
 };
 
+/*
+ * A record is serialised once (issue 7: serialising it twice, to hash it
+ * and to write it, was a tenth of a sign-in).  Its keys are kept in two
+ * objects, those that sort before "hash" and those after, each dumped
+ * with sorted keys: "{A}" and "{B}".  The record without its hash, in the
+ * form audit_verify() recomputes it, is "{A,B}", and the line written is
+ * "{A,"hash":"...",B}", byte for byte what one dump with sorted keys
+ * gives.  Both halves always hold a key (audit_version, prev).
+ */
+struct audit_obj {
+	json_t	*lo, *hi;
+};
+
+#define AUDIT_DUMP_FLAGS \
+	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+
+static int
+audit_obj_set(struct audit_obj *r, const char *k, json_t *v)
+{
+	return json_object_set_new(strcmp(k, "hash") < 0 ? r->lo : r->hi, k,
+	    v) == 0 ? BK_OK : BK_E_NOMEM;
+}
+
+static void
+audit_obj_free(struct audit_obj *r)
+{
+	json_decref(r->lo);
+	json_decref(r->hi);
+	r->lo = r->hi = NULL;
+}
+
 static int
 audit_hash_obj(json_t *o, const char *prev, char out[BK_DIGEST_HEX + 1])
 {
@@ -85,8 +116,7 @@ audit_hash_obj(json_t *o, const char *prev, char out[BK_DIGEST_HEX + 1])
 	struct bk_buf	 b;
 	int		 rv;
 
-	if ((s = json_dumps(o,
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
+	if ((s = json_dumps(o, AUDIT_DUMP_FLAGS)) == NULL)
 		return BK_E_NOMEM;
 	bk_buf_init(&b, AUDIT_LINE_MAX + 128);
 	if ((rv = bk_buf_adds(&b, prev)) == BK_OK &&
@@ -114,13 +144,13 @@ audit_load_tail(int fd, struct audit_shared *sh)
 	sh->seq = 0;
 	sh->chain[0] = '\0';
 	if (fstat(fd, &st) != 0 || st.st_size == 0)
-		goto fresh;
+		goto out;
 	off = st.st_size > AUDIT_LINE_MAX ? st.st_size - AUDIT_LINE_MAX : 0;
 	if ((buf = malloc((size_t)(st.st_size - off) + 1)) == NULL)
-		goto fresh;
+		goto out;
 	n = pread(fd, buf, (size_t)(st.st_size - off), off);
 	if (n <= 0)
-		goto fresh;
+		goto out;
 	buf[n] = '\0';
 	end = buf + n;
 	while (end > buf && end[-1] == '\n')
@@ -148,7 +178,7 @@ audit_load_tail(int fd, struct audit_shared *sh)
 	}
 	log_warnx("audit: last line of the file does not parse; starting a new "
 	    "chain");
- fresh:
+ out:
 	json_decref(o);
 	free(buf);
 	memcpy(sh->prev, AUDIT_GENESIS, sizeof(sh->prev));
@@ -313,18 +343,18 @@ audit_free(struct audit *a)
  * character boundary.  Only out of memory loses a field.
  */
 static int
-audit_set(json_t *o, const char *k, const char *v, size_t max)
+audit_set(struct audit_obj *o, const char *k, const char *v, size_t max)
 {
 	char	*clean;
-	int	 rv;
+	json_t	*j;
 
 	if (v == NULL)
 		return BK_OK;
 	if ((clean = log_utf8(v, max)) == NULL)
 		return BK_E_NOMEM;
-	rv = json_object_set_new(o, k, json_string_nocheck(clean));
+	j = json_string_nocheck(clean);
 	free(clean);
-	return rv == 0 ? BK_OK : BK_E_NOMEM;
+	return j == NULL ? BK_E_NOMEM : audit_obj_set(o, k, j);
 }
 
 /* 0 when all n bytes went out, else the errno of the failure. */
@@ -432,27 +462,75 @@ audit_append(struct audit *a, const char *line, size_t len)
 	return e;
 }
 
+/*
+ * Under the lock: the chain fields, the hash over "{A,B}" and the line,
+ * returned-owned in *line.
+ */
+static int
+audit_seal(struct audit *a, struct audit_obj *r,
+    char hash[BK_DIGEST_HEX + 1], char **line, size_t *len)
+{
+	static const char hk[] = ",\"hash\":\"";
+	char	*lo = NULL, *hi = NULL, *t = NULL, *p;
+	size_t	 llen, hlen;
+	int	 rv;
+
+	*line = NULL;
+	if ((rv = audit_obj_set(r, "seq",
+	    json_integer((json_int_t)(a->sh->seq + 1)))) != BK_OK ||
+	    (rv = audit_obj_set(r, "chain", json_string(a->sh->chain))) !=
+	    BK_OK ||
+	    (rv = audit_obj_set(r, "prev", json_string(a->sh->prev))) != BK_OK)
+		return rv;
+	rv = BK_E_NOMEM;
+	if ((lo = json_dumps(r->lo, AUDIT_DUMP_FLAGS)) == NULL ||
+	    (hi = json_dumps(r->hi, AUDIT_DUMP_FLAGS)) == NULL)
+		goto out;
+	llen = strlen(lo) - 1;		/* "{A" */
+	hlen = strlen(hi) - 1;		/* "B}" */
+	/* prev "\n" "{A" "," "B}" is hashed; "{A" hk hash "\"," "B}" kept */
+	if ((t = malloc(BK_DIGEST_HEX + 2 + llen + hlen)) == NULL ||
+	    (*line = malloc(llen + sizeof(hk) + BK_DIGEST_HEX + 2 + hlen +
+	    1)) == NULL)
+		goto out;
+	memcpy(t, a->sh->prev, BK_DIGEST_HEX);
+	t[BK_DIGEST_HEX] = '\n';
+	memcpy(t + BK_DIGEST_HEX + 1, lo, llen);
+	t[BK_DIGEST_HEX + 1 + llen] = ',';
+	memcpy(t + BK_DIGEST_HEX + 2 + llen, hi + 1, hlen);
+	bk_sha256_hex(t, BK_DIGEST_HEX + 2 + llen + hlen, hash);
+	p = *line;
+	memcpy(p, lo, llen);
+	p += llen;
+	memcpy(p, hk, sizeof(hk) - 1);
+	p += sizeof(hk) - 1;
+	memcpy(p, hash, BK_DIGEST_HEX);
+	p += BK_DIGEST_HEX;
+	*p++ = '"';
+	*p++ = ',';
+	memcpy(p, hi + 1, hlen);
+	p += hlen;
+	*p = '\0';
+	*len = (size_t)(p - *line);
+	rv = BK_OK;
+ out:
+	free(t);
+	free(lo);
+	free(hi);
+	return rv;
+}
+
 /* Under the lock: link, hash and append; the state moves only on success. */
 static int
-audit_commit(struct audit *a, json_t *o, char **outline)
+audit_commit(struct audit *a, struct audit_obj *r, char **outline)
 {
 	char	 hash[BK_DIGEST_HEX + 1];
 	char	*line;
 	size_t	 len;
 	int	 rv, e;
 
-	if (json_object_set_new(o, "seq",
-	    json_integer((json_int_t)(a->sh->seq + 1))) != 0 ||
-	    json_object_set_new(o, "chain", json_string(a->sh->chain)) != 0 ||
-	    json_object_set_new(o, "prev", json_string(a->sh->prev)) != 0)
-		return BK_E_NOMEM;
-	if ((rv = audit_hash_obj(o, a->sh->prev, hash)) != BK_OK)
+	if ((rv = audit_seal(a, r, hash, &line, &len)) != BK_OK)
 		return rv;
-	if (json_object_set_new(o, "hash", json_string(hash)) != 0 ||
-	    (line = json_dumps(o,
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
-		return BK_E_NOMEM;
-	len = strlen(line);
 	if (len > AUDIT_LINE_MAX)	/* the field caps rule this out */
 		e = EFBIG;
 	else
@@ -474,9 +552,9 @@ audit_commit(struct audit *a, json_t *o, char **outline)
 	return BK_OK;
 }
 
-/* The record without its chain fields; NULL when out of memory. */
-static json_t *
-audit_rec_obj(const struct audit_rec *r)
+/* The record without its chain fields. */
+static int
+audit_rec_obj(const struct audit_rec *r, struct audit_obj *o)
 {
 	const struct {
 		const char	*k, *v;
@@ -492,26 +570,21 @@ audit_rec_obj(const struct audit_rec *r)
 		{ "cert_fingerprint", r->cert_fingerprint },
 		{ "detail", r->detail },
 	};
-	json_t	*o;
 	char	 ts[32];
 	size_t	 i;
-	int	 rv = BK_OK;
+	int	 rv;
 
-	if ((o = json_object()) == NULL)
-		return NULL;
+	if ((o->lo = json_object()) == NULL || (o->hi = json_object()) == NULL)
+		return BK_E_NOMEM;
 	bk_time_fmt(bk_now(), ts);
-	if (json_object_set_new(o, "audit_version",
-	    json_integer(AUDIT_VERSION)) != 0 ||
-	    json_object_set_new(o, "time", json_string(ts)) != 0)
-		rv = BK_E_NOMEM;
+	if ((rv = audit_obj_set(o, "audit_version",
+	    json_integer(AUDIT_VERSION))) != BK_OK ||
+	    (rv = audit_obj_set(o, "time", json_string(ts))) != BK_OK)
+		return rv;
 	for (i = 0; i < BK_NELEM(f) && rv == BK_OK; i++)
 		rv = audit_set(o, f[i].k, f[i].v, i == BK_NELEM(f) - 1 ?
 		    AUDIT_DETAIL_MAX : AUDIT_FIELD_MAX);
-	if (rv != BK_OK) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return rv;
 }
 
 int
@@ -523,24 +596,24 @@ audit_write(struct audit *a, const struct audit_rec *r)
 int
 audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 {
-	json_t	*o;
-	int	 rv;
+	struct audit_obj	 o = { NULL, NULL };
+	int			 rv;
 
 	if (outline != NULL)
 		*outline = NULL;
 	if (a == NULL || a->fd < 0)
 		return BK_E_AUDIT_WRITE;
-	if ((o = audit_rec_obj(r)) == NULL)
-		return BK_E_NOMEM;
+	if ((rv = audit_rec_obj(r, &o)) != BK_OK)
+		goto out;
 	if ((rv = audit_lock(a->sh)) != BK_OK)
 		goto out;
 	if ((rv = audit_follow(a)) == BK_OK) {
 		audit_cut_busy(a);
-		rv = audit_commit(a, o, outline);
+		rv = audit_commit(a, &o, outline);
 	}
 	pthread_mutex_unlock(&a->sh->mu);
  out:
-	json_decref(o);
+	audit_obj_free(&o);
 	return rv;
 }
 
@@ -701,11 +774,11 @@ audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
 	    !audit_field_match(o, "reason", f->reason) ||
 	    !audit_field_match(o, "event", f->event) ||
 	    !audit_field_match(o, "assertion_id", f->assertion_id))
-		goto skip;
+		goto out;
 	if (f->since || f->until) {
 		t = audit_rec_time(o);
 		if ((f->since && t < f->since) || (f->until && t > f->until))
-			goto skip;
+			goto out;
 	}
 	if (f->limit && c->n >= f->limit) {
 		c->truncated = 1;
@@ -717,7 +790,7 @@ audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
 		json_decref(o);
 		return BK_E_IO;		/* the reader is gone: stop */
 	}
- skip:
+ out:
 	json_decref(o);
 	return BK_OK;
 }

@@ -219,17 +219,17 @@ front_http_new(struct front *f)
 	fh->lsn[0].fh = fh->lsn[1].fh = fh;
 	/* The stand-in path is unguessable: no client can ask for it. */
 	if (bk_random_hex(hex, 16) != BK_OK)
-		goto fail;
+		goto out;
 	snprintf(fh->prefix, sizeof(fh->prefix), "/.refused-%s/", hex);
 	fh->gate = event_new(f->base, -1, EV_PERSIST, front_http_gate_cb, fh);
 	fh->resume = evtimer_new(f->base, front_http_resume_cb, fh);
 	fh->trim = evtimer_new(f->base, front_http_trim_cb, fh);
 	if (fh->gate == NULL || fh->resume == NULL || fh->trim == NULL)
-		goto fail;
+		goto out;
 	evtimer_add(fh->gate, &tv);
 	front_http_self = fh;
 	return fh;
- fail:
+ out:
 	front_http_free(fh);
 	return NULL;
 }

@@ -7,8 +7,10 @@
  * at all under a file-size limit, even when the writer is killed in the
  * middle of it (SIGXFSZ); a record after a damaged tail on its own
  * line; a rotation (move + audit_reopen) that a process forked earlier
- * follows, so the two files form one gapless chain.  Files live under a
- * mkdtemp() directory removed at the end.
+ * follows, so the two files form one gapless chain; each line is exactly
+ * jansson's canonical dump of itself (sorted keys) and its hash covers
+ * that dump without the hash.  Files live under a mkdtemp() directory
+ * removed at the end.
  * Trust: none (test code).
  */
 #include <sys/resource.h>
@@ -121,6 +123,83 @@ test_utf8_table(void **state)
 		assert_true(strlen(s) <= t[i].max);
 		free(s);
 	}
+}
+
+/*
+ * The line as written is byte for byte jansson's dump of it with sorted
+ * keys (the writer serialises the record in two halves around "hash"),
+ * and its hash is SHA-256(prev "\n" the same dump without "hash").
+ */
+static void
+check_canonical(const char *line, char *prev)
+{
+	json_t		*o;
+	json_error_t	 err;
+	char		*dump, want[BK_DIGEST_HEX + 1];
+	struct bk_buf	 b;
+	const size_t	 flags = JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII;
+
+	o = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+	assert_non_null(o);
+	dump = json_dumps(o, flags);
+	assert_string_equal(dump, line);
+	free(dump);
+	assert_string_equal(json_string_value(json_object_get(o, "prev")),
+	    prev);
+	memcpy(prev, json_string_value(json_object_get(o, "hash")),
+	    BK_DIGEST_HEX + 1);
+	json_object_del(o, "hash");
+	dump = json_dumps(o, flags);
+	bk_buf_init(&b, 1 << 20);
+	assert_int_equal(bk_buf_adds(&b, json_string_value(json_object_get(o,
+	    "prev"))), BK_OK);
+	assert_int_equal(bk_buf_adds(&b, "\n"), BK_OK);
+	assert_int_equal(bk_buf_adds(&b, dump), BK_OK);
+	bk_sha256_hex(b.data, b.len, want);
+	assert_string_equal(want, prev);
+	bk_buf_free(&b);
+	free(dump);
+	json_decref(o);
+}
+
+static void
+test_canonical_line(void **state)
+{
+	static const char *const odd[] = {
+		"plain", "quote \" back\\slash / slash", "\t tab \r\n nl",
+		"caf\xc3\xa9 \xf0\x9f\x98\x80", "\xff\xfe bad", "\x01\x1f\x7f",
+		"\",\"hash\":\"0000\",\"", "}{][", "",
+	};
+	struct audit		*a;
+	struct audit_rec	 r;
+	char			 path[128], prev[BK_DIGEST_HEX + 1];
+	char			*line;
+	size_t			 i;
+
+	(void)state;
+	tpath(path, sizeof(path), "canon.jsonl");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	memset(prev, '0', BK_DIGEST_HEX);
+	prev[BK_DIGEST_HEX] = '\0';
+	for (i = 0; i < BK_NELEM(odd); i++) {
+		memset(&r, 0, sizeof(r));
+		r.event = "assertion";
+		r.outcome = i % 2 ? "accepted" : "rejected";
+		r.reason = odd[i];
+		r.tenant = r.issuer = r.user = r.internal_id = odd[i];
+		r.assertion_id = r.client_id = r.client_addr = odd[i];
+		r.request_id = r.cert_fingerprint = r.detail = odd[i];
+		if (i == 0)	/* only the fields that are always there */
+			r.tenant = r.issuer = r.user = r.internal_id =
+			    r.assertion_id = r.client_id = r.client_addr =
+			    r.request_id = r.cert_fingerprint = r.detail = NULL;
+		assert_int_equal(audit_write_line(a, &r, &line), BK_OK);
+		check_canonical(line, prev);
+		free(line);
+	}
+	verify_n(a, BK_NELEM(odd));
+	audit_free(a);
 }
 
 static void
@@ -269,7 +348,7 @@ static int
 teardown(void **state)
 {
 	static const char *const names[] = { "fsize.jsonl", "died.jsonl",
-	    "tail.jsonl", "rot.jsonl", "rot.jsonl.1" };
+	    "tail.jsonl", "rot.jsonl", "rot.jsonl.1", "canon.jsonl" };
 	char	 p[128];
 	size_t	 i;
 
@@ -286,6 +365,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_table),
+		cmocka_unit_test(test_canonical_line),
 		cmocka_unit_test(test_whole_or_nothing),
 		cmocka_unit_test(test_owner_died_mid_write),
 		cmocka_unit_test(test_damaged_tail),
