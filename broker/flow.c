@@ -290,7 +290,8 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 		bk_sha256_hex(corr, strlen(corr), bind);
 		bk_strfree_secret(corr);
 	} else if (id->request_id != NULL && id->request == NULL) {
-		flow_refuse(req, id->request_rv,
+		/* Spent (Back, reload) or never started here. */
+		flow_refuse_spent(req, id->request_rv,
 		    "no sign-in started in this browser");
 		return;
 	}

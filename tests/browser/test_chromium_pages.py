@@ -24,11 +24,6 @@ selenium = pytest.importorskip('selenium', reason='python3-selenium is not insta
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-NEEDS_FLOW = ('issue 7 item 5, not there yet: an ACS re-post whose correlation cookie is spent (cleared by '
-              'the sign-in it finished) is refused by flow_signin() as saml_in_response_to before the '
-              'browser\'s session is looked at, so it says "This sign-in has expired", not "You are '
-              'signed in"')
-
 
 @pytest.fixture(scope='module')
 def stack(tmp_path_factory):
@@ -335,7 +330,6 @@ def repost_acs(b, stack, body):
     time.sleep(0.5)
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_FLOW)
 def test_back_to_acs_after_allow(stack, pb):
     """The SAMLResponse of a finished sign-in posted to the ACS again, in the browser that holds the
     session.  (Chromium's Back skips the IdP's self-submitting page, as it skips every page that

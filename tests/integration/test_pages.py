@@ -209,8 +209,6 @@ def test_spent_allow_page_says_signed_in(acme):
     error_page(acme.browser().get(consent_url(r)), 403, 'no_browser_binding', 'This sign-in has expired')
 
 
-@pytest.mark.xfail(strict=False, reason='issue 7 item 5, not there yet: flow_signin() refuses a re-post whose '
-                   'correlation cookie is spent before it looks at the browser\'s session')
 def test_acs_repost_says_signed_in(acme):
     user, _, _ = acme.fresh_user()
     r = acme.signin(user)
