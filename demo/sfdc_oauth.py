@@ -123,6 +123,11 @@ MODES = {
     'header': ((dict,), 'ID token header members to set (null removes), applied last'),
 }
 
+# GET /_stats: requests per endpoint and what came of them (all start at 0).
+STATS = ('discovery', 'jwks', 'authorize', 'login', 'approve', 'token', 'userinfo', 'identity', 'revoke',
+         'evil_jwks', 'login_forms', 'failed_logins', 'consent_pages', 'denied', 'authorize_errors',
+         'codes_issued', 'tokens_issued', 'token_errors')
+
 log = make_log('sfdc-standin')
 
 
@@ -453,7 +458,7 @@ class Salesforce:
         self.tokens = {}         # access token -> Token
         self.nonces = set()      # (client_id, nonce)
         self.modes = {}
-        self.stats = {}
+        self.stats = dict.fromkeys(STATS, 0)
         for u in DEMO_USERS:
             self.add_user(u)
         self.server = Server(self)
@@ -501,7 +506,7 @@ class Salesforce:
 
     def reset(self):
         with self.lock:
-            self.modes, self.stats = {}, {}
+            self.modes, self.stats = {}, dict.fromkeys(STATS, 0)
             self.sessions.clear()
             self.pending.clear()
             self.consents.clear()
