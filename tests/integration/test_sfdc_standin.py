@@ -456,3 +456,19 @@ def test_bad_command_lines_refused(tmp_path):
     with pytest.raises(RuntimeError):
         s.start(timeout=10)
     assert 'unknown mode' in s.log_text()
+
+
+def test_prompt_none_answers_without_a_page(op):
+    state = secrets.token_urlsafe(8)
+    out = op.sign_in(op.authorize_url(state=state, prompt='none'), ALICE)
+    p = op.redirect_params(out['location'])
+    assert p['error'] == 'login_required' and p['state'] == state and out['steps'] == []
+    first, *_ = flow(op, choice=None)                   # signed in, not yet approved
+    out = op.sign_in(op.authorize_url(state=state, prompt='none'), ALICE, session=first['session'])
+    p = op.redirect_params(out['location'])
+    assert p['error'] == 'consent_required' and p['state'] == state and out['steps'] == []
+
+
+def test_stats_start_at_zero(op):
+    s = op.stats()
+    assert s['jwks'] == 0 and s['token'] == 0 and s['evil_jwks'] == 0 and s['consent_pages'] == 0
