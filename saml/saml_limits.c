@@ -70,19 +70,22 @@ saml_lim_skip(const char *p, const char *end, const char *open,
 	return q == NULL ? end : q + clen;
 }
 
-/* p is just after '<' of a tag: count '=' outside quotes up to '>'. */
+/*
+ * p is just after '<' of a tag: count '=' outside quotes up to '>'.  A
+ * quoted value is skipped whole (memchr): it is most of a tag's bytes.
+ */
 static const char *
 saml_lim_tag(const char *p, const char *end, size_t *eq)
 {
-	char quote = 0;
+	const char *q;
 
 	for (*eq = 0; p < end; p++) {
-		if (quote != 0) {
-			if (*p == quote)
-				quote = 0;
-		} else if (*p == '"' || *p == '\'')
-			quote = *p;
-		else if (*p == '=')
+		if (*p == '"' || *p == '\'') {
+			if ((q = memchr(p + 1, *p, (size_t)(end - p - 1))) ==
+			    NULL)
+				return end;
+			p = q;
+		} else if (*p == '=')
 			(*eq)++;
 		else if (*p == '>')
 			return p + 1;
@@ -102,9 +105,11 @@ saml_lim_prescan(const char *buf, size_t len, struct saml_lim *l)
 	size_t eq;
 
 	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		if ((q = saml_lim_skip(p, end, "<!--", "-->")) != NULL ||
+		/* Only "<!" and "<?" can open a comment, CDATA or a PI. */
+		if (end - p > 1 && (p[1] == '!' || p[1] == '?') &&
+		    ((q = saml_lim_skip(p, end, "<!--", "-->")) != NULL ||
 		    (q = saml_lim_skip(p, end, "<![CDATA[", "]]>")) != NULL ||
-		    (q = saml_lim_skip(p, end, "<?", "?>")) != NULL) {
+		    (q = saml_lim_skip(p, end, "<?", "?>")) != NULL)) {
 			p = q;
 			continue;
 		}

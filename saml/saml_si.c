@@ -69,12 +69,27 @@ saml_si_prefixes(xmlNodePtr cm, char **buf, xmlChar **list, size_t max)
 	list[n] = NULL;
 }
 
-/* The canonical form of SignedInfo, returned-owned in *out. */
+/*
+ * The canonical form of SignedInfo, returned-owned in *out.
+ * xmlC14NExecute() walks the whole document from doc->children: it asks
+ * the callback about every node and works out the namespace and
+ * attribute axes of the invisible ones too, and the Response around
+ * SignedInfo was nine tenths of this c14n's cost (issue 7).  So it is
+ * given a view: a document node of our own whose child list starts at
+ * SignedInfo (the siblings after it, SignatureValue and KeyInfo, are
+ * walked and invisible).  The tree is not touched and its nodes keep
+ * their parents, so in-scope namespaces are found as before; and the
+ * walk reaches SignedInfo in the state the full walk has there, since
+ * every node before it is invisible, and an invisible node renders
+ * nothing and leaves the position, the document-element flag and the
+ * rendered-namespace stack as they were.
+ */
 static int
 saml_si_c14n(xmlNodePtr si, xmlNodePtr cm, unsigned char **out, size_t *len)
 {
 	xmlChar *list[SAML_LIM_PREFIXES + 1];
 	xmlOutputBufferPtr ob;
+	xmlDoc view;
 	const char *alg = saml_xml_attr(cm, "Algorithm");
 	char *buf = NULL;
 	int exc = alg != NULL && strcmp(alg, ALG_EXC_C14N) == 0, rv = BK_OK;
@@ -85,7 +100,11 @@ saml_si_c14n(xmlNodePtr si, xmlNodePtr cm, unsigned char **out, size_t *len)
 		free(buf);
 		return BK_E_NOMEM;
 	}
-	if (xmlC14NExecute(si->doc, saml_si_visible, si, exc ?
+	memset(&view, 0, sizeof(view));
+	view.type = XML_DOCUMENT_NODE;
+	view.children = si;
+	view.dict = si->doc->dict;
+	if (xmlC14NExecute(&view, saml_si_visible, si, exc ?
 	    XML_C14N_EXCLUSIVE_1_0 : XML_C14N_1_0, exc ? list : NULL, 0,
 	    ob) < 0 || xmlOutputBufferGetContent(ob) == NULL)
 		rv = BK_E_SAML_SIG_INVALID;

@@ -523,6 +523,18 @@ mu_edit_signed_info(xmlDocPtr d)
 	xmlFree(v);
 }
 
+/*
+ * A relative namespace URI on the Response, outside SignedInfo: libxml2's
+ * c14n refuses it (saml_si.c canonicalizes SignedInfo through a view that
+ * starts there, so it is xmlsec's c14n of the Assertion that stops).
+ */
+static void
+mu_relative_ns(xmlDocPtr d)
+{
+	assert_non_null(xmlNewNs(root_of(d), SAML_XC("relative/uri"),
+	    SAML_XC("q")));
+}
+
 static const struct tcase si_cases[] = {
 	{ "SignedInfo inclusive c14n", su_si_incl, NULL, BK_OK, ALICE },
 	{ "SignedInfo exc-c14n PrefixList", su_si_prefixes, NULL, BK_OK,
@@ -531,6 +543,8 @@ static const struct tcase si_cases[] = {
 	{ "re-signed Reference, IdP SignatureValue", NULL,
 	    mu_resign_keep_sigvalue, BK_E_SAML_SIG_INVALID, NULL },
 	{ "SignedInfo DigestValue edited", NULL, mu_edit_signed_info,
+	    BK_E_SAML_SIG_INVALID, NULL },
+	{ "relative namespace URI on the Response", NULL, mu_relative_ns,
 	    BK_E_SAML_SIG_INVALID, NULL },
 };
 
