@@ -67,17 +67,27 @@ bk_buf_adds(struct bk_buf *b, const char *s)
 	return bk_buf_add(b, s, strlen(s));
 }
 
+/*
+ * Formatted once into a stack buffer when the text is short (the common
+ * case: keys, headers), else measured and formatted in place.
+ */
 int
 bk_buf_addf(struct bk_buf *b, const char *fmt, ...)
 {
+	char	 tmp[512];
 	va_list	 ap;
 	int	 n, rv;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return BK_E_INVAL;
+	if ((size_t)n < sizeof(tmp)) {
+		rv = bk_buf_add(b, tmp, (size_t)n);
+		OPENSSL_cleanse(tmp, (size_t)n);
+		return rv;
+	}
 	if ((size_t)n > b->max || b->len > b->max - (size_t)n)
 		return BK_E_TOOBIG;
 	if ((rv = bk_buf_grow(b, b->len + (size_t)n)) != BK_OK)

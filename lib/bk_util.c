@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,27 @@ bk_random_hex(char *out, size_t nbytes)
 	return BK_OK;
 }
 
+/*
+ * SHA-256 fetched once: SHA256() fetches the implementation from the
+ * provider at every call (a quarter of the cost of a short digest).  The
+ * admin API's audit thread digests too, hence pthread_once.
+ */
+static EVP_MD		*bk_md_sha256;
+static pthread_once_t	 bk_md_once = PTHREAD_ONCE_INIT;
+
+static void
+bk_md_init(void)
+{
+	bk_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 bk_sha256(const void *p, size_t n, unsigned char out[32])
 {
-	SHA256(p, n, out);
+	pthread_once(&bk_md_once, bk_md_init);
+	if (bk_md_sha256 == NULL ||
+	    EVP_Digest(p, n, out, NULL, bk_md_sha256, NULL) != 1)
+		SHA256(p, n, out);
 }
 
 void
@@ -101,7 +119,7 @@ bk_sha256_hex(const void *p, size_t n, char out[BK_DIGEST_HEX + 1])
 {
 	unsigned char	 d[32];
 
-	SHA256(p, n, d);
+	bk_sha256(p, n, d);
 	bk_hex(d, sizeof(d), out);
 }
 

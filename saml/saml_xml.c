@@ -235,7 +235,9 @@ saml_xml_ns_is(const xmlNode *n, const char *ns)
 int
 saml_xml_is(const xmlNode *n, const char *ns, const char *name)
 {
-	return saml_xml_ns_is(n, ns) && xmlStrEqual(n->name, SAML_XC(name));
+	/* The local name first: short, and it tells most elements apart. */
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    xmlStrEqual(n->name, SAML_XC(name)) && saml_xml_ns_is(n, ns);
 }
 
 /** n itself if it is an element, else the next element sibling. */
