@@ -171,7 +171,8 @@ flow_login(struct front_req *req)
 		front_saml_start(req);
 		return;
 	case CONF_LOGIN_OIDC:
-		break;
+		front_oidc_start(req);
+		return;
 	}
 	front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
 }
@@ -187,7 +188,8 @@ static void flow_request_kept(void *, int);
  * sign-in started in another tab of the same browser replaces it.
  */
 void
-flow_request(struct front_req *req, const char *rid, const char *url)
+flow_request(struct front_req *req, const struct rec_signin *up,
+    const char *url)
 {
 	struct rec_signin	 r;
 	char			 bind[BK_DIGEST_HEX + 1];
@@ -204,11 +206,7 @@ flow_request(struct front_req *req, const char *rid, const char *url)
 	}
 	req->aux_free = free;
 	bk_sha256_hex(req->fl.corr, strlen(req->fl.corr), bind);
-	memset(&r, 0, sizeof(r));
-	if ((r.rid = bk_strdup(rid)) == NULL) {
-		front_error(req, BK_E_NOMEM, NULL);
-		return;
-	}
+	r = *up;
 	r.bind = bind;
 	r.client_id = req->fl.client_id;
 	r.redirect_uri = req->fl.redirect_uri;
@@ -216,7 +214,6 @@ flow_request(struct front_req *req, const char *rid, const char *url)
 	r.challenge = req->fl.challenge;
 	store_signin_put(req->f->store, req->t->id, &r, FRONT_AUTHN_TTL,
 	    flow_request_kept, req);
-	free(r.rid);
 }
 
 static void
@@ -615,20 +612,22 @@ flow_issued(void *arg, int rv)
 
 /* --- consent --- */
 
-/* Deny: audited, and the panel hears access_denied (RFC 6749 4.1.2.1). */
-static void
-flow_denied(struct front_req *req)
+/*
+ * Deny (here or at the upstream): audited, and the panel hears
+ * access_denied (RFC 6749 4.1.2.1); without a panel request, a page.
+ */
+void
+flow_deny(struct front_req *req, int reason, const char *detail)
 {
 	char	*url;
 	int	 rv;
 
-	if ((rv = front_audit(req, "consent", BK_E_OAUTH_ACCESS_DENIED,
-	    "user chose Deny")) != BK_OK) {
+	if ((rv = front_audit(req, "consent", reason, detail)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
 	}
 	if (req->fl.idp_initiated || req->fl.redirect_uri == NULL) {
-		front_error(req, BK_E_OAUTH_ACCESS_DENIED, NULL);
+		front_error(req, reason, NULL);
 		return;
 	}
 	url = front_url_add(req->fl.redirect_uri, "error", "access_denied",
@@ -646,7 +645,7 @@ flow_consent(struct front_req *req, int allow)
 	int	 rv;
 
 	if (!allow) {
-		flow_denied(req);
+		flow_deny(req, BK_E_OAUTH_ACCESS_DENIED, "user chose Deny");
 		return;
 	}
 	if ((rv = front_audit(req, "consent", BK_OK, "user chose Allow")) !=

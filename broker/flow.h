@@ -67,10 +67,13 @@ void	flow_authorize(struct front_req *req);
 /** Straight to the upstream, without looking for a session. */
 void	flow_login(struct front_req *req);
 /**
- * Keep the upstream request rid (bound to this browser by a new
- * correlation cookie) and send the browser to url.
+ * Keep the upstream request up (its rid, and what the upstream needs
+ * back: nonce digest, PKCE verifier), bound to this browser by a new
+ * correlation cookie and joined by the panel's request, and send the
+ * browser to url.
  */
-void	flow_request(struct front_req *req, const char *rid, const char *url);
+void	flow_request(struct front_req *req, const struct rec_signin *up,
+	    const char *url);
 /** The upstream's verified identity: everything after, answered. */
 void	flow_signin(struct front_req *req, const struct flow_identity *id);
 /**
@@ -80,6 +83,11 @@ void	flow_signin(struct front_req *req, const struct flow_identity *id);
 void	flow_refuse(struct front_req *req, int rv, const char *detail);
 /** The same, for a step the browser may have come Back to (flow_spent). */
 void	flow_refuse_spent(struct front_req *req, int rv, const char *detail);
+/**
+ * The person said no (reason: the broker's Allow page, or the upstream's):
+ * audited as "consent", the panel sent error=access_denied.
+ */
+void	flow_deny(struct front_req *req, int reason, const char *detail);
 /** A loaded consent transaction's decision (1 Allow, 0 Deny). */
 void	flow_consent(struct front_req *req, int allow);
 /**

@@ -22,7 +22,8 @@ flow_policy_login(const struct conf_tenant *t, enum conf_login upstream)
 	case CONF_LOGIN_SAML:
 		return t->saml_sp != NULL;
 	case CONF_LOGIN_OIDC:
-		return 0;	/* the relying party is not wired in yet */
+		/* configured; whether its provider answers is rp_ready()'s */
+		return 1;
 	}
 	return 0;
 }

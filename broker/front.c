@@ -26,7 +26,9 @@
 
 #include "front_http.h"
 #include "front_int.h"
+#include "hout.h"
 #include "log.h"
+#include "rp.h"
 #include "store_signin.h"
 
 struct front_route {
@@ -67,7 +69,8 @@ static const struct front_route front_routes[] = {
 	{ "consent", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_CONSENT,
 	    front_consent_get,
 	    front_consent_post },
-	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK, NULL, NULL },
+	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK,
+	    front_oidc_callback, NULL },
 	{ "signed-in", EVHTTP_REQ_GET, 1, MR_SIGNED_IN, flow_signed_in, NULL },
 };
 
@@ -125,6 +128,9 @@ front_hold_alive(void *req)
 }
 
 static const struct store_hold front_hold = {
+	front_hold_ref, front_hold_unref, front_hold_alive
+};
+static const struct hout_hold front_hout_hold = {
 	front_hold_ref, front_hold_unref, front_hold_alive
 };
 
@@ -366,11 +372,13 @@ front_tick_cb(evutil_socket_t fd, short ev, void *arg)
 struct front *
 front_new(struct event_base *base, const struct front_env *env)
 {
-	struct front	*f;
-	struct timeval	 tv = { 1, 0 };
+	struct front		*f;
+	struct hout_conf	 hc;
+	struct timeval		 tv = { 1, 0 };
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	memset(&hc, 0, sizeof(hc));
 	f->base = base;
 	f->conf = env->conf;
 	f->audit = env->audit;
@@ -378,6 +386,12 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->tls_ctx = env->tls_ctx;
 	front_origin_init(f);
 	store_set_hold(&front_hold);
+	hc.hold = &front_hout_hold;
+	if ((f->hout = hout_new(base, &hc)) == NULL ||
+	    (f->hout_rp = hout_new(base, NULL)) == NULL ||
+	    (f->rp = rp_new(base, f->hout_rp, env->conf, &front_hout_hold)) ==
+	    NULL)
+		goto out;
 	if ((f->store = store_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
 		goto out;
@@ -433,6 +447,10 @@ front_free(struct front *f)
 {
 	if (f == NULL)
 		return;
+	/* Calls out still waiting are answered while evhttp can reply. */
+	rp_free(f->rp);
+	hout_free(f->hout);
+	hout_free(f->hout_rp);
 	if (f->tick != NULL)
 		event_free(f->tick);
 	if (f->pub != NULL)

@@ -49,6 +49,9 @@ struct front {
 	const struct conf	*conf;
 	struct audit		*audit;
 	struct store		*store;
+	struct hout		*hout;		/* the requests' calls out */
+	struct hout		*hout_rp;	/* the provider state's own */
+	struct rp		*rp;		/* OAuth tenants' providers */
 	struct evhttp		*pub, *adm;
 	struct front_http	*http;		/* strict layer, listeners */
 	struct event		*tick;
@@ -207,7 +210,9 @@ void	front_saml_metadata(struct front_req *req);
 void	front_saml_login(struct front_req *req);
 /** The SAML upstream's start: an AuthnRequest, kept by flow_request(). */
 void	front_saml_start(struct front_req *req);
-void	front_signed_in(struct front_req *req);
+/* The OAuth upstream (front_oidc.c). */
+void	front_oidc_start(struct front_req *req);
+void	front_oidc_callback(struct front_req *req);
 void	front_saml_acs(struct front_req *req);
 void	front_oauth_authorize(struct front_req *req);
 void	front_oauth_token(struct front_req *req);

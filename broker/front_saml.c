@@ -41,15 +41,18 @@ front_saml_metadata(struct front_req *req)
 void
 front_saml_start(struct front_req *req)
 {
-	char	 rid[SAML_ID_MAX + 1], *url = NULL;
-	int	 rv;
+	struct rec_signin	 up;
+	char			 rid[SAML_ID_MAX + 1], *url = NULL;
+	int			 rv;
 
 	if ((rv = saml_authn_request_build(req->t->saml_sp, NULL, &url,
 	    rid)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
 	}
-	flow_request(req, rid, url);
+	memset(&up, 0, sizeof(up));
+	up.rid = rid;
+	flow_request(req, &up, url);
 	free(url);
 }
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "bk.h"
 #include "conf.h"
+#include "hout.h"
 #include "log.h"
 #include "proc.h"
 #include "saml.h"
@@ -29,6 +30,35 @@ usage(FILE *f)
 	    "masked)\n"
 	    "  -d, --debug          debug logging\n"
 	    "  -V, --version        print the version\n");
+}
+
+/*
+ * The libraries, once, before anything else: SAML first (S32: LASSO_FLAG
+ * removed and verification asserted), then libcurl, before any worker is
+ * forked or thread started.
+ */
+static int
+main_libs_init(void)
+{
+	if (saml_init() != BK_OK) {
+		fprintf(stderr,
+		    "sso-broker: cannot initialise the SAML library\n");
+		return BK_E_INTERNAL;
+	}
+	if (hout_global_init() != BK_OK) {
+		fprintf(stderr,
+		    "sso-broker: cannot initialise outbound HTTPS (libcurl)\n");
+		saml_shutdown();
+		return BK_E_INTERNAL;
+	}
+	return BK_OK;
+}
+
+static void
+main_libs_shutdown(void)
+{
+	hout_global_cleanup();
+	saml_shutdown();
 }
 
 int
@@ -78,21 +108,14 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init("parent", debug);
-	/*
-	 * S32: LASSO_FLAG is removed and verification asserted before anything
-	 * else.
-	 */
-	if (saml_init() != BK_OK) {
-		fprintf(stderr,
-		    "sso-broker: cannot initialise the SAML library\n");
+	if (main_libs_init() != BK_OK)
 		return 1;
-	}
 	rv = proc_conf_load(path, &c, &errors);
 	if (rv != BK_OK) {
 		fprintf(stderr, "%s",
 		    errors ? errors : "configuration error\n");
 		free(errors);
-		saml_shutdown();
+		main_libs_shutdown();
 		return 1;
 	}
 	if (check || dump) {
@@ -101,10 +124,10 @@ main(int argc, char *argv[])
 		else
 			printf("configuration OK\n");
 		proc_conf_free(c);
-		saml_shutdown();
+		main_libs_shutdown();
 		return 0;
 	}
 	rv = proc_run(path, c);
-	saml_shutdown();
+	main_libs_shutdown();
 	return rv;
 }

@@ -33,6 +33,7 @@
 #include "bk.h"
 #include "conf.h"
 #include "front.h"
+#include "hout.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
@@ -352,6 +353,7 @@ proc_worker_main(int slot)
 	audit_free(P.audit);
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
+	hout_global_cleanup();
 	saml_shutdown();
 	exit(0);
 }

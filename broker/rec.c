@@ -35,6 +35,8 @@ static const struct rec_field rec_signin_f[] = {
 	F(struct rec_signin, redirect_uri, RT_STR, 0),
 	F(struct rec_signin, state, RT_STR, 0),
 	F(struct rec_signin, challenge, RT_STR, 0),
+	F(struct rec_signin, nonce, RT_STR, 0),
+	F(struct rec_signin, verifier, RT_STR, 0),
 	{ NULL, RT_STR, 0, 0 }
 };
 

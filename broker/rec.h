@@ -45,6 +45,8 @@ struct rec_signin {
 	char	*bind;		/* digest of the browser's correlation cookie */
 	/* the panel's request, when there was one */
 	char	*client_id, *redirect_uri, *state, *challenge;
+	/* OAuth upstream: digest of the nonce sent, the PKCE verifier */
+	char	*nonce, *verifier;
 };
 
 /* A browser session (sess:<sha256(cookie)>). */

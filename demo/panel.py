@@ -5,13 +5,15 @@ DEMO ONLY.  It does what a real panel does against the broker's OAuth endpoints:
   GET /          landing page ("Sign in with Salesforce"), or the signed-in page
   GET /start     new state + PKCE S256 verifier (kept here, keyed by a cookie) -> broker /oauth2/authorize
                  (also the tenant's initiate_login_uri: IdP-initiated sign-ins end here)
+                 ?way=oauth: the same as the client of the broker's OAuth tenant (Salesforce "Allow")
   GET /callback  checks state, redeems the code at /oauth2/token (client_secret_basic + code_verifier),
                  checks the token at /oauth2/introspect, then shows "Signed in as ... on extension ..."
                  error=access_denied -> "You denied single sign-on"
   GET /signout   /oauth2/revoke, then the broker's /logout
 The token never leaves this process (never shown, never logged).  Standard library only.
 
-  panel.py --port 8400 --broker-url http://127.0.0.1:8443 --client-id demo-panel --secret-file FILE
+  panel.py --port 8400 --broker-url http://127.0.0.1:8443 --client-id demo-panel --secret-file FILE \
+           [--oauth-client-id demo-panel-oauth --oauth-secret-file FILE2]
 """
 import argparse
 import base64
@@ -65,21 +67,28 @@ class Panel:
         self.broker = args.broker_url.rstrip('/')
         self.base = args.base_url.rstrip('/')
         self.redirect_uri = self.base + '/callback'
-        with open(args.secret_file) as f:
-            self.secret = f.read().strip()
+        self.clients = {'saml': (args.client_id, self.read(args.secret_file))}
+        if args.oauth_client_id:
+            self.clients['oauth'] = (args.oauth_client_id, self.read(args.oauth_secret_file))
         self.lock = threading.Lock()
         self.pending = {}     # state -> (browser sid, verifier, expiry)
         self.sessions = {}    # browser sid -> dict (token kept here only)
 
-    def basic(self):
+    @staticmethod
+    def read(path):
+        with open(path) as f:
+            return f.read().strip()
+
+    def basic(self, way):
         # RFC 6749 2.3.1: client_id and secret are form-urlencoded before base64
-        raw = urllib.parse.quote(self.args.client_id, safe='') + ':' + urllib.parse.quote(self.secret, safe='')
+        cid, secret = self.clients[way]
+        raw = urllib.parse.quote(cid, safe='') + ':' + urllib.parse.quote(secret, safe='')
         return 'Basic ' + base64.b64encode(raw.encode()).decode()
 
-    def post(self, path, fields):
+    def post(self, path, fields, way='saml'):
         """POST a form to the broker with client authentication; (status, JSON or None, raw text)."""
         req = urllib.request.Request(self.broker + path, data=urllib.parse.urlencode(fields).encode(),
-                                     headers={'Authorization': self.basic(),
+                                     headers={'Authorization': self.basic(way),
                                               'Content-Type': 'application/x-www-form-urlencoded',
                                               'Accept': 'application/json'})
         try:
@@ -118,7 +127,7 @@ class Handler(DemoHandler):
             if u.path == '/':
                 return self.home()
             if u.path == '/start':
-                return self.start()
+                return self.start(q.get('way', ['saml'])[0])
             if u.path == '/callback':
                 return self.callback(q)
             if u.path == '/signout':
@@ -143,6 +152,9 @@ class Handler(DemoHandler):
         body = '''<h1>Welcome</h1>
 <p>Sign in to the communication panel with your Salesforce account.</p>
 <p><a class="button" id="signin" href="/start">Sign in with Salesforce</a></p>'''
+        if 'oauth' in P.clients:
+            body += '''
+<p><a class="button" id="signin-oauth" href="/start?way=oauth">Sign in with Salesforce (OAuth, "Allow")</a></p>'''
         self.send_page(200, 'Communication panel (demo)', body)
 
     def signed_in(self, s):
@@ -161,8 +173,10 @@ class Handler(DemoHandler):
 <p><a class="button secondary" id="signout" href="/signout">Sign out</a></p>'''
         self.send_page(200, 'Communication panel (demo) - signed in', body)
 
-    def start(self):
+    def start(self, way='saml'):
         P = self.panel
+        if way not in P.clients:
+            return self.send_page(404, 'Not found', '<h1>No such way in</h1>')
         sid = self.cookie(COOKIE)
         if not sid or not re.fullmatch(r'[A-Za-z0-9_-]{20,100}', sid):
             sid = secrets.token_urlsafe(32)
@@ -173,8 +187,8 @@ class Handler(DemoHandler):
         with P.lock:
             for k in [k for k, v in P.pending.items() if v[2] < now]:
                 del P.pending[k]
-            P.pending[state] = (sid, verifier, now + PENDING_TTL)
-        q = urllib.parse.urlencode({'client_id': P.args.client_id, 'redirect_uri': P.redirect_uri,
+            P.pending[state] = (sid, verifier, now + PENDING_TTL, way)
+        q = urllib.parse.urlencode({'client_id': P.clients[way][0], 'redirect_uri': P.redirect_uri,
                                     'response_type': 'code', 'state': state, 'code_challenge': challenge,
                                     'code_challenge_method': 'S256'})
         self.redirect(P.broker + '/oauth2/authorize?' + q, [self.set_cookie(sid)])
@@ -199,21 +213,24 @@ class Handler(DemoHandler):
             return self.send_page(400, 'Sign-in failed', f'''<h1 id="status">Sign-in failed</h1>
 <p class="err">{html.escape(err or "no code")}: {html.escape(desc)}</p>
 <p><a class="button" href="/start">Try again</a></p>''')
+        way = pend[3]
         status, tj, text = P.post('/oauth2/token', {'grant_type': 'authorization_code', 'code': q['code'][0],
-                                                    'redirect_uri': P.redirect_uri, 'code_verifier': pend[1]})
+                                                    'redirect_uri': P.redirect_uri, 'code_verifier': pend[1]},
+                                  way)
         if status != 200 or not tj or 'access_token' not in tj:
             log(f'token endpoint answered {status}')
             return self.send_page(502, 'Sign-in failed', f'''<h1 id="status">Sign-in failed</h1>
 <p class="err">The broker's token endpoint answered {status}: {html.escape(text[:300])}</p>
 <p><a class="button" href="/start">Try again</a></p>''')
         token = tj['access_token']
-        istatus, ij, itext = P.post('/oauth2/introspect', {'token': token, 'token_type_hint': 'access_token'})
+        istatus, ij, itext = P.post('/oauth2/introspect', {'token': token, 'token_type_hint': 'access_token'},
+                                    way)
         if istatus != 200 or not ij:
             ij = {}
             log(f'introspect answered {istatus}')
         pick = lambda *names: next((src[n] for n in names for src in (tj, ij) if src.get(n) not in (None, '')), None)
         exp = ij.get('exp') or (time.time() + int(tj['expires_in']) if tj.get('expires_in') else None)
-        s = {'token': token, 'active': ij.get('active') is True,
+        s = {'token': token, 'way': way, 'active': ij.get('active') is True,
              'sfdc_username': pick('sfdc_username', 'username'), 'extension': pick('extension'),
              'extensions': pick('extensions'), 'internal_id': pick('internal_id', 'sub'),
              'tenant': pick('tenant', 'tenant_id'), 'exp': exp or time.time() + 3600}
@@ -228,7 +245,8 @@ class Handler(DemoHandler):
         with P.lock:
             s = P.sessions.pop(sid, None) if sid else None
         if s:
-            status, _, _ = P.post('/oauth2/revoke', {'token': s['token'], 'token_type_hint': 'access_token'})
+            status, _, _ = P.post('/oauth2/revoke', {'token': s['token'], 'token_type_hint': 'access_token'},
+                                  s.get('way', 'saml'))
             log(f'revoke answered {status}')
         self.redirect(P.broker + '/logout', [self.set_cookie('', 0)])
 
@@ -240,6 +258,8 @@ def main():
     ap.add_argument('--broker-url', required=True)
     ap.add_argument('--client-id', default='demo-panel')
     ap.add_argument('--secret-file', required=True)
+    ap.add_argument('--oauth-client-id', default=None, help="the client of the broker's OAuth tenant")
+    ap.add_argument('--oauth-secret-file', default=None)
     a = ap.parse_args()
     a.base_url = a.base_url or f'http://127.0.0.1:{a.port}'
     Handler.panel = Panel(a)

@@ -151,7 +151,9 @@ oidc_check_nonce(struct oidc_vctx *c)
 {
 	const char	*n, *want;
 	char		 d[BK_DIGEST_HEX + 1];
-	int		 rv = oidc_json_str(c->claims, "nonce", OIDC_STR_MAX, &n);
+	int		 rv;
+
+	rv = oidc_json_str(c->claims, "nonce", OIDC_STR_MAX, &n);
 
 	if (rv == BK_E_NOT_FOUND)
 		return oidc_fail(&c->detail, BK_E_OIDC_NONCE_MISSING,

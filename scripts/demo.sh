@@ -1,6 +1,8 @@
 #!/bin/bash
 # Run the whole sso-broker demo on this machine: build, demo keys, a private redis-server, the
-# broker, the demo user mapping, a demo Salesforce-shaped IdP and a demo communication panel.
+# broker, the demo user mapping, a demo Salesforce-shaped IdP (tenant "demo", SAML), a stand-in
+# Salesforce authorization server (tenant "demo-oauth", OAuth "Allow") and a demo communication
+# panel that offers both ways in.
 # Everything listens on 127.0.0.1 only and everything it starts is stopped by PID on exit.
 #
 #   scripts/demo.sh                  run in the foreground until Ctrl-C / SIGTERM
@@ -15,6 +17,7 @@
 #   DEMO_BROKER_PORT   broker public listener                 default 8443
 #   DEMO_ADMIN_PORT    broker admin listener                  default 8444
 #   DEMO_IDP_PORT      demo IdP                               default 8445
+#   DEMO_SFDC_PORT     stand-in Salesforce OAuth server (https) default 8446
 #   DEMO_REDIS_PORT    private redis-server on 127.0.0.1:PORT   default: a free port
 #   DEMO_REDIS_UNIX=1  private redis-server on a unix socket in the run folder instead
 #   DEMO_CONSENT       the demo tenant's [policy] consent: first_use (default), always, never
@@ -93,6 +96,7 @@ PANEL_PORT=${DEMO_PANEL_PORT:-8400}
 PUB_PORT=${DEMO_BROKER_PORT:-8443}
 ADM_PORT=${DEMO_ADMIN_PORT:-8444}
 IDP_PORT=${DEMO_IDP_PORT:-8445}
+SFDC_PORT=${DEMO_SFDC_PORT:-8446}
 REDIS_PORT=${DEMO_REDIS_PORT:-}
 IDP_HOST=${DEMO_IDP_HOST:-127.0.0.1}
 CONSENT=${DEMO_CONSENT:-first_use}
@@ -100,11 +104,12 @@ case "$CONSENT" in first_use | always | never) ;; *) die "DEMO_CONSENT must be f
 case "$IDP_HOST" in 127.0.0.1 | localhost) ;; *) die "DEMO_IDP_HOST must be 127.0.0.1 or localhost" ;; esac
 
 for pv in PANEL_PORT:DEMO_PANEL_PORT PUB_PORT:DEMO_BROKER_PORT ADM_PORT:DEMO_ADMIN_PORT IDP_PORT:DEMO_IDP_PORT \
+	SFDC_PORT:DEMO_SFDC_PORT \
 	${REDIS_PORT:+REDIS_PORT:DEMO_REDIS_PORT}; do
 	v=${pv%%:*}; p=${!v}
 	if ! [[ "$p" =~ ^[0-9]{1,5}$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "${pv#*:}=$p is not a port number"; fi
 done
-ports=("$PANEL_PORT" "$PUB_PORT" "$ADM_PORT" "$IDP_PORT" ${REDIS_PORT:+"$REDIS_PORT"})
+ports=("$PANEL_PORT" "$PUB_PORT" "$ADM_PORT" "$IDP_PORT" "$SFDC_PORT" ${REDIS_PORT:+"$REDIS_PORT"})
 [ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" -eq "${#ports[@]}" ] ||
 	die "the demo ports must all differ (panel $PANEL_PORT, broker $PUB_PORT, admin $ADM_PORT, idp $IDP_PORT)"
 
@@ -155,6 +160,7 @@ EOF
 }
 for pv in "PANEL_PORT:demo panel:DEMO_PANEL_PORT" "PUB_PORT:broker public listener:DEMO_BROKER_PORT" \
 	"ADM_PORT:broker admin listener:DEMO_ADMIN_PORT" "IDP_PORT:demo IdP:DEMO_IDP_PORT" \
+	"SFDC_PORT:stand-in Salesforce:DEMO_SFDC_PORT" \
 	${REDIS_PORT:+"REDIS_PORT:redis:DEMO_REDIS_PORT"}; do
 	IFS=: read -r v what env <<<"$pv"
 	port_busy "${!v}" && die "port ${!v} on 127.0.0.1 ($what) is busy; free it or set $env to another port"
@@ -164,10 +170,14 @@ PUB=http://127.0.0.1:$PUB_PORT
 ADM=http://127.0.0.1:$ADM_PORT
 PANEL=http://127.0.0.1:$PANEL_PORT
 IDP=http://$IDP_HOST:$IDP_PORT
+SFDC=https://127.0.0.1:$SFDC_PORT
 TENANT=demo
+OTENANT=demo-oauth
+SFDC_CLIENT=3MVG9sso.broker.demo.connected.app
+SFDC_ORG=00DDM0000000001
 
 # ---- from here on, everything started is recorded and stopped by PID ----
-redis_PID='' broker_PID='' idp_PID='' panel_PID=''   # set by spawn
+redis_PID='' broker_PID='' idp_PID='' sfdc_PID='' panel_PID=''   # set by spawn
 : >"$RUN/pids"
 cleanup() {
 	trap - EXIT INT TERM HUP
@@ -277,12 +287,47 @@ initiate_login_uri = $PANEL/start
 [policy]
 consent = $CONSENT
 EOF
+cat >"$RUN/tenants.d/$OTENANT.conf" <<EOF
+# the demo OAuth tenant ("Allow"), written by scripts/demo.sh (not for production)
+[tenant]
+id = $OTENANT
+login = oidc
+enable_salesforce_sso = true
+
+[oidc]
+issuer = $SFDC
+client_id = $SFDC_CLIENT
+client_secret_file = $RUN/pki/sfdc-client.secret
+org_id = $SFDC_ORG
+ca_file = $RUN/pki/ca.crt
+
+[panel]
+client_id = demo-panel-oauth
+client_secret_file = $RUN/pki/panel-oauth.secret
+redirect_uri = $PANEL/callback
+initiate_login_uri = $PANEL/start?way=oauth
+
+[policy]
+consent = $CONSENT
+EOF
+[ -s "$RUN/pki/panel-oauth.secret" ] || openssl rand -base64 48 | tr -d '\n=+/' >"$RUN/pki/panel-oauth.secret"
 umask 022
-chmod 600 "$RUN/broker.conf" "$RUN/tenants.d/$TENANT.conf"
+chmod 600 "$RUN/broker.conf" "$RUN/tenants.d/$TENANT.conf" "$RUN/tenants.d/$OTENANT.conf" \
+	"$RUN/pki/panel-oauth.secret"
 "$BROKER" -c "$RUN/broker.conf" --check-config >"$RUN/check-config.log" 2>&1 ||
 	fail "sso-broker --check-config refused the demo configuration: $(head -n 5 "$RUN/check-config.log" | tr '\n' ' ')"
 
-# ---- 6. the broker ----
+# ---- 6. the stand-in Salesforce (the OAuth tenant's provider), then the broker ----
+spawn sfdc "$RUN/sfdc.log" "$PY" "$top/demo/sfdc_oauth.py" --port "$SFDC_PORT" \
+	--cert "$RUN/pki/sfdc.crt" --key "$RUN/pki/sfdc.key" --org-id "$SFDC_ORG" --client-id "$SFDC_CLIENT" \
+	--client-secret-file "$RUN/pki/sfdc-client.secret" --users "$top/demo/users.csv" \
+	--redirect-uri "$PUB/t/$OTENANT/oidc/callback"
+for _ in $(seq 150); do
+	curl -fsS -o /dev/null --max-time 2 --cacert "$RUN/pki/ca.crt" "$SFDC/healthz" 2>/dev/null && break
+	kill -0 "$sfdc_PID" 2>/dev/null || fail "the stand-in Salesforce exited at start: $(tail -n 5 "$RUN/sfdc.log" | tr '\n' ' ')"
+	sleep 0.1
+done
+
 spawn broker "$RUN/broker.log" "$BROKER" -c "$RUN/broker.conf"
 wait_http broker "$PUB/healthz" "$broker_PID" "$RUN/broker.log"
 for _ in $(seq 100); do curl -fsS -o /dev/null --max-time 2 "$PUB/readyz" 2>/dev/null && break; sleep 0.1; done
@@ -293,13 +338,17 @@ curl -fsS -o /dev/null --max-time 2 "$PUB/readyz" 2>/dev/null ||
 "$SSOCTL" --url "$ADM" --token-file "$RUN/pki/admin.token" --tenant "$TENANT" \
 	users import "$top/demo/users.csv" --allow-new >"$RUN/import.log" 2>&1 ||
 	fail "ssoctl users import demo/users.csv --allow-new: $(tail -n 5 "$RUN/import.log" | tr '\n' ' ')"
+"$SSOCTL" --url "$ADM" --token-file "$RUN/pki/admin.token" --tenant "$OTENANT" \
+	users import "$top/demo/users.csv" --allow-new >>"$RUN/import.log" 2>&1 ||
+	fail "ssoctl users import (tenant $OTENANT): $(tail -n 5 "$RUN/import.log" | tr '\n' ' ')"
 
 # ---- 8. the demo IdP and panel ----
 spawn idp "$RUN/idp.log" "$PY" "$top/demo/idp.py" serve --port "$IDP_PORT" --base-url "$IDP" \
 	--key "$RUN/pki/idp.key" --cert "$RUN/pki/idp.crt" --metadata "$RUN/idp-metadata.xml" \
 	--sp-metadata-url "$PUB/t/$TENANT/saml/metadata"
 spawn panel "$RUN/panel.log" "$PY" "$top/demo/panel.py" --port "$PANEL_PORT" --broker-url "$PUB" \
-	--client-id demo-panel --secret-file "$RUN/pki/panel.secret"
+	--client-id demo-panel --secret-file "$RUN/pki/panel.secret" \
+	--oauth-client-id demo-panel-oauth --oauth-secret-file "$RUN/pki/panel-oauth.secret"
 wait_http "demo IdP" "http://127.0.0.1:$IDP_PORT/healthz" "$idp_PID" "$RUN/idp.log"
 wait_http "demo panel" "$PANEL/healthz" "$panel_PID" "$RUN/panel.log"
 
@@ -309,11 +358,14 @@ PANEL_URL=$PANEL
 BROKER_URL=$PUB
 ADMIN_URL=$ADM
 IDP_URL=$IDP
+SFDC_URL=$SFDC
 TENANT=$TENANT
+OAUTH_TENANT=$OTENANT
 REDIS_URL=$REDIS_URL
 REDIS_PID=$redis_PID
 BROKER_PID=$broker_PID
 IDP_PID=$idp_PID
+SFDC_PID=$sfdc_PID
 PANEL_PID=$panel_PID
 EOF
 
@@ -324,7 +376,7 @@ if [ "$mode" = bg ]; then
 fi
 
 ready=1
-echo "Open $PANEL/ and click \"Sign in with Salesforce\" (demo IdP users alice@demo.example, bob@demo.example, mallory@demo.example [unmapped], password: demo; Salesforce app launcher: $IDP/idp/); logs in $RUN; Ctrl-C stops everything."
+echo "Open $PANEL/ and click \"Sign in with Salesforce\" (SAML) or \"Sign in with Salesforce (OAuth, \"Allow\")\" (demo users alice@demo.example, bob@demo.example, mallory@demo.example [unmapped], password: demo; Salesforce app launcher: $IDP/idp/); logs in $RUN; Ctrl-C stops everything."
 # Stay up until a signal, or until one of the processes dies.
 while :; do
 	while read -r name pid st; do

@@ -58,7 +58,8 @@ def read_env(path):
 
 def logs_of(run):
     out = []
-    for n in ('broker.log', 'idp.log', 'panel.log', 'redis.log', 'check-config.log', 'import.log'):
+    for n in ('broker.log', 'idp.log', 'sfdc.log', 'panel.log', 'redis.log', 'check-config.log',
+              'import.log'):
         p = os.path.join(run, n)
         if os.path.exists(p):
             with open(p, errors='replace') as f:
@@ -67,9 +68,10 @@ def logs_of(run):
 
 
 def start_stack(run, idp_host='127.0.0.1'):
-    panel, pub, adm, idp = free_ports(4)
+    panel, pub, adm, idp, sfdc = free_ports(5)
     env = dict(os.environ, DEMO_RUN_DIR=run, DEMO_PANEL_PORT=str(panel), DEMO_BROKER_PORT=str(pub),
-               DEMO_ADMIN_PORT=str(adm), DEMO_IDP_PORT=str(idp), DEMO_IDP_HOST=idp_host)
+               DEMO_ADMIN_PORT=str(adm), DEMO_IDP_PORT=str(idp), DEMO_IDP_HOST=idp_host,
+               DEMO_SFDC_PORT=str(sfdc))
     build = os.environ.get('DEMO_BUILD_DIR', os.path.join(TOP, 'build'))
     if os.access(os.path.join(build, 'broker', 'sso-broker'), os.X_OK):
         env.setdefault('DEMO_SKIP_BUILD', '1')
@@ -97,8 +99,10 @@ class Browser:
         os.makedirs(outdir, exist_ok=True)
         o = webdriver.ChromeOptions()
         o.binary_location = CHROMIUM
+        # The stand-in Salesforce is https with the demo CA (certs/gen-demo-pki.sh), which this
+        # throwaway browser profile does not trust; the broker itself is checked by its own CA.
         for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1200,900',
-                  '--no-first-run', '--disable-gpu', '--lang=en-US'):
+                  '--no-first-run', '--disable-gpu', '--lang=en-US', '--ignore-certificate-errors'):
             o.add_argument(a)
         o.set_capability('goog:loggingPrefs', {'performance': 'ALL'})
         self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
@@ -392,3 +396,53 @@ def test_cross_site_acs_post(cross_site_stack, browser):
     decide(b, stack, 'allow')
     text = b.wait_text('Signed in as alice@demo.example on extension 0101', 'Sign-in failed')
     assert 'Signed in as alice@demo.example on extension 0101' in text, text
+
+
+def sfdc_login(b, stack, user):
+    """The stand-in Salesforce's login form (demo/sfdc_oauth.py)."""
+    b.wait_url(stack['SFDC_URL'])
+    WebDriverWait(b.d, WAIT).until(lambda d: d.find_elements(By.ID, 'Login'))
+    b.shot('sfdc-login')
+    b.d.find_element(By.ID, 'username').send_keys(user)
+    b.d.find_element(By.ID, 'password').send_keys('demo')
+    b.d.find_element(By.ID, 'Login').click()
+
+
+def test_oauth_allow_signs_in(stack, browser):
+    """The OAuth way in: Salesforce's "Allow Access?", then the broker's Allow page, then the panel
+    signed in on the right extension; the next sign-in is silent."""
+    b, panel, pub = browser, stack['PANEL_URL'], stack['BROKER_URL']
+    b.d.get(panel + '/')
+    b.wait_text('Sign in with Salesforce')
+    b.d.find_element(By.ID, 'signin-oauth').click()
+    sfdc_login(b, stack, 'bob@demo.example')
+    WebDriverWait(b.d, WAIT).until(lambda d: d.find_elements(By.ID, 'oaapprove'))
+    b.shot('sfdc-allow-access')
+    assert 'Allow' in b.text()
+    b.d.find_element(By.ID, 'oaapprove').click()
+    b.wait_url(pub + '/t/demo-oauth/consent')
+    WebDriverWait(b.d, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[name="decision"]'))
+    b.shot('broker-allow-page')
+    decision_button(b, 'allow').click()
+    text = b.wait_text('Signed in as bob@demo.example on extension', 'Sign-in failed', 'refused')
+    b.shot('oauth-signed-in')
+    assert 'Signed in as bob@demo.example on extension' in text, text
+    assert 'demo-oauth' in text
+    # Sign in once: the panel's next sign-in needs neither Salesforce nor the Allow page.
+    b.d.get(panel + '/start?way=oauth')
+    text = b.wait_text('Signed in as bob@demo.example on extension', 'Sign-in failed', 'Log In')
+    assert 'Signed in as bob@demo.example' in text, text
+
+
+def test_oauth_deny_at_salesforce(stack, browser):
+    """Deny on Salesforce's "Allow Access?": the panel hears access_denied; no session."""
+    b, panel = browser, stack['PANEL_URL']
+    b.d.get(panel + '/')
+    b.wait_text('Sign in with Salesforce')
+    b.d.find_element(By.ID, 'signin-oauth').click()
+    sfdc_login(b, stack, 'alice@demo.example')
+    WebDriverWait(b.d, WAIT).until(lambda d: d.find_elements(By.ID, 'oadeny'))
+    b.d.find_element(By.ID, 'oadeny').click()
+    text = b.wait_text('You denied single sign-on', 'Sign-in failed', 'refused', 'not allowed')
+    b.shot('oauth-denied')
+    assert 'You denied single sign-on' in text, text

@@ -50,9 +50,8 @@ t_gate(void **st)
 		    BK_E_TENANT_LOGIN_MODE },
 		{ 1, CONF_LOGIN_SAML, 1, CONF_LOGIN_OIDC, FLOW_GATE_LOGIN,
 		    BK_E_TENANT_LOGIN_MODE },
-		/* not wired in yet (issue 8): never "ready" */
 		{ 1, CONF_LOGIN_OIDC, 0, CONF_LOGIN_OIDC, FLOW_GATE_ALL,
-		    BK_E_TENANT_LOGIN_MODE },
+		    BK_OK },
 	};
 	size_t	 i;
 

@@ -163,6 +163,8 @@ class Tenant:
                           'redirect_uri': [self.redirect_uri, self.panel + f'/sso/{tid}/other'],
                           'initiate_login_uri': self.initiate_login_uri}
         self.policy = {'consent': 'first_use', 'code_ttl': None, 'session_ttl': None}
+        # An OAuth tenant: its [oidc] directives (then login = oidc, no [saml]).
+        self.oidc = over.pop('oidc', None)
         for k, v in over.items():
             for sec in (self.tenant, self.saml, self.panel_sec, self.policy):
                 if k in sec:
@@ -177,7 +179,12 @@ class Tenant:
             return f.read().strip()
 
     def text(self):
-        return ini([('tenant', list(self.tenant.items())), ('saml', list(self.saml.items())),
+        if self.oidc is not None:
+            self.tenant['login'] = 'oidc'
+            up = ('oidc', list(self.oidc.items()))
+        else:
+            up = ('saml', list(self.saml.items()))
+        return ini([('tenant', list(self.tenant.items())), up,
                     ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))])
 
 

@@ -1,0 +1,174 @@
+"""The OAuth way in (issue 8): the panel's authorize -> the broker -> the stand-in Salesforce
+authorization server (demo/sfdc_oauth.py, on python3-authlib, over HTTPS with a demo CA) ->
+"Allow Access?" -> the broker's callback -> the flow -> the panel's code -> a token.
+
+Every relying-party case of SECURITY-CASES section 3 that the stand-in can produce is refused with
+its reason code, audited, and issues no code."""
+import secrets
+import urllib.parse
+
+import pytest
+
+from sbtest import browser as sbb
+from sbtest.flows import import_users
+from sbtest.sfdc import SfdcStandin
+
+USERS = ('8x8 Internal ID,User Name,First Name,Last Name,Email,Extension,Salesforce ID\n'
+         '3001,alice,Alice,Smith,alice@acme.example,0101,alice@acme.example\n'
+         '3002,bob,Bob,Jones,bob@acme.example,0102,bob@acme.example\n')
+
+
+@pytest.fixture(scope='module')
+def oidc(tmp_path_factory, session_factory):
+    """A broker with the OAuth tenant sf, and its stand-in Salesforce."""
+    b = session_factory.broker([('sf', {'consent': 'never'})], start=False)
+    op = SfdcStandin(tmp_path_factory.mktemp('sfdc'),
+                     redirect_uris=[b.pub + '/t/sf/oidc/callback'],
+                     users=['alice@acme.example', 'bob@acme.example', 'nobody@acme.example'])
+    op.__enter__()
+    b.tenants['sf'].oidc = op.oidc_section()
+    b.start()
+    import_users(b, 'sf', USERS, b.dir)
+    yield b, op
+    op.__exit__(None, None, None)
+
+
+def start(b, br):
+    """The panel's authorize: the browser is sent to the stand-in's authorize endpoint."""
+    v, c = sbb.pkce()
+    state = secrets.token_urlsafe(12)
+    out = br.authorize('sf', state=state, challenge=c)
+    assert out.kind == 'away', (out.kind, out.resp.status_code, out.resp.text[:300])
+    return v, state, out.url
+
+
+def signin(b, op, user='alice@acme.example', choice='allow'):
+    br = sbb.Browser(b)
+    v, state, url = start(b, br)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert q['code_challenge_method'] == ['S256'] and q['scope'] == ['openid id']
+    assert len(q['state'][0]) == 43 and len(q['nonce'][0]) == 43
+    got = op.sign_in(url, user, choice=choice)
+    assert got['location'], got
+    out = br.walk(br.s.get(got['location'], allow_redirects=False, timeout=30))
+    return br, v, state, out
+
+
+def audit_since(b, n):
+    return b.audit()[n:]
+
+
+def test_allow_gives_a_panel_token(oidc):
+    b, op = oidc
+    op.set_modes()
+    t = b.tenant('sf')
+    br, v, state, out = signin(b, op)
+    code, st, err = sbb.code_from(out, t.redirect_uri)
+    assert code and st == state and err is None, (out.kind, out.url, out.resp.text[:300])
+    r = sbb.Panel(b, 'sf').token(code, v)
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j['sfdc_username'] == 'alice@acme.example' and j['extension'] == '0101'
+    ev = [a for a in b.audit() if a.get('tenant') == 'sf']
+    assert any(a['event'] == 'id_token' and a['outcome'] == 'accepted' for a in ev)
+
+
+def test_second_signin_uses_the_session(oidc):
+    b, op = oidc
+    op.set_modes()
+    br, v, state, out = signin(b, op)
+    t = b.tenant('sf')
+    assert sbb.code_from(out, t.redirect_uri)[0]
+    # The browser session skips Salesforce.
+    v2, c2 = sbb.pkce()
+    out2 = br.authorize('sf', state='s2', challenge=c2)
+    code, st, _ = sbb.code_from(out2, t.redirect_uri)
+    assert code and st == 's2'
+
+
+@pytest.mark.parametrize('spelling', ['access_denied', 'access-denied'])
+def test_deny_tells_the_panel(oidc, spelling):
+    b, op = oidc
+    op.set_modes()
+    br = sbb.Browser(b)
+    v, state, url = start(b, br)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    n = len(b.audit())
+    r = br.s.get(b.pub + '/t/sf/oidc/callback?' + urllib.parse.urlencode(
+        {'error': spelling, 'state': q['state'][0]}), allow_redirects=False, timeout=10)
+    out = br.walk(r)
+    code, st, err = sbb.code_from(out, b.tenant('sf').redirect_uri)
+    assert err == 'access_denied' and st == state and code is None
+    new = audit_since(b, n)
+    assert any(a['event'] == 'consent' and a['reason'] == 'consent_denied' for a in new), new
+    # The state is spent: a second callback with it is refused.
+    r = br.s.get(b.pub + '/t/sf/oidc/callback?' + urllib.parse.urlencode(
+        {'code': 'x', 'state': q['state'][0]}), allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and 'oidc_state' in r.text
+
+
+def test_deny_at_the_approval_page(oidc):
+    b, op = oidc
+    op.set_modes()
+    op.reset()
+    br, v, state, out = signin(b, op, user='bob@acme.example', choice='deny')
+    code, st, err = sbb.code_from(out, b.tenant('sf').redirect_uri)
+    assert err == 'access_denied' and code is None
+
+
+@pytest.mark.parametrize('mode,slug', [
+    ('bad_signature', 'oidc_sig_invalid'),
+    ('alg_none', ('oidc_alg', 'oidc_token_format')),   # "none" has no signature part
+    ('hs256_with_public_key', 'oidc_alg'),
+    ('jku_header', 'oidc_header'),
+    ('wrong_iss', 'oidc_iss'),
+    ('wrong_aud', 'oidc_aud'),
+    ('expired', 'oidc_expired'),
+    ('no_nonce', 'oidc_nonce_missing'),
+    ('wrong_nonce', 'oidc_nonce'),
+    ('wrong_org', None),
+    ('bad_token_signature', 'oidc_token_signature'),
+    ('unknown_kid', 'oidc_kid_unknown'),
+])
+def test_bad_tokens_are_refused(oidc, mode, slug):
+    b, op = oidc
+    op.set_modes(**{mode: True})
+    try:
+        n = len(b.audit())
+        br, v, state, out = signin(b, op)
+        code, _, _ = sbb.code_from(out, b.tenant('sf').redirect_uri)
+        assert code is None, f'{mode}: a code was issued'
+        assert out.resp.status_code in (403, 502), (mode, out.resp.status_code, out.resp.text[:300])
+        new = [a for a in audit_since(b, n) if a.get('outcome') == 'rejected']
+        assert new, f'{mode}: no audit record'
+        if slug:
+            slugs = slug if isinstance(slug, tuple) else (slug,)
+            assert any(a['reason'] in slugs for a in new), (mode, [a['reason'] for a in new])
+        else:
+            assert any(a['reason'] in ('oidc_wrong_org', 'oidc_identity', 'oidc_sub', 'oidc_userinfo_sub')
+                       for a in new), (mode, [a['reason'] for a in new])
+    finally:
+        op.set_modes()
+
+
+def test_unmapped_user(oidc):
+    b, op = oidc
+    op.set_modes()
+    br, v, state, out = signin(b, op, user='nobody@acme.example')
+    assert out.resp.status_code == 403 and 'user_unmapped' in out.resp.text
+    assert 'nobody@acme.example' in out.resp.text
+
+
+def test_state_missing_or_foreign(oidc):
+    b, op = oidc
+    br = sbb.Browser(b)
+    r = br.s.get(b.pub + '/t/sf/oidc/callback?code=x', allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and 'oidc_state' in r.text
+    # A state started in another browser.
+    other = sbb.Browser(b)
+    v, state, url = start(b, other)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    start(b, br)    # br has its own correlation cookie
+    r = br.s.get(b.pub + '/t/sf/oidc/callback?' + urllib.parse.urlencode(
+        {'code': 'x', 'state': q['state'][0]}), allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and 'oidc_state' in r.text
