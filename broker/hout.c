@@ -34,6 +34,8 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "bk.h"
 #include "hout.h"
@@ -42,11 +44,14 @@
 #define HOUT_USER_AGENT		"sso-broker/" PACKAGE_VERSION
 /*
  * Transfers started per turn of the loop.  A new TLS connection costs the
- * worker about a millisecond of CPU (OpenSSL context, key exchange,
- * chain check): a burst of requests is let in a few at a time, so one
- * turn never holds the loop for long (test_hout.py measures it).
+ * worker one to two milliseconds of CPU (OpenSSL context, key exchange,
+ * chain check), and the connect, the ClientHello and the server's answer
+ * of one admission land in later turns: two at a time keeps every turn
+ * short (200 at once: the timer of test_hout.py stays about 6 ms late at
+ * p99, where four or eight let it reach 15-45 ms) for about 100 ms more
+ * before the last of 200 starts.
  */
-#define HOUT_ADMIT_PER_TURN	4
+#define HOUT_ADMIT_PER_TURN	2
 /* An escaped Basic credential: RFC 6749 section 2.3.1 has no limit. */
 #define HOUT_AUTH_MAX		4096
 
@@ -57,10 +62,32 @@ struct hout_sock {
 	int			 what;	/* CURL_POLL_IN | _OUT | _INOUT */
 };
 
+/*
+ * A multi handle per trust store: libcurl's connection cache is per multi
+ * handle, so a connection verified against one tenant's CA is never
+ * reused for a tenant that trusts another, and libcurl's cached store of
+ * a CA file (one per multi handle) is never thrown away for another's.
+ * Made on first use; the set is bounded by the configuration.
+ */
+struct hout_lane {
+	TAILQ_ENTRY(hout_lane)	 entry;
+	struct hout		*h;
+	CURLM			*multi;
+	struct event		 timer;		/* libcurl's */
+	const struct hout_trust	*trust;		/* the key: trust, or */
+	char			*ca_file;	/* file (NULL: system) */
+};
+
+/* A trust store loaded in the parent (hout_trust_load()). */
+struct hout_trust {
+	X509_STORE	*store;
+};
+
 /* One request, from hout_get() to its callback. */
 struct hout_xfer {
 	TAILQ_ENTRY(hout_xfer)	 entry;
 	struct hout		*h;
+	struct hout_lane	*lane;
 	CURL			*easy;
 	struct curl_slist	*hdrs;	/* may hold a credential: zeroed */
 	char			*body;	/* the form, a secret: zeroed */
@@ -82,10 +109,9 @@ TAILQ_HEAD(hout_xfers, hout_xfer);
 
 struct hout {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		 timer;		/* libcurl's */
+	TAILQ_HEAD(, hout_lane)	 lanes;
 	struct event		 admit;		/* hout_admit_cb() */
-	struct hout_xfers	 live;		/* in the multi handle */
+	struct hout_xfers	 live;		/* in a multi handle */
 	struct hout_xfers	 queue;		/* awaiting hout_admit_cb() */
 	TAILQ_HEAD(, hout_sock)	 socks;
 	struct hout_conf	 conf;
@@ -169,6 +195,67 @@ hout_global_cleanup(void)
 	hout_inited = 0;
 }
 
+/* The bundle libcurl was built to trust (CURLINFO_CAINFO, 7.84). */
+static char *
+hout_system_bundle(void)
+{
+	CURL	*e;
+	char	*p = NULL, *out = NULL;
+
+	if ((e = curl_easy_init()) == NULL)
+		return NULL;
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &p) == CURLE_OK &&
+	    p != NULL)
+		out = bk_strdup(p);
+	curl_easy_cleanup(e);
+	return out;
+}
+
+int
+hout_trust_load(const char *ca_file, struct hout_trust **out)
+{
+	struct hout_trust	*t;
+	char			*sys = NULL;
+	const char		*path = ca_file;
+	int			 rv = BK_E_NOMEM;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->store = X509_STORE_new()) == NULL)
+		goto out;
+	if (path == NULL && (path = sys = hout_system_bundle()) == NULL) {
+		rv = BK_E_IO;
+		log_warnx_r(rv, "hout: libcurl names no system CA bundle");
+		goto out;
+	}
+	/* As libcurl sets up its own stores (an intermediate may anchor). */
+	X509_STORE_set_flags(t->store, X509_V_FLAG_TRUSTED_FIRST |
+	    X509_V_FLAG_PARTIAL_CHAIN);
+	if (X509_STORE_load_file(t->store, path) != 1 ||
+	    sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store)) < 1) {
+		rv = BK_E_IO;
+		log_warnx_r(rv, "hout: %s: no CA certificate could be read",
+		    log_esc(path));
+		goto out;
+	}
+	*out = t;
+	t = NULL;
+	rv = BK_OK;
+ out:
+	hout_trust_free(t);
+	free(sys);
+	return rv;
+}
+
+void
+hout_trust_free(struct hout_trust *t)
+{
+	if (t == NULL)
+		return;
+	X509_STORE_free(t->store);
+	free(t);
+}
+
 static long
 hout_ms_since(const struct timespec *t)
 {
@@ -237,21 +324,21 @@ hout_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 
 /* --- the loop's side: sockets and the timer --- */
 
-static void	hout_done_check(struct hout *);
+static void	hout_done_check(struct hout_lane *);
 
 static void
 hout_sock_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hout	*h = arg;
-	int		 action = 0, running;
+	struct hout_lane	*l = arg;
+	int			 action = 0, running;
 
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	/* The socket's hout_sock may be gone once this returns. */
-	(void)curl_multi_socket_action(h->multi, fd, action, &running);
-	hout_done_check(h);
+	(void)curl_multi_socket_action(l->multi, fd, action, &running);
+	hout_done_check(l);
 }
 
 static void
@@ -267,7 +354,8 @@ static int
 hout_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
     void *socketp)
 {
-	struct hout		*h = userp;
+	struct hout_lane	*l = userp;
+	struct hout		*h = l->h;
 	struct hout_sock	*sp = socketp;
 	short			 kind = EV_PERSIST;
 
@@ -281,7 +369,7 @@ hout_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		if ((sp = calloc(1, sizeof(*sp))) == NULL)
 			return -1;	/* the transfer fails */
 		TAILQ_INSERT_TAIL(&h->socks, sp, entry);
-		if (curl_multi_assign(h->multi, s, sp) != CURLM_OK) {
+		if (curl_multi_assign(l->multi, s, sp) != CURLM_OK) {
 			TAILQ_REMOVE(&h->socks, sp, entry);
 			free(sp);
 			return -1;
@@ -295,7 +383,7 @@ hout_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
 	sp->what = what;
-	event_assign(&sp->ev, h->base, s, kind, hout_sock_event_cb, h);
+	event_assign(&sp->ev, h->base, s, kind, hout_sock_event_cb, l);
 	if (event_add(&sp->ev, NULL) != 0)
 		return -1;
 	return 0;
@@ -305,31 +393,31 @@ hout_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 static int
 hout_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct hout	*h = userp;
-	struct timeval	 tv;
+	struct hout_lane	*l = userp;
+	struct timeval		 tv;
 
 	(void)multi;
 	if (timeout_ms < 0) {
-		evtimer_del(&h->timer);
+		evtimer_del(&l->timer);
 		return 0;
 	}
 	/* 0: as soon as the loop turns, never from inside libcurl. */
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(&h->timer, &tv) == 0 ? 0 : -1;
+	return evtimer_add(&l->timer, &tv) == 0 ? 0 : -1;
 }
 
 static void
 hout_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hout	*h = arg;
-	int		 running;
+	struct hout_lane	*l = arg;
+	int			 running;
 
 	(void)fd;
 	(void)what;
-	(void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+	(void)curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
 	    &running);
-	hout_done_check(h);
+	hout_done_check(l);
 }
 
 /* --- the end of a request --- */
@@ -485,7 +573,7 @@ hout_xfer_end(struct hout_xfer *x, CURLcode e)
 }
 
 static void
-hout_done_check(struct hout *h)
+hout_done_check(struct hout_lane *l)
 {
 	struct hout_xfer	*x;
 	CURLMsg			*m;
@@ -494,7 +582,7 @@ hout_done_check(struct hout *h)
 	char			*priv;
 	int			 left;
 
-	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		/* m is invalid once its handle is removed. */
@@ -504,7 +592,7 @@ hout_done_check(struct hout *h)
 		(void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
 		x = (struct hout_xfer *)(void *)priv;
 		BK_ASSERT(x != NULL && x->easy == easy);
-		(void)curl_multi_remove_handle(h->multi, easy);
+		(void)curl_multi_remove_handle(l->multi, easy);
 		hout_xfer_end(x, e);
 	}
 }
@@ -635,6 +723,50 @@ hout_set_io(struct hout_xfer *x)
 	return BK_E_INTERNAL;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: the store loaded in the parent, shared. */
+static CURLcode
+hout_sslctx_cb(CURL *easy, void *sslctx, void *arg)
+{
+	const struct hout_trust	*t = arg;
+
+	(void)easy;
+	SSL_CTX_set1_cert_store(sslctx, t->store);	/* takes a reference */
+	return CURLE_OK;
+}
+
+/*
+ * What the certificate is checked against.  A hout_trust (the parent's
+ * store) is installed into each TLS context, and libcurl is given no
+ * file, no directory and no cache of its own, so the worker reads
+ * nothing.  Else one file: the tenant's private CA, or the system bundle
+ * libcurl was built with.  The built-in CA directory is off either way: a
+ * private CA must not be trusted beside the system's, and libcurl caches
+ * a store built from a file alone (CURLOPT_CA_CACHE_TIMEOUT), where a
+ * directory makes every handshake parse the whole bundle again, tens of
+ * milliseconds of a blocked loop each.
+ */
+static int
+hout_set_trust(struct hout_xfer *x, const struct hout_req *r)
+{
+	int	 rv;
+
+	if ((rv = hout_set_str(x, CURLOPT_CAPATH, NULL)) != BK_OK)
+		return rv;
+	if (r->trust == NULL)
+		return r->ca_file == NULL ? BK_OK :
+		    hout_set_str(x, CURLOPT_CAINFO, r->ca_file);
+	if ((rv = hout_set_str(x, CURLOPT_CAINFO, NULL)) != BK_OK ||
+	    (rv = hout_set_long(x, CURLOPT_CA_CACHE_TIMEOUT, 0)) != BK_OK)
+		return rv;
+	if (curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_FUNCTION,
+	    hout_sslctx_cb) != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_DATA,
+	    r->trust) != CURLE_OK)
+		return hout_opt_check(CURLE_NOT_BUILT_IN,
+		    CURLOPT_SSL_CTX_FUNCTION);
+	return BK_OK;
+}
+
 /* The security profile (see the tables), the limits, then the request. */
 static int
 hout_setup(struct hout_xfer *x, const struct hout_req *r)
@@ -655,21 +787,8 @@ hout_setup(struct hout_xfer *x, const struct hout_req *r)
 	    c->connect_ms)) != BK_OK ||
 	    (rv = hout_set_long(x, CURLOPT_TIMEOUT_MS, c->total_ms)) != BK_OK)
 		return rv;
-	/*
-	 * The trust store is one file: the tenant's private CA, or the
-	 * system bundle libcurl was built with.  The built-in CA directory
-	 * is switched off: a private CA must not be trusted beside the
-	 * system's, and libcurl caches a store built from a file alone
-	 * (CURLOPT_CA_CACHE_TIMEOUT), where a directory makes every
-	 * handshake read and parse the whole bundle again, tens of
-	 * milliseconds of a blocked loop each.  libcurl reuses a connection
-	 * only for a request with the same CA settings.
-	 */
-	if ((r->ca_file != NULL &&
-	    (rv = hout_set_str(x, CURLOPT_CAINFO, r->ca_file)) != BK_OK) ||
-	    (rv = hout_set_str(x, CURLOPT_CAPATH, NULL)) != BK_OK)
-		return rv;
-	if ((rv = hout_headers(x, r)) != BK_OK ||
+	if ((rv = hout_set_trust(x, r)) != BK_OK ||
+	    (rv = hout_headers(x, r)) != BK_OK ||
 	    (rv = hout_set_io(x)) != BK_OK ||
 	    (rv = hout_set_str(x, CURLOPT_URL, r->url)) != BK_OK)
 		return rv;
@@ -684,6 +803,8 @@ hout_req_check(const struct hout_req *r, hout_cb *cb)
 	if ((r->user == NULL) != (r->secret == NULL))
 		return BK_E_INVAL;
 	if (r->user != NULL && r->bearer != NULL)
+		return BK_E_INVAL;
+	if (r->trust != NULL && r->ca_file != NULL)
 		return BK_E_INVAL;
 	return BK_OK;
 }
@@ -718,6 +839,48 @@ hout_xfer_new(struct hout *h, const struct hout_req *r, int post)
 }
 
 static void
+hout_lane_free(struct hout_lane *l)
+{
+	if (l->multi != NULL)
+		curl_multi_cleanup(l->multi);
+	evtimer_del(&l->timer);
+	free(l->ca_file);
+	free(l);
+}
+
+/* The lane of a trust store: found, or made (NULL when out of memory). */
+static struct hout_lane *
+hout_lane_get(struct hout *h, const struct hout_req *r)
+{
+	struct hout_lane	*l;
+
+	TAILQ_FOREACH(l, &h->lanes, entry)
+		if (l->trust == r->trust && (l->ca_file == NULL ?
+		    r->ca_file == NULL : r->ca_file != NULL &&
+		    strcmp(l->ca_file, r->ca_file) == 0))
+			return l;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->h = h;
+	l->trust = r->trust;
+	evtimer_assign(&l->timer, h->base, hout_timer_cb, l);
+	if ((r->ca_file != NULL &&
+	    (l->ca_file = bk_strdup(r->ca_file)) == NULL) ||
+	    (l->multi = curl_multi_init()) == NULL ||
+	    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION,
+	    hout_sock_cb) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION,
+	    hout_timer_fn) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l) != CURLM_OK) {
+		hout_lane_free(l);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&h->lanes, l, entry);
+	return l;
+}
+
+static void
 hout_admit_arm(struct hout *h)
 {
 	struct timeval	 now = { 0, 0 };
@@ -746,7 +909,8 @@ hout_start(struct hout *h, const struct hout_req *r, hout_cb *cb,
 		h->conf.hold->ref(arg);
 	h->npending++;
 	rv = BK_E_NOMEM;
-	if ((x->easy = curl_easy_init()) != NULL)
+	if ((x->lane = hout_lane_get(h, r)) != NULL &&
+	    (x->easy = curl_easy_init()) != NULL)
 		rv = hout_setup(x, r);
 	if (rv != BK_OK) {
 		hout_log_unstarted(x, rv);
@@ -770,7 +934,7 @@ hout_xfer_admit(struct hout_xfer *x, struct hout_xfers *from)
 
 	if (left > 0 &&
 	    (rv = hout_set_long(x, CURLOPT_TIMEOUT_MS, left)) == BK_OK &&
-	    curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
+	    curl_multi_add_handle(x->lane->multi, x->easy) != CURLM_OK)
 		rv = BK_E_INTERNAL;
 	if (rv == BK_OK) {
 		TAILQ_REMOVE(from, x, entry);
@@ -854,20 +1018,8 @@ hout_new(struct event_base *base, const struct hout_conf *c)
 	TAILQ_INIT(&h->live);
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->socks);
-	evtimer_assign(&h->timer, base, hout_timer_cb, h);
+	TAILQ_INIT(&h->lanes);
 	evtimer_assign(&h->admit, base, hout_admit_cb, h);
-	if ((h->multi = curl_multi_init()) == NULL ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION,
-	    hout_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
-	    hout_timer_fn) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
-		if (h->multi != NULL)
-			curl_multi_cleanup(h->multi);
-		free(h);
-		return NULL;
-	}
 	return h;
 }
 
@@ -876,23 +1028,26 @@ hout_free(struct hout *h)
 {
 	struct hout_xfer	*x;
 	struct hout_sock	*sp;
+	struct hout_lane	*l;
 
 	if (h == NULL)
 		return;
 	BK_ASSERT(h->in_cb == 0);
 	h->closing = 1;
 	while ((x = TAILQ_FIRST(&h->live)) != NULL) {
-		(void)curl_multi_remove_handle(h->multi, x->easy);
+		(void)curl_multi_remove_handle(x->lane->multi, x->easy);
 		hout_xfer_fail(x, &h->live, BK_E_HOUT_CANCELLED);
 	}
 	while ((x = TAILQ_FIRST(&h->queue)) != NULL)
 		hout_xfer_fail(x, &h->queue, x->early_rv != BK_OK ?
 		    x->early_rv : BK_E_HOUT_CANCELLED);
-	curl_multi_cleanup(h->multi);
+	while ((l = TAILQ_FIRST(&h->lanes)) != NULL) {
+		TAILQ_REMOVE(&h->lanes, l, entry);
+		hout_lane_free(l);
+	}
 	/* Sockets libcurl did not say goodbye to. */
 	while ((sp = TAILQ_FIRST(&h->socks)) != NULL)
 		hout_sock_free(h, sp);
-	evtimer_del(&h->timer);
 	evtimer_del(&h->admit);
 	free(h);
 }

@@ -21,6 +21,7 @@
 
 struct event_base;
 struct hout;
+struct hout_trust;
 
 /* Defaults of struct hout_conf (a field left 0 takes them). */
 #define HOUT_CONNECT_MS		2000	/* TCP connect and TLS handshake */
@@ -47,19 +48,28 @@ struct hout_conf {
 	const struct hout_hold	*hold;		/* NULL: arg is not held */
 };
 
-/* One request.  Every pointer is borrowed and copied by hout_get(). */
+/*
+ * One request.  Every pointer is borrowed; hout_get() copies the strings,
+ * and trust must outlive the request.
+ */
 struct hout_req {
-	const char	*url;		/* https://... */
-	const char	*ca_file;	/* PEM CA bundle; NULL: system store */
-	const char	*req_id;	/* for log lines, or NULL */
+	const char		*url;		/* https://... */
+	/*
+	 * What the server's certificate is checked against: a store loaded
+	 * in the parent (the worker reads no file), or a PEM file libcurl
+	 * reads and caches, or, both NULL, the system bundle.  Not both.
+	 */
+	const struct hout_trust	*trust;
+	const char		*ca_file;
+	const char		*req_id;	/* for log lines, or NULL */
 	/* hout_post_form() only: an application/x-www-form-urlencoded body */
-	const char	*body;
-	size_t		 body_len;
+	const char		*body;
+	size_t			 body_len;
 	/* HTTP Basic client authentication (RFC 6749 2.3.1), or NULL */
-	const char	*user;
-	const char	*secret;
+	const char		*user;
+	const char		*secret;
 	/* Authorization: Bearer (UserInfo), or NULL; never with user */
-	const char	*bearer;
+	const char		*bearer;
 };
 
 /* The answer, borrowed: valid during the callback only. */
@@ -91,8 +101,23 @@ int	hout_global_init(void);
 void	hout_global_cleanup(void);
 
 /**
- * The worker's outbound HTTPS client, on its loop.  Runs in a worker,
- * after hout_global_init() in the parent.
+ * Load a trust store: the PEM certificates of ca_file (a tenant's private
+ * CA), or with NULL the system bundle libcurl was built with.  In the
+ * parent, with the configuration (the workers get it by fork and read no
+ * file); after hout_global_init().
+ * @param out	returned-owned on BK_OK, freed with hout_trust_free(); it
+ *	must outlive every request that names it.
+ * @return BK_OK, BK_E_NOMEM, or BK_E_IO (unreadable, or no certificate;
+ *	logged with the path).
+ */
+int	hout_trust_load(const char *ca_file, struct hout_trust **out);
+/** NULL is fine. */
+void	hout_trust_free(struct hout_trust *t);
+
+/**
+ * The worker's outbound HTTPS client, on its loop.  Requests with
+ * different trust (store, file or the system's) never share a connection.
+ * Runs in a worker, after hout_global_init() in the parent.
  * @param base	borrowed, the worker's loop; must outlive the client.
  * @param c	borrowed, copied; NULL takes every default.
  * @return returned-owned, NULL when out of memory.
@@ -112,8 +137,9 @@ void	hout_free(struct hout *h);
  * @param r	borrowed; everything needed is copied.
  * @param arg	borrowed; held through conf.hold until the callback.
  * @return BK_OK (cb will be called), or BK_E_NOMEM, BK_E_INVAL (no URL
- *	or no cb, user with bearer) or BK_E_HOUT_CANCELLED (hout_free() is
- *	under way): then cb is never called.
+ *	or no cb, user with bearer, trust with ca_file) or
+ *	BK_E_HOUT_CANCELLED (hout_free() is under way): then cb is never
+ *	called.
  */
 int	hout_get(struct hout *h, const struct hout_req *r, hout_cb *cb,
 	    void *arg);

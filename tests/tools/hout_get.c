@@ -7,6 +7,9 @@
  * real servers, and prints one JSON line per result.  A timer of
  * --tick-ms runs meanwhile and records how late each firing is: a loop
  * that never blocks fires it on time, however many transfers are open.
+ * --trust / --trust-system load a store first, as the parent would;
+ * --alt-ca / --alt-trust give every odd request other trust, so requests
+ * of two tenants to one server meet in one process.
  * The last line is a summary: callbacks, owners dropped, holds left,
  * callbacks that came from inside hout_get() (must be 0) and the timer's
  * lateness (p50, p99, max, in ms).  Used by tests/integration/test_hout.py.
@@ -39,6 +42,11 @@ static struct {
 	struct event_base	*base;
 	struct hout		*h;
 	struct hout_req		 req;
+	const char		*alt_ca;
+	const char		*alt_trust_file;
+	struct hout_trust	*trust, *alt_trust;
+	const char		*trust_file;
+	int			 trust_system;
 	int			 post;
 	char		       **urls;
 	int			 nurls;
@@ -177,16 +185,22 @@ done_cb(void *arg, int rv, const struct hout_res *res)
 static int
 start_next(void)
 {
+	struct hout_req	 r = D.req;
 	struct job	*j;
 	int		 rv;
 
 	if (D.next >= D.total)
 		return BK_OK;
 	j = &D.jobs[D.next++];
-	D.req.url = D.urls[j->i % D.nurls];
+	r.url = D.urls[j->i % D.nurls];
+	r.trust = D.trust;
+	if (j->i % 2 == 1 && (D.alt_ca != NULL || D.alt_trust != NULL)) {
+		r.ca_file = D.alt_ca;
+		r.trust = D.alt_trust;
+	}
 	D.in_get = 1;
-	rv = D.post ? hout_post_form(D.h, &D.req, done_cb, j) :
-	    hout_get(D.h, &D.req, done_cb, j);
+	rv = D.post ? hout_post_form(D.h, &r, done_cb, j) :
+	    hout_get(D.h, &r, done_cb, j);
 	D.in_get = 0;
 	if (rv != BK_OK) {
 		printf("{\"i\":%d,\"refused\":%d,\"reason\":\"%s\"}\n", j->i,
@@ -273,7 +287,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hout_get [--ca FILE] [--connect-ms N] "
-	    "[--total-ms N] [--max-bytes N]\n\t[--post BODY] [--user U "
+	    "[--total-ms N] [--max-bytes N]\n\t[--alt-ca FILE] "
+	    "[--trust FILE | --trust-system] [--alt-trust FILE]\n\t[--post BODY] [--user U "
 	    "--secret S] [--bearer T] [--count N] [--serial]\n\t[--tick-ms N] "
 	    "[--cancel-ms N] [--drop-ms N] [--body] [--debug] URL...\n");
 	exit(2);
@@ -292,6 +307,10 @@ num(const char *s, long long max)
 
 static const struct option longopts[] = {
 	{ "ca", required_argument, NULL, 'a' },
+	{ "alt-ca", required_argument, NULL, 'A' },
+	{ "trust", required_argument, NULL, 'T' },
+	{ "trust-system", no_argument, NULL, 'Y' },
+	{ "alt-trust", required_argument, NULL, 'L' },
 	{ "connect-ms", required_argument, NULL, 'c' },
 	{ "total-ms", required_argument, NULL, 't' },
 	{ "max-bytes", required_argument, NULL, 'm' },
@@ -330,6 +349,10 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': D.req.ca_file = optarg; break;
+		case 'A': D.alt_ca = optarg; break;
+		case 'T': D.trust_file = optarg; break;
+		case 'Y': D.trust_system = 1; break;
+		case 'L': D.alt_trust_file = optarg; break;
 		case 'c': c.connect_ms = num(optarg, 600000); break;
 		case 't': c.total_ms = num(optarg, 600000); break;
 		case 'm': c.max_bytes = (size_t)num(optarg, 1LL << 30); break;
@@ -365,6 +388,12 @@ main(int argc, char **argv)
 	}
 	if (hout_global_init() != BK_OK)
 		fatalx("hout_global_init");
+	if ((D.trust_file != NULL || D.trust_system) &&
+	    hout_trust_load(D.trust_file, &D.trust) != BK_OK)
+		fatalx("cannot load the trust store");
+	if (D.alt_trust_file != NULL &&
+	    hout_trust_load(D.alt_trust_file, &D.alt_trust) != BK_OK)
+		fatalx("cannot load the other trust store");
 	c.hold = &job_hold;
 	if ((D.base = event_base_new()) == NULL ||
 	    (D.h = hout_new(D.base, &c)) == NULL ||
@@ -380,6 +409,8 @@ main(int argc, char **argv)
 		event_base_dispatch(D.base);
 	summary();
 	hout_free(D.h);
+	hout_trust_free(D.trust);
+	hout_trust_free(D.alt_trust);
 	event_free(D.tick);
 	event_base_free(D.base);
 	hout_global_cleanup();
