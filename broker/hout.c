@@ -41,6 +41,11 @@
 #include "hout.h"
 #include "log.h"
 
+/* CURLOPT_PROTOCOLS_STR (7.85) and CURLINFO_CAINFO (7.84). */
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "broker/hout.c needs libcurl 7.85 or newer"
+#endif
+
 #define HOUT_USER_AGENT		"sso-broker/" PACKAGE_VERSION
 /*
  * Transfers started per turn of the loop.  A new TLS connection costs the
@@ -94,6 +99,7 @@ struct hout_xfer {
 	size_t			 body_len;
 	int			 post;
 	char			*url_log;	/* no query, no userinfo */
+	int			 userinfo;	/* the URL names a user */
 	char			*req_id;
 	struct bk_buf		 ans;
 	int			 toobig;	/* the write callback stopped */
@@ -269,16 +275,18 @@ hout_ms_since(const struct timespec *t)
 /*
  * What a log line may show of a URL: scheme, host, port and path.  The
  * query (a code, a token) and any userinfo stay out.  NULL if it does not
- * parse (then libcurl refuses it too).
+ * parse (then libcurl refuses it too).  *userinfo is set when the URL
+ * carries a user or password: libcurl would send them as credentials.
  */
 static char *
-hout_url_log(const char *url)
+hout_url_log(const char *url, int *userinfo)
 {
 	CURLU		*u;
 	char		*scheme = NULL, *host = NULL, *port = NULL;
-	char		*path = NULL, *out = NULL;
+	char		*path = NULL, *out = NULL, *user = NULL;
 	struct bk_buf	 b;
 
+	*userinfo = 0;
 	if ((u = curl_url()) == NULL)
 		return NULL;
 	bk_buf_init(&b, 1024);
@@ -290,6 +298,10 @@ hout_url_log(const char *url)
 		goto out;
 	/* The port only when the URL names one (no default filled in). */
 	(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &user, 0) == CURLUE_OK)
+		*userinfo = 1;
+	curl_free(user);
 	if (bk_buf_addf(&b, "%s://%s%s%s%s", scheme, host, port ? ":" : "",
 	    port ? port : "", path) == BK_OK)
 		out = bk_buf_take(&b);
@@ -449,13 +461,13 @@ hout_xfer_finish(struct hout_xfer *x, struct hout_xfers *list, int rv,
 
 	TAILQ_REMOVE(list, x, entry);
 	h->npending--;
-	if (x->arg == NULL || hold == NULL || hold->alive(x->arg)) {
-		h->in_cb++;
+	/* hout_free() from in here would pull the lane from under us. */
+	h->in_cb++;
+	if (x->arg == NULL || hold == NULL || hold->alive(x->arg))
 		x->cb(x->arg, rv, res);
-		h->in_cb--;
-	}
 	if (x->arg != NULL && hold != NULL)
 		hold->unref(x->arg);
+	h->in_cb--;
 	hout_xfer_free(x);
 }
 
@@ -821,7 +833,7 @@ hout_xfer_new(struct hout *h, const struct hout_req *r, int post)
 	x->post = post;
 	bk_buf_init(&x->ans, h->conf.max_bytes);
 	clock_gettime(CLOCK_MONOTONIC, &x->start);
-	x->url_log = hout_url_log(r->url);
+	x->url_log = hout_url_log(r->url, &x->userinfo);
 	if (r->req_id != NULL && (x->req_id = bk_strdup(r->req_id)) == NULL)
 		goto out;
 	if (post) {
@@ -908,8 +920,9 @@ hout_start(struct hout *h, const struct hout_req *r, hout_cb *cb,
 	if (arg != NULL && h->conf.hold != NULL)
 		h->conf.hold->ref(arg);
 	h->npending++;
-	rv = BK_E_NOMEM;
-	if ((x->lane = hout_lane_get(h, r)) != NULL &&
+	/* Credentials go in hout_req, never in a URL that may be logged. */
+	rv = x->userinfo ? BK_E_HOUT_NOT_HTTPS : BK_E_NOMEM;
+	if (!x->userinfo && (x->lane = hout_lane_get(h, r)) != NULL &&
 	    (x->easy = curl_easy_init()) != NULL)
 		rv = hout_setup(x, r);
 	if (rv != BK_OK) {

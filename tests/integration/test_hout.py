@@ -452,6 +452,17 @@ def test_plain_http_refused(start):
     assert not plain.seen
 
 
+def test_userinfo_in_url_refused(srv, pki):
+    """libcurl would send https://user:pass@host/ as Basic credentials; credentials belong in
+    the request, and a URL is logged."""
+    before = len(srv.seen)
+    for userinfo in ('us3r:pa55w0rd@', 'us3r@', ':pa55w0rd@'):
+        r, err = one('--ca', pki.p('ca_a.crt'), f'https://{userinfo}127.0.0.1:{srv.port}/ok')
+        assert r['reason'] == 'hout_not_https', userinfo
+        assert 'us3r' not in err and 'pa55w0rd' not in err
+    assert len(srv.seen) == before
+
+
 def test_answer_over_cap_refused(srv, pki):
     ca = pki.p('ca_a.crt')
     # Content-Length over the cap (CURLOPT_MAXFILESIZE_LARGE) ...
