@@ -9,8 +9,10 @@
  * curl_multi_socket_action() when either fires, then collect the finished
  * transfers with curl_multi_info_read().  Nothing here waits: names are
  * resolved by libcurl's threaded resolver (hout_global_init() refuses a
- * libcurl without one), and the CA file is read by OpenSSL during the
- * handshake (libcurl keeps it cached per multi handle).
+ * libcurl without one), and the trust store is loaded in the parent
+ * (hout_trust_load()) or, given as a path, parsed at the first handshake
+ * and then cached by libcurl.  Each trust has its own multi handle
+ * (struct hout_lane), so connections are reused only within one trust.
  *
  * Every easy handle gets the whole security profile (hout_setup()), one
  * option at a time and each checked: a libcurl that refuses one fails the

@@ -379,6 +379,17 @@ def test_trust_store_loaded_before_the_loop(srv, pki):
     assert r['reason'] == 'hout_tls'
 
 
+def test_trust_store_unreadable(tmp_path):
+    """hout_trust_load names the file it could not use (a configuration error)."""
+    empty = tmp_path / 'empty.pem'
+    empty.write_text('no certificate here\n')
+    for path in (str(tmp_path / 'missing.pem'), str(empty)):
+        p = subprocess.run([DRIVER, '--trust', path, 'https://127.0.0.1:1/'],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and not SANITIZER.search(p.stderr), p.stderr
+        assert path in p.stderr and 'no CA certificate could be read' in p.stderr
+
+
 @pytest.mark.parametrize('mine,other', [('--ca', '--alt-ca'), ('--trust', '--alt-trust'),
                                         ('--ca', '--alt-trust')])
 def test_tenants_never_share_a_verified_connection(srv, pki, mine, other):
