@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pol.h"
 #include "saml.h"
+#include "rp.h"
 #include "store_admin.h"
 
 #define ADMIN_QUERY_LIMIT	1000
@@ -144,8 +145,25 @@ admin_flag(struct front_req *req, const char *name)
 
 /* --- tenants --- */
 
+/*
+ * Whether the tenant's way in can sign anyone in now: "ready", or the
+ * reason (an OAuth tenant whose provider is not reachable yet).
+ */
+static const char *
+admin_tenant_ready(struct front_req *req, const struct conf_tenant *t)
+{
+	int	 rv;
+
+	if (t->login == CONF_LOGIN_OIDC)
+		rv = rp_ready(req->f->rp, t);
+	else
+		rv = t->saml_sp != NULL ? BK_OK : BK_E_TENANT_LOGIN_MODE;
+	return rv == BK_OK ? "ready" : bk_err_slug(rv);
+}
+
 static json_t *
-admin_tenant_json(const struct conf_tenant *t, long long users)
+admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
+    long long users)
 {
 	struct saml_tenant_info	 info;
 	json_t			*o, *certs, *uris;
@@ -167,7 +185,7 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 	for (i = 0; i < t->panel.n_redirect_uris; i++)
 		json_array_append_new(uris,
 		    json_string(t->panel.redirect_uris[i]));
-	o = json_pack("{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:i, s:b, s:b, s:s,"
+	o = json_pack("{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:i, s:b, s:b, s:s?,"
 	    " s:o, s:s?,"
 	    " s:s, s:s, s:s, s:o, s:s?}",
 	    "id", t->id, "login", conf_login_name(t->login),
@@ -188,9 +206,15 @@ admin_tenant_json(const struct conf_tenant *t, long long users)
 		bk_time_fmt(info.metadata_valid_until, ts);
 		json_object_set_new(o, "metadata_valid_until", json_string(ts));
 	}
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "users",
 		    users >= 0 ? json_integer(users) : json_null());
+		json_object_set_new(o, "ready",
+		    json_string(admin_tenant_ready(req, t)));
+		if (t->login == CONF_LOGIN_OIDC)
+			json_object_set_new(o, "issuer",
+			    json_string(t->oidc.issuer));
+	}
 	return o;
 }
 
@@ -210,15 +234,16 @@ admin_tenants_done(void *arg, int rv, const long long *users, size_t n)
 		return;
 	}
 	if (req->t != NULL) {
-		o = admin_tenant_json(req->t, users != NULL ? users[0] : -1);
+		o = admin_tenant_json(req, req->t, users != NULL ? users[0] :
+		    -1);
 		front_reply_json(req, o ? 200 : 500, o);
 		return;
 	}
 	c = req->f->conf;
 	arr = json_array();
 	for (i = 0; i < c->n_tenants && i < n; i++)
-		json_array_append_new(arr, admin_tenant_json(c->tenants[i],
-		    users != NULL ? users[i] : -1));
+		json_array_append_new(arr, admin_tenant_json(req,
+		    c->tenants[i], users != NULL ? users[i] : -1));
 	front_reply_json(req, 200, json_pack("{s:o}", "tenants", arr));
 }
 

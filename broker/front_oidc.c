@@ -365,6 +365,25 @@ front_oidc_expect(struct front_req *req, struct oidc_expect *e)
 	e->clock_skew = req->t->saml.clock_skew;
 }
 
+/* A refused ID token: the record says what was checked (header unverified). */
+static void
+front_oidc_refuse_checked(struct front_req *req, int rv, const char *detail)
+{
+	struct front_oidc	*o = req->aux;
+	struct bk_buf		 b;
+
+	bk_buf_init(&b, 2048);
+	if (bk_buf_addf(&b, "alg=%s kid=%s sub=%s: %s", o->res.alg[0] ?
+	    o->res.alg : "-", o->res.kid ? o->res.kid : "-",
+	    o->res.sub ? o->res.sub : "-", detail ? detail : "") != BK_OK) {
+		bk_buf_free(&b);
+		flow_refuse(req, rv, detail);
+		return;
+	}
+	flow_refuse(req, rv, b.data);
+	bk_buf_free(&b);
+}
+
 static void
 front_oidc_keys(void *arg, int rv, const struct oidc_keyset *ks)
 {
@@ -395,7 +414,7 @@ front_oidc_keys(void *arg, int rv, const struct oidc_keyset *ks)
 	}
 	if (rv != BK_OK || (p = rp_provider(req->f->rp, req->t, &rv)) ==
 	    NULL) {
-		flow_refuse(req, rv, detail);
+		front_oidc_refuse_checked(req, rv, detail);
 		free(detail);
 		return;
 	}

@@ -27,7 +27,7 @@ static const char *const ssoctl_tenant_keys[] = {
 	"id", "login", "enable_salesforce_sso", "consent", "code_ttl",
 	"session_ttl", "allow_idp_initiated", "clock_skew", "allow_sha1",
 	"idp_entity_id", "metadata_valid_until", "sp_entity_id", "acs_url",
-	"panel_client_id", "redirect_uris", "users", NULL
+	"panel_client_id", "redirect_uris", "users", "issuer", "ready", NULL
 };
 static const char *const ssoctl_tenant_skip[] = { "idp_certificates", NULL };
 
@@ -121,7 +121,7 @@ static int
 ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 {
 	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
-	    "IDP ENTITY", "CERT EXPIRY", "USERS" };
+	    "IDP ENTITY", "CERT EXPIRY", "USERS", "READY" };
 	json_t	*e, *v;
 	size_t	 i, k;
 
@@ -139,10 +139,12 @@ ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 		    ssoctl_table_set(t, 2, bk_strdup(json_is_true(v) ?
 		    "on" : "off")) ||
 		    ssoctl_table_setj(t, 3, json_object_get(e, "consent")) ||
-		    ssoctl_table_setj(t, 4,
-		    json_object_get(e, "idp_entity_id")) ||
+		    ssoctl_table_setj(t, 4, json_object_get(e,
+		    json_is_string(json_object_get(e, "issuer")) ? "issuer" :
+		    "idp_entity_id")) ||
 		    ssoctl_table_set(t, 5, ssoctl_cert_expiry(e)) ||
-		    ssoctl_table_setj(t, 6, json_object_get(e, "users")))
+		    ssoctl_table_setj(t, 6, json_object_get(e, "users")) ||
+		    ssoctl_table_setj(t, 7, json_object_get(e, "ready")))
 			return BK_E_NOMEM;
 		ssoctl_table_next(t);
 	}

@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 
 from sbtest import browser as sbb
-from sbtest.flows import import_users
+from sbtest.flows import admin, import_users, ssoctl
 from sbtest.sfdc import SfdcStandin
 
 USERS = ('8x8 Internal ID,User Name,First Name,Last Name,Email,Extension,Salesforce ID\n'
@@ -172,3 +172,41 @@ def test_state_missing_or_foreign(oidc):
     r = br.s.get(b.pub + '/t/sf/oidc/callback?' + urllib.parse.urlencode(
         {'code': 'x', 'state': q['state'][0]}), allow_redirects=False, timeout=10)
     assert r.status_code == 403 and 'oidc_state' in r.text
+
+
+def test_tenant_is_listed_ready(oidc):
+    """The admin API and ssoctl tenants show whether the provider answered (discovery + JWKS)."""
+    b, op = oidc
+    r = admin(b, 'GET', '/api/v1/tenants/sf')
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j['login'] == 'oidc' and j['ready'] == 'ready' and j['issuer'] == op.base
+    out = ssoctl(b, 'tenants')
+    assert out.returncode == 0 and 'READY' in out.stdout, out.stdout + out.stderr
+    row = [l for l in out.stdout.splitlines() if l.startswith('sf ')]
+    assert row and 'ready' in row[0] and op.base in row[0], out.stdout
+
+
+def test_unreachable_provider_is_not_ready(factory, tmp_path):
+    """A provider that cannot be reached: that tenant not ready (503 oidc_not_ready, shown in
+    ssoctl tenants), the broker and its other tenants unaffected."""
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    secret = tmp_path / 'op.secret'
+    secret.write_text('x' * 32 + '\n')
+    secret.chmod(0o600)
+    b = factory.broker([('acme', {}), ('sf', {'consent': 'never', 'oidc': {
+        'issuer': f'https://127.0.0.1:{port}', 'client_id': 'c', 'client_secret_file': str(secret),
+        'org_id': '00DDM0000000001'}})])
+    j = admin(b, 'GET', '/api/v1/tenants/sf').json()
+    assert j['ready'] != 'ready', j
+    br = sbb.Browser(b)
+    v, c = sbb.pkce()
+    out = br.authorize('sf', state='s', challenge=c)
+    assert out.resp.status_code == 503 and 'oidc_not_ready' in out.resp.text, out.resp.text[:300]
+    # The SAML tenant still signs in.
+    assert br.get('/t/acme/saml/metadata').status_code == 200
+    assert b.get('/healthz').status_code == 200
