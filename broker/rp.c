@@ -37,7 +37,7 @@ struct rp_tenant {
 	struct oidc_keyset	*ks;
 	int			 state;		/* BK_OK: ready */
 	int			 fetching;
-	time_t			 jwks_at;	/* last JWKS fetch started */
+	time_t			 miss_at;	/* last refetch for a kid miss */
 	int			 backoff;
 	struct event		*retry;
 	struct rp_waiter	*waiters;
@@ -150,7 +150,6 @@ rp_fetch_jwks(struct rp_tenant *rt)
 	r.url = rt->prov.jwks_uri;
 	r.ca_file = rt->t->oidc.ca_file;
 	rt->fetching = 1;
-	rt->jwks_at = bk_now();
 	if ((rv = hout_get(rt->rp->h, &r, rp_jwks_cb, rt)) != BK_OK)
 		rp_failed(rt, rv, "JWKS", NULL);
 }
@@ -292,8 +291,9 @@ rp_keys(struct rp *rp, const struct conf_tenant *t, const char *kid,
 		return;
 	}
 	if (kid == NULL || oidc_keyset_lookup(rt->ks, kid) == BK_OK ||
-	    (!rt->fetching && bk_now() - rt->jwks_at < RP_JWKS_MIN_S)) {
-		/* Known, or refetched too recently: verify with these. */
+	    (!rt->fetching && rt->miss_at != 0 &&
+	    bk_now() - rt->miss_at < RP_JWKS_MIN_S)) {
+		/* Known, or refetched for a miss too recently: these keys. */
 		cb(arg, BK_OK, rt->ks);
 		return;
 	}
@@ -307,6 +307,8 @@ rp_keys(struct rp *rp, const struct conf_tenant *t, const char *kid,
 		rp->hold->ref(arg);
 	w->next = rt->waiters;
 	rt->waiters = w;
-	if (!rt->fetching)
+	if (!rt->fetching) {
+		rt->miss_at = bk_now();
 		rp_fetch_jwks(rt);
+	}
 }

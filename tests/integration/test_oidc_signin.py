@@ -18,17 +18,21 @@ USERS = ('8x8 Internal ID,User Name,First Name,Last Name,Email,Extension,Salesfo
          '3002,bob,Bob,Jones,bob@acme.example,0102,bob@acme.example\n')
 
 
-@pytest.fixture(scope='module')
-def oidc(tmp_path_factory, session_factory):
-    """A broker with the OAuth tenant sf, and its stand-in Salesforce."""
-    b = session_factory.broker([('sf', {'consent': 'never'})], start=False)
-    op = SfdcStandin(tmp_path_factory.mktemp('sfdc'),
-                     redirect_uris=[b.pub + '/t/sf/oidc/callback'],
+def make_oidc(factory, workdir):
+    """A broker with the OAuth tenant sf, and its stand-in Salesforce (started)."""
+    b = factory.broker([('sf', {'consent': 'never'})], start=False)
+    op = SfdcStandin(workdir, redirect_uris=[b.pub + '/t/sf/oidc/callback'],
                      users=['alice@acme.example', 'bob@acme.example', 'nobody@acme.example'])
     op.__enter__()
     b.tenants['sf'].oidc = op.oidc_section()
     b.start()
     import_users(b, 'sf', USERS, b.dir)
+    return b, op
+
+
+@pytest.fixture(scope='module')
+def oidc(tmp_path_factory, session_factory):
+    b, op = make_oidc(session_factory, tmp_path_factory.mktemp('sfdc'))
     yield b, op
     op.__exit__(None, None, None)
 
@@ -210,3 +214,24 @@ def test_unreachable_provider_is_not_ready(factory, tmp_path):
     # The SAML tenant still signs in.
     assert br.get('/t/acme/saml/metadata').status_code == 200
     assert b.get('/healthz').status_code == 200
+
+
+def test_key_rotation_and_refetch_limit(factory, tmp_path):
+    """A token signed with a new key (rotation): the JWKS is fetched again once and the sign-in
+    works.  Tokens naming unknown kids afterwards do not make the broker fetch it again within the
+    interval (RP_JWKS_MIN_S), whatever an attacker sends."""
+    b, op = make_oidc(factory, tmp_path / 'sfdc')
+    op.set_modes(rotate_keys=True)
+    try:
+        before = op.stats()['jwks']
+        br, v, state, out = signin(b, op)
+        code, _, _ = sbb.code_from(out, b.tenant('sf').redirect_uri)
+        assert code, (out.resp.status_code, out.resp.text[:300])
+        op.set_modes(unknown_kid=True)
+        for _ in range(4):
+            br, v, state, out = signin(b, op)
+            assert sbb.code_from(out, b.tenant('sf').redirect_uri)[0] is None
+        # at most one refetch per worker for the rotation, none for the attacker's kids
+        assert op.stats()['jwks'] - before <= 2, op.stats()
+    finally:
+        op.__exit__(None, None, None)
