@@ -37,7 +37,7 @@ struct rp_tenant {
 	struct oidc_keyset	*ks;
 	int			 state;		/* BK_OK: ready */
 	int			 fetching;
-	time_t			 miss_at;	/* last refetch for a kid miss */
+	time_t			 miss_at;	/* last refetch for a miss */
 	int			 backoff;
 	struct event		*retry;
 	struct rp_waiter	*waiters;

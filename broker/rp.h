@@ -10,7 +10,8 @@
  * go on.  The key set is cached per worker by kid; an ID token naming an
  * unknown kid makes one refetch (key rotation), then no other for a miss
  * during RP_JWKS_MIN_S per tenant, so new kids from an attacker cannot
- * make the broker hammer the provider.  The documents are checked by oidc/ (pure).
+ * make the broker hammer the provider.  The documents are checked by
+ * oidc/ (pure).
  * Trust: every document fetched is untrusted until oidc/ checked it.
  */
 #ifndef BK_RP_H
