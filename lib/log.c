@@ -50,6 +50,38 @@ log_level_name(int level)
 	}
 }
 
+/*
+ * o as one line on stderr, in one write so that lines stay whole across
+ * worker processes: dumped into a buffer on the stack with room for the
+ * newline (no allocation), or, for a longer line, into one of its own.
+ */
+static void
+log_write(json_t *o)
+{
+	char	 stack[4096], *buf = stack;
+	size_t	 n;
+
+	n = json_dumpb(o, stack, sizeof(stack) - 1, JSON_COMPACT |
+	    JSON_ENSURE_ASCII);
+	if (n == 0)
+		return;
+	if (n > sizeof(stack) - 1) {
+		if ((buf = malloc(n + 1)) == NULL)
+			return;
+		if (json_dumpb(o, buf, n, JSON_COMPACT | JSON_ENSURE_ASCII) !=
+		    n) {
+			free(buf);
+			return;
+		}
+	}
+	buf[n] = '\n';
+	if (write(STDERR_FILENO, buf, n + 1) < 0) {
+		/* nowhere left to report it */
+	}
+	if (buf != stack)
+		free(buf);
+}
+
 static void log_emit(int, const char *, int, const char *, const char *,
     va_list)
     __attribute__((format(printf, 5, 0)));
@@ -62,7 +94,7 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	struct timespec	 now;
 	struct tm	 tm;
 	json_t		*o;
-	char		*line, *clean;
+	char		*clean;
 
 	if (level < log_min)
 		return;
@@ -98,25 +130,8 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	}
 	if (errtext != NULL)
 		json_object_set_new(o, "errno", json_string(errtext));
-	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	log_write(o);
 	json_decref(o);
-	if (line == NULL)
-		return;
-	/* One write per line keeps lines whole across worker processes. */
-	{
-		size_t	 n = strlen(line);
-		char	*buf = malloc(n + 2);
-
-		if (buf != NULL) {
-			memcpy(buf, line, n);
-			buf[n] = '\n';
-			if (write(STDERR_FILENO, buf, n + 1) < 0) {
-				/* nowhere left to report it */
-			}
-			free(buf);
-		}
-	}
-	free(line);
 }
 
 #define LOG_VA(level, req, rv, errtext) do { \
@@ -287,6 +302,14 @@ log_utf8(const char *s, size_t max)
 	if (max < 8)
 		max = 8;
 	n = strlen(s);
+	/* ASCII that fits, the common case: the copy is the answer. */
+	for (o = 0; o < n && p[o] < 0x80; o++)
+		;
+	if (o == n && n <= max) {
+		if ((out = malloc(n + 1)) != NULL)
+			memcpy(out, s, n + 1);
+		return out;
+	}
 	total = log_utf8_run(p, n, NULL, (size_t)-1);
 	if ((out = malloc((total < max ? total : max) + 1)) == NULL)
 		return NULL;

@@ -13,6 +13,8 @@
 #ifndef BK_SAML_INT_H
 #define BK_SAML_INT_H
 
+#include <openssl/evp.h>
+
 #include <libxml/tree.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/keys.h>
@@ -85,6 +87,8 @@ struct saml_xml_state {
 #define SAML_XML_LIMITS		0x01	/* untrusted message: shape limits */
 
 struct _LassoServer;
+/* The digests a SignatureMethod may name: SHA-256, -384, -512, SHA-1. */
+#define SAML_SI_MDS	4
 
 /** A tenant: everything built once at load (see saml.h). */
 struct saml_tenant {
@@ -98,6 +102,8 @@ struct saml_tenant {
 	int		 max_authn_age;
 	struct saml_tenant_info info;
 	xmlSecKeyPtr	 keys[SAML_MAX_IDP_CERTS];	/* public RSA only */
+	/* per key and digest, a verification context to copy (saml_si.c) */
+	EVP_MD_CTX	*verify_ctx[SAML_MAX_IDP_CERTS][SAML_SI_MDS];
 	char		*sp_metadata;
 	size_t		 sp_metadata_len;
 	struct _LassoServer *server;
@@ -144,6 +150,8 @@ int	 saml_check_prefix_lists(struct saml_ctx *c);
 
 /* saml_si.c */
 int	 saml_si_key(struct saml_ctx *c, xmlNodePtr sig, size_t *which);
+int	 saml_si_key_ready(struct saml_tenant *t, size_t i);
+void	 saml_si_key_free(struct saml_tenant *t, size_t i);
 
 /* saml_sig.c */
 int	 saml_sig_find(xmlNodePtr elem, xmlNodePtr *sig);

@@ -140,36 +140,101 @@ saml_si_sigvalue(xmlNodePtr sv, unsigned char **sig, size_t *len)
 	return rv == BK_OK ? BK_OK : BK_E_SAML_SIG_INVALID;
 }
 
-/* The digest of the (profile-checked) SignatureMethod. */
+/* The digests a SignatureMethod may name, in verify_ctx order. */
 static const EVP_MD *
+saml_si_evp_md(int m)
+{
+	switch (m) {
+	case 0:
+		return EVP_sha256();
+	case 1:
+		return EVP_sha384();
+	case 2:
+		return EVP_sha512();
+	default:
+		return EVP_sha1();
+	}
+}
+
+/* The digest index of the (profile-checked) SignatureMethod, or -1. */
+static int
 saml_si_md(xmlNodePtr sm)
 {
 	const char *alg = saml_xml_attr(sm, "Algorithm"), *h;
 
 	if (alg == NULL || (h = strrchr(alg, '-')) == NULL)
-		return NULL;
+		return -1;
 	if (strcmp(h, "-sha256") == 0)
-		return EVP_sha256();
+		return 0;
 	if (strcmp(h, "-sha384") == 0)
-		return EVP_sha384();
+		return 1;
 	if (strcmp(h, "-sha512") == 0)
-		return EVP_sha512();
+		return 2;
 	return strcmp(alg, "http://www.w3.org/2000/09/xmldsig#rsa-sha1") == 0 ?
-	    EVP_sha1() : NULL;
+	    3 : -1;
 }
 
-static int
-saml_si_rsa_ok(xmlSecKeyPtr key, const EVP_MD *md, const unsigned char *sig,
-    size_t siglen, const unsigned char *tbs, size_t len)
+/*
+ * A verification context per key and digest, initialised once at load:
+ * EVP_DigestVerifyInit() looks the key's algorithm up among the
+ * provider's key managers every time (27k instructions, a tenth of the
+ * RSA verification itself), a copy of an initialised context does not.
+ * One that cannot be made stays NULL and is initialised per call.
+ */
+int
+saml_si_key_ready(struct saml_tenant *t, size_t i)
 {
-	EVP_PKEY *pk = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key));
+	EVP_PKEY *pk = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(
+	    t->keys[i]));
+	EVP_MD_CTX *m;
+	int k;
+
+	if (pk == NULL)
+		return BK_E_SAML_CERT;
+	for (k = 0; k < SAML_SI_MDS; k++) {
+		if ((m = EVP_MD_CTX_new()) == NULL)
+			return BK_E_NOMEM;
+		if (EVP_DigestVerifyInit(m, NULL, saml_si_evp_md(k), NULL,
+		    pk) != 1) {
+			EVP_MD_CTX_free(m);
+			m = NULL;
+		}
+		t->verify_ctx[i][k] = m;
+	}
+	return BK_OK;
+}
+
+void
+saml_si_key_free(struct saml_tenant *t, size_t i)
+{
+	int k;
+
+	for (k = 0; k < SAML_SI_MDS; k++) {
+		EVP_MD_CTX_free(t->verify_ctx[i][k]);
+		t->verify_ctx[i][k] = NULL;
+	}
+}
+
+/* 1 if sig is key i's signature of tbs with digest m. */
+static int
+saml_si_rsa_ok(const struct saml_tenant *t, size_t i, int md,
+    const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+    size_t len)
+{
+	EVP_PKEY *pk = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(
+	    t->keys[i]));
+	const EVP_MD_CTX *tmpl = t->verify_ctx[i][md];
 	EVP_MD_CTX *m;
 	int ok;
 
 	if (pk == NULL || (m = EVP_MD_CTX_new()) == NULL)
 		return 0;
-	ok = EVP_DigestVerifyInit(m, NULL, md, NULL, pk) == 1 &&
-	    EVP_DigestVerify(m, sig, siglen, tbs, len) == 1;
+	if (tmpl != NULL)
+		ok = EVP_MD_CTX_copy_ex(m, tmpl) == 1;
+	else
+		ok = EVP_DigestVerifyInit(m, NULL, saml_si_evp_md(md), NULL,
+		    pk) == 1;
+	ok = ok && EVP_DigestVerify(m, sig, siglen, tbs, len) == 1;
 	EVP_MD_CTX_free(m);
 	return ok;
 }
@@ -185,20 +250,19 @@ saml_si_key(struct saml_ctx *c, xmlNodePtr sig, size_t *which)
 	xmlNodePtr si = saml_xml_first_elem(sig->children);
 	xmlNodePtr sv = saml_xml_next_elem(si);
 	xmlNodePtr cm = saml_xml_first_elem(si->children);
-	const EVP_MD *md = saml_si_md(saml_xml_next_elem(cm));
+	int md = saml_si_md(saml_xml_next_elem(cm));
 	unsigned char *tbs = NULL, *sv_raw = NULL;
 	size_t len = 0, svlen = 0, i;
 	int rv;
 
-	if (md == NULL)
+	if (md < 0)
 		return BK_E_SAML_SIG_INVALID;
 	if ((rv = saml_si_c14n(si, cm, &tbs, &len)) != BK_OK ||
 	    (rv = saml_si_sigvalue(sv, &sv_raw, &svlen)) != BK_OK)
 		goto out;
 	rv = BK_E_SAML_SIG_INVALID;
 	for (i = 0; i < c->t->info.n_certs && rv != BK_OK; i++)
-		if (saml_si_rsa_ok(c->t->keys[i], md, sv_raw, svlen, tbs,
-		    len)) {
+		if (saml_si_rsa_ok(c->t, i, md, sv_raw, svlen, tbs, len)) {
 			*which = i;
 			rv = BK_OK;
 		}

@@ -245,6 +245,9 @@ saml_md_add_cert(struct saml_tenant *t, xmlNodePtr kd, const char **why)
 	rv = saml_sig_key_from_der(der, len, &t->keys[t->info.n_certs],
 	    &t->info.certs[t->info.n_certs], why);
 	free(der);
+	if (rv == BK_OK &&
+	    (rv = saml_si_key_ready(t, t->info.n_certs)) != BK_OK)
+		*why = "the key cannot verify";
 	if (rv == BK_OK)
 		t->info.n_certs++;
 	return rv;
@@ -574,9 +577,11 @@ saml_tenant_free(struct saml_tenant *t)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < SAML_MAX_IDP_CERTS; i++)
+	for (i = 0; i < SAML_MAX_IDP_CERTS; i++) {
+		saml_si_key_free(t, i);
 		if (t->keys[i] != NULL)
 			xmlSecKeyDestroy(t->keys[i]);
+	}
 	if (t->server != NULL)
 		lasso_server_destroy(t->server);
 	free(t->tenant_id);
