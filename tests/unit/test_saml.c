@@ -548,6 +548,50 @@ static const struct tcase si_cases[] = {
 	    BK_E_SAML_SIG_INVALID, NULL },
 };
 
+/*
+ * Strict base64 (lib/bk_util.c), which the SAMLResponse and SignatureValue
+ * go through: its fast path leans on EVP_DecodeBlock() refusing every
+ * byte outside the alphabet and '=', so an OpenSSL that decoded more
+ * would show here.
+ */
+static void
+test_b64_strict(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 rv;
+	} t[] = {
+		{ "QUJD", BK_OK }, { "QUI=", BK_OK }, { "QQ==", BK_OK },
+		{ "QU JD", BK_OK }, { " QUJD\r\n", BK_OK }, { "QQ=\n=", BK_OK },
+		{ "QUJ-", BK_E_INVAL }, { "QU_D", BK_E_INVAL },
+		{ "QUJD-", BK_E_INVAL }, { "-QUJD", BK_E_INVAL },
+		{ "Q=JD", BK_E_INVAL }, { "QQ=A", BK_E_INVAL },
+		{ "Q===", BK_E_INVAL }, { "====", BK_E_INVAL },
+		{ "QUJ", BK_E_INVAL }, { "", BK_E_INVAL },
+		{ "QUJD\x01", BK_E_INVAL }, { "QU\xc3\xa9" "D", BK_E_INVAL },
+		{ "QUJD.", BK_E_INVAL }, { "QU\vJD", BK_E_INVAL },
+	};
+	unsigned char *out;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < BK_NELEM(t); i++) {
+		out = NULL;
+		if (bk_b64_decode(t[i].in, strlen(t[i].in), 64, &out, &len) !=
+		    t[i].rv)
+			fail_msg("base64 row %zu (%s)", i, t[i].in);
+		free(out);
+	}
+	out = NULL;
+	assert_int_equal(bk_b64_decode("QUJDRA==", 8, 3, &out, &len),
+	    BK_E_TOOBIG);
+	free(out);
+	assert_int_equal(bk_b64_decode("QUJD", 4, 3, &out, &len), BK_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "ABC", 4);
+	free(out);
+}
+
 static void
 test_signed_info(void **state)
 {
@@ -939,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_lasso_flag),
 		cmocka_unit_test(test_result_fields),
 		cmocka_unit_test(test_signed_info),
+		cmocka_unit_test(test_b64_strict),
 		cmocka_unit_test(test_tenant_info),
 		cmocka_unit_test(test_tenant_errors),
 		cmocka_unit_test(test_metadata_expires_at_runtime),
