@@ -53,8 +53,7 @@ front_set_str(char **dst, const char *v)
 	*dst = v ? bk_strdup(v) : NULL;
 }
 
-/* The browser's session cookie for the request's tenant, or NULL. */
-static char *
+char *
 flow_session_cookie(struct front_req *req)
 {
 	char	 name[FRONT_COOKIE_NAMEBUF];

@@ -96,6 +96,8 @@ void	flow_consent(struct front_req *req, int allow);
  * the panel; otherwise answer rv as an error.
  */
 void	flow_spent(struct front_req *req, int rv, const char *detail);
+/** The browser's session cookie for req->t, returned-owned, or NULL. */
+char	*flow_session_cookie(struct front_req *req);
 /** GET /t/<tenant>/signed-in: where the person stands. */
 void	flow_signed_in(struct front_req *req);
 

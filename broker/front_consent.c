@@ -23,16 +23,6 @@
 #include "log.h"
 #include "store_signin.h"
 
-static char *
-front_consent_session(struct front_req *req)
-{
-	char	 name[FRONT_COOKIE_NAMEBUF];
-
-	front_cookie_name(req, FRONT_COOKIE_SESSION, req->t->id, name,
-	    sizeof(name));
-	return front_cookie_get(req, name);
-}
-
 /* The CSRF token for tx in this browser, into out[BK_TOKEN_LEN+1]. */
 static int
 front_consent_csrf(const char *tx, const char *session,
@@ -103,7 +93,7 @@ front_consent_page_cb(void *arg, int rv, const struct rec_grant *g)
 		    "consent transaction expired");
 		return;
 	}
-	session = front_consent_session(req);
+	session = flow_session_cookie(req);
 	rv = front_consent_load(req, g, session);
 	if (rv == BK_OK)
 		rv = front_consent_csrf(tx, session, csrf);
@@ -206,7 +196,7 @@ front_consent_decided(void *arg, int rv, const struct rec_grant *g)
 		flow_spent(req, BK_E_HTTP_NOCOOKIE, NULL);
 		return;
 	}
-	session = front_consent_session(req);
+	session = flow_session_cookie(req);
 	rv = front_consent_load(req, g, session);
 	if (rv == BK_OK && (front_consent_csrf(tx, session, want) != BK_OK ||
 	    !bk_ct_eq(want, strlen(want), csrf, strlen(csrf))))

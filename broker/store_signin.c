@@ -334,20 +334,49 @@ reply_str(const struct store_reply *r, size_t i, size_t *len)
 	return store_reply_str(store_reply_elem(r, i), len);
 }
 
-/* A record of kind k from element i; a bad one is logged and absent. */
+
+/*
+ * A plain string reply as a record of kind k: BK_OK (out filled), or
+ * absent (none, or unreadable: logged) with out zeroed.
+ */
 static int
-reply_rec(const struct store_reply *r, size_t i, enum rec_kind k, void *out)
+reply_plain_rec(int rv, const struct store_reply *r, enum rec_kind k,
+    void *out)
 {
 	const char	*p, *why = NULL;
 	size_t		 len;
-	int		 rv;
 
-	if ((p = reply_str(r, i, &len)) == NULL || len == 0)
+	if (rv != BK_OK || (p = store_reply_str(r, &len)) == NULL)
 		return rec_read(k, NULL, 0, out, NULL);	/* none: zeroed */
 	if ((rv = rec_read(k, p, len, out, &why)) == BK_E_STORE_RECORD)
-		log_warnx_r(rv, "stored %s record unreadable (%s): "
-		    "treated as absent", rec_kind_name(k), why);
+		log_warnx_r(rv, "stored %s record unreadable (%s): treated as "
+		    "absent", rec_kind_name(k), why);
 	return rv;
+}
+
+/* Element i of an array reply as a record (as reply_plain_rec). */
+static int
+reply_elem_rec(const struct store_reply *r, size_t i, enum rec_kind k,
+    void *out)
+{
+	return reply_plain_rec(BK_OK, store_reply_elem(r, i), k, out);
+}
+
+/* One record by its secret: GET, or GETDEL when take (read once). */
+static void
+sop_get_rec(struct store *s, struct sop *o, const char *tenant,
+    const char *kind, const char *secret, int take)
+{
+	const char	*argv[2];
+	char		*key;
+
+	argv[0] = take ? "GETDEL" : "GET";
+	argv[1] = key = store_key_digest(tenant, kind, secret);
+	if (key == NULL)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_cmd(s, o, 2, argv);
+	free(key);
 }
 
 /* The profile in a stored user record (the policy module's parser). */
@@ -445,23 +474,13 @@ static void
 signin_take_reply(struct sop *o, int rv, const struct store_reply *r)
 {
 	struct rec_signin sr;
-	const char	*p, *why = NULL;
-	size_t		 len;
-	int		 ok = 0;
+	int		 ok;
 
-	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
-		if (rec_read(REC_SIGNIN, p, len, &sr, &why) != BK_OK)
-			log_warnx_r(BK_E_STORE_RECORD, "stored signin record "
-			    "unreadable (%s): treated as absent", why);
-		else if (strlen(o->bind) == BK_DIGEST_HEX &&
-		    bk_ct_eq(sr.bind, strlen(sr.bind), o->bind, BK_DIGEST_HEX))
-			ok = 1;
-		else
-			rec_cleanup(REC_SIGNIN, &sr);
-	}
+	ok = reply_plain_rec(rv, r, REC_SIGNIN, &sr) == BK_OK &&
+	    strlen(o->bind) == BK_DIGEST_HEX &&
+	    bk_ct_eq(sr.bind, strlen(sr.bind), o->bind, BK_DIGEST_HEX);
 	o->cb.signin(o->arg, rv, ok ? &sr : NULL);
-	if (ok)
-		rec_cleanup(REC_SIGNIN, &sr);
+	rec_cleanup(REC_SIGNIN, &sr);
 }
 
 void
@@ -469,8 +488,6 @@ store_signin_take(struct store *s, const char *tenant, const char *rid,
     const char *bind, store_signin_cb *cb, void *arg)
 {
 	struct sop	*o = sop_new(arg, signin_take_reply);
-	const char	*argv[2];
-	char		*key;
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -478,13 +495,7 @@ store_signin_take(struct store *s, const char *tenant, const char *rid,
 	}
 	o->cb.signin = cb;
 	snprintf(o->bind, sizeof(o->bind), "%s", bind ? bind : "");
-	argv[0] = "GETDEL";
-	argv[1] = key = store_key_digest(tenant, "authn", rid);
-	if (key == NULL)
-		sop_done(BK_E_NOMEM, NULL, o);
-	else
-		sop_cmd(s, o, 2, argv);
-	free(key);
+	sop_get_rec(s, o, tenant, "authn", rid, 1);
 }
 
 /* --- the decision --- */
@@ -511,7 +522,7 @@ decide_reply(struct sop *o, int rv, const struct store_reply *r)
 		rv = BK_E_STORE_RECORD;
 	else if (o->flag) {
 		/* A request that cannot be read was never ours. */
-		if (reply_rec(r, 2, REC_SIGNIN, &d.request) == BK_OK)
+		if (reply_elem_rec(r, 2, REC_SIGNIN, &d.request) == BK_OK)
 			d.has_request = 1;
 		else
 			d.verdict = STORE_DECIDE_REQUEST;
@@ -575,7 +586,7 @@ session_reply(struct sop *o, int rv, const struct store_reply *r)
 	}
 	/* Expired, revoked, remapped or unreadable: no session. */
 	if (store_reply_is(store_reply_elem(r, 0), "ok") &&
-	    reply_rec(r, 1, REC_SESSION, &f.sess) == BK_OK &&
+	    reply_elem_rec(r, 1, REC_SESSION, &f.sess) == BK_OK &&
 	    reply_profile(r, 2, &f.prof) == BK_OK)
 		f.found = 1;
 	f.consent = store_reply_int(store_reply_elem(r, 3)) == 1;
@@ -731,21 +742,10 @@ static void
 consent_reply(struct sop *o, int rv, const struct store_reply *r)
 {
 	struct rec_grant g;
-	const char	*p, *why = NULL;
-	size_t		 len;
-	int		 ok = 0;
+	int		 ok = reply_plain_rec(rv, r, REC_GRANT, &g) == BK_OK;
 
-	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
-		if (rec_read(REC_GRANT, p, len, &g, &why) == BK_OK)
-			ok = 1;
-		else
-			log_warnx_r(BK_E_STORE_RECORD,
-			    "stored consent record unreadable (%s): treated "
-			    "as absent", why ? why : "?");
-	}
 	o->cb.grant(o->arg, rv, ok ? &g : NULL);
-	if (ok)
-		rec_cleanup(REC_GRANT, &g);
+	rec_cleanup(REC_GRANT, &g);
 }
 
 void
@@ -753,8 +753,6 @@ store_consent_get(struct store *s, const char *tenant, const char *tx,
     int take, store_grant_cb *cb, void *arg)
 {
 	struct sop	*o = sop_new(arg, consent_reply);
-	char		*key;
-	const char	*argv[2];
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -762,13 +760,7 @@ store_consent_get(struct store *s, const char *tenant, const char *tx,
 	}
 	o->cb.grant = cb;
 	/* GETDEL: a decision counts once. */
-	argv[0] = take ? "GETDEL" : "GET";
-	argv[1] = key = store_key_digest(tenant, "ctx", tx);
-	if (key == NULL)
-		sop_done(BK_E_NOMEM, NULL, o);
-	else
-		sop_cmd(s, o, 2, argv);
-	free(key);
+	sop_get_rec(s, o, tenant, "ctx", tx, take);
 }
 
 /* --- redeeming a code --- */
@@ -806,7 +798,7 @@ redeem_user(const struct store_reply *r, struct store_redeemed *d)
 	struct rec_tomb	 t;
 
 	if (d->verdict == STORE_REDEEM_REUSED) {
-		if (reply_rec(r, 1, REC_TOMB, &t) != BK_OK)
+		if (reply_elem_rec(r, 1, REC_TOMB, &t) != BK_OK)
 			return;
 		d->tok.internal_id = t.internal_id;
 		d->tok.user = t.user;
@@ -815,7 +807,7 @@ redeem_user(const struct store_reply *r, struct store_redeemed *d)
 		d->token_revoked = store_reply_int(store_reply_elem(r, 2)) == 1;
 		return;
 	}
-	if (reply_rec(r, 1, REC_GRANT, &g) != BK_OK)
+	if (reply_elem_rec(r, 1, REC_GRANT, &g) != BK_OK)
 		return;
 	d->tok.internal_id = g.internal_id;
 	d->tok.user = g.user;
@@ -841,7 +833,7 @@ redeem_reply(struct sop *o, int rv, const struct store_reply *r)
 		    redeem_answers[i].answer))
 			d.verdict = redeem_answers[i].verdict;
 	if (d.verdict == STORE_REDEEM_OK) {
-		if (reply_rec(r, 1, REC_TOKEN, &d.tok) != BK_OK)
+		if (reply_elem_rec(r, 1, REC_TOKEN, &d.tok) != BK_OK)
 			rv = BK_E_STORE_RECORD;
 		d.ttl = store_reply_int(store_reply_elem(r, 2));
 	} else if (d.verdict != STORE_REDEEM_BADTYPE)
@@ -900,21 +892,10 @@ static void
 token_reply(struct sop *o, int rv, const struct store_reply *r)
 {
 	struct rec_token t;
-	const char	*p, *why = NULL;
-	size_t		 len;
-	int		 ok = 0;
+	int		 ok = reply_plain_rec(rv, r, REC_TOKEN, &t) == BK_OK;
 
-	if (rv == BK_OK && (p = store_reply_str(r, &len)) != NULL) {
-		if (rec_read(REC_TOKEN, p, len, &t, &why) == BK_OK)
-			ok = 1;
-		else
-			log_warnx_r(BK_E_STORE_RECORD,
-			    "stored token record unreadable (%s): treated as "
-			    "absent", why ? why : "?");
-	}
 	o->cb.token(o->arg, rv, ok ? &t : NULL);
-	if (ok)
-		rec_cleanup(REC_TOKEN, &t);
+	rec_cleanup(REC_TOKEN, &t);
 }
 
 void
@@ -922,21 +903,13 @@ store_token_get(struct store *s, const char *tenant, const char *token,
     store_token_cb *cb, void *arg)
 {
 	struct sop	*o = sop_new(arg, token_reply);
-	const char	*argv[2];
-	char		*key;
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
 		return;
 	}
 	o->cb.token = cb;
-	argv[0] = "GET";
-	argv[1] = key = store_key_digest(tenant, "tok", token);
-	if (key == NULL)
-		sop_done(BK_E_NOMEM, NULL, o);
-	else
-		sop_cmd(s, o, 2, argv);
-	free(key);
+	sop_get_rec(s, o, tenant, "tok", token, 0);
 }
 
 static void
