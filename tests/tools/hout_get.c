@@ -15,7 +15,8 @@
  * lateness (p50, p99, max, in ms).  busy_p99 bounds each lateness by the
  * CPU the process used meanwhile: a loop held by its own work uses the
  * CPU while it is late, a process the machine did not schedule does not,
- * so busy_p99 is what this process's loop is to blame for.  Used by tests/integration/test_hout.py.
+ * so busy_p99 is what this process's loop is to blame for.  --idle-ms N
+ * with no URL only runs the timer for N ms: the machine's own noise.  Used by tests/integration/test_hout.py.
  *   hout_get [options] URL...
  * Trust: test-only; secrets on its command line are test values.
  */
@@ -232,6 +233,16 @@ cancel_cb(evutil_socket_t fd, short what, void *arg)
 	D.h = NULL;
 }
 
+/* --idle-ms: the control run is over. */
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopexit(D.base, NULL);
+}
+
 /* --drop-ms: every owner still waiting goes away (a client hung up). */
 static void
 drop_cb(evutil_socket_t fd, short what, void *arg)
@@ -304,7 +315,8 @@ usage(void)
 	    "[--total-ms N] [--max-bytes N]\n\t[--alt-ca FILE] "
 	    "[--trust FILE | --trust-system] [--alt-trust FILE]\n\t[--post BODY] [--user U "
 	    "--secret S] [--bearer T] [--count N] [--serial]\n\t[--tick-ms N] "
-	    "[--cancel-ms N] [--drop-ms N] [--body] [--debug] URL...\n");
+	    "[--cancel-ms N] [--drop-ms N] [--body] [--debug] URL...\n"
+	    "       hout_get [--tick-ms N] --idle-ms N\n");
 	exit(2);
 }
 
@@ -339,6 +351,7 @@ static const struct option longopts[] = {
 	{ "drop-ms", required_argument, NULL, 'd' },
 	{ "body", no_argument, NULL, 'B' },
 	{ "debug", no_argument, NULL, 'D' },
+	{ "idle-ms", required_argument, NULL, 'I' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -356,6 +369,7 @@ main(int argc, char **argv)
 {
 	struct hout_conf	 c;
 	long			 count = 1, cancel_ms = 0, drop_ms = 0;
+	long			 idle_ms = 0;
 	int			 ch, i, debug = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -385,16 +399,17 @@ main(int argc, char **argv)
 		case 'd': drop_ms = num(optarg, 600000); break;
 		case 'B': D.show_body = 1; break;
 		case 'D': debug = 1; break;
+		case 'I': idle_ms = num(optarg, 600000); break;
 		default: usage();
 		}
 	}
-	if (optind >= argc || count < 1 || D.tick_ms < 1)
+	if ((optind >= argc) == (idle_ms == 0) || count < 1 || D.tick_ms < 1)
 		usage();
 	D.urls = argv + optind;
 	D.nurls = argc - optind;
 	D.total = (int)count * D.nurls;
 	log_init("hout_get", debug);
-	if ((D.jobs = calloc((size_t)D.total, sizeof(*D.jobs))) == NULL)
+	if ((D.jobs = calloc((size_t)D.total + 1, sizeof(*D.jobs))) == NULL)
 		fatalx("out of memory");
 	for (i = 0; i < D.total; i++) {
 		D.jobs[i].i = i;
@@ -417,9 +432,10 @@ main(int argc, char **argv)
 	tick_arm();
 	later(cancel_ms, cancel_cb);
 	later(drop_ms, drop_cb);
+	later(idle_ms, idle_cb);
 	for (i = 0; i < (D.serial ? 1 : D.total); i++)
 		start_next();
-	if (D.settled < D.total)
+	if (D.settled < D.total || idle_ms > 0)
 		event_base_dispatch(D.base);
 	summary();
 	hout_free(D.h);
