@@ -5,6 +5,8 @@
 #   bench/acs.sh                       # ~14 min on 2 cores (7 of them generating
 #                                      # 2 x 220k signed responses)
 #   RUNS=1 DURATION=3 CONNS="2 16" FLOORS=0 bench/acs.sh     # quick look, ~5 min
+#   TARGET_ONLY=1 RUNS=1 DURATION=3 CONNS=16 bench/acs.sh    # the broker alone, no
+#                                      # mellon, no run-peers.sh (~2 min)
 #
 # 1. builds the broker without sanitizers (scripts/bootstrap.sh BUILD);
 # 2. prepares a writable bench-peers copy (PEERS, default /tmp/bench-peers:
@@ -31,6 +33,18 @@
 # MAX_PER_RUN (bodies handed to one wrk run) must exceed what the broker can
 # take in DURATION seconds; wraps=N in the table means it did not.
 #
+# Fresh bodies: the broker refuses a Response issued more than 300 s +
+# clock_skew ago (saml_issue_instant), and gen_responses.py stamps a whole
+# pool with the time its generation started.  A pool of 220,000 took 3.5 to
+# 7 minutes to sign and was then used for up to 12.5 more, so on a slow
+# machine every row after the first counted refusals (2026-12-02).  The
+# pool is now one run's worth (N_BODIES = MAX_PER_RUN): run-peers.sh signs a
+# new one just before each wrk run (the previous run always used part of
+# it), so no body is older than one pool's signing (~40 s at 1,100
+# signatures/s) plus DURATION when it is posted, for both SPs alike.  It
+# costs about as much signing as before (13 pools of 40,000 per SP against
+# one of 220,000 and the regenerations it needed), spread between runs.
+#
 # Results: bench-peers' results/<stamp>/ (raw.txt, summary.md) and a copy of
 # the combined summary in bench/results/acs-<stamp>.md.
 set -euo pipefail
@@ -39,17 +53,19 @@ source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-"1 2 16 64"}
-MAX_PER_RUN=${MAX_PER_RUN:-30000}
-N_BODIES=${N_BODIES:-220000}
+MAX_PER_RUN=${MAX_PER_RUN:-40000}
+N_BODIES=${N_BODIES:-$MAX_PER_RUN}
 USERS=${USERS:-5000}
 FLOORS=${FLOORS:-1}
 IDLE_MAX_S=${IDLE_MAX_S:-30}
 export RUNS DURATION CONNS MAX_PER_RUN N_BODIES IDLE_MAX_S
 
+TARGET_ONLY=${TARGET_ONLY:-0}
+
 bk_init
 bk_build
 bk_peers
-bk_need_peer_deps
+[ "$TARGET_ONLY" = 1 ] || bk_need_peer_deps
 bk_redis_start
 bk_write_conf never
 bk_broker_start
@@ -77,6 +93,48 @@ loc=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: $ck" "$AUTHZ")
 [[ $loc == "$REDIRECT_URI?code="* ]] || bk_die "the session cookie did not yield a code at /oauth2/authorize: $loc"
 loc=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$AUTHZ")
 bk_log "session check: cookie -> code at the panel; no cookie -> ${loc%% *} to the IdP"
+
+# ---- TARGET_ONLY=1: the broker alone, with run-peers.sh's generator and
+# wrk script and its body policy (a pool signed just before each run), no
+# mellon; for checking the harness and the broker, not for the comparison.
+if [ "$TARGET_ONLY" = 1 ]; then
+	command -v wrk >/dev/null || bk_die "TARGET_ONLY needs wrk"
+	out=$BK_BENCH/results/acs-target-$(date +%Y%m%d-%H%M%S).md
+	{
+		echo "# ACS, the broker alone ($(nproc) cores, workers=$WORKERS, RUNS=$RUNS, DURATION=${DURATION}s)"
+		echo
+		echo "| conns | run | req/s | p50 ms | p99 ms | accepted | refused | bodies age at start s |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	} >"$out"
+	for c in $CONNS; do
+		for r in $(seq "$RUNS"); do
+			bk_gen_bodies "$MAX_PER_RUN" "$BK_RUN/pool.txt" 2>&1 | sed 's/^/  /' >&2
+			t=$((c < 2 ? 1 : 2))
+			a0=$(grep -c '"assertion accepted' "$BROKER_LOG" || true)
+			j0=$(grep -c '"assertion rejected' "$BROKER_LOG" || true)
+			age=$(($(date +%s) - $(stat -c %Y "$BK_RUN/pool.txt")))
+			res=$(wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 30s \
+			    -s "$PEERS/scripts/wrk-post-bodies.lua" "$ACS" -- "$BK_RUN/pool.txt" "$t" |
+			    grep '^RESULT' || true)
+			[ -n "$res" ] || bk_die "wrk produced no RESULT line"
+			sleep 1
+			a=$(($(grep -c '"assertion accepted' "$BROKER_LOG" || true) - a0))
+			j=$(($(grep -c '"assertion rejected' "$BROKER_LOG" || true) - j0))
+			kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $res"; }
+			echo "| $c | $r | $(kv rps) | $(kv lat_p50_ms) | $(kv lat_p99_ms) | $a | $j | $age |" >>"$out"
+			bk_log "c=$c run $r: $(kv rps) req/s, accepted $a, refused $j"
+		done
+	done
+	{
+		echo
+		echo "Refusals in the broker log by reason (the hand check's replay is one of them):"
+		{ grep '"assertion rejected' "$BROKER_LOG" | grep -o '"reason":"[^"]*"' || true; } |
+		    sort | uniq -c | sed 's/^ */- /'
+	} >>"$out"
+	cat "$out"
+	bk_log "written $out"
+	exit 0
+fi
 
 # The bench-peers smoke gate posts its bodies with curl --data-binary @file,
 # i.e. with the generator's trailing newline (browsers never send one).  If
