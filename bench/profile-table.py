@@ -50,7 +50,7 @@ STAGES = [
     ("  free the document (xmlFreeDoc)", ["xmlFreeDoc"]),
     ("Redis: send commands (redisAsyncCommandArgv)", ["redisAsyncCommandArgv"]),
     ("Redis: replies + continuations (redisAsyncHandleRead)", ["redisAsyncHandleRead"]),
-    ("  after the decision: session, code, audit, reply (front_acs_decided)", ["front_acs_decided"]),
+    ("  after the decision: session, code, audit, reply (flow_decided)", ["flow_decided", "front_acs_decided"]),
     ("  audit record (front_audit)", ["front_audit"]),
     ("    json_dumps, all callers (the two audit halves, stored records)", ["json_dumps"]),
     ("log lines (log_emit)", ["log_emit"]),
