@@ -570,6 +570,12 @@ v_oidc_issuer(const char *s, const char **why)
 	if (conf_url_check(s, 1, 0, 0, why) != BK_OK ||
 	    conf_url_split(s, &u, why) != BK_OK)
 		return BK_E_INVAL;
+	if (u.rest[0] != '\0') {
+		/* iss must be this exact string: Salesforce's has no path. */
+		*why = "must be scheme://host[:port] only, without a path or a "
+		    "trailing slash";
+		return BK_E_INVAL;
+	}
 	if (conf_host_is_loopback(u.host, u.hostlen))
 		return BK_OK;
 	for (i = 0; i < BK_NELEM(hosts); i++)

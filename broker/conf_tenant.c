@@ -260,6 +260,25 @@ conf_oidc_endpoints_check(struct conf_parse *p)
 		    "document)");
 }
 
+/* A [saml] key in a tenant that signs in with OAuth contradicts it. */
+static void
+conf_saml_unused_check(struct conf_parse *p)
+{
+	static const char *const keys[] = { "idp_metadata", "sp_key",
+	    "sp_cert", "sp_entity_id", "allow_idp_initiated", "clock_skew",
+	    "allow_sha1", "allow_portal_users", "username_attribute",
+	    "max_authn_age" };
+	size_t	 i;
+	int	 l;
+
+	for (i = 0; i < BK_NELEM(keys); i++)
+		if ((l = conf_parse_line(p, "saml", keys[i])) != 0) {
+			conf_err(p->errs, p->name, l, "[saml] %s is set but "
+			    "this tenant signs in with login = oidc", keys[i]);
+			return;
+		}
+}
+
 /* An [oidc] key in a tenant that signs in with SAML contradicts it. */
 static void
 conf_oidc_unused_check(struct conf_parse *p)
@@ -286,6 +305,7 @@ conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
 	if (t->login == CONF_LOGIN_OIDC) {
 		conf_parse_required(p, CONF_REQ_OIDC, "login = oidc");
 		conf_oidc_endpoints_check(p);
+		conf_saml_unused_check(p);
 	} else {
 		conf_parse_required(p, CONF_REQ_SAML, "login = saml");
 		conf_oidc_unused_check(p);

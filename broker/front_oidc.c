@@ -130,6 +130,7 @@ front_oidc_start(struct front_req *req)
 	char			 nonce[BK_TOKEN_LEN + 1];
 	char			 verifier[BK_TOKEN_LEN + 1], chal[44];
 	char			 ndig[BK_DIGEST_HEX + 1], *url;
+	char			 sdig[BK_DIGEST_HEX + 1];
 	int			 why;
 
 	if ((p = rp_provider(req->f->rp, req->t, &why)) == NULL) {
@@ -143,10 +144,12 @@ front_oidc_start(struct front_req *req)
 	}
 	oidc_pkce_s256(verifier, chal);
 	bk_sha256_hex(nonce, strlen(nonce), ndig);
+	/* Only digests of the state and the nonce are kept (the key too). */
+	bk_sha256_hex(state, strlen(state), sdig);
 	url = front_oidc_authorize_url(req, p->authorization_endpoint, state,
 	    nonce, chal);
 	memset(&up, 0, sizeof(up));
-	up.rid = state;
+	up.rid = sdig;
 	up.nonce = ndig;
 	up.verifier = verifier;
 	if (url == NULL)
@@ -186,6 +189,7 @@ front_oidc_callback(struct front_req *req)
 {
 	const char	*state = front_param(&req->q, "state");
 	char		 name[FRONT_COOKIE_NAMEBUF], bind[BK_DIGEST_HEX + 1];
+	char		 sdig[BK_DIGEST_HEX + 1];
 	char		*corr;
 	int		 rv;
 
@@ -212,7 +216,8 @@ front_oidc_callback(struct front_req *req)
 		return;
 	}
 	req->aux_free = front_oidc_free;
-	store_signin_take(req->f->store, req->t->id, state, bind,
+	bk_sha256_hex(state, strlen(state), sdig);
+	store_signin_take(req->f->store, req->t->id, sdig, bind,
 	    front_oidc_taken, req);
 }
 

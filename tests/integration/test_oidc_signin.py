@@ -235,3 +235,38 @@ def test_key_rotation_and_refetch_limit(factory, tmp_path):
         assert op.stats()['jwks'] - before <= 2, op.stats()
     finally:
         op.__exit__(None, None, None)
+
+
+def test_code_injection_is_refused(oidc):
+    """A code obtained in one sign-in, delivered with another sign-in's state (code injection,
+    SECURITY-CASES 3): the exchange carries the other sign-in's PKCE verifier, so the provider
+    refuses it and no code is issued to the panel."""
+    b, op = oidc
+    op.set_modes()
+    br_a = sbb.Browser(b)
+    _, _, url_a = start(b, br_a)
+    state_a = urllib.parse.parse_qs(urllib.parse.urlparse(url_a).query)['state'][0]
+    br_b = sbb.Browser(b)
+    _, _, url_b = start(b, br_b)
+    got = op.sign_in(url_b, 'alice@acme.example', choice='allow')
+    code_b = urllib.parse.parse_qs(urllib.parse.urlparse(got['location']).query)['code'][0]
+    n = len(b.audit())
+    r = br_a.s.get(b.pub + '/t/sf/oidc/callback?' + urllib.parse.urlencode(
+        {'code': code_b, 'state': state_a}), allow_redirects=False, timeout=30)
+    out = br_a.walk(r)
+    assert sbb.code_from(out, b.tenant('sf').redirect_uri)[0] is None
+    assert out.resp.status_code in (403, 502), out.resp.status_code
+    new = [a for a in audit_since(b, n) if a.get('outcome') == 'rejected']
+    assert any(a['reason'] in ('oidc_token_response', 'hout_status') for a in new), new
+
+
+def test_state_is_kept_as_a_digest(oidc):
+    """Redis holds the state only as digests: neither the key nor the record carries it."""
+    b, op = oidc
+    br = sbb.Browser(b)
+    _, _, url = start(b, br)
+    state = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)['state'][0]
+    nonce = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)['nonce'][0]
+    keys = b.redis.cli(b.db, 'KEYS', '*authn*').split()
+    dump = ' '.join(keys) + ' '.join(b.redis.cli(b.db, 'GET', k) for k in keys)
+    assert keys and state not in dump and nonce not in dump

@@ -406,6 +406,16 @@ static const struct conf_case cases[] = {
 	    "client_secret_file = @D@/pki/op.secret\n" T_PANEL, NULL, NULL,
 	    BK_E_CONF_SYNTAX,
 	    { "missing required key [oidc] org_id (login = oidc)" } },
+	{ "oidc issuer with a trailing slash", NULL, OIDC_T
+	    "issuer = https://login.salesforce.com/\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { A_CONF ":8: invalid issuer 'https://login.salesforce.com/': must "
+	    "be scheme://host[:port] only" } },
+	{ "saml keys in an oidc tenant", NULL, OIDC_T
+	    "issuer = https://login.salesforce.com\n[saml]\nclock_skew = 5\n"
+	    T_PANEL, NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":10: [saml] clock_skew is set but this tenant signs in "
+	    "with login = oidc" } },
 	{ "oidc keys in a saml tenant", NULL, T_TENANT T_SAML
 	    "[oidc]\nissuer = https://login.salesforce.com\n" T_PANEL, NULL,
 	    NULL, BK_E_CONF_SYNTAX,
