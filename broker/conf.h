@@ -73,6 +73,8 @@ struct conf_tenant {
 	int	 sso_enabled;		/* enable_salesforce_sso = true */
 	struct conf_saml saml;
 	struct conf_oidc oidc;
+	/* the provider's trust store (struct hout_trust), the parent's */
+	void	*oidc_trust;
 	struct conf_panel panel;
 	struct conf_policy policy;
 	/* derived: <public_url>/t/<id>/saml/acs */

@@ -258,7 +258,7 @@ front_oidc_exchange(struct front_req *req, const char *code)
 	free(ruri);
 	memset(&hr, 0, sizeof(hr));
 	hr.url = p->token_endpoint;
-	hr.ca_file = req->t->oidc.ca_file;
+	hr.trust = req->t->oidc_trust;
 	hr.req_id = req->id;
 	hr.body = body;
 	hr.body_len = body ? strlen(body) : 0;
@@ -425,7 +425,7 @@ front_oidc_keys(void *arg, int rv, const struct oidc_keyset *ks)
 	}
 	memset(&hr, 0, sizeof(hr));
 	hr.url = p->userinfo_endpoint;
-	hr.ca_file = req->t->oidc.ca_file;
+	hr.trust = req->t->oidc_trust;
 	hr.req_id = req->id;
 	hr.bearer = o->tr.access_token;
 	if ((rv = hout_get(req->f->hout, &hr, front_oidc_userinfo, req)) !=

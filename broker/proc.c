@@ -79,8 +79,20 @@ proc_conf_free(struct conf *c)
 	for (i = 0; i < c->n_tenants; i++) {
 		saml_tenant_free(c->tenants[i]->saml_sp);
 		c->tenants[i]->saml_sp = NULL;
+		hout_trust_free(c->tenants[i]->oidc_trust);
+		c->tenants[i]->oidc_trust = NULL;
 	}
 	conf_free(c);
+}
+
+/* An OAuth tenant's CA file (or the system bundle), parsed once, here. */
+static void
+proc_conf_trust(struct conf_tenant *t, struct bk_buf *eb)
+{
+	if (hout_trust_load(t->oidc.ca_file,
+	    (struct hout_trust **)&t->oidc_trust) != BK_OK)
+		bk_buf_addf(eb, "%s: tenant %s: [oidc] ca_file: no certificate "
+		    "could be loaded\n", t->file, t->id);
 }
 
 /* Say early what will stop sign-ins: metadata or IdP keys about to expire. */
@@ -133,8 +145,10 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 		struct saml_sp_params	 p;
 		char			*why = NULL;
 
-		if (t->login != CONF_LOGIN_SAML)
+		if (t->login == CONF_LOGIN_OIDC) {
+			proc_conf_trust(t, &eb);
 			continue;
+		}
 		memset(&p, 0, sizeof(p));
 		p.tenant_id = t->id;
 		p.sp_entity_id = t->saml.sp_entity_id;

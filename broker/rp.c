@@ -148,7 +148,7 @@ rp_fetch_jwks(struct rp_tenant *rt)
 
 	memset(&r, 0, sizeof(r));
 	r.url = rt->prov.jwks_uri;
-	r.ca_file = rt->t->oidc.ca_file;
+	r.trust = rt->t->oidc_trust;
 	rt->fetching = 1;
 	if ((rv = hout_get(rt->rp->h, &r, rp_jwks_cb, rt)) != BK_OK)
 		rp_failed(rt, rv, "JWKS", NULL);
@@ -199,7 +199,7 @@ rp_start(struct rp_tenant *rt)
 		rv = bk_buf_adds(&b, "/.well-known/openid-configuration");
 	memset(&r, 0, sizeof(r));
 	r.url = b.data;
-	r.ca_file = o->ca_file;
+	r.trust = rt->t->oidc_trust;
 	rt->fetching = 1;
 	if (rv == BK_OK)
 		rv = hout_get(rt->rp->h, &r, rp_disco_cb, rt);
