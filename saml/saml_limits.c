@@ -70,6 +70,11 @@ saml_lim_skip(const char *p, const char *end, const char *open,
 	return q == NULL ? end : q + clen;
 }
 
+/* The bytes of a tag saml_lim_tag() stops at. */
+static const unsigned char saml_lim_tag_stop[256] = {
+	['"'] = 1, ['\''] = 1, ['='] = 1, ['>'] = 1,
+};
+
 /*
  * p is just after '<' of a tag: count '=' outside quotes up to '>'.  A
  * quoted value is skipped whole (memchr): it is most of a tag's bytes.
@@ -80,6 +85,10 @@ saml_lim_tag(const char *p, const char *end, size_t *eq)
 	const char *q;
 
 	for (*eq = 0; p < end; p++) {
+		while (p < end && !saml_lim_tag_stop[(unsigned char)*p])
+			p++;
+		if (p == end)
+			break;
 		if (*p == '"' || *p == '\'') {
 			if ((q = memchr(p + 1, *p, (size_t)(end - p - 1))) ==
 			    NULL)
@@ -87,8 +96,8 @@ saml_lim_tag(const char *p, const char *end, size_t *eq)
 			p = q;
 		} else if (*p == '=')
 			(*eq)++;
-		else if (*p == '>')
-			return p + 1;
+		else
+			return p + 1;	/* '>' */
 	}
 	return end;
 }
