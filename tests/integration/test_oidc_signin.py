@@ -24,9 +24,13 @@ def make_oidc(factory, workdir):
     op = SfdcStandin(workdir, redirect_uris=[b.pub + '/t/sf/oidc/callback'],
                      users=['alice@acme.example', 'bob@acme.example', 'nobody@acme.example'])
     op.__enter__()
-    b.tenants['sf'].oidc = op.oidc_section()
-    b.start()
-    import_users(b, 'sf', USERS, b.dir)
+    try:
+        b.tenants['sf'].oidc = op.oidc_section()
+        b.start()
+        import_users(b, 'sf', USERS, b.dir)
+    except BaseException:
+        op.__exit__(None, None, None)     # never leave the stand-in running
+        raise
     return b, op
 
 
