@@ -35,6 +35,7 @@
 #include "front.h"
 #include "hout.h"
 #include "log.h"
+#include "notify.h"
 #include "metrics.h"
 #include "proc.h"
 #include "saml.h"
@@ -572,11 +573,51 @@ proc_stop(void)
 		}
 }
 
+/*
+ * The service manager hears READY once the tenants are loaded (they are:
+ * the configuration was checked) and a worker's store answered, then a
+ * STATUS line; the watchdog is fed from this loop.
+ */
+static void
+proc_notify_tick(int *ready)
+{
+	char	 st[128];
+
+	if (!*ready && store_shared_ready()) {
+		*ready = 1;
+		snprintf(st, sizeof(st), "serving %zu tenants with %d workers",
+		    P.conf->n_tenants, P.nworkers);
+		notify_ready(st);
+	}
+	notify_watchdog();
+}
+
+/* Signals, reaping and notifications until SIGTERM or SIGINT. */
+static void
+proc_loop(void)
+{
+	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
+	int		 sig, ready = 0;
+
+	notify_status("starting: waiting for a worker's store");
+	for (;;) {
+		sig = sigtimedwait(&P.sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP) {
+			notify_reloading();
+			proc_reload();
+			ready = 0;	/* READY=1 again, to end RELOADING */
+		}
+		proc_reap(0);
+		proc_notify_tick(&ready);
+	}
+}
+
 int
 proc_run(const char *path, struct conf *c)
 {
-	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
-	int		 sig, rv;
+	int		 rv;
 
 	memset(&P, 0, sizeof(P));
 	P.path = path;
@@ -612,14 +653,8 @@ proc_run(const char *path, struct conf *c)
 	    "tenants",
 	    c->listen, c->public_url, c->admin_listen, c->n_tenants);
 	proc_spawn_all();
-	for (;;) {
-		sig = sigtimedwait(&P.sigs, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP)
-			proc_reload();
-		proc_reap(0);
-	}
+	proc_loop();
+	notify_stopping();
 	/*
 	 * New connections are refused from now on, not queued and reset when
 	 * the last copy closes: close ours first; each worker closes its own

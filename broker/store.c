@@ -285,6 +285,7 @@ store_go_up(struct store *s)
 	const char	*argv[3];
 	size_t		 i;
 
+	store_shared_up();
 	for (i = 0; store_lua_all[i] != NULL; i++) {
 		argv[0] = "SCRIPT";
 		argv[1] = "LOAD";

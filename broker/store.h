@@ -52,5 +52,10 @@ int	store_ready(const struct store *s);
  * @return BK_OK or BK_E_NOMEM (then each process remembers on its own).
  */
 int	store_shared_init(void);
+/**
+ * 1 once any worker's store has been up (connected, a master, its data
+ * there): the parent's "ready" for systemd.  Any process.
+ */
+int	store_shared_ready(void);
 
 #endif /* BK_STORE_H */

@@ -48,6 +48,7 @@ static const char store_lua_marker[] =
 
 struct store_shared {
 	uint64_t	marker;		/* 0: none seen yet */
+	int		up_seen;	/* a worker's store was up (atomic) */
 };
 
 static struct store_shared	*store_sh;
@@ -69,6 +70,20 @@ store_shared_init(void)
 	}
 	store_sh = p;
 	return BK_OK;
+}
+
+void
+store_shared_up(void)
+{
+	if (store_sh != NULL)
+		__atomic_store_n(&store_sh->up_seen, 1, __ATOMIC_RELEASE);
+}
+
+int
+store_shared_ready(void)
+{
+	return store_sh != NULL &&
+	    __atomic_load_n(&store_sh->up_seen, __ATOMIC_ACQUIRE) != 0;
 }
 
 void

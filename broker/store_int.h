@@ -173,6 +173,8 @@ void	store_master_found(struct store *, const char *host, int port);
 long	store_ms_since(const struct timeval *);
 
 /* store_health.c */
+/** Tell the parent (store_shared_ready()) that a store is up. */
+void	store_shared_up(void);
 /** Send ROLE and GET marker (once AUTH/SELECT were queued). */
 void	store_probe(struct store *);
 /**
