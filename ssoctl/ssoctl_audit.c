@@ -93,13 +93,9 @@ ssoctl_audit_table(struct ssoctl_table *t, json_t *recs)
 	json_t	*e;
 	size_t	 i, k;
 
-	if (ssoctl_table_init(t, BK_NELEM(cols), json_array_size(recs)) !=
-	    BK_OK)
+	if (ssoctl_table_init(t, head, BK_NELEM(cols),
+	    json_array_size(recs)) != BK_OK)
 		return BK_E_NOMEM;
-	for (k = 0; k < BK_NELEM(head); k++)
-		if (ssoctl_table_set(t, k, bk_strdup(head[k])) != BK_OK)
-			return BK_E_NOMEM;
-	ssoctl_table_next(t);
 	json_array_foreach(recs, i, e) {
 		for (k = 0; k < BK_NELEM(cols); k++)
 			if (ssoctl_table_setj(t, k,

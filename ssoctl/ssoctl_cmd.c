@@ -123,15 +123,11 @@ ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
 	    "IDP ENTITY", "CERT EXPIRY", "USERS", "READY" };
 	json_t	*e, *v;
-	size_t	 i, k;
+	size_t	 i;
 
-	if (ssoctl_table_init(t, BK_NELEM(head), json_array_size(arr)) !=
-	    BK_OK)
+	if (ssoctl_table_init(t, head, BK_NELEM(head),
+	    json_array_size(arr)) != BK_OK)
 		return BK_E_NOMEM;
-	for (k = 0; k < BK_NELEM(head); k++)
-		if (ssoctl_table_set(t, k, bk_strdup(head[k])) != BK_OK)
-			return BK_E_NOMEM;
-	ssoctl_table_next(t);
 	json_array_foreach(arr, i, e) {
 		v = json_object_get(e, "enable_salesforce_sso");
 		if (ssoctl_table_setj(t, 0, json_object_get(e, "id")) ||

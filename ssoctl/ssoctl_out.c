@@ -71,8 +71,11 @@ ssoctl_jval(const json_t *v, const char *none)
 }
 
 int
-ssoctl_table_init(struct ssoctl_table *t, size_t ncols, size_t nrows)
+ssoctl_table_init(struct ssoctl_table *t, const char *const *head,
+    size_t ncols, size_t nrows)
 {
+	size_t	 k;
+
 	memset(t, 0, sizeof(*t));
 	t->ncols = ncols;
 	t->maxrows = nrows + 1;		/* plus the heading */
@@ -82,6 +85,10 @@ ssoctl_table_init(struct ssoctl_table *t, size_t ncols, size_t nrows)
 		ssoctl_table_cleanup(t);
 		return BK_E_NOMEM;
 	}
+	for (k = 0; k < ncols; k++)
+		if (ssoctl_table_set(t, k, bk_strdup(head[k])) != BK_OK)
+			return BK_E_NOMEM;
+	ssoctl_table_next(t);
 	return BK_OK;
 }
 

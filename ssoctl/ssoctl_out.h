@@ -22,8 +22,13 @@ struct ssoctl_table {
 	size_t	  maxrows;
 };
 
-/** Room for nrows data rows plus the heading; BK_E_NOMEM. */
-int	ssoctl_table_init(struct ssoctl_table *t, size_t ncols, size_t nrows);
+/**
+ * Room for nrows data rows plus the heading, which is written from
+ * head[0..ncols) (borrowed); the next row is the first data row.
+ * @return BK_OK or BK_E_NOMEM.
+ */
+int	ssoctl_table_init(struct ssoctl_table *t, const char *const *head,
+	    size_t ncols, size_t nrows);
 void	ssoctl_table_cleanup(struct ssoctl_table *t);
 /** Set a cell of the current row; takes val (NULL: BK_E_NOMEM). */
 int	ssoctl_table_set(struct ssoctl_table *t, size_t col, char *val);
