@@ -1,6 +1,6 @@
 /*
- * sso-broker: ssoctl audit verbs: query (table), export (JSON lines,
- * streamed) and verify (the hash chain).
+ * sso-broker: ssoctl audit verbs: query (table) and export (JSON lines,
+ * streamed); verify is in ssoctl_verify.c.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Filters are checked here only where a typo would otherwise silently
@@ -154,39 +154,4 @@ ssoctl_cmd_audit_export(struct ssoctl *c)
 		return rv;
 	}
 	return ssoctl_get_to_output(c, &path);
-}
-
-int
-ssoctl_cmd_audit_verify(struct ssoctl *c)
-{
-	json_t		*j = NULL;
-	json_int_t	 line;
-	char		*reason = NULL;
-	int		 rv, ok;
-
-	if ((rv = ssoctl_json_call(c, "GET", "/api/v1/audit/verify", NULL, &j,
-	    NULL)) != BK_OK)
-		goto out;
-	ok = json_is_true(json_object_get(j, "ok"));
-	if (c->json)
-		ssoctl_json_print(c, j);
-	else if (ok)
-		printf("audit chain OK: %" JSON_INTEGER_FORMAT " records in %"
-		    JSON_INTEGER_FORMAT " chains\n",
-		    json_integer_value(json_object_get(j, "records")),
-		    json_integer_value(json_object_get(j, "chains")));
-	if (ok)
-		goto out;
-	line = json_integer_value(json_object_get(j, "first_bad_line"));
-	reason = ssoctl_jval(json_object_get(j, "reason"), "no reason given");
-	if (!c->json)
-		printf("audit chain BROKEN at line %" JSON_INTEGER_FORMAT
-		    ": %s\n", line, reason != NULL ? reason : "?");
-	rv = ssoctl_fail(c, BK_E_INVAL, "audit verify failed: first bad line "
-	    "%" JSON_INTEGER_FORMAT ": %s", line, reason != NULL ? reason :
-	    "?");
- out:
-	free(reason);
-	json_decref(j);
-	return rv;
 }
