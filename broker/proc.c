@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "audit.h"
 #include "bk.h"
@@ -253,24 +255,59 @@ proc_bind(const char *hostport, int *fd)
 	return BK_OK;
 }
 
-static SSL_CTX *
-proc_tls_new(const struct conf *c)
+/*
+ * The listener's certificate chain and key, checked against each other;
+ * *out stays NULL without TLS.  Used at start and on every SIGHUP, so a
+ * certificate renewed in place is served by the next generation of workers
+ * (the old one drains on its context).
+ */
+static int
+proc_tls_load(const struct conf *c, SSL_CTX **out)
 {
 	SSL_CTX	*ctx;
 
+	*out = NULL;
 	if (c->tls_cert == NULL)
-		return NULL;
+		return BK_OK;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		fatalx("TLS: cannot create a context");
+		return BK_E_NOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx,
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
 	    SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
-		fatalx("TLS: cannot load %s / %s", c->tls_cert, c->tls_key);
-	return ctx;
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_warnx("TLS: cannot load %s / %s (a certificate and its "
+		    "key must be PEM and must match)", c->tls_cert, c->tls_key);
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return BK_E_CONF_TLS;
+	}
+	*out = ctx;
+	return BK_OK;
+}
+
+/* "TLS: serving CERT (subject), valid until DATE, N days left". */
+static void
+proc_tls_log(SSL_CTX *ctx, const char *path)
+{
+	X509		*x = ctx != NULL ? SSL_CTX_get0_certificate(ctx) : NULL;
+	struct tm	 tm;
+	char		 subj[256], until[32];
+	long long	 days;
+
+	if (x == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return;
+	X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	days = ((long long)timegm(&tm) - (long long)time(NULL)) / 86400;
+	if (days < 14)
+		log_warnx("TLS: serving %s (%s), valid until %s: %lld days "
+		    "left", path, subj, until, days);
+	else
+		log_info("TLS: serving %s (%s), valid until %s, %lld days left",
+		    path, subj, until, days);
 }
 
 /* --- workers --- */
@@ -476,12 +513,39 @@ proc_str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/*
+ * SIGHUP: the listener's certificate and key, read again (renewed in place
+ * or renamed); a pair that does not load refuses the whole reload, so the
+ * running certificate stays.
+ */
+static int
+proc_reload_tls(const struct conf *nc, SSL_CTX **tls)
+{
+	struct audit_rec	 r;
+	int			 rv;
+
+	if ((rv = proc_tls_load(nc, tls)) == BK_OK) {
+		proc_tls_log(*tls, nc->tls_cert);
+		return BK_OK;
+	}
+	log_warnx("reload refused, keeping the running configuration and "
+	    "certificate: %s", bk_strerror(rv));
+	memset(&r, 0, sizeof(r));
+	r.event = "config_reload";
+	r.outcome = "rejected";
+	r.reason = bk_err_slug(rv);
+	r.detail = "the listener's TLS certificate or key cannot be loaded";
+	audit_write(P.audit, &r);
+	return rv;
+}
+
 static void
 proc_reload(void)
 {
 	struct conf		*nc = NULL, *old = P.conf;
 	char			*errors = NULL, *line, *save = NULL;
 	struct audit_rec	 r;
+	SSL_CTX			*tls = NULL;
 	int			 i, oldgen = P.gen;
 
 	log_info("SIGHUP: reloading %s", P.path);
@@ -499,15 +563,16 @@ proc_reload(void)
 		free(errors);
 		return;
 	}
+	if (proc_reload_tls(nc, &tls) != BK_OK) {
+		proc_conf_free(nc);
+		return;
+	}
 	if (proc_str_differs(nc->listen, old->listen) ||
 	    proc_str_differs(nc->admin_listen, old->admin_listen) ||
-	    proc_str_differs(nc->tls_cert, old->tls_cert) ||
-	    proc_str_differs(nc->tls_key, old->tls_key) ||
 	    proc_str_differs(nc->audit_path, old->audit_path))
-		log_warnx("reload: listen, admin_listen, tls_* and [audit] "
-		    "path changes "
-		    "need a restart; the running sockets and audit file are "
-		    "kept");
+		log_warnx("reload: listen, admin_listen and [audit] path "
+		    "changes need a restart; the running sockets and audit "
+		    "file are kept");
 	/*
 	 * Only a rotated file is reopened, under the audit lock; the chain
 	 * state is never reset, because the old workers still write.
@@ -516,6 +581,10 @@ proc_reload(void)
 		log_warnx("audit: cannot open the new %s; records stay in the "
 		    "old file", old->audit_path);
 	P.conf = nc;
+	/* The new workers take the new context; the old ones drain on theirs. */
+	if (P.tls != NULL)
+		SSL_CTX_free(P.tls);
+	P.tls = tls;
 	P.gen++;
 	P.nworkers = proc_nworkers(nc);
 	for (i = 0; i < PROC_MAX_WORKERS; i++)
@@ -647,7 +716,9 @@ proc_run(const char *path, struct conf *c)
 		fatalx("cannot listen on %s", c->listen);
 	if (proc_bind(c->admin_listen, &P.adm_fd) != BK_OK)
 		fatalx("cannot listen on %s", c->admin_listen);
-	P.tls = proc_tls_new(c);
+	if (proc_tls_load(c, &P.tls) != BK_OK)
+		fatalx("TLS: cannot load the listener's certificate");
+	proc_tls_log(P.tls, c->tls_cert);
 	P.nworkers = proc_nworkers(c);
 	log_info("sso-broker listening on %s (public %s), admin on %s, %zu "
 	    "tenants",
