@@ -325,6 +325,31 @@ front_healthz(struct front_req *req)
 	front_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
 }
 
+/*
+ * {"acme": {"login": "saml", "ready": true}, "sales": {"login": "oidc",
+ * "ready": false, "reason": "oidc_not_ready"}}: one tenant's upstream
+ * does not take the broker out of the load balancer, so it is shown, not
+ * counted in the status.
+ */
+static json_t *
+front_readyz_tenants(struct front *f)
+{
+	const struct conf	*c = f->conf;
+	json_t			*o = json_object();
+	time_t			 now = time(NULL);
+	size_t			 i;
+	int			 rv;
+
+	for (i = 0; o != NULL && i < c->n_tenants; i++) {
+		rv = front_tenant_ready(f, c->tenants[i], now);
+		json_object_set_new(o, c->tenants[i]->id, json_pack("{s:s, s:b, "
+		    "s:s*}", "login", conf_login_name(c->tenants[i]->login),
+		    "ready", rv == BK_OK, "reason", rv == BK_OK ? NULL :
+		    bk_err_slug(rv)));
+	}
+	return o;
+}
+
 static void
 front_readyz(struct front_req *req)
 {
@@ -340,6 +365,9 @@ front_readyz(struct front_req *req)
 	    up && tenants && audit ? "ready" : "unavailable", "redis", up,
 	    "redis_reason", up ? NULL : bk_err_slug(srv),
 	    "tenants", (int)req->f->conf->n_tenants, "audit", audit);
+	if (o != NULL)
+		json_object_set_new(o, "tenant_state",
+		    front_readyz_tenants(req->f));
 	front_reply_json(req, up && tenants && audit ? 200 : 503, o);
 }
 

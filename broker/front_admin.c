@@ -146,19 +146,23 @@ admin_flag(struct front_req *req, const char *name)
 /* --- tenants --- */
 
 /*
- * Whether the tenant's way in can sign anyone in now: "ready", or the
- * reason (an OAuth tenant whose provider is not reachable yet).
+ * Whether the tenant's way in can sign anyone in now: BK_OK, or why not
+ * (an OAuth tenant whose provider is not reachable yet; IdP metadata past
+ * its validUntil).
  */
-static const char *
-admin_tenant_ready(struct front_req *req, const struct conf_tenant *t)
+int
+front_tenant_ready(struct front *f, const struct conf_tenant *t, time_t now)
 {
-	int	 rv;
+	struct saml_tenant_info	 info;
 
 	if (t->login == CONF_LOGIN_OIDC)
-		rv = rp_ready(req->f->rp, t);
-	else
-		rv = t->saml_sp != NULL ? BK_OK : BK_E_TENANT_LOGIN_MODE;
-	return rv == BK_OK ? "ready" : bk_err_slug(rv);
+		return rp_ready(f->rp, t);
+	if (t->saml_sp == NULL)
+		return BK_E_TENANT_LOGIN_MODE;
+	saml_tenant_info(t->saml_sp, &info);
+	if (info.metadata_valid_until != 0 && info.metadata_valid_until < now)
+		return BK_E_SAML_METADATA;
+	return BK_OK;
 }
 
 static json_t *
@@ -169,6 +173,7 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 	json_t			*o, *certs, *uris;
 	char			 ts[32];
 	size_t			 i;
+	int			 rv;
 
 	memset(&info, 0, sizeof(info));
 	if (t->saml_sp != NULL)
@@ -209,8 +214,9 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 	if (o != NULL) {
 		json_object_set_new(o, "users",
 		    users >= 0 ? json_integer(users) : json_null());
-		json_object_set_new(o, "ready",
-		    json_string(admin_tenant_ready(req, t)));
+		rv = front_tenant_ready(req->f, t, time(NULL));
+		json_object_set_new(o, "ready", json_string(rv == BK_OK ?
+		    "ready" : bk_err_slug(rv)));
 		if (t->login == CONF_LOGIN_OIDC)
 			json_object_set_new(o, "issuer",
 			    json_string(t->oidc.issuer));

@@ -202,6 +202,9 @@ char	*front_html_esc(const char *s);
 void	front_req_done(struct front_req *req);
 
 /* Audit helper: fills tenant, addr, request id and the flow fields. */
+/** BK_OK when the tenant's way in can sign anyone in now, else why not. */
+int	front_tenant_ready(struct front *f, const struct conf_tenant *t,
+	    time_t now);
 int	front_audit(struct front_req *req, const char *event, int rv,
     const char *detail);
 

@@ -189,6 +189,7 @@ def test_tenant_is_listed_ready(oidc):
     assert r.status_code == 200, r.text
     j = r.json()
     assert j['login'] == 'oidc' and j['ready'] == 'ready' and j['issuer'] == op.base
+    assert b.get('/readyz').json()['tenant_state']['sf'] == {'login': 'oidc', 'ready': True}
     out = ssoctl(b, 'tenants')
     assert out.returncode == 0 and 'READY' in out.stdout, out.stdout + out.stderr
     row = [l for l in out.stdout.splitlines() if l.startswith('sf ')]
@@ -218,6 +219,14 @@ def test_unreachable_provider_is_not_ready(factory, tmp_path):
     # The SAML tenant still signs in.
     assert br.get('/t/acme/saml/metadata').status_code == 200
     assert b.get('/healthz').status_code == 200
+    # /readyz: the broker stays ready (one tenant's upstream does not take it out of the load
+    # balancer) and says, per tenant, which one cannot sign anyone in and why.
+    r = b.get('/readyz')
+    assert r.status_code == 200, r.text
+    st = r.json()['tenant_state']
+    assert st['acme'] == {'login': 'saml', 'ready': True}, st
+    assert st['sf']['login'] == 'oidc' and st['sf']['ready'] is False, st
+    assert st['sf']['reason'] == j['ready'], (st, j)
 
 
 def test_key_rotation_and_refetch_limit(factory, tmp_path):
