@@ -39,12 +39,15 @@
 
 #define AUDIT_LINE_MAX		(64 * 1024)
 /*
- * Field caps, in bytes of UTF-8: with JSON escaping (at most 6 bytes per
- * input byte) 12 short fields and the detail stay far below AUDIT_LINE_MAX,
- * so a record can always be read back.
+ * Field caps, in bytes of UTF-8 (audit_rec_obj() has one per field): with
+ * JSON escaping (at most 6 bytes per input byte) the fields sum to under
+ * 42 KB, and a change's before and after to 16 KB more (they are dumped
+ * already escaped), so a record stays below AUDIT_LINE_MAX and can always
+ * be read back.
  */
 #define AUDIT_FIELD_MAX		512
 #define AUDIT_DETAIL_MAX	2048
+#define AUDIT_CHANGE_MAX	8192
 /* Room the readiness probe wants: a few records' worth. */
 #define AUDIT_PROBE_BYTES	4096
 /* A write that failed for another reason than space: not ready this long. */
@@ -552,23 +555,64 @@ audit_commit(struct audit *a, struct audit_obj *r, char **outline)
 	return BK_OK;
 }
 
+/*
+ * A change's before or after: a JSON object text the broker built (never
+ * request bytes), embedded as an object.  One that does not parse or is
+ * over AUDIT_CHANGE_MAX is recorded as such, so the record is never lost.
+ */
+static int
+audit_set_change(struct audit_obj *o, const char *k, const char *v)
+{
+	json_t		*j = NULL;
+	json_error_t	 err;
+
+	if (v == NULL)
+		return BK_OK;
+	if (strlen(v) <= AUDIT_CHANGE_MAX)
+		j = json_loads(v, JSON_REJECT_DUPLICATES, &err);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (j == NULL)
+		j = json_pack("{s:s}", "unrecorded", "too large or not an "
+		    "object");
+	return j == NULL ? BK_E_NOMEM : audit_obj_set(o, k, j);
+}
+
 /* The record without its chain fields. */
 static int
 audit_rec_obj(const struct audit_rec *r, struct audit_obj *o)
 {
+	/* Caps in bytes (AUDIT_LINE_MAX: their sum times 6, plus changes). */
 	const struct {
 		const char	*k, *v;
+		size_t		 max;
 	} f[] = {
-		{ "event", r->event }, { "outcome", r->outcome },
-		{ "reason", r->reason }, { "tenant", r->tenant },
-		{ "issuer", r->issuer }, { "user", r->user },
-		{ "internal_id", r->internal_id },
-		{ "assertion_id", r->assertion_id },
-		{ "client_id", r->client_id },
-		{ "client_addr", r->client_addr },
-		{ "request_id", r->request_id },
-		{ "cert_fingerprint", r->cert_fingerprint },
-		{ "detail", r->detail },
+		{ "event", r->event, 64 }, { "outcome", r->outcome, 16 },
+		{ "reason", r->reason, 64 }, { "tenant", r->tenant, 64 },
+		{ "issuer", r->issuer, AUDIT_FIELD_MAX },
+		{ "name_id", r->name_id, AUDIT_FIELD_MAX },
+		{ "user", r->user, AUDIT_FIELD_MAX },
+		{ "internal_id", r->internal_id, 256 },
+		{ "assertion_id", r->assertion_id, 256 },
+		{ "issue_instant", r->issue_instant, 64 },
+		{ "authn_instant", r->authn_instant, 64 },
+		{ "session_index", r->session_index, 256 },
+		{ "sig_alg", r->sig_alg, 128 },
+		{ "digest_alg", r->digest_alg, 128 },
+		{ "cert_fingerprint", r->cert_fingerprint, 128 },
+		{ "key_id", r->key_id, 128 },
+		{ "in_response_to", r->in_response_to, 256 },
+		{ "client_addr", r->client_addr, 64 },
+		{ "peer_addr", r->peer_addr, 64 },
+		{ "client_addr_note", r->client_addr_note, 128 },
+		{ "user_agent", r->user_agent, AUDIT_FIELD_MAX },
+		{ "request_id", r->request_id, 64 },
+		{ "instance", r->instance, 256 },
+		{ "client_id", r->client_id, 256 },
+		{ "credential", r->credential, 128 },
+		{ "detail", r->detail, AUDIT_DETAIL_MAX },
 	};
 	char	 ts[32];
 	size_t	 i;
@@ -582,8 +626,11 @@ audit_rec_obj(const struct audit_rec *r, struct audit_obj *o)
 	    (rv = audit_obj_set(o, "time", json_string(ts))) != BK_OK)
 		return rv;
 	for (i = 0; i < BK_NELEM(f) && rv == BK_OK; i++)
-		rv = audit_set(o, f[i].k, f[i].v, i == BK_NELEM(f) - 1 ?
-		    AUDIT_DETAIL_MAX : AUDIT_FIELD_MAX);
+		rv = audit_set(o, f[i].k, f[i].v, f[i].max);
+	if (rv == BK_OK)
+		rv = audit_set_change(o, "before", r->before);
+	if (rv == BK_OK)
+		rv = audit_set_change(o, "after", r->after);
 	return rv;
 }
 

@@ -21,23 +21,46 @@
 
 struct audit;
 
-/** Fields of one record; NULL fields are omitted.  All borrowed. */
+/**
+ * Fields of one record (docs/security.md, "The audit record"); NULL fields
+ * are omitted.  All borrowed.  On a rejection the proof's fields hold what
+ * was read before the check that failed: as claimed, never verified.
+ */
 struct audit_rec {
-	/* assertion, authorize, consent, code_issued, ... */
+	/* assertion, id_token, consent, code_issued, code_redeemed, ... */
 	const char	*event;
 	const char	*outcome;	/* accepted | rejected */
 	/* slug from errors.def ("ok" when accepted) */
 	const char	*reason;
+	const char	*detail;
 	const char	*tenant;
+	/* the proof: SAML assertion or OpenID Connect ID token */
 	const char	*issuer;
+	const char	*name_id;	/* NameID, or the ID token's sub */
 	const char	*user;		/* Salesforce username */
 	const char	*internal_id;
-	const char	*assertion_id;
-	const char	*client_id;
-	const char	*client_addr;
+	const char	*assertion_id;	/* assertion ID, or ID token digest */
+	const char	*issue_instant;	/* IssueInstant, or iat */
+	const char	*authn_instant;	/* AuthnInstant, or auth_time */
+	const char	*session_index;
+	const char	*sig_alg;
+	const char	*digest_alg;
+	const char	*cert_fingerprint;	/* SAML: the verifying cert */
+	const char	*key_id;	/* OpenID Connect: the key's kid */
+	/* the broker's request the proof answers (InResponseTo, state) */
+	const char	*in_response_to;
+	/* who asked */
+	const char	*client_addr;	/* believed (trusted_proxies) */
+	const char	*peer_addr;	/* the TCP peer */
+	const char	*client_addr_note;	/* why client_addr is the peer */
+	const char	*user_agent;
 	const char	*request_id;
-	const char	*cert_fingerprint;
-	const char	*detail;
+	const char	*instance;	/* [server] instance */
+	const char	*client_id;	/* the panel */
+	const char	*credential;	/* the admin credential's name */
+	/* a change: JSON object texts (ours, never request bytes) */
+	const char	*before;
+	const char	*after;
 };
 
 /**

@@ -82,6 +82,11 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(tls_cert), 0, 0, NULL, NULL),
 	KW(BK, "server", "tls_key", CONF_T_PATH, 0, 0, NULL, CONF_SECRET | R,
 	    B(tls_key), 0, 0, NULL, NULL),
+	KW(BK, "server", "trusted_proxies", CONF_T_LIST, 0, 0, NULL, R,
+	    B(trusted_proxies), B(n_trusted_proxies), CONF_MAX_PROXIES, NULL,
+	    conf_cidr_check),
+	KW(BK, "server", "instance", CONF_T_STRING, 0, 0, "<hostname>",
+	    CONF_DERIVED | R, B(instance), 0, 0, NULL, v_token),
 	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0",
 	    CONF_MASKED | R,
 	    B(redis_url), 0, 0, NULL, v_redis_url),
@@ -1361,6 +1366,26 @@ conf_parse_run(struct conf_parse *p)
 
 /* broker.conf --------------------------------------------------------- */
 
+/* [server] derived values: the parsed proxies, the instance name. */
+static void
+conf_broker_derive(struct conf_parse *p, struct conf *c)
+{
+	const char	*why;
+	char		 host[256];
+	size_t		 i;
+
+	for (i = 0; i < c->n_trusted_proxies; i++)
+		(void)conf_cidr_parse(c->trusted_proxies[i], &c->proxies[i],
+		    &why);	/* checked by conf_cidr_check() */
+	if (c->instance != NULL)
+		return;
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "sso-broker");
+	host[sizeof(host) - 1] = '\0';
+	if ((c->instance = bk_strdup(host)) == NULL)
+		p->errs->nomem = 1;
+}
+
 /* Cross-field rules of broker.conf that need no file system. */
 static void
 conf_broker_check(struct conf_parse *p, struct conf *c)
@@ -1395,6 +1420,7 @@ conf_broker_check(struct conf_parse *p, struct conf *c)
 			conf_err(p->errs, p->name, conf_parse_line(p, "server",
 			    "tls_key"), "tls_key is set without tls_cert");
 	}
+	conf_broker_derive(p, c);
 	if (c->n_sentinels > 0 && c->master_name == NULL)
 		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
 		    "sentinels"), "missing required key [redis] master_name "
@@ -1573,6 +1599,9 @@ conf_free(struct conf *c)
 	free(c->admin_listen);
 	free(c->tls_cert);
 	free(c->tls_key);
+	for (i = 0; i < c->n_trusted_proxies; i++)
+		free(c->trusted_proxies[i]);
+	free(c->instance);
 	bk_strfree_secret(c->redis_url);
 	free(c->redis_host);
 	free(c->redis_unix_path);

@@ -17,6 +17,7 @@
 #define CONF_TENANT_ID_MAX	64
 #define CONF_MAX_REDIRECT_URIS	16
 #define CONF_MAX_SENTINELS	8
+#define CONF_MAX_PROXIES	32
 
 enum conf_login { CONF_LOGIN_SAML = 2, CONF_LOGIN_OIDC };
 enum conf_consent { CONF_CONSENT_FIRST_USE = 2, CONF_CONSENT_ALWAYS,
@@ -85,6 +86,13 @@ struct conf_tenant {
 	void	*saml_sp;
 };
 
+/* An address block of [server] trusted_proxies (conf_proxy.c). */
+struct conf_cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];	/* network byte order */
+	int		 bits;		/* prefix length */
+};
+
 struct conf {
 	char	*file;
 	/* [server] */
@@ -95,6 +103,11 @@ struct conf {
 	int	 workers;		/* default 0 = one per core */
 	char	*tls_cert, *tls_key;	/* both or neither; key is secret */
 	int	 public_is_loopback_http;	/* derived */
+	/* CIDR list, as written; proxies: parsed (derived) */
+	char	*trusted_proxies[CONF_MAX_PROXIES];
+	size_t	 n_trusted_proxies;
+	struct conf_cidr proxies[CONF_MAX_PROXIES];
+	char	*instance;		/* default: the host name */
 	/* [redis] */
 	char	*redis_url;		/* default redis://127.0.0.1:6379/0 */
 	/*
@@ -210,6 +223,27 @@ int	conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri);
  * @param stdio_file a FILE *.
  */
 void	conf_dump(const struct conf *c, void *stdio_file);
+/**
+ * Parse "address[/bits]", IPv4 or IPv6 (inet_pton); a bare address is a
+ * host (/32, /128); no bits may be set beyond the prefix.
+ * @return BK_OK, or BK_E_INVAL with *why (static text).
+ */
+int	conf_cidr_parse(const char *s, struct conf_cidr *out, const char **why);
+/** 1 if the address text addr is in [server] trusted_proxies. */
+int	conf_proxy_is_trusted(const struct conf *c, const char *addr);
+/**
+ * The client of a request from peer (an address text) with these
+ * X-Forwarded-For and Forwarded values (every field line of each joined
+ * with ","; NULL when absent), believed only when peer is a trusted
+ * proxy: from the right, trusted proxies skipped, the first other
+ * address.  out gets a canonical address (inet_ntop), never header text.
+ * Pure: no I/O; any process.
+ * @return BK_OK, or BK_E_INVAL (a header malformed, hiding the client, or
+ *	the two disagreeing): out is the peer and *note says why (static).
+ */
+int	conf_proxy_client(const struct conf *c, const char *peer,
+	    const char *xff, const char *fwd, char *out, size_t size,
+	    const char **note);
 const char *conf_consent_name(enum conf_consent);
 const char *conf_login_name(enum conf_login);
 

@@ -105,6 +105,8 @@ int	conf_parse_line(const struct conf_parse *p, const char *section,
 void	conf_parse_required(struct conf_parse *p, int flags,
 	    const char *because);
 
+/** [server] trusted_proxies validator (conf_proxy.c). */
+int	conf_cidr_check(const char *s, const char **why);
 /* Validators shared by both files (see conf_keywords[]). */
 int	conf_url_check(const char *s, int https_only, int loopback_http,
 	    int origin_only, const char **why);

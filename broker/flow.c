@@ -36,6 +36,15 @@ front_flow_cleanup(struct front_flow *fl)
 	free(fl->assertion_id);
 	free(fl->cert_fp);
 	free(fl->request_id);
+	free(fl->name_id);
+	free(fl->issue_instant);
+	free(fl->authn_instant);
+	free(fl->session_index);
+	free(fl->sig_alg);
+	free(fl->digest_alg);
+	free(fl->key_id);
+	free(fl->before);
+	free(fl->after);
 	bk_strfree_secret(fl->tx);
 	bk_strfree_secret(fl->code);
 	bk_strfree_secret(fl->token);
@@ -246,6 +255,32 @@ flow_set_request(struct front_req *req, const struct rec_signin *r)
 
 static void flow_decided(void *, int, const struct store_decision *);
 
+static void
+flow_note_str(char **dst, const char *v)
+{
+	if (v != NULL)
+		front_set_str(dst, v);
+}
+
+void
+flow_note(struct front_req *req, const struct flow_facts *f)
+{
+	struct front_flow	*fl = &req->fl;
+
+	flow_note_str(&fl->issuer, f->issuer);
+	flow_note_str(&fl->name_id, f->name_id);
+	flow_note_str(&fl->user, f->user);
+	flow_note_str(&fl->assertion_id, f->proof_id);
+	flow_note_str(&fl->issue_instant, f->issue_instant);
+	flow_note_str(&fl->authn_instant, f->authn_instant);
+	flow_note_str(&fl->session_index, f->session_index);
+	flow_note_str(&fl->sig_alg, f->sig_alg);
+	flow_note_str(&fl->digest_alg, f->digest_alg);
+	flow_note_str(&fl->cert_fp, f->cert_fp);
+	flow_note_str(&fl->key_id, f->key_id);
+	flow_note_str(&fl->request_id, f->in_response_to);
+}
+
 /* What the flow and the audit keep of the identity (it is borrowed). */
 static void
 flow_keep_identity(struct front_req *req, const struct flow_identity *id)
@@ -258,7 +293,8 @@ flow_keep_identity(struct front_req *req, const struct flow_identity *id)
 	front_set_str(&req->fl.assertion_id, id->proof_id);
 	front_set_str(&req->fl.user, id->username);
 	front_set_str(&req->fl.sfdc_key, id->sfdc_key);
-	front_set_str(&req->fl.cert_fp, id->key_id);
+	front_set_str(id->upstream == CONF_LOGIN_OIDC ? &req->fl.key_id :
+	    &req->fl.cert_fp, id->key_id);
 	front_set_str(&req->fl.request_id, id->request != NULL ?
 	    id->request->rid : id->request_id);
 	if (id->request != NULL)

@@ -48,6 +48,23 @@ struct flow_identity {
 };
 
 /*
+ * What the audit records of an upstream's proof besides the identity:
+ * verified, or, on a refusal, as claimed (what was read before the check
+ * that failed).  All borrowed; NULL leaves the field as it was.
+ */
+struct flow_facts {
+	const char	*issuer;
+	const char	*name_id;	/* NameID, or the ID token's sub */
+	const char	*user;		/* the Salesforce username */
+	const char	*proof_id;	/* assertion ID, ID token digest */
+	const char	*issue_instant, *authn_instant, *session_index;
+	const char	*sig_alg, *digest_alg;
+	const char	*cert_fp;	/* SAML: the verifying certificate */
+	const char	*key_id;	/* OpenID Connect: the kid */
+	const char	*in_response_to;
+};
+
+/*
  * Pure per-tenant decisions (flow_policy.c), unit-tested.  The gate a
  * route passes: FLOW_GATE_SSO (SSO is on), FLOW_GATE_LOGIN (the tenant
  * signs in this way, and is set up for it) or both, in that order.
@@ -74,6 +91,8 @@ void	flow_login(struct front_req *req);
  */
 void	flow_request(struct front_req *req, const struct rec_signin *up,
 	    const char *url);
+/** Keep f for the request's audit records (copied into req->fl). */
+void	flow_note(struct front_req *req, const struct flow_facts *f);
 /** The upstream's verified identity: everything after, answered. */
 void	flow_signin(struct front_req *req, const struct flow_identity *id);
 /**

@@ -179,6 +179,60 @@ front_req_done(struct front_req *req)
 	front_req_unref(req);	/* the handler's reference */
 }
 
+/*
+ * Every field line of header name, joined with "," (RFC 9110 5.3: a
+ * proxy may add its own line rather than extend the client's), into
+ * buf.  NULL when absent; a control byte when over the buffer (then it
+ * is malformed).
+ */
+static const char *
+front_header_join(struct front_req *req, const char *name, char *buf,
+    size_t size)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req->ev);
+	struct evkeyval		*kv;
+	size_t			 n = 0, l;
+	int			 found = 0;
+
+	buf[0] = '\0';
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		l = strlen(kv->value);
+		if (n + l + 2 > size)
+			return "\x01";
+		if (found++)
+			buf[n++] = ',';
+		memcpy(buf + n, kv->value, l);
+		n += l;
+		buf[n] = '\0';
+	}
+	return found ? buf : NULL;
+}
+
+/*
+ * The client's address: the TCP peer, or, when the peer is one of
+ * [server] trusted_proxies, what X-Forwarded-For or Forwarded says
+ * (conf_proxy.c); both go to the audit record.
+ */
+static void
+front_client_addr(struct front_req *req)
+{
+	const struct conf	*c = req->f->conf;
+	char			 xff[4096], fwd[4096];
+	const char		*x, *w;
+
+	snprintf(req->addr, sizeof(req->addr), "%s", req->peer);
+	if (c->n_trusted_proxies == 0 || !conf_proxy_is_trusted(c, req->peer))
+		return;
+	x = front_header_join(req, "X-Forwarded-For", xff, sizeof(xff));
+	w = front_header_join(req, "Forwarded", fwd, sizeof(fwd));
+	if (conf_proxy_client(c, req->peer, x, w, req->addr,
+	    sizeof(req->addr), &req->addr_note) != BK_OK)
+		log_debug("req=%s client address: %s", req->id,
+		    req->addr_note);
+}
+
 static struct front_req *
 front_req_new(struct front *f, struct evhttp_request *ev, int admin)
 {
@@ -203,7 +257,8 @@ front_req_new(struct front *f, struct evhttp_request *ev, int admin)
 	evcon = evhttp_request_get_connection(ev);
 	if (evcon != NULL) {
 		evhttp_connection_get_peer(evcon, &host, &port);
-		snprintf(req->addr, sizeof(req->addr), "%s", host ? host : "-");
+		snprintf(req->peer, sizeof(req->peer), "%s", host ? host : "-");
+		front_client_addr(req);
 		evhttp_connection_set_closecb(evcon, front_conn_close_cb, req);
 	}
 	return req;

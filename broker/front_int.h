@@ -84,6 +84,12 @@ struct front_flow {
 	char	*internal_id, *user, *sfdc_key, *extension;
 	/* the upstream's proof: issuer, assertion ID, key, request */
 	char	*issuer, *assertion_id, *cert_fp, *request_id;
+	/* and what the audit records of it (flow_note()) */
+	char	*name_id, *issue_instant, *authn_instant, *session_index;
+	char	*sig_alg, *digest_alg, *key_id;
+	/* a change's record: JSON object texts, and who made it */
+	char	*before, *after;
+	const char *credential;
 	enum conf_login	 upstream;
 	const char	*event;		/* audit event of the upstream */
 	int	 replay_rv, request_rv;	/* the upstream's codes */
@@ -117,7 +123,9 @@ struct front_req {
 	int			 want_json;
 	int			 status;
 	const struct conf_tenant *t;
-	char			 addr[64];
+	char			 addr[64];	/* the client (trusted_proxies) */
+	char			 peer[64];	/* the TCP peer */
+	const char		*addr_note;	/* why addr is the peer */
 	struct front_params	 q;		/* query string */
 	struct front_params	 form;		/* urlencoded body */
 	struct front_flow	 fl;

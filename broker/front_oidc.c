@@ -389,6 +389,38 @@ front_oidc_refuse_checked(struct front_req *req, int rv, const char *detail)
 	bk_buf_free(&b);
 }
 
+/*
+ * The ID token's facts for the audit: its digest (the token id), and
+ * what oidc_idtoken_verify() read: the header's alg and kid (unverified
+ * on a refusal), the claims once the signature verified.
+ */
+static void
+front_oidc_note(struct front_req *req)
+{
+	struct front_oidc	*o = req->aux;
+	struct flow_facts	 f;
+	char			 proof[BK_DIGEST_HEX + 1], iat[32], at[32];
+
+	memset(&f, 0, sizeof(f));
+	if (o->tr.id_token != NULL) {
+		bk_sha256_hex(o->tr.id_token, strlen(o->tr.id_token), proof);
+		f.proof_id = proof;
+	}
+	f.issuer = o->res.issuer;
+	f.name_id = o->res.sub;
+	f.sig_alg = o->res.alg[0] != '\0' ? o->res.alg : NULL;
+	f.key_id = o->res.kid;
+	if (o->res.iat != 0) {
+		bk_time_fmt(o->res.iat, iat);
+		f.issue_instant = iat;
+	}
+	if (o->res.auth_time != 0) {
+		bk_time_fmt(o->res.auth_time, at);
+		f.authn_instant = at;
+	}
+	flow_note(req, &f);
+}
+
 static void
 front_oidc_keys(void *arg, int rv, const struct oidc_keyset *ks)
 {
@@ -408,8 +440,7 @@ front_oidc_keys(void *arg, int rv, const struct oidc_keyset *ks)
 	rv = oidc_idtoken_verify(ks, &e, o->tr.id_token,
 	    strlen(o->tr.id_token), bk_now(), &o->res, &detail);
 	/* What was read goes to the audit record, verified or not. */
-	front_set_str(&req->fl.issuer, o->res.issuer);
-	front_set_str(&req->fl.cert_fp, o->res.kid);
+	front_oidc_note(req);
 	if (rv == BK_E_OIDC_KID_UNKNOWN && !o->refetched && o->res.kid) {
 		/* Key rotation: fetch the JWKS again (rate-limited). */
 		free(detail);

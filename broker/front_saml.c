@@ -115,6 +115,28 @@ front_acs_identity(struct front_req *req, const struct saml_result *res,
 	id->request_rv = BK_E_SAML_IN_RESPONSE_TO;
 }
 
+/* The assertion's facts for the audit: verified, or as claimed. */
+static void
+front_acs_note(struct front_req *req, const struct saml_result *res)
+{
+	struct flow_facts	 f;
+
+	memset(&f, 0, sizeof(f));
+	f.issuer = res->issuer;
+	f.name_id = res->name_id;
+	f.user = res->username;
+	f.proof_id = res->assertion_id;
+	f.issue_instant = res->issue_instant;
+	f.authn_instant = res->authn_instant;
+	f.session_index = res->session_index;
+	f.sig_alg = res->sig_alg;
+	f.digest_alg = res->digest_alg;
+	f.cert_fp = res->cert_fingerprint[0] != '\0' ? res->cert_fingerprint :
+	    NULL;
+	f.in_response_to = res->in_response_to;
+	flow_note(req, &f);
+}
+
 void
 front_saml_acs(struct front_req *req)
 {
@@ -141,11 +163,7 @@ front_saml_acs(struct front_req *req)
 	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), bk_now(),
 	    &res, &detail);
 	/* What was read goes to the audit record on failure (untrusted). */
-	front_set_str(&req->fl.issuer, res.issuer);
-	front_set_str(&req->fl.assertion_id, res.assertion_id);
-	front_set_str(&req->fl.user, res.username);
-	if (res.cert_fingerprint[0] != '\0')
-		front_set_str(&req->fl.cert_fp, res.cert_fingerprint);
+	front_acs_note(req, &res);
 	if (rv != BK_OK)
 		flow_refuse(req, rv, detail);
 	else if (pol_sfdc_key(res.username, &sfdc, &why) != BK_OK)

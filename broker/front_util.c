@@ -418,6 +418,27 @@ front_oauth_error(struct front_req *req, int rv, const char *description)
 	front_reply_json(req, status, o);
 }
 
+/* The proof's fields (verified, or as claimed on a refusal). */
+static void
+front_audit_proof(const struct front_req *req, struct audit_rec *r)
+{
+	const struct front_flow	*fl = &req->fl;
+
+	r->issuer = fl->issuer;
+	r->name_id = fl->name_id;
+	r->user = fl->user;
+	r->internal_id = fl->internal_id;
+	r->assertion_id = fl->assertion_id;
+	r->issue_instant = fl->issue_instant;
+	r->authn_instant = fl->authn_instant;
+	r->session_index = fl->session_index;
+	r->sig_alg = fl->sig_alg;
+	r->digest_alg = fl->digest_alg;
+	r->cert_fingerprint = fl->cert_fp;
+	r->key_id = fl->key_id;
+	r->in_response_to = fl->request_id;
+}
+
 int
 front_audit(struct front_req *req, const char *event, int rv,
     const char *detail)
@@ -430,16 +451,19 @@ front_audit(struct front_req *req, const char *event, int rv,
 	r.event = event;
 	r.outcome = rv == BK_OK ? "accepted" : "rejected";
 	r.reason = bk_err_slug(rv);
-	r.tenant = req->t ? req->t->id : NULL;
-	r.issuer = req->fl.issuer;
-	r.user = req->fl.user;
-	r.internal_id = req->fl.internal_id;
-	r.assertion_id = req->fl.assertion_id;
-	r.client_id = req->fl.client_id;
-	r.client_addr = req->addr;
-	r.request_id = req->id;
-	r.cert_fingerprint = req->fl.cert_fp;
 	r.detail = detail;
+	r.tenant = req->t ? req->t->id : NULL;
+	front_audit_proof(req, &r);
+	r.client_addr = req->addr;
+	r.peer_addr = req->peer[0] != '\0' ? req->peer : NULL;
+	r.client_addr_note = req->addr_note;
+	r.user_agent = front_header(req, "User-Agent");
+	r.request_id = req->id;
+	r.instance = req->f->conf->instance;
+	r.client_id = req->fl.client_id;
+	r.credential = req->fl.credential;
+	r.before = req->fl.before;
+	r.after = req->fl.after;
 	wrv = audit_write_line(req->f->audit, &r, &line);
 	metrics_decision(rv == BK_OK, rv);
 	/*

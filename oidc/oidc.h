@@ -83,6 +83,7 @@ struct oidc_result {
 	char	 user_id[OIDC_SFID_LEN + 1];
 	time_t	 exp;
 	time_t	 iat;
+	time_t	 auth_time;	/* 0 when the token has none */
 };
 
 /** A token endpoint answer.  Strings are returned-owned; tokens are secret. */

@@ -94,6 +94,10 @@ oidc_idtoken_verify(const struct oidc_keyset *ks, const struct oidc_expect *e,
 	c.out = out;
 	for (i = 0; i < BK_NELEM(oidc_checks) && rv == BK_OK; i++)
 		rv = oidc_checks[i](&c);
+	/* For the audit record only (OIDC core 2): optional, not checked. */
+	if (c.claims != NULL &&
+	    oidc_json_time(c.claims, "auth_time", &out->auth_time) != BK_OK)
+		out->auth_time = 0;
 	if (rv == BK_OK) {
 		free(c.detail);
 		c.detail = NULL;

@@ -71,6 +71,16 @@ struct saml_result {
 	int	 response_signed;
 	/* cert that verified the assertion */
 	char	 cert_fingerprint[SAML_FP_LEN + 1];
+	/*
+	 * For the audit record, as the message has them (on a failure, as
+	 * claimed): the NameID's text, the Assertion's IssueInstant, the
+	 * first AuthnStatement's AuthnInstant and SessionIndex, and the
+	 * SignatureMethod and DigestMethod URIs of the Assertion's signature
+	 * (the Response's when the Assertion has none).  NULL when absent.
+	 */
+	char	*name_id;
+	char	*issue_instant, *authn_instant, *session_index;
+	char	*sig_alg, *digest_alg;
 };
 
 /**
@@ -122,8 +132,9 @@ int	saml_authn_request_build(const struct saml_tenant *t,
  * @param now		current time.
  * @param out		filled on BK_OK (cleared on entry); release with
  *			saml_result_cleanup().  On failure, out may hold the
- *			issuer, assertion ID and username that were read,
- *			for the audit record (never trusted).
+ *			issuer, IDs, InResponseTo, NameID, instants and
+ *			algorithms that were read, for the audit record
+ *			(never trusted).
  * @param detail	returned-owned one-line reason for logs and audit
  *			(may be NULL on success).  Never contains the message.
  * @return BK_OK or a BK_E_SAML_* code.

@@ -486,6 +486,77 @@ saml_dup_attr(xmlNodePtr n, const char *name)
 	return v == NULL ? NULL : bk_strdup(v);
 }
 
+static int saml_result_fill(struct saml_ctx *);
+
+/* n's attribute name into *out (unless set), when at most max bytes. */
+static int
+saml_keep_attr(xmlNodePtr n, const char *name, size_t max, char **out)
+{
+	const char *v = saml_xml_attr(n, name);
+
+	if (*out != NULL || v == NULL || strlen(v) > max)
+		return BK_OK;
+	return (*out = bk_strdup(v)) == NULL ? BK_E_NOMEM : BK_OK;
+}
+
+/*
+ * What the audit records besides the identity: NameID, instants,
+ * SessionIndex, the signature's algorithms.  Read as the message has
+ * them; on a failure they were never checked (saml.h).
+ */
+static int
+saml_result_facts(struct saml_ctx *c)
+{
+	struct saml_result *r = c->out;
+	xmlNodePtr nid, st, si, sig;
+	int rv;
+
+	nid = saml_xml_child(saml_xml_child(c->assertion, SAML_NS_ASSERT,
+	    "Subject"), SAML_NS_ASSERT, "NameID");
+	if (r->name_id == NULL && nid != NULL &&
+	    saml_xml_text(nid, &r->name_id) == BK_E_NOMEM)
+		return BK_E_NOMEM;
+	st = saml_xml_child(c->assertion, SAML_NS_ASSERT, "AuthnStatement");
+	sig = c->assert_sig != NULL ? c->assert_sig : c->resp_sig;
+	si = saml_xml_child(sig, SAML_NS_DS, "SignedInfo");
+	if ((rv = saml_keep_attr(c->assertion, "IssueInstant", 64,
+	    &r->issue_instant)) != BK_OK ||
+	    (rv = saml_keep_attr(st, "AuthnInstant", 64,
+	    &r->authn_instant)) != BK_OK ||
+	    (rv = saml_keep_attr(st, "SessionIndex", SAML_ID_MAX,
+	    &r->session_index)) != BK_OK ||
+	    (rv = saml_keep_attr(saml_xml_child(si, SAML_NS_DS,
+	    "SignatureMethod"), "Algorithm", 256, &r->sig_alg)) != BK_OK)
+		return rv;
+	return saml_keep_attr(saml_xml_child(saml_xml_child(si, SAML_NS_DS,
+	    "Reference"), SAML_NS_DS, "DigestMethod"), "Algorithm", 256,
+	    &r->digest_alg);
+}
+
+/*
+ * A refused message, for the audit: what the Response says of itself
+ * (its Issuer when the Assertion has none, InResponseTo as claimed), and
+ * what saml_result_fill() reads once the Assertion was found.
+ */
+static void
+saml_result_claimed(struct saml_ctx *c)
+{
+	struct saml_result *r = c->out;
+	xmlNodePtr is;
+
+	if (!saml_xml_is(c->response, SAML_NS_PROTO, "Response"))
+		return;
+	is = saml_xml_child(c->response, SAML_NS_ASSERT, "Issuer");
+	if (c->assertion != NULL)
+		(void)saml_result_fill(c);
+	if (r->issuer == NULL && is != NULL)
+		(void)saml_xml_text(is, &r->issuer);
+	(void)saml_keep_attr(c->response, "ID", SAML_ID_MAX,
+	    &r->response_id);
+	(void)saml_keep_attr(c->response, "InResponseTo", SAML_ID_MAX,
+	    &r->in_response_to);
+}
+
 /* The verified facts.  Also used, best effort, for the audit on failure. */
 static int
 saml_result_fill(struct saml_ctx *c)
@@ -507,7 +578,7 @@ saml_result_fill(struct saml_ctx *c)
 	if (c->cond_not_on_or_after != 0 && (r->not_on_or_after == 0 ||
 	    c->cond_not_on_or_after < r->not_on_or_after))
 		r->not_on_or_after = c->cond_not_on_or_after;
-	return BK_OK;
+	return saml_result_facts(c);
 }
 
 static int
@@ -600,8 +671,8 @@ saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
 	c.now = now;
 	c.out = out;
 	rv = saml_run_checks(&c, b64, len);
-	if (rv != BK_OK && c.assertion != NULL)
-		(void)saml_result_fill(&c);	/* audit only, never trusted */
+	if (rv != BK_OK && c.response != NULL)
+		saml_result_claimed(&c);	/* audit only, never trusted */
 	if (rv == BK_OK) {
 		free(c.detail);
 		c.detail = NULL;
@@ -625,5 +696,11 @@ saml_result_cleanup(struct saml_result *r)
 	free(r->assertion_id);
 	free(r->in_response_to);
 	free(r->username);
+	free(r->name_id);
+	free(r->issue_instant);
+	free(r->authn_instant);
+	free(r->session_index);
+	free(r->sig_alg);
+	free(r->digest_alg);
 	memset(r, 0, sizeof(*r));
 }
