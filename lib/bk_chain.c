@@ -341,9 +341,16 @@ bk_chain_link_check(struct bk_chain_verify *v, const struct bk_chain_rec *r,
     size_t lineno, int *fresh)
 {
 	*fresh = 1;
-	if (!v->started || (r->seq == 1 &&
-	    strcmp(r->prev, BK_CHAIN_GENESIS) == 0))
+	if (!v->started)
 		return BK_OK;
+	if (r->seq == 1 && strcmp(r->prev, BK_CHAIN_GENESIS) == 0) {
+		/* a chain begins anew only under a new random id */
+		if (strcmp(r->chain, v->chain) != 0)
+			return BK_OK;
+		return bk_chain_fail(v, v->file, lineno, r->seq, r->epoch,
+		    "reordered", "chain %s begins again (seq 1) after seq "
+		    "%llu: files or records out of order", r->chain, v->seq);
+	}
 	*fresh = 0;
 	if (strcmp(r->chain, v->chain) != 0)
 		return bk_chain_fail(v, v->file, lineno, r->seq, r->epoch,
@@ -613,4 +620,80 @@ bk_chain_verify_hold(const struct bk_chain_verify *v)
 	if (e < 0)
 		return -1;
 	return e - 1 < v->max_epoch ? e - 1 : v->max_epoch;
+}
+
+static const char *
+bk_chain_seals_word(const struct bk_chain_verify *v)
+{
+	if (v->seals_checked + v->seals_unchecked == 0)
+		return "unkeyed";
+	if (v->seals_checked == 0)
+		return "not_checked";
+	return v->seals_unchecked > 0 ? "partly_checked" : "checked";
+}
+
+static json_t *
+bk_chain_report_bad(const struct bk_chain_verify *v)
+{
+	if (v->ok)
+		return json_null();
+	return json_pack("{s:s, s:I, s:I, s:o, s:s, s:s}", "file", v->bad.file,
+	    "line", (json_int_t)v->bad.line, "seq", (json_int_t)v->bad.seq,
+	    "epoch", v->bad.epoch >= 0 ? json_integer(v->bad.epoch) :
+	    json_null(), "kind", v->bad.kind, "reason", v->bad.reason);
+}
+
+static json_t *
+bk_chain_report_anchors(const struct bk_chain_verify *v)
+{
+	const struct bk_chain_anchor	*a;
+	json_t				*arr = json_array();
+	size_t				 i;
+
+	for (i = 0; arr != NULL && i < v->n_anchors; i++) {
+		a = &v->anchors[i];
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:b}",
+		    "source", a->source, "chain", a->chain, "seq",
+		    (json_int_t)a->seq, "hash", a->hash, "found", a->seen &&
+		    strcmp(a->seen_hash, a->hash) == 0));
+	}
+	return arr;
+}
+
+int
+bk_chain_verify_report(const struct bk_chain_verify *v, const char *notes,
+    char **out)
+{
+	long long	 hold = bk_chain_verify_hold(v);
+	json_t		*o;
+
+	*out = NULL;
+	o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:I, s:I, "
+	    "s:o, s:o, s:o, s:{s:s, s:I, s:s, s:o}, s:o, s:b, s:s}",
+	    "ok", v->ok, "records", (json_int_t)v->records,
+	    "chains", (json_int_t)v->chains, "files", (json_int_t)v->files,
+	    "first_bad_line", (json_int_t)(v->ok ? 0 : v->bad.line),
+	    "reason", v->ok ? "" : v->bad.reason,
+	    "first_bad", bk_chain_report_bad(v),
+	    "seals", bk_chain_seals_word(v),
+	    "seals_checked", (json_int_t)v->seals_checked,
+	    "seals_unchecked", (json_int_t)v->seals_unchecked,
+	    "key_epoch", v->keyed ? json_integer((json_int_t)v->key_epoch0) :
+	    json_null(),
+	    "seals_hold_through_epoch", hold >= 0 ? json_integer(hold) :
+	    json_null(),
+	    "untrusted_from_epoch", v->keyed && !v->ok && hold + 1 >= 0 &&
+	    strcmp(v->bad.kind, "cut") != 0 ? json_integer(hold + 1) :
+	    json_null(),
+	    "head", "chain", v->chain, "seq", (json_int_t)v->seq, "hash",
+	    v->started ? v->prev : "", "epoch", v->epoch >= 0 ?
+	    json_integer(v->epoch) : json_null(),
+	    "anchors", bk_chain_report_anchors(v),
+	    "partial_tail", v->partial_tail, "notes", notes != NULL ? notes :
+	    "");
+	if (o == NULL)
+		return BK_E_NOMEM;
+	*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return *out != NULL ? BK_OK : BK_E_NOMEM;
 }

@@ -134,6 +134,15 @@ int	bk_chain_verify_end(struct bk_chain_verify *v);
  * verified.  -1: none (no key, no keyed record, or broken at epoch 0).
  */
 long long bk_chain_verify_hold(const struct bk_chain_verify *v);
+/**
+ * The result as one JSON object (returned-owned text): ok, records,
+ * chains, files, first_bad {file, line, seq, epoch, kind, reason}, seals
+ * (unkeyed, not_checked, partly_checked, checked), seals_hold_through_epoch,
+ * untrusted_from_epoch, head, anchors, partial_tail, notes; and
+ * first_bad_line and reason as before.  No key material.  BK_E_NOMEM.
+ */
+int	bk_chain_verify_report(const struct bk_chain_verify *v,
+	    const char *notes, char **out);
 void	bk_chain_verify_cleanup(struct bk_chain_verify *v);
 
 #endif /* BK_CHAIN_H */

@@ -691,6 +691,8 @@ ssoctl_dispatch(struct ssoctl *c)
 		return ssoctl_cmd_audit_export(c);
 	case SSOCTL_V_AUDIT_VERIFY:
 		return ssoctl_cmd_audit_verify(c);
+	case SSOCTL_V_AUDIT_KEYGEN:
+		return ssoctl_cmd_audit_keygen(c);
 	default:
 		break;
 	}
@@ -724,7 +726,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ssoctl: cannot initialise libcurl\n");
 		return SSOCTL_EXIT_FAIL;
 	}
-	if ((rv = ssoctl_setup(&c)) == BK_OK)
+	if (ssoctl_verb_is_offline(&args)) {
+		c.json = args.opt[SSOCTL_O_JSON] != NULL;
+		rv = ssoctl_dispatch(&c);
+	} else if ((rv = ssoctl_setup(&c)) == BK_OK)
 		rv = ssoctl_dispatch(&c);
 	if (rv == BK_OK && (fflush(stdout) != 0 || ferror(stdout)))
 		rv = ssoctl_fail(&c, BK_E_IO, "write error on standard "

@@ -19,6 +19,9 @@
 #define SSOCTL_EXIT_FAIL	1	/* API, network, file, verify failure */
 #define SSOCTL_EXIT_USAGE	2	/* bad command line */
 
+/* audit verify --file: at most this many files (rotated ones, in order) */
+#define SSOCTL_FILES_MAX	256
+
 /* Option identifiers; the order is the order of ssoctl_opts[]. */
 enum ssoctl_opt_id {
 	/* global */
@@ -51,6 +54,13 @@ enum ssoctl_opt_id {
 	SSOCTL_O_UNTIL,
 	SSOCTL_O_ASSERTION_ID,
 	SSOCTL_O_LIMIT,
+	SSOCTL_O_REQUEST_ID,	/* audit query filters (issue 9) */
+	SSOCTL_O_CLIENT,
+	SSOCTL_O_SOURCE,
+	SSOCTL_O_CURSOR,
+	SSOCTL_O_FILE,		/* audit verify: repeatable */
+	SSOCTL_O_KEY_FILE,
+	SSOCTL_O_HEAD,
 	SSOCTL_O_COUNT
 };
 
@@ -68,7 +78,8 @@ enum ssoctl_verb {
 	SSOCTL_V_SESSIONS_REVOKE,
 	SSOCTL_V_AUDIT_QUERY,
 	SSOCTL_V_AUDIT_EXPORT,
-	SSOCTL_V_AUDIT_VERIFY
+	SSOCTL_V_AUDIT_VERIFY,
+	SSOCTL_V_AUDIT_KEYGEN
 };
 
 /** The parsed command line; every string is borrowed from argv. */
@@ -78,6 +89,9 @@ struct ssoctl_args {
 	const char		*arg;
 	/* option values; flags are set to "1"; NULL when not given */
 	const char		*opt[SSOCTL_O_COUNT];
+	/* --file, each in the order given (opt[SSOCTL_O_FILE] is the first) */
+	const char		*files[SSOCTL_FILES_MAX];
+	size_t			 nfiles;
 };
 
 /**

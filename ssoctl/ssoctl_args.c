@@ -26,7 +26,8 @@
 			    O(CUSTOM_1) | O(CUSTOM_2) | O(CUSTOM_3) | \
 			    O(ALLOW_NEW))
 #define O_FILTERS	(O(USER) | O(OUTCOME) | O(REASON) | O(EVENT) | \
-			    O(SINCE) | O(UNTIL) | O(ASSERTION_ID) | O(LIMIT))
+			    O(SINCE) | O(UNTIL) | O(ASSERTION_ID) | O(LIMIT) | \
+			    O(REQUEST_ID) | O(CLIENT) | O(SOURCE))
 
 struct ssoctl_opt {
 	const char	*name;		/* long name without "--" */
@@ -64,6 +65,13 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 	[SSOCTL_O_UNTIL] =		{ "until", 0, 1 },
 	[SSOCTL_O_ASSERTION_ID] =	{ "assertion-id", 0, 1 },
 	[SSOCTL_O_LIMIT] =		{ "limit", 0, 1 },
+	[SSOCTL_O_REQUEST_ID] =		{ "request-id", 0, 1 },
+	[SSOCTL_O_CLIENT] =		{ "client", 0, 1 },
+	[SSOCTL_O_SOURCE] =		{ "source", 0, 1 },
+	[SSOCTL_O_CURSOR] =		{ "cursor", 0, 1 },
+	[SSOCTL_O_FILE] =		{ "file", 0, 1 },
+	[SSOCTL_O_KEY_FILE] =		{ "key-file", 0, 1 },
+	[SSOCTL_O_HEAD] =		{ "head", 0, 1 },
 };
 
 /* Positional-argument rules for a verb. */
@@ -98,10 +106,12 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "sessions", "revoke", SSOCTL_V_SESSIONS_REVOKE, SSOCTL_POS_ONE, "ID",
 	    0 },
 	{ "audit", "query", SSOCTL_V_AUDIT_QUERY, SSOCTL_POS_NONE, NULL,
-	    O_FILTERS },
+	    O_FILTERS | O(CURSOR) },
 	{ "audit", "export", SSOCTL_V_AUDIT_EXPORT, SSOCTL_POS_NONE, NULL,
 	    O_FILTERS | O(OUTPUT) },
-	{ "audit", "verify", SSOCTL_V_AUDIT_VERIFY, SSOCTL_POS_NONE, NULL, 0 },
+	{ "audit", "verify", SSOCTL_V_AUDIT_VERIFY, SSOCTL_POS_NONE, NULL,
+	    O(FILE) | O(KEY_FILE) | O(HEAD) },
+	{ "audit", "keygen", SSOCTL_V_AUDIT_KEYGEN, SSOCTL_POS_ONE, "FILE", 0 },
 };
 
 const char ssoctl_usage[] =
@@ -122,15 +132,24 @@ const char ssoctl_usage[] =
 "                                 change one user (\"\" clears a field)\n"
 "  users delete ID                remove one user\n"
 "  sessions revoke ID             end every session and token of a user\n"
-"  audit query [FILTERS]          audit records as a table\n"
+"  audit query [FILTERS] [--cursor C]\n"
+"                                 audit records as a table, newest first\n"
+"                                 (one page; --cursor C gives the next)\n"
 "  audit export [FILTERS] [-o FILE]\n"
-"                                 audit records as JSON lines\n"
-"  audit verify                   check the audit hash chain\n"
+"                                 audit records as JSON lines, oldest first\n"
+"  audit verify [--file F]... [--key-file K] [--head [CHAIN:]SEQ:HASH]\n"
+"                                 check the audit chain: the broker's files,\n"
+"                                 or the files given (oldest first, no\n"
+"                                 broker needed), seals with the initial key\n"
+"  audit keygen FILE              write a new audit sealing key (mode 0600)\n"
 "  help, --help, --version\n"
 "\n"
-"filters: --user U --outcome accepted|rejected --reason R --event E\n"
-"         --since T --until T (RFC 3339 UTC or epoch seconds)\n"
-"         --assertion-id A --limit N\n"
+"filters: --user U --event E --outcome accepted|rejected --reason R\n"
+"         --request-id R --assertion-id A --client ADDR\n"
+"         --since T --until T (RFC 3339, a date YYYY-MM-DD: the whole day,\n"
+"         or epoch seconds) --limit N (query: 1 to 1000, default 100)\n"
+"         --source stream|file (default stream: every broker's records in\n"
+"         Redis; file: this broker's files, rotated ones too)\n"
 "\n"
 "The admin token is read from SSOCTL_TOKEN, else from --token-file (which\n"
 "must not be readable by group or others).  --url defaults to SSOCTL_URL,\n"
@@ -149,6 +168,17 @@ static int
 ssoctl_args_set(struct ssoctl_args *a, int id, const char *val,
     char *err, size_t errlen)
 {
+	if (id == SSOCTL_O_FILE) {	/* repeatable */
+		if (a->nfiles == SSOCTL_FILES_MAX) {
+			snprintf(err, errlen, "more than %d --file options",
+			    SSOCTL_FILES_MAX);
+			return BK_E_INVAL;
+		}
+		a->files[a->nfiles++] = val;
+		if (a->opt[id] == NULL)
+			a->opt[id] = val;
+		return BK_OK;
+	}
 	if (a->opt[id] != NULL) {
 		snprintf(err, errlen, "option --%s given twice",
 		    ssoctl_opts[id].name);

@@ -101,5 +101,8 @@ int	ssoctl_cmd_sessions_revoke(struct ssoctl *c);
 int	ssoctl_cmd_audit_query(struct ssoctl *c);
 int	ssoctl_cmd_audit_export(struct ssoctl *c);
 int	ssoctl_cmd_audit_verify(struct ssoctl *c);
+int	ssoctl_cmd_audit_keygen(struct ssoctl *c);
+/** 1: the verb needs no broker (keygen, verify --file): no token, no URL. */
+int	ssoctl_verb_is_offline(const struct ssoctl_args *a);
 
 #endif /* SSOCTL_INT_H */
