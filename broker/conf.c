@@ -33,6 +33,7 @@
 #include "conf_int.h"
 
 static int	v_hostport(const char *, const char **);
+static int	v_audit_syslog(const char *, const char **);
 static int	v_public_url(const char *, const char **);
 static int	v_redis_url(const char *, const char **);
 static int	v_token(const char *, const char **);
@@ -98,6 +99,12 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(redis_timeout_ms), 0, 0, NULL, NULL),
 	KW(BK, "audit", "path", CONF_T_PATH, 0, 0, NULL, CONF_REQUIRED | R,
 	    B(audit_path), 0, 0, NULL, NULL),
+	KW(BK, "audit", "stream_retention", CONF_T_INT, 1, 3650, "90", R,
+	    B(audit_stream_retention), 0, 0, NULL, NULL),
+	KW(BK, "audit", "stream_max", CONF_T_INT, 1000, 100000000, "10000000",
+	    R, B(audit_stream_max), 0, 0, NULL, NULL),
+	KW(BK, "audit", "syslog", CONF_T_STRING, 0, 0, NULL, R,
+	    B(audit_syslog), 0, 0, NULL, v_audit_syslog),
 	KW(BK, "admin", "token_file", CONF_T_PATH, 0, 0, NULL,
 	    CONF_REQUIRED | CONF_SECRET | R, B(admin_token_file), 0, 0, NULL,
 	    NULL),
@@ -498,6 +505,39 @@ v_hostport(const char *s, const char **why)
 	int		 port;
 
 	return conf_authority_parse(s, strlen(s), &h, &hl, &port, 1, why);
+}
+
+/*
+ * [audit] syslog: "unix:/absolute/path" (a datagram socket such as
+ * /dev/log) or "udp://127.0.0.1:514" with a loopback IP literal: the
+ * local syslog daemon forwards, so records never cross a network in
+ * clear and no name is resolved at run time.
+ */
+static int
+v_audit_syslog(const char *s, const char **why)
+{
+	const char	*h;
+	size_t		 hl;
+	int		 port;
+	char		 ip[64];
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+
+	if (strncmp(s, "unix:/", 6) == 0 && strlen(s) < 100)
+		return BK_OK;
+	*why = "must be unix:/PATH or udp://LOOPBACK-IP:PORT";
+	if (strncmp(s, "udp://", 6) != 0 ||
+	    conf_authority_parse(s + 6, strlen(s + 6), &h, &hl, &port, 1,
+	    why) != BK_OK || hl >= sizeof(ip))
+		return BK_E_INVAL;
+	memcpy(ip, h, hl);
+	ip[hl] = '\0';
+	if ((inet_pton(AF_INET, ip, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127) ||
+	    (inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+		return BK_OK;
+	*why = "udp:// needs a loopback IP literal (127.0.0.0/8 or ::1)";
+	return BK_E_INVAL;
 }
 
 /* No whitespace, printable ASCII, bounded. */
@@ -1611,6 +1651,7 @@ conf_free(struct conf *c)
 		free(c->sentinels[i]);
 	free(c->master_name);
 	free(c->audit_path);
+	free(c->audit_syslog);
 	free(c->admin_token_file);
 	free(c->tenants_dir);
 	bk_freezero(c, sizeof(*c));

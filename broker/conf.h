@@ -125,6 +125,10 @@ struct conf {
 	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
 	/* [audit] */
 	char	*audit_path;		/* required */
+	/* the shared streams (store_audit.c), issue 9 */
+	int	 audit_stream_retention;	/* days, default 90 */
+	int	 audit_stream_max;	/* per stream, default 10000000 */
+	char	*audit_syslog;		/* unix:/path, udp://ip:port or NULL */
 	/* [admin] */
 	char	*admin_token_file;	/* required, secret (0600) */
 	char	 admin_token_digest[65];	/* hex SHA-256 of the token */

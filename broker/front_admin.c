@@ -31,8 +31,6 @@
 #include "rp.h"
 #include "store_admin.h"
 
-#define ADMIN_QUERY_LIMIT	1000
-
 enum admin_op {
 	ADM_USER_GET = 2, ADM_USER_PUT, ADM_USER_DELETE
 };
@@ -600,80 +598,40 @@ admin_user_revoke(struct front_req *req, struct admin_ctx *a)
 
 /* --- audit --- */
 
-static int
-admin_time(const char *s, time_t *out)
-{
-	struct tm	 tm;
-	long long	 v;
-	const char	*why, *end;
-
-	*out = 0;
-	if (s == NULL || *s == '\0')
-		return BK_OK;
-	if (bk_strtonum(s, 0, 1LL << 40, &v, &why) == BK_OK) {
-		*out = (time_t)v;
-		return BK_OK;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
-	    (strcmp(end, "Z") != 0 && strcmp(end, "") != 0))
-		return BK_E_INVAL;
-	*out = timegm(&tm);
-	return BK_OK;
-}
-
-static void
-admin_audit(struct front_req *req, const char *what)
-{
-	struct audit_filter	 f;
-	long long		 lim;
-	const char		*why, *l = front_param(&req->q, "limit");
-
-	memset(&f, 0, sizeof(f));
-	f.tenant = front_param(&req->q, "tenant");
-	f.user = front_param(&req->q, "user");
-	f.outcome = front_param(&req->q, "outcome");
-	f.reason = front_param(&req->q, "reason");
-	f.event = front_param(&req->q, "event");
-	f.assertion_id = front_param(&req->q, "assertion_id");
-	if (admin_time(front_param(&req->q, "since"), &f.since) != BK_OK ||
-	    admin_time(front_param(&req->q, "until"), &f.until) != BK_OK) {
-		admin_error(req, BK_E_INVAL,
-		    "since/until: RFC 3339 UTC or epoch seconds");
-		return;
-	}
-	if (l != NULL) {
-		if (bk_strtonum(l, 1, 10000000, &lim, &why) != BK_OK) {
-			admin_error(req, BK_E_INVAL,
-			    "limit: a positive number");
-			return;
-		}
-		f.limit = (size_t)lim;
-	} else if (strcmp(what, "query") == 0)
-		f.limit = ADMIN_QUERY_LIMIT;
-	/* The scan runs in a thread: a large file never stalls sign-ins. */
-	front_audit_job(req, what, &f);
-}
-
+/* Filters, sources, paging and the audit_read record: front_audit_read.c. */
 static void
 admin_audit_query(struct front_req *req, struct admin_ctx *a)
 {
 	(void)a;
-	admin_audit(req, "query");
+	front_audit_read(req, 0);
 }
 
 static void
 admin_audit_export(struct front_req *req, struct admin_ctx *a)
 {
 	(void)a;
-	admin_audit(req, "export");
+	front_audit_read(req, 1);
 }
 
 static void
 admin_audit_verify(struct front_req *req, struct admin_ctx *a)
 {
+	struct audit_filter	 f;
+	int			 rv;
+
 	(void)a;
-	admin_audit(req, "verify");
+	if ((rv = front_audit_access(req)) != BK_OK) {
+		admin_error(req, rv, NULL);
+		return;
+	}
+	/* A verify is a read of the whole audit: on record before it runs. */
+	if (front_audit_read_note(req, "verify", NULL, -1, BK_OK) != BK_OK) {
+		admin_error(req, BK_E_AUDIT_WRITE, "this read could not be "
+		    "recorded in the audit");
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	front_audit_job(req, "verify", &f);
 }
 
 /* --- liveness, metrics --- */

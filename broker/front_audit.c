@@ -50,6 +50,10 @@ struct front_audit_job {
 	struct bufferevent	*bev;	/* the pipe's read end */
 	const char		*ctype;
 	int			 started;
+	/* a reader's job (front_audit_pipe_start): on the loop at the end */
+	void			(*end)(struct front_req *, void *);
+	void			(*release)(void *);
+	void			*arg;
 };
 
 static int
@@ -124,6 +128,10 @@ front_audit_job_end(struct front_audit_job *j)
 	struct front_req	*req = j->req;
 
 	bufferevent_free(j->bev);	/* closes the read end */
+	if (j->end != NULL)
+		j->end(req, j->arg);
+	if (j->release != NULL)
+		j->release(j->arg);
 	if (req->ev != NULL && !req->replied) {
 		if (j->started)
 			front_reply_end(req);
@@ -242,4 +250,79 @@ front_audit_job(struct front_req *req, const char *what,
 	if (p[1] >= 0)
 		close(p[1]);
 	front_error(req, BK_E_NOMEM, NULL);
+}
+
+/* --- a reader's thread (front_audit_read.c) --- */
+
+struct front_audit_pipe {
+	void	(*run)(FILE *, void *);
+	void	(*release)(void *);
+	void	*arg;
+	FILE	*out;
+};
+
+static void *
+front_audit_pipe_main(void *p)
+{
+	struct front_audit_pipe	*tp = p;
+
+	tp->run(tp->out, tp->arg);
+	fclose(tp->out);	/* EOF for the loop */
+	tp->release(tp->arg);
+	free(tp);
+	return NULL;
+}
+
+int
+front_audit_pipe_start(struct front_req *req, const char *ctype,
+    void (*run)(FILE *, void *), void (*end)(struct front_req *, void *),
+    void (*release)(void *), void *arg)
+{
+	struct front_audit_pipe	*tp = NULL;
+	struct front_audit_job	*j = NULL;
+	pthread_attr_t		 attr;
+	pthread_t		 th;
+	int			 p[2] = { -1, -1 }, r;
+
+	if ((tp = calloc(1, sizeof(*tp))) == NULL ||
+	    (j = calloc(1, sizeof(*j))) == NULL ||
+	    pipe2(p, O_CLOEXEC) != 0 || (tp->out = fdopen(p[1], "w")) == NULL)
+		goto out;
+	p[1] = -1;
+	evutil_make_socket_nonblocking(p[0]);
+	if ((j->bev = bufferevent_socket_new(req->f->base, p[0],
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto out;
+	p[0] = -1;
+	tp->run = run;
+	tp->release = release;
+	tp->arg = arg;
+	j->req = req;
+	j->ctype = ctype;
+	j->end = end;
+	j->release = release;
+	j->arg = arg;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&th, &attr, front_audit_pipe_main, tp);
+	pthread_attr_destroy(&attr);
+	if (r != 0)
+		goto out;
+	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
+	    front_audit_event_cb, j);
+	bufferevent_enable(j->bev, EV_READ);
+	front_req_ref(req);	/* held by the job until the pipe ends */
+	return BK_OK;
+ out:
+	if (j != NULL && j->bev != NULL)
+		bufferevent_free(j->bev);
+	free(j);
+	if (tp != NULL && tp->out != NULL)
+		fclose(tp->out);
+	free(tp);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	return BK_E_NOMEM;
 }

@@ -14,6 +14,7 @@
 #define BK_FRONT_INT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <event2/http.h>
@@ -195,6 +196,37 @@ void	front_reply_end(struct front_req *req);
 /** Admin: audit query, export or verify, run in a thread (front_audit.c). */
 void	front_audit_job(struct front_req *req, const char *what,
 	    const struct audit_filter *f);
+/**
+ * Stream what run(out, arg) writes, in a thread of its own, as a 200
+ * answer of ctype (front_audit.c).  Then, on the loop: end(req, arg) and
+ * release(arg); the thread calls release(arg) too when run is done, so
+ * arg counts two references.  BK_OK, or BK_E_NOMEM (nothing was called).
+ */
+int	front_audit_pipe_start(struct front_req *req, const char *ctype,
+	    void (*run)(FILE *out, void *arg),
+	    void (*end)(struct front_req *req, void *arg),
+	    void (*release)(void *arg), void *arg);
+
+/* front_audit_read.c: the admin's reads of the audit. */
+struct audit_query;
+/** GET /api/v1/audit (export 0) or /api/v1/audit/export (export 1). */
+void	front_audit_read(struct front_req *req, int export);
+/**
+ * Whether req's credential may read the audit: BK_OK, or
+ * BK_E_AUDIT_FORBIDDEN.  The one place a role check goes.
+ */
+int	front_audit_access(struct front_req *req);
+/**
+ * The audit_read record of a read: what ("query", "export", "verify",
+ * "show-assertion"), the filters as "name=value ...", the count (-1: not
+ * known) and the outcome.  @return front_audit()'s.
+ */
+int	front_audit_read_note(struct front_req *req, const char *what,
+	    const char *filters, long long count, int rv);
+/** A query or export of this broker's files, in a thread. */
+void	front_audit_files_job(struct front_req *req, int export,
+	    const struct audit_query *q, const char *cursor, size_t limit,
+	    const char *filters);
 void	front_redirect(struct front_req *req, int status, const char *url);
 /** An HTML page: title and body_html (already escaped) inside the layout. */
 void	front_page(struct front_req *req, int status, const char *title,

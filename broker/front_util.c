@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "front_int.h"
+#include "store_audit.h"
 #include "store_signin.h"
 #include "log.h"
 
@@ -467,12 +468,14 @@ front_audit(struct front_req *req, const char *event, int rv,
 	wrv = audit_write_line(req->f->audit, &r, &line);
 	metrics_decision(rv == BK_OK, rv);
 	/*
-	 * The shared copy: every broker's records in one capped stream per
-	 * tenant.  The local file is the record of authority (it survives a
+	 * The shared copy: every broker's records in one stream per tenant
+	 * (records without a tenant in the broker-wide one), and the chain
+	 * head.  The local file is the record of authority (it survives a
 	 * Redis outage), so this send is not waited for.
 	 */
-	if (line != NULL && req->t != NULL)
-		store_audit_append(req->f->store, req->t->id, line);
+	if (line != NULL)
+		store_audit_append(req->f->store, req->t ? req->t->id : NULL,
+		    line);
 	free(line);
 	if (wrv != BK_OK)
 		log_req(LOG_L_ERR, req->id, wrv,

@@ -38,7 +38,7 @@
 #include "log.h"
 #include "store_int.h"
 
-#define STORE_MAX_SCRIPTS	16
+#define STORE_MAX_SCRIPTS	24
 
 /* Every script, loaded with SCRIPT LOAD at connect. */
 const char *const store_lua_all[] = {
@@ -48,6 +48,8 @@ const char *const store_lua_all[] = {
 	/* admin (store_admin.c) */
 	store_lua_user_revoke, store_lua_snapshot, store_lua_apply,
 	store_lua_user_set, store_lua_user_del, store_lua_hlen,
+	/* audit (store_audit.c) */
+	store_lua_audit_append, store_lua_audit_head, store_lua_audit_fetch,
 	NULL
 };
 

@@ -1,10 +1,10 @@
 /*
- * sso-broker: the shared copy of the audit in Redis: one stream per
- * tenant (and one broker-wide stream for records without a tenant), the
- * indexes that make a query by user, request id or assertion id cheap,
- * and the anchor of every chain's head.
+ * sso-broker: the shared copy of the audit in Redis.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
+ * One stream per tenant (and one broker-wide stream for records without a
+ * tenant), the indexes that make a query by user, request id or assertion
+ * id cheap, and the anchor of every chain's head.
  * The local file stays the record of authority (it survives a Redis
  * outage); the streams are what a query across the fleet reads, since
  * every broker appends to them.  The chain head kept here lets verify
@@ -58,17 +58,19 @@ enum store_audit_idx {
 };
 
 /**
- * One page of records from the streams, newest first.  Every string and
- * the tenants array are borrowed until done is called.
+ * One page of records from the streams, newest first (or oldest first).
+ * Every string and the tenants array are borrowed until done is called.
  */
 struct store_audit_q {
 	/* the streams to read: tenant ids, STORE_AUDIT_BROKER for the rest */
 	const char *const *tenants;
 	size_t		 n_tenants;
 	enum store_audit_idx idx;
-	const char	*idx_val;	/* the user, request id or assertion id */
+	/* the user, request id or assertion id */
+	const char	*idx_val;
 	long long	 since_ms, until_ms;	/* 0: open */
 	const char	*before;	/* a cursor from done, or NULL */
+	int		 oldest_first;	/* 1: oldest first (export) */
 	size_t		 limit;		/* records emitted at most */
 	size_t		 budget;	/* entries examined at most */
 	/* 1: the record matches (emit it), 0: skip it */

@@ -160,6 +160,11 @@ extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];
 extern const char store_lua_hlen[];
 
+/* The audit's scripts (store_audit.c), seen by the store alone. */
+extern const char store_lua_audit_append[];
+extern const char store_lua_audit_head[];
+extern const char store_lua_audit_fetch[];
+
 /* store.c */
 int	store_send(struct store *, store_cb *, void *, int, const char **,
 	    const size_t *);

@@ -24,9 +24,6 @@
 #include "store_int.h"
 #include "store_signin.h"
 
-/* Records kept per tenant in the Redis audit stream. */
-#define STORE_AUDIT_STREAM_MAX	"1000000"
-
 /*
  * The decision on a verified identity (any upstream), after every pure
  * check passed.
@@ -945,7 +942,7 @@ store_token_revoke(struct store *s, const char *tenant, const char *token,
 	skeys_free(&ks);
 }
 
-/* --- sign-out, audit --- */
+/* --- sign-out --- */
 
 void
 store_sessions_end(struct store *s, size_t n, const char *const *tenants,
@@ -973,24 +970,4 @@ store_sessions_end(struct store *s, size_t n, const char *const *tenants,
 	else
 		sop_cmd(s, o, (int)(1 + i), argv);
 	skeys_free(&ks);
-}
-
-void
-store_audit_append(struct store *s, const char *tenant, const char *rec)
-{
-	char		*key;
-	const char	*argv[8];
-
-	if (!store_is_up(s) || (key = store_key(tenant, "audit", NULL)) == NULL)
-		return;
-	argv[0] = "XADD";
-	argv[1] = key;
-	argv[2] = "MAXLEN";
-	argv[3] = "~";
-	argv[4] = STORE_AUDIT_STREAM_MAX;
-	argv[5] = "*";
-	argv[6] = "rec";
-	argv[7] = rec;
-	(void)store_cmdv(s, NULL, NULL, 8, argv);
-	free(key);
 }

@@ -194,8 +194,4 @@ void	store_sessions_end(struct store *s, size_t n,
 	    const char *const *tenants, const char *const *cookies,
 	    store_done_cb *cb, void *arg);
 
-/** The audit record into the tenant's stream (best effort, no answer). */
-void	store_audit_append(struct store *s, const char *tenant,
-	    const char *rec);
-
 #endif /* BK_STORE_SIGNIN_H */

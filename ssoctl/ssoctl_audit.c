@@ -4,7 +4,10 @@
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Filters are checked here only where a typo would otherwise silently
- * match nothing (outcome, limit); the broker checks the rest.
+ * match nothing (outcome, source, limit); the broker checks the rest and
+ * answers an unknown or malformed one with 400 and a reason, which is
+ * printed as the one-line error.  A query is one page, newest first; the
+ * next page is asked for with the cursor the broker gave (--cursor).
  * Trust: audit records carry attacker-influenced strings (usernames,
  * assertion IDs, reasons); ssoctl_out.c sanitises them before display.
  */
@@ -29,6 +32,10 @@ static const struct {
 	{ SSOCTL_O_SINCE, "since" },
 	{ SSOCTL_O_UNTIL, "until" },
 	{ SSOCTL_O_ASSERTION_ID, "assertion_id" },
+	{ SSOCTL_O_REQUEST_ID, "request_id" },
+	{ SSOCTL_O_CLIENT, "client" },
+	{ SSOCTL_O_SOURCE, "source" },
+	{ SSOCTL_O_CURSOR, "cursor" },
 	{ SSOCTL_O_LIMIT, "limit" },
 };
 
@@ -62,6 +69,12 @@ ssoctl_audit_path(struct ssoctl *c, const char *base, struct bk_buf *b)
 		return ssoctl_fail(c, BK_E_INVAL, "--outcome must be "
 		    "accepted or rejected");
 	}
+	v = c->args->opt[SSOCTL_O_SOURCE];
+	if (v != NULL && strcmp(v, "stream") != 0 && strcmp(v, "file") != 0) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		return ssoctl_fail(c, BK_E_INVAL, "--source must be stream or "
+		    "file");
+	}
 	v = c->args->opt[SSOCTL_O_LIMIT];
 	if (v != NULL && bk_strtonum(v, 1, 1000000, &n, &why) != BK_OK) {
 		c->exit_code = SSOCTL_EXIT_USAGE;
@@ -82,28 +95,72 @@ ssoctl_audit_path(struct ssoctl *c, const char *base, struct bk_buf *b)
 	return BK_OK;
 }
 
-/* The records table: a heading, then a row per record.  BK_E_NOMEM. */
+/* A long cell (a detail, a fingerprint) cut to n characters. */
+static const json_t *
+ssoctl_audit_cut(const json_t *v, size_t n, json_t **tmp)
+{
+	const char	*s = json_string_value(v);
+	char		 b[128];
+
+	if (s == NULL || strlen(s) <= n || n + 4 > sizeof(b))
+		return v;
+	snprintf(b, sizeof(b), "%.*s...", (int)n, s);
+	return *tmp = json_string(b);
+}
+
+/*
+ * The records table: a heading, then a row per record.  The certificate
+ * column is the fingerprint of the certificate that verified an
+ * assertion, else the kid of the key that verified an ID token.
+ * BK_E_NOMEM.
+ */
 static int
 ssoctl_audit_table(struct ssoctl_table *t, json_t *recs)
 {
 	static const char *const cols[] = { "time", "event", "outcome",
-	    "reason", "tenant", "user", "assertion_id", "client_addr" };
+	    "reason", "detail", "tenant", "user", "client_addr",
+	    "assertion_id", "cert_fingerprint" };
 	static const char *const head[] = { "TIME", "EVENT", "OUTCOME",
-	    "REASON", "TENANT", "USER", "ASSERTION ID", "CLIENT" };
-	json_t	*e;
-	size_t	 i, k;
+	    "REASON", "DETAIL", "TENANT", "USER", "CLIENT", "ASSERTION ID",
+	    "CERT/KEY" };
+	const json_t	*v;
+	json_t		*e, *tmp;
+	size_t		 i, k;
+	int		 rv;
 
 	if (ssoctl_table_init(t, head, BK_NELEM(cols),
 	    json_array_size(recs)) != BK_OK)
 		return BK_E_NOMEM;
 	json_array_foreach(recs, i, e) {
-		for (k = 0; k < BK_NELEM(cols); k++)
-			if (ssoctl_table_setj(t, k,
-			    json_object_get(e, cols[k])) != BK_OK)
+		for (k = 0; k < BK_NELEM(cols); k++) {
+			v = json_object_get(e, cols[k]);
+			if (v == NULL && k == 9)
+				v = json_object_get(e, "key_id");
+			tmp = NULL;
+			if (k == 4 || k == 9)
+				v = ssoctl_audit_cut(v, k == 4 ? 48 : 23, &tmp);
+			rv = ssoctl_table_setj(t, k, v);
+			json_decref(tmp);
+			if (rv != BK_OK)
 				return BK_E_NOMEM;
+		}
 		ssoctl_table_next(t);
 	}
 	return BK_OK;
+}
+
+/* The next page, if there is one: the cursor to ask for it with. */
+static void
+ssoctl_audit_more(const json_t *j)
+{
+	const char	*next = json_string_value(json_object_get(j, "next"));
+	char		 b[256];
+
+	if (next == NULL)
+		return;
+	ssoctl_sanitize(next, b, sizeof(b));
+	printf("(more records may match: the next page is "
+	    "--cursor %s)\n", b);
 }
 
 int
@@ -121,7 +178,11 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 	    BK_OK || recs == NULL)
 		goto out;
 	if (json_array_size(recs) == 0) {
-		printf("no matching audit records\n");
+		printf("no matching audit records%s\n",
+		    json_is_string(json_object_get(j, "next")) ? " in this "
+		    "page (the scan stopped at its budget: go on with --cursor "
+		    "below)" : "");
+		ssoctl_audit_more(j);
 		goto out;
 	}
 	if (ssoctl_audit_table(&t, recs) != BK_OK) {
@@ -129,11 +190,7 @@ ssoctl_cmd_audit_query(struct ssoctl *c)
 		goto out;
 	}
 	ssoctl_table_print(&t, stdout);
-	if (json_is_true(json_object_get(j, "truncated")))
-		printf("(%zu record%s shown; more match: narrow the filters "
-		    "or raise --limit, or use audit export)\n",
-		    json_array_size(recs), json_array_size(recs) == 1 ? "" :
-		    "s");
+	ssoctl_audit_more(j);
 	rv = BK_OK;
  out:
 	ssoctl_table_cleanup(&t);
