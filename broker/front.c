@@ -382,25 +382,26 @@ front_healthz(struct front_req *req)
 
 /*
  * {"acme": {"login": "saml", "ready": true}, "sales": {"login": "oidc",
- * "ready": false, "reason": "oidc_not_ready"}}: one tenant's upstream
- * does not take the broker out of the load balancer, so it is shown, not
- * counted in the status.
+ * "ready": false, "reason": SLUG}}: one tenant's upstream does not take
+ * the broker out of the load balancer, so it is shown, not counted in the
+ * status.
  */
 static json_t *
 front_readyz_tenants(struct front *f)
 {
 	const struct conf	*c = f->conf;
+	const struct conf_tenant *t;
 	json_t			*o = json_object();
 	time_t			 now = time(NULL);
 	size_t			 i;
 	int			 rv;
 
 	for (i = 0; o != NULL && i < c->n_tenants; i++) {
-		rv = front_tenant_ready(f, c->tenants[i], now);
-		json_object_set_new(o, c->tenants[i]->id, json_pack("{s:s, s:b, "
-		    "s:s*}", "login", conf_login_name(c->tenants[i]->login),
-		    "ready", rv == BK_OK, "reason", rv == BK_OK ? NULL :
-		    bk_err_slug(rv)));
+		t = c->tenants[i];
+		rv = front_tenant_ready(f, t, now);
+		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*}",
+		    "login", conf_login_name(t->login), "ready", rv == BK_OK,
+		    "reason", rv == BK_OK ? NULL : bk_err_slug(rv)));
 	}
 	return o;
 }

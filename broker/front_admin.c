@@ -651,7 +651,9 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 
 	(void)a;
 	bk_buf_init(&b, 4 * 1024 * 1024);
-	if ((rv = metrics_render(&b)) != BK_OK)
+	if ((rv = metrics_render(&b)) != BK_OK ||
+	    (rv = metrics_conf_render(&b, req->f->conf,
+	    req->f->tls_ctx)) != BK_OK)
 		admin_error(req, rv, NULL);
 	else
 		front_reply(req, 200,

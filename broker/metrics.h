@@ -34,4 +34,18 @@ void	metrics_workers(int n);
 int	metrics_render(struct bk_buf *out);
 const char *metrics_route_name(enum metrics_route r);
 
+/* metrics_conf.c: what comes from the configuration in force. */
+struct conf;
+/** Parent, before forking: the reload page.  BK_OK or BK_E_NOMEM. */
+int	metrics_conf_init(void);
+/** Parent: a (re)load applied (ok, the new generation) or refused. */
+void	metrics_reload_note(int ok, unsigned int gen);
+/**
+ * Append build info, the tenants, every certificate's expiry (IdP and SP
+ * of each tenant; the listener's, from tls_ctx, an SSL_CTX or NULL) and
+ * the last reload.  BK_OK or BK_E_TOOBIG.
+ */
+int	metrics_conf_render(struct bk_buf *out, const struct conf *c,
+	    void *tls_ctx);
+
 #endif /* BK_METRICS_H */

@@ -536,6 +536,7 @@ proc_reload_tls(const struct conf *nc, SSL_CTX **tls)
 	r.reason = bk_err_slug(rv);
 	r.detail = "the listener's TLS certificate or key cannot be loaded";
 	audit_write(P.audit, &r);
+	metrics_reload_note(0, 0);
 	return rv;
 }
 
@@ -560,6 +561,7 @@ proc_reload(void)
 		r.reason = bk_err_slug(BK_E_CONF_SYNTAX);
 		r.detail = "the new configuration has errors; see the log";
 		audit_write(P.audit, &r);
+		metrics_reload_note(0, 0);
 		free(errors);
 		return;
 	}
@@ -581,7 +583,7 @@ proc_reload(void)
 		log_warnx("audit: cannot open the new %s; records stay in the "
 		    "old file", old->audit_path);
 	P.conf = nc;
-	/* The new workers take the new context; the old ones drain on theirs. */
+	/* New workers take the new context; the old ones drain on theirs. */
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
 	P.tls = tls;
@@ -604,6 +606,7 @@ proc_reload(void)
 	r.outcome = "accepted";
 	r.reason = "ok";
 	audit_write(P.audit, &r);
+	metrics_reload_note(1, (unsigned int)P.gen);
 	log_info("reload done: %zu tenants", nc->n_tenants);
 }
 
@@ -705,7 +708,7 @@ proc_run(const char *path, struct conf *c)
 	 * workers inherit the disposition.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
-	if (metrics_init() != BK_OK)
+	if (metrics_init() != BK_OK || metrics_conf_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
 	if (store_shared_init() != BK_OK)
 		fatalx("cannot allocate the store's shared page");

@@ -55,6 +55,7 @@ struct saml_tenant_info {
 	size_t	n_certs;
 	struct saml_cert_info certs[SAML_MAX_IDP_CERTS];
 	time_t	metadata_valid_until;	/* 0 if the metadata has none */
+	struct saml_cert_info sp_cert;	/* sp_cert (the metadata's key) */
 };
 
 /** Verified facts from one Response.  Strings are returned-owned. */

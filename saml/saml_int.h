@@ -14,6 +14,7 @@
 #define BK_SAML_INT_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <libxml/tree.h>
 #include <xmlsec/xmlsec.h>
@@ -161,6 +162,8 @@ int	 saml_sig_verify(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig,
 	    char fp[SAML_FP_LEN + 1]);
 int	 saml_sig_key_from_der(const unsigned char *der, size_t len,
 	    xmlSecKeyPtr *key, struct saml_cert_info *info, const char **why);
+void	 saml_cert_info_fill(X509 *x, const unsigned char *der, size_t len,
+	    struct saml_cert_info *info);
 
 /* saml_conditions.c */
 int	 saml_check_subject(struct saml_ctx *c);

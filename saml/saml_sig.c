@@ -407,6 +407,21 @@ saml_sig_verify(struct saml_ctx *c, xmlNodePtr elem, xmlNodePtr sig,
  * @param why	static reason on failure.
  * @return BK_OK, BK_E_SAML_CERT, BK_E_NOMEM.
  */
+/* Fingerprint (SHA-256 of the DER), notAfter and subject of x. */
+void
+saml_cert_info_fill(X509 *x, const unsigned char *der, size_t len,
+    struct saml_cert_info *info)
+{
+	struct tm	 tm;
+
+	memset(info, 0, sizeof(*info));
+	bk_sha256_hex(der, len, info->fingerprint);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		info->not_after = timegm(&tm);
+	X509_NAME_oneline(X509_get_subject_name(x), info->subject,
+	    sizeof(info->subject));
+}
+
 int
 saml_sig_key_from_der(const unsigned char *der, size_t len, xmlSecKeyPtr *key,
     struct saml_cert_info *info, const char **why)
@@ -416,7 +431,6 @@ saml_sig_key_from_der(const unsigned char *der, size_t len, xmlSecKeyPtr *key,
 	EVP_PKEY *pk = NULL;
 	xmlSecKeyDataPtr data = NULL;
 	xmlSecKeyPtr k = NULL;
-	struct tm tm;
 	int rv = BK_E_SAML_CERT;
 
 	*key = NULL;
@@ -435,12 +449,7 @@ saml_sig_key_from_der(const unsigned char *der, size_t len, xmlSecKeyPtr *key,
 	if ((k = xmlSecKeyCreate()) == NULL || xmlSecKeySetValue(k, data) < 0)
 		goto out;
 	data = NULL;
-	memset(info, 0, sizeof(*info));
-	bk_sha256_hex(der, len, info->fingerprint);
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		info->not_after = timegm(&tm);
-	X509_NAME_oneline(X509_get_subject_name(x), info->subject,
-	    sizeof(info->subject));
+	saml_cert_info_fill(x, der, len, info);
 	*key = k;
 	k = NULL;
 	*why = NULL;

@@ -379,7 +379,7 @@ saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
 /* Read the SP certificate (PEM) and check the key matches it. */
 static int
 saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
-    char **why)
+    struct saml_cert_info *info, char **why)
 {
 	FILE *f = NULL;
 	X509 *x = NULL;
@@ -410,6 +410,7 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 		rv = BK_E_NOMEM;
 		goto out;
 	}
+	saml_cert_info_fill(x, der, (size_t)len, info);
 	rv = BK_OK;
  out:
 	if (f != NULL)
@@ -557,7 +558,8 @@ saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
 	if ((rv = saml_tenant_copy(t, p)) != BK_OK ||
 	    (rv = saml_md_load(t, p->idp_metadata_path, &idp_xml, why)) !=
 	    BK_OK ||
-	    (rv = saml_sp_cert_load(p, &cert_b64, why)) != BK_OK ||
+	    (rv = saml_sp_cert_load(p, &cert_b64, &t->info.sp_cert, why)) !=
+	    BK_OK ||
 	    (rv = saml_sp_metadata_build(t, cert_b64)) != BK_OK ||
 	    (rv = saml_lasso_build(t, p, idp_xml, why)) != BK_OK)
 		goto out;
