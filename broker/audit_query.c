@@ -50,7 +50,7 @@ audit_query_offset(const char *s)
 	return (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
 }
 
-/* The date part really is a date (strptime takes 02-31). */
+/* The date part really is a date (strptime takes 02-31; timegm moves it). */
 static int
 audit_query_date_check(const struct tm *want, time_t t)
 {
@@ -95,7 +95,7 @@ int
 audit_query_time_parse(const char *s, int until, long long *ms,
     const char **why)
 {
-	struct tm	 tm;
+	struct tm	 tm, asked;
 	const char	*end, *w;
 	long long	 v;
 	long		 frac, off;
@@ -113,9 +113,10 @@ audit_query_time_parse(const char *s, int until, long long *ms,
 	if (strspn(s, "0123456789") != 4 ||
 	    (end = strptime(s, "%Y-%m-%d", &tm)) == NULL || end - s != 10)
 		return BK_E_INVAL;
+	asked = tm;
 	if (*end == '\0') {
 		t = timegm(&tm);
-		if (audit_query_date_check(&tm, t) != BK_OK)
+		if (audit_query_date_check(&asked, t) != BK_OK)
 			return BK_E_INVAL;
 		*ms = (long long)t * 1000 + (until ? 86400000 - 1 : 0);
 		return BK_OK;
@@ -125,7 +126,7 @@ audit_query_time_parse(const char *s, int until, long long *ms,
 	    BK_OK)
 		return BK_E_INVAL;
 	t = timegm(&tm);
-	if (audit_query_date_check(&tm, t) != BK_OK)
+	if (audit_query_date_check(&asked, t) != BK_OK)
 		return BK_E_INVAL;
 	*ms = ((long long)t - off) * 1000 + frac +
 	    (until && !has_frac ? 999 : 0);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -453,6 +454,7 @@ front_audit_page(struct front_audit_rd *rd)
 	struct store_audit_q	 sq;
 	size_t			 left = rd->limit > 0 ? rd->limit - rd->count :
 				    FRONT_AUDIT_EXPORT_PAGE;
+	long long		 keep;
 
 	memset(&sq, 0, sizeof(sq));
 	sq.tenants = rd->tenants;
@@ -467,6 +469,14 @@ front_audit_page(struct front_audit_rd *rd)
 	if (rd->q.since_ms > 0)
 		sq.since_ms = rd->q.since_ms > FRONT_AUDIT_SKEW_MS ?
 		    rd->q.since_ms - FRONT_AUDIT_SKEW_MS : 1;
+	/*
+	 * Entries past [audit] stream_retention wait for the next append's
+	 * trim (which removes whole stream nodes only): never answer them.
+	 */
+	keep = (long long)time(NULL) * 1000 -
+	    (long long)rd->req->f->conf->audit_stream_retention * 86400000;
+	if (sq.since_ms < keep)
+		sq.since_ms = keep;
 	if (rd->q.until_ms > 0)
 		sq.until_ms = rd->q.until_ms + FRONT_AUDIT_SKEW_MS;
 	sq.before = rd->cursor;
