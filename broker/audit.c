@@ -19,7 +19,9 @@
  * treat it as untrusted (a line that does not parse breaks the chain).
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +34,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "audit.h"
 #include "bk.h"
+#include "chain.h"
 #include "log.h"
 
 #define AUDIT_LINE_MAX		(64 * 1024)
@@ -61,6 +65,13 @@ struct audit_shared {
 	unsigned long long seq;
 	char		 prev[BK_DIGEST_HEX + 1];
 	char		 chain[33];
+	/* the seal (audit_key_set): the current epoch's key, one step ahead */
+	int		 keyed;
+	unsigned int	 epoch_len;	/* seconds */
+	struct bk_chain_key key;
+	int		 tail_keyed;	/* the record the file ended with */
+	long long	 tail_epoch;
+	time_t		 key_warned;	/* the last "cannot save the key" */
 	unsigned int	 fgen;		/* file generation (rotations) */
 	dev_t		 fdev;		/* the file of generation fgen */
 	ino_t		 fino;
@@ -75,6 +86,7 @@ struct audit_shared {
 
 struct audit {
 	char			*path;
+	char			*key_path;	/* [audit] key_file or NULL */
 	int			 fd;		/* O_RDWR|O_APPEND: writes */
 	int			 rfd;		/* O_RDONLY, for queries */
 	unsigned int		 fgen;		/* generation fd belongs to */
@@ -112,23 +124,16 @@ audit_obj_free(struct audit_obj *r)
 	r->lo = r->hi = NULL;
 }
 
-static int
-audit_hash_obj(json_t *o, const char *prev, char out[BK_DIGEST_HEX + 1])
+/* A new chain: genesis link, seq 0, a random id. */
+static void
+audit_chain_new(struct audit_shared *sh)
 {
-	char		*s;
-	struct bk_buf	 b;
-	int		 rv;
-
-	if ((s = json_dumps(o, AUDIT_DUMP_FLAGS)) == NULL)
-		return BK_E_NOMEM;
-	bk_buf_init(&b, AUDIT_LINE_MAX + 128);
-	if ((rv = bk_buf_adds(&b, prev)) == BK_OK &&
-	    (rv = bk_buf_add(&b, "\n", 1)) == BK_OK &&
-	    (rv = bk_buf_adds(&b, s)) == BK_OK)
-		bk_sha256_hex(b.data, b.len, out);
-	bk_buf_free(&b);
-	free(s);
-	return rv;
+	memcpy(sh->prev, AUDIT_GENESIS, sizeof(sh->prev));
+	sh->seq = 0;
+	sh->tail_keyed = 0;
+	sh->tail_epoch = 0;
+	if (bk_random_hex(sh->chain, 16) != BK_OK)
+		fatalx("audit: no randomness for the chain id");
 }
 
 /* Read the last complete line of fd to continue its chain. */
@@ -175,6 +180,9 @@ audit_load_tail(int fd, struct audit_shared *sh)
 		sh->seq =
 		    (unsigned long long)json_integer_value(json_object_get(o,
 		    "seq"));
+		sh->tail_keyed = json_is_integer(json_object_get(o, "epoch"));
+		sh->tail_epoch =
+		    json_integer_value(json_object_get(o, "epoch"));
 		json_decref(o);
 		free(buf);
 		return;
@@ -184,10 +192,7 @@ audit_load_tail(int fd, struct audit_shared *sh)
  out:
 	json_decref(o);
 	free(buf);
-	memcpy(sh->prev, AUDIT_GENESIS, sizeof(sh->prev));
-	sh->seq = 0;
-	if (bk_random_hex(sh->chain, 16) != BK_OK)
-		fatalx("audit: no randomness for the chain id");
+	audit_chain_new(sh);
 }
 
 static int
@@ -279,6 +284,9 @@ audit_open(const char *path, struct audit **out)
 		audit_free(a);
 		return BK_E_NOMEM;
 	}
+	/* it will hold the sealing key: not in a core dump, not swapped */
+	(void)madvise(a->sh, sizeof(*a->sh), MADV_DONTDUMP);
+	(void)mlock(a->sh, sizeof(*a->sh));
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
@@ -335,7 +343,154 @@ audit_free(struct audit *a)
 	if (a->sh != NULL)
 		munmap(a->sh, sizeof(*a->sh));
 	free(a->path);
+	free(a->key_path);
 	free(a);
+}
+
+/*
+ * --- the seal key ---
+ * The key of the current epoch lives in the shared page, so every worker
+ * seals with it; it moves on only under the lock (audit_key_advance) and
+ * the step erases the old one.  Nothing but these functions and
+ * audit_seal() touches it: the narrow interface issue 12's key holder
+ * process will take over.  The key file is rewritten with each new epoch
+ * key (tmp, fsync, rename, fsync of the directory), so after a restart
+ * the broker goes on from the newest key and no older one is on disk.
+ */
+
+static int	audit_write_all(int, const char *, size_t);
+
+static int
+audit_key_load(const char *path, struct bk_chain_key *k)
+{
+	char		 buf[1024];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, rv = BK_E_INVAL;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		log_warn("audit: key_file %s", path);
+		return BK_E_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		log_warnx("audit: key_file %s must be a regular file of mode "
+		    "0600", path);
+		close(fd);
+		return BK_E_CONF_SECRET_PERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0 && bk_chain_key_parse(buf, (size_t)n, k) == BK_OK)
+		rv = BK_OK;
+	else
+		log_warnx("audit: key_file %s holds no audit key", path);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rv;
+}
+
+/* The current key into the key file, replacing it atomically.  errno. */
+static int
+audit_key_save(struct audit *a)
+{
+	char	 tmp[PATH_MAX], *s = NULL, *dir, *slash;
+	size_t	 n = 0;
+	int	 fd = -1, e = 0, dfd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", a->key_path) >=
+	    (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	if (bk_chain_key_build(&a->sh->key, &s, &n) != BK_OK)
+		return ENOMEM;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0 || fchmod(fd, 0600) != 0 ||
+	    (e = audit_write_all(fd, s, n)) != 0 || fsync(fd) != 0 ||
+	    rename(tmp, a->key_path) != 0)
+		e = e != 0 ? e : errno;
+	if (fd >= 0)
+		close(fd);
+	if (e != 0)
+		(void)unlink(tmp);
+	bk_freezero(s, n);
+	if (e == 0 && (dir = bk_strdup(a->key_path)) != NULL) {
+		slash = strrchr(dir, '/');
+		if (slash != NULL)
+			slash[slash == dir ? 1 : 0] = '\0';
+		if ((dfd = open(slash != NULL ? dir : ".", O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
+	return e;
+}
+
+/*
+ * Under the lock (or before any fork): step the key to the epoch of now,
+ * and save it when it moved (or when save is set).  A save that fails
+ * leaves the older key on disk (the broker still goes on from it after a
+ * restart): warned once an epoch, never fatal.
+ */
+static void
+audit_key_advance(struct audit *a, time_t now, int save)
+{
+	struct audit_shared	*sh = a->sh;
+	unsigned long long	 k;
+	int			 e;
+
+	if (now >= sh->key.start + (long long)sh->epoch_len) {
+		k = (unsigned long long)(now - sh->key.start) / sh->epoch_len;
+		bk_chain_key_step(&sh->key, sh->key.epoch + k);
+		sh->key.start += (long long)(k * sh->epoch_len);
+		save = 1;
+	}
+	if (!save || (e = audit_key_save(a)) == 0)
+		return;
+	if (now - sh->key_warned >= (time_t)sh->epoch_len ||
+	    sh->key_warned == 0) {
+		sh->key_warned = now;
+		log_warnx("audit: cannot rewrite key_file %s: %s; its older "
+		    "key stays on disk", a->key_path, strerror(e));
+	}
+}
+
+int
+audit_key_set(struct audit *a, const char *key_file, unsigned int epoch_len)
+{
+	struct audit_shared	*sh = a->sh;
+	struct bk_chain_key	 k;
+	int			 rv;
+
+	if (key_file == NULL) {
+		if (sh->tail_keyed) {
+			log_warnx("audit: %s ends with sealed records and no "
+			    "[audit] key_file is set: a new, unkeyed chain "
+			    "starts", a->path);
+			audit_chain_new(sh);
+		}
+		return BK_OK;
+	}
+	if (epoch_len == 0 || (a->key_path = bk_strdup(key_file)) == NULL)
+		return epoch_len == 0 ? BK_E_INVAL : BK_E_NOMEM;
+	if ((rv = audit_key_load(key_file, &k)) != BK_OK)
+		return rv;
+	if (k.start == 0)	/* the initial key: epoch 0 begins now */
+		k.start = (long long)time(NULL);
+	sh->key = k;
+	bk_chain_key_cleanup(&k);
+	sh->epoch_len = epoch_len;
+	sh->keyed = 1;
+	/* a key file older than the records (its save failed): catch up */
+	if (sh->tail_keyed && sh->tail_epoch > (long long)sh->key.epoch) {
+		sh->key.start += (long long)((unsigned long long)
+		    (sh->tail_epoch - (long long)sh->key.epoch) * epoch_len);
+		bk_chain_key_step(&sh->key, (unsigned long long)sh->tail_epoch);
+	}
+	audit_key_advance(a, time(NULL), 1);
+	log_info("audit: records are sealed (HMAC-SHA256), epoch %llu, a new "
+	    "key every %u s", sh->key.epoch, epoch_len);
+	return BK_OK;
 }
 
 /*
@@ -466,8 +621,34 @@ audit_append(struct audit *a, const char *line, size_t len)
 }
 
 /*
- * Under the lock: the chain fields, the hash over "{A,B}" and the line,
- * returned-owned in *line.
+ * Under the lock: the chain fields (lib/chain.h): seq, chain, prev, the
+ * seal's name and, keyed, the epoch of the key that seals the record.
+ */
+static int
+audit_chain_fields(struct audit *a, struct audit_obj *r)
+{
+	int	 rv;
+
+	if (a->sh->keyed)
+		audit_key_advance(a, time(NULL), 0);
+	if ((rv = audit_obj_set(r, "seq",
+	    json_integer((json_int_t)(a->sh->seq + 1)))) != BK_OK ||
+	    (rv = audit_obj_set(r, "chain", json_string(a->sh->chain))) !=
+	    BK_OK ||
+	    (rv = audit_obj_set(r, "prev", json_string(a->sh->prev))) !=
+	    BK_OK ||
+	    (rv = audit_obj_set(r, "seal", json_string(a->sh->keyed ?
+	    BK_CHAIN_SEAL_HMAC : BK_CHAIN_SEAL_SHA))) != BK_OK)
+		return rv;
+	if (a->sh->keyed)
+		rv = audit_obj_set(r, "epoch",
+		    json_integer((json_int_t)a->sh->key.epoch));
+	return rv;
+}
+
+/*
+ * Under the lock: the chain fields, the seal over prev "\n" "{A,B}" and
+ * the line, returned-owned in *line.
  */
 static int
 audit_seal(struct audit *a, struct audit_obj *r,
@@ -479,11 +660,7 @@ audit_seal(struct audit *a, struct audit_obj *r,
 	int	 rv;
 
 	*line = NULL;
-	if ((rv = audit_obj_set(r, "seq",
-	    json_integer((json_int_t)(a->sh->seq + 1)))) != BK_OK ||
-	    (rv = audit_obj_set(r, "chain", json_string(a->sh->chain))) !=
-	    BK_OK ||
-	    (rv = audit_obj_set(r, "prev", json_string(a->sh->prev))) != BK_OK)
+	if ((rv = audit_chain_fields(a, r)) != BK_OK)
 		return rv;
 	rv = BK_E_NOMEM;
 	if ((lo = json_dumps(r->lo, AUDIT_DUMP_FLAGS)) == NULL ||
@@ -501,7 +678,10 @@ audit_seal(struct audit *a, struct audit_obj *r,
 	memcpy(t + BK_DIGEST_HEX + 1, lo, llen);
 	t[BK_DIGEST_HEX + 1 + llen] = ',';
 	memcpy(t + BK_DIGEST_HEX + 2 + llen, hi + 1, hlen);
-	bk_sha256_hex(t, BK_DIGEST_HEX + 2 + llen + hlen, hash);
+	if ((rv = bk_chain_seal(a->sh->keyed ? &a->sh->key : NULL, t,
+	    BK_DIGEST_HEX + 2 + llen + hlen, hash)) != BK_OK)
+		goto out;
+	rv = BK_E_NOMEM;
 	p = *line;
 	memcpy(p, lo, llen);
 	p += llen;
@@ -517,7 +697,11 @@ audit_seal(struct audit *a, struct audit_obj *r,
 	*len = (size_t)(p - *line);
 	rv = BK_OK;
  out:
-	free(t);
+	if (rv != BK_OK) {
+		free(*line);
+		*line = NULL;
+	}
+	bk_freezero(t, t != NULL ? BK_DIGEST_HEX + 2 + llen + hlen : 0);
 	free(lo);
 	free(hi);
 	return rv;
@@ -855,114 +1039,194 @@ audit_scan(struct audit *a, const struct audit_filter *f,
 	return (rv == BK_E_TOOBIG && c.truncated) ? BK_OK : rv;
 }
 
-struct audit_verify_ctx {
-	struct audit_verify_result *res;
-	char	 prev[BK_DIGEST_HEX + 1];
-	char	 chain[64];
-	long long seq;
+/* --- verification: lib/chain.h walks the lines --- */
+
+int
+audit_head_get(struct audit *a, struct audit_head *h)
+{
+	struct audit_shared	*sh = a->sh;
+
+	memset(h, 0, sizeof(*h));
+	h->epoch = -1;
+	if (audit_lock(sh) != BK_OK)
+		return BK_E_INTERNAL;
+	snprintf(h->chain, sizeof(h->chain), "%s", sh->chain);
+	h->seq = sh->seq;
+	memcpy(h->hash, sh->prev, sizeof(h->hash));
+	h->keyed = sh->keyed;
+	if (sh->keyed)
+		h->epoch = (long long)sh->key.epoch;
+	pthread_mutex_unlock(&sh->mu);
+	return BK_OK;
+}
+
+/*
+ * The files rotated away beside the audit file (its name and a suffix:
+ * audit.jsonl.1, audit.jsonl-20261203; not compressed ones), oldest
+ * first by modification time.  *names returned-owned; BK_E_NOMEM.
+ */
+struct audit_rotated {
+	char	*name;
+	time_t	 mtime;
 };
 
 static int
-audit_verify_fail(struct audit_verify_ctx *c, size_t lineno, const char *why)
+audit_rotated_cmp(const void *x, const void *y)
 {
-	c->res->ok = 0;
-	c->res->first_bad_line = lineno;
-	snprintf(c->res->reason, sizeof(c->res->reason), "%s", why);
-	return BK_E_AUDIT_CHAIN;
+	const struct audit_rotated *p = x, *q = y;
+
+	if (p->mtime != q->mtime)
+		return p->mtime < q->mtime ? -1 : 1;
+	return strcmp(q->name, p->name);	/* .2 before .1 */
 }
 
 static int
-audit_verify_line(const char *line, size_t len, size_t lineno, void *arg)
+audit_rotated_is(const char *base, const char *name)
 {
-	struct audit_verify_ctx	*c = arg;
-	json_t			*o = NULL;
-	json_error_t		 err;
-	const char		*hash, *prev, *chain;
-	char			 want[BK_DIGEST_HEX + 1],
-	    hcopy[BK_DIGEST_HEX + 1];
-	json_int_t		 seq;
-	int			 rv;
+	static const char *const skip[] = { ".gz", ".xz", ".bz2", ".zst",
+	    ".tmp", ".key" };
+	size_t	 bl = strlen(base), nl = strlen(name), i, sl;
 
-	if (line == NULL)
-		return audit_verify_fail(c, lineno, "line too long");
-	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err)) == NULL ||
-	    !json_is_object(o))
-		rv = audit_verify_fail(c, lineno, "line is not a JSON object");
-	else if ((hash = json_string_value(json_object_get(o,
-	    "hash"))) == NULL ||
-	    strlen(hash) != BK_DIGEST_HEX ||
-	    (prev = json_string_value(json_object_get(o, "prev"))) == NULL ||
-	    (chain = json_string_value(json_object_get(o, "chain"))) == NULL ||
-	    !json_is_integer(json_object_get(o, "seq")))
-		rv =
-		    audit_verify_fail(c, lineno,
-		    "missing hash, prev, chain or seq");
-	else {
-		seq = json_integer_value(json_object_get(o, "seq"));
-		memcpy(hcopy, hash, sizeof(hcopy));
-		if (c->seq == 0 ||
-		    (strcmp(prev, AUDIT_GENESIS) == 0 && seq == 1)) {
-			/*
-			 * A chain starts here: a genesis record, or the first
-			 * line of a file whose chain began in a rotated file.
-			 */
-			c->res->chains++;
-		} else if (strcmp(prev, c->prev) != 0)
-			return json_decref(o), audit_verify_fail(c, lineno,
-			    "prev does not match the previous record's hash");
-		else if (seq != c->seq + 1)
-			return json_decref(o), audit_verify_fail(c, lineno,
-			    "sequence number gap");
-		snprintf(c->chain, sizeof(c->chain), "%s", chain);
-		json_object_del(o, "hash");
-		if ((rv = audit_hash_obj(o, prev, want)) != BK_OK)
-			goto out;
-		if (!bk_ct_eq(want, BK_DIGEST_HEX, hcopy, BK_DIGEST_HEX)) {
-			rv =
-			    audit_verify_fail(c, lineno,
-			    "record hash does not match its content");
-			goto out;
-		}
-		memcpy(c->prev, hcopy, sizeof(c->prev));
-		c->seq = seq;
-		c->res->records++;
-		rv = BK_OK;
+	if (nl <= bl + 1 || strncmp(name, base, bl) != 0 ||
+	    (name[bl] != '.' && name[bl] != '-'))
+		return 0;
+	for (i = 0; i < BK_NELEM(skip); i++) {
+		sl = strlen(skip[i]);
+		if (nl >= sl && strcmp(name + nl - sl, skip[i]) == 0)
+			return 0;
 	}
- out:
-	json_decref(o);
-	return rv;
+	return 1;
 }
 
 static int
-audit_verify_fd(int fd, struct audit_verify_result *res)
+audit_rotated_list(const char *path, struct audit_rotated **out, size_t *n)
 {
-	struct audit_verify_ctx	 c;
+	char		 dir[PATH_MAX], full[PATH_MAX];
+	const char	*base, *slash = strrchr(path, '/');
+	struct audit_rotated *r = NULL, *nr;
+	struct dirent	*d;
+	struct stat	 st;
+	DIR		*dp;
+
+	*out = NULL;
+	*n = 0;
+	base = slash != NULL ? slash + 1 : path;
+	snprintf(dir, sizeof(dir), "%.*s", slash != NULL ? (int)(slash -
+	    path + (slash == path)) : 1, slash != NULL ? path : ".");
+	if ((dp = opendir(dir)) == NULL)
+		return BK_OK;
+	while ((d = readdir(dp)) != NULL) {
+		if (!audit_rotated_is(base, d->d_name) ||
+		    snprintf(full, sizeof(full), "%s/%s", dir, d->d_name) >=
+		    (int)sizeof(full) || stat(full, &st) != 0 ||
+		    !S_ISREG(st.st_mode) || *n >= 1000)
+			continue;
+		if ((nr = realloc(r, (*n + 1) * sizeof(*r))) == NULL ||
+		    (nr[*n].name = bk_strdup(full)) == NULL) {
+			r = nr != NULL ? nr : r;
+			break;
+		}
+		r = nr;
+		r[(*n)++].mtime = st.st_mtime;
+	}
+	closedir(dp);
+	if (*n > 0)
+		qsort(r, *n, sizeof(*r), audit_rotated_cmp);
+	*out = r;
+	return BK_OK;
+}
+
+/* The rotated files, oldest first, into v.  BK_E_IO stops at a file. */
+static int
+audit_verify_rotated(struct audit *a, struct bk_chain_verify *v)
+{
+	struct audit_rotated	*r;
+	size_t			 n, i;
+	int			 fd, rv = BK_OK;
+
+	if (audit_rotated_list(a->path, &r, &n) != BK_OK)
+		return BK_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (rv == BK_OK && (fd = open(r[i].name, O_RDONLY |
+		    O_CLOEXEC)) >= 0) {
+			rv = bk_chain_verify_fd(v, fd, r[i].name);
+			close(fd);
+		}
+		free(r[i].name);
+	}
+	free(r);
+	return rv;
+}
+
+int
+audit_verify_chain(struct audit *a, struct bk_chain_verify *v, int rotated)
+{
+	struct audit_head	 h;
 	int			 rv;
 
+	if (audit_lock(a->sh) != BK_OK)
+		return BK_E_INTERNAL;
+	if (a->sh->keyed && !v->keyed) {
+		/* this epoch's key checks this epoch's seals; no older one */
+		v->keyed = 1;
+		v->key = a->sh->key;
+		v->key_epoch0 = a->sh->key.epoch;
+	}
+	pthread_mutex_unlock(&a->sh->mu);
+	if ((rv = audit_head_get(a, &h)) != BK_OK)
+		return rv;
+	if (h.seq > 0 && (rv = bk_chain_verify_anchor(v, h.chain, h.seq,
+	    h.hash, "memory")) != BK_OK)
+		return rv;
+	if (rotated && (rv = audit_verify_rotated(a, v)) != BK_OK)
+		return rv;
+	if ((rv = bk_chain_verify_fd(v, a->rfd, a->path)) != BK_OK)
+		return rv;
+	(void)bk_chain_verify_end(v);
+	return BK_OK;
+}
+
+static void
+audit_verify_fill(const struct bk_chain_verify *v,
+    struct audit_verify_result *res)
+{
 	memset(res, 0, sizeof(*res));
-	memset(&c, 0, sizeof(c));
-	res->ok = 1;
-	c.res = res;
-	rv = audit_each_line(fd, audit_verify_line, &c);
-	if (rv == BK_E_AUDIT_CHAIN)
-		return BK_OK;	/* reported in res */
-	return rv;
+	res->ok = v->ok;
+	res->records = v->records;
+	res->chains = v->chains;
+	if (!v->ok) {
+		res->first_bad_line = v->bad.line;
+		snprintf(res->reason, sizeof(res->reason), "%s", v->bad.reason);
+	}
 }
 
 int
 audit_verify(struct audit *a, struct audit_verify_result *res)
 {
-	return audit_verify_fd(a->rfd, res);
+	struct bk_chain_verify	 v;
+	int			 rv;
+
+	bk_chain_verify_init(&v, NULL);
+	if ((rv = audit_verify_chain(a, &v, 0)) == BK_OK)
+		audit_verify_fill(&v, res);
+	bk_chain_verify_cleanup(&v);
+	return rv;
 }
 
 int
 audit_verify_path(const char *path, struct audit_verify_result *res)
 {
-	int	 fd, rv;
+	struct bk_chain_verify	 v;
+	int			 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return BK_E_IO;
-	rv = audit_verify_fd(fd, res);
+	bk_chain_verify_init(&v, NULL);
+	if ((rv = bk_chain_verify_fd(&v, fd, path)) == BK_OK) {
+		(void)bk_chain_verify_end(&v);
+		audit_verify_fill(&v, res);
+	}
+	bk_chain_verify_cleanup(&v);
 	close(fd);
 	return rv;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "chain.h"
+
 #define AUDIT_VERSION	1
 
 struct audit;
@@ -124,11 +126,45 @@ struct audit_verify_result {
 	size_t	 records;
 	size_t	 chains;
 	size_t	 first_bad_line;	/* 1-based, 0 if ok */
-	char	 reason[160];
+	char	 reason[256];
 };
-/** Walk the whole file and check every hash and link. */
+/**
+ * Walk the current file and check every seal and link, and that the chain
+ * ends at the head in shared memory (records cut off the end).
+ */
 int	audit_verify(struct audit *a, struct audit_verify_result *res);
-/** Verify a file by path (tests and offline use). */
+/** Verify a file by path, links and unkeyed hashes only (tests). */
 int	audit_verify_path(const char *path, struct audit_verify_result *res);
 
+
+/**
+ * Parent, after audit_open() and before any fork: seal records with the
+ * key in key_file (NULL: unkeyed SHA-256; a file ending in sealed records
+ * then starts a new chain), a new key every epoch_len seconds
+ * (lib/chain.h).  The key file is rewritten at once and at every epoch
+ * with the current key only.  BK_E_IO, BK_E_INVAL (not a key),
+ * BK_E_CONF_SECRET_PERM (group or others may read it), BK_E_NOMEM.
+ */
+int	audit_key_set(struct audit *a, const char *key_file,
+	    unsigned int epoch_len);
+
+/** The chain's head as the writers see it (under the lock). */
+struct audit_head {
+	char			 chain[BK_CHAIN_ID_MAX + 1];
+	unsigned long long	 seq;		/* 0: nothing written yet */
+	char			 hash[BK_DIGEST_HEX + 1];
+	int			 keyed;
+	long long		 epoch;		/* -1: unkeyed */
+};
+int	audit_head_get(struct audit *a, struct audit_head *h);
+/**
+ * Verify into v (initialised by the caller, maybe with anchors such as
+ * the Redis head): the files rotated away beside the audit file when
+ * rotated is set (oldest first), then the current file; the shared head is
+ * one more anchor, and when records are keyed the current epoch's key
+ * checks the seals of that epoch (older keys are gone: their seals need
+ * the initial key, offline).  Safe in a thread (pread only).  BK_E_IO.
+ */
+int	audit_verify_chain(struct audit *a, struct bk_chain_verify *v,
+	    int rotated);
 #endif /* BK_AUDIT_H */

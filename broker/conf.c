@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "bk.h"
+#include "chain.h"
 #include "conf.h"
 #include "conf_int.h"
 
@@ -99,6 +100,10 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(redis_timeout_ms), 0, 0, NULL, NULL),
 	KW(BK, "audit", "path", CONF_T_PATH, 0, 0, NULL, CONF_REQUIRED | R,
 	    B(audit_path), 0, 0, NULL, NULL),
+	KW(BK, "audit", "key_file", CONF_T_PATH, 0, 0, NULL, CONF_SECRET,
+	    B(audit_key_file), 0, 0, NULL, NULL),
+	KW(BK, "audit", "epoch", CONF_T_INT, 1, 31536000, "3600", 0,
+	    B(audit_epoch), 0, 0, NULL, NULL),
 	KW(BK, "audit", "stream_retention", CONF_T_INT, 1, 3650, "90", R,
 	    B(audit_stream_retention), 0, 0, NULL, NULL),
 	KW(BK, "audit", "stream_max", CONF_T_INT, 1000, 100000000, "10000000",
@@ -1537,6 +1542,29 @@ conf_line_of(const int *lines, const char *section, const char *name)
 	return kw != NULL ? lines[conf_kw_index(kw)] : 0;
 }
 
+/*
+ * [audit] key_file: a secret file holding the initial key (64 hex digits)
+ * or the state the broker keeps in it (lib/chain.h); never printed.
+ */
+static void
+conf_audit_key_check(struct conf *c, const int *lines, struct conf_errs *e)
+{
+	struct bk_chain_key	 k;
+	char			*text = NULL;
+	int			 line;
+
+	line = conf_line_of(lines, "audit", "key_file");
+	if (conf_file_check(e, c->file, line, c->audit_key_file, 1, 1,
+	    2 * BK_CHAIN_KEY_LEN, &text) != BK_OK)
+		return;
+	if (bk_chain_key_parse(text, strlen(text), &k) != BK_OK)
+		conf_err(e, c->file, line, "%s: not an audit key (64 hex "
+		    "digits, as ssoctl audit keygen writes)",
+		    c->audit_key_file);
+	bk_chain_key_cleanup(&k);
+	bk_strfree_secret(text);
+}
+
 /* Checks of broker.conf that open files: keys, token, audit dir. */
 static void
 conf_broker_files_check(struct conf *c, const int *lines,
@@ -1558,6 +1586,8 @@ conf_broker_files_check(struct conf *c, const int *lines,
 		bk_sha256_hex(tok, strlen(tok), c->admin_token_digest);
 		bk_strfree_secret(tok);
 	}
+	if (c->audit_key_file != NULL)
+		conf_audit_key_check(c, lines, e);
 	if (c->audit_path != NULL) {
 		if ((dir = bk_strdup(c->audit_path)) == NULL) {
 			e->nomem = 1;
@@ -1651,6 +1681,7 @@ conf_free(struct conf *c)
 		free(c->sentinels[i]);
 	free(c->master_name);
 	free(c->audit_path);
+	free(c->audit_key_file);
 	free(c->audit_syslog);
 	free(c->admin_token_file);
 	free(c->tenants_dir);

@@ -125,6 +125,8 @@ struct conf {
 	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
 	/* [audit] */
 	char	*audit_path;		/* required */
+	char	*audit_key_file;	/* secret; NULL: records are not keyed */
+	int	 audit_epoch;		/* seconds per key epoch, default 3600 */
 	/* the shared streams (store_audit.c), issue 9 */
 	int	 audit_stream_retention;	/* days, default 90 */
 	int	 audit_stream_max;	/* per stream, default 10000000 */

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "front_int.h"
+#include "store_audit.h"
 #include "log.h"
 
 enum front_audit_what { FA_QUERY = 2, FA_EXPORT, FA_VERIFY };
@@ -42,6 +43,9 @@ struct front_audit_thread {
 	char			*s[6];	/* the filter's strings */
 	FILE			*out;	/* the pipe's write end */
 	size_t			 n;
+	/* verify: the walk, with the Redis head as an anchor; notes */
+	struct bk_chain_verify	*v;
+	char			 notes[160];
 };
 
 /* The loop's side. */
@@ -78,36 +82,43 @@ front_audit_thread_free(struct front_audit_thread *t)
 
 	for (i = 0; i < BK_NELEM(t->s); i++)
 		free(t->s[i]);
+	if (t->v != NULL) {
+		bk_chain_verify_cleanup(t->v);
+		free(t->v);
+	}
 	if (t->out != NULL)
 		fclose(t->out);		/* EOF for the loop */
 	free(t);
+}
+
+/*
+ * In the thread: the rotated files and the current one, against the head
+ * in shared memory and the one anchored in Redis (t->v's anchor).
+ */
+static void
+front_audit_verify_run(struct front_audit_thread *t)
+{
+	char	*s = NULL;
+	int	 rv;
+
+	if ((rv = audit_verify_chain(t->audit, t->v, 1)) != BK_OK ||
+	    bk_chain_verify_report(t->v, t->notes, &s) != BK_OK)
+		fprintf(t->out, "{\"ok\":false,\"reason\":\"%s\"}\n",
+		    bk_err_slug(rv != BK_OK ? rv : BK_E_NOMEM));
+	else
+		fprintf(t->out, "%s\n", s);
+	free(s);
 }
 
 static void *
 front_audit_thread_main(void *arg)
 {
 	struct front_audit_thread	*t = arg;
-	struct audit_verify_result	 vr;
 	int				 truncated = 0, rv;
-	char				*s;
 
-	if (t->what == FA_VERIFY) {
-		json_t *o = NULL;
-
-		if ((rv = audit_verify(t->audit, &vr)) != BK_OK)
-			o = json_pack("{s:b, s:s}", "ok", 0, "reason",
-			    bk_err_slug(rv));
-		else
-			o = json_pack("{s:b, s:I, s:I, s:I, s:s}", "ok", vr.ok,
-			    "records", (json_int_t)vr.records, "chains",
-			    (json_int_t)vr.chains, "first_bad_line",
-			    (json_int_t)vr.first_bad_line, "reason", vr.reason);
-		if (o != NULL && (s = json_dumps(o, JSON_COMPACT)) != NULL) {
-			fprintf(t->out, "%s\n", s);
-			free(s);
-		}
-		json_decref(o);
-	} else {
+	if (t->what == FA_VERIFY)
+		front_audit_verify_run(t);
+	else {
 		if (t->what == FA_QUERY)
 			fputs("{\"records\":[", t->out);
 		rv = audit_scan(t->audit, &t->f, front_audit_emit, t,
@@ -183,6 +194,58 @@ front_audit_event_cb(struct bufferevent *bev, short what, void *arg)
 	front_audit_job_end(j);
 }
 
+static int
+front_audit_spawn(struct front_audit_thread *t)
+{
+	pthread_attr_t	 attr;
+	pthread_t	 th;
+	int		 r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&th, &attr, front_audit_thread_main, t);
+	pthread_attr_destroy(&attr);
+	return r == 0 ? BK_OK : BK_E_NOMEM;
+}
+
+/* Redis's head of this broker's chain: one more anchor, then the walk. */
+static void
+front_audit_head_cb(int rv, unsigned long long seq, const char *hash,
+    void *arg)
+{
+	struct front_audit_thread	*t = arg;
+
+	if (rv == BK_OK && hash != NULL && strlen(hash) == BK_DIGEST_HEX)
+		(void)bk_chain_verify_anchor(t->v, t->notes, seq, hash,
+		    "redis");
+	snprintf(t->notes, sizeof(t->notes), "redis head: %s", rv == BK_OK ?
+	    "compared" : rv == BK_E_NOT_FOUND ? "none anchored yet" :
+	    bk_err_slug(rv));
+	if (front_audit_spawn(t) != BK_OK)
+		front_audit_thread_free(t);	/* EOF: an empty answer */
+}
+
+static void
+front_audit_verify_start(struct front_req *req, struct front_audit_thread *t)
+{
+	struct audit_head	 h;
+
+	if ((t->v = calloc(1, sizeof(*t->v))) == NULL ||
+	    audit_head_get(t->audit, &h) != BK_OK) {
+		front_audit_thread_free(t);
+		return;
+	}
+	bk_chain_verify_init(t->v, NULL);
+	/* t->notes holds the chain id until the answer replaces it */
+	snprintf(t->notes, sizeof(t->notes), "%s", h.chain);
+	if (h.seq == 0 || req->f->store == NULL) {
+		front_audit_head_cb(BK_E_NOT_FOUND, 0, NULL, t);
+		return;
+	}
+	store_audit_head_lookup(req->f->store, h.chain, front_audit_head_cb,
+	    t);
+}
+
 static char *
 front_audit_dup(const char *s)
 {
@@ -195,8 +258,6 @@ front_audit_job(struct front_req *req, const char *what,
 {
 	struct front_audit_thread	*t = NULL;
 	struct front_audit_job		*j = NULL;
-	pthread_attr_t			 attr;
-	pthread_t			 th;
 	int				 p[2] = { -1, -1 };
 
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
@@ -228,13 +289,14 @@ front_audit_job(struct front_req *req, const char *what,
 	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
 	    front_audit_event_cb, j);
 	bufferevent_enable(j->bev, EV_READ);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, front_audit_thread_main, t) != 0) {
-		pthread_attr_destroy(&attr);
-		goto out;
+	if (t->what == FA_VERIFY) {	/* the walk waits for Redis */
+		/* the job holds req until the pipe ends */
+		front_req_ref(req);
+		front_audit_verify_start(req, t);
+		return;
 	}
-	pthread_attr_destroy(&attr);
+	if (front_audit_spawn(t) != BK_OK)
+		goto out;
 	front_req_ref(req);	/* held by the job until the pipe ends */
 	return;
  out:

@@ -571,10 +571,12 @@ proc_reload(void)
 	}
 	if (proc_str_differs(nc->listen, old->listen) ||
 	    proc_str_differs(nc->admin_listen, old->admin_listen) ||
-	    proc_str_differs(nc->audit_path, old->audit_path))
-		log_warnx("reload: listen, admin_listen and [audit] path "
-		    "changes need a restart; the running sockets and audit "
-		    "file are kept");
+	    proc_str_differs(nc->audit_path, old->audit_path) ||
+	    proc_str_differs(nc->audit_key_file, old->audit_key_file) ||
+	    nc->audit_epoch != old->audit_epoch)
+		log_warnx("reload: listen, admin_listen and [audit] path, "
+		    "key_file and epoch changes need a restart; the running "
+		    "sockets, audit file and key are kept");
 	/*
 	 * Only a rotated file is reopened, under the audit lock; the chain
 	 * state is never reset, because the old workers still write.
@@ -715,6 +717,10 @@ proc_run(const char *path, struct conf *c)
 	proc_nofile_raise();
 	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
 		fatalx("audit: cannot open %s", c->audit_path);
+	if ((rv = audit_key_set(P.audit, c->audit_key_file,
+	    (unsigned int)c->audit_epoch)) != BK_OK)
+		fatalx("audit: cannot use key_file %s: %s", c->audit_key_file,
+		    bk_strerror(rv));
 	if (proc_bind(c->listen, &P.pub_fd) != BK_OK)
 		fatalx("cannot listen on %s", c->listen);
 	if (proc_bind(c->admin_listen, &P.adm_fd) != BK_OK)

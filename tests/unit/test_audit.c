@@ -9,7 +9,10 @@
  * line; a rotation (move + audit_reopen) that a process forked earlier
  * follows, so the two files form one gapless chain; each line is exactly
  * jansson's canonical dump of itself (sorted keys) and its hash covers
- * that dump without the hash.  Files live under a mkdtemp() directory
+ * that dump without the hash.  The chain module (lib/bk_chain.c): the
+ * key evolution against values computed independently (Python hmac), a
+ * keyed file whose every seal verifies from the initial key, and each kind
+ * of damage named at its line.  Files live under a mkdtemp() directory
  * removed at the end.
  * Trust: none (test code).
  */
@@ -34,6 +37,7 @@
 
 #include "audit.h"
 #include "bk.h"
+#include "chain.h"
 #include "log.h"
 
 static char	 tdir[64];
@@ -336,6 +340,204 @@ test_rotation_followed(void **state)
 	audit_free(a);
 }
 
+/* --- the chain module: lib/bk_chain.c --- */
+
+/* K_0 = 32 zero bytes; K_1, K_2 and a seal computed with Python's hmac. */
+static void
+test_chain_key_step(void **state)
+{
+	struct bk_chain_key	 k;
+	char			 hex[2 * BK_CHAIN_KEY_LEN + 1], h[65];
+	static const char	 msg[] = "00000000000000000000000000000000"
+	    "00000000000000000000000000000000\n{\"a\":1}";
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	bk_chain_key_step(&k, 1);
+	bk_hex(k.k, sizeof(k.k), hex);
+	assert_string_equal(hex, "b297024c98fd27f435178e438a8717c6"
+	    "08719021b35a718d1c3a8ff299521f1e");
+	bk_chain_key_step(&k, 2);
+	bk_hex(k.k, sizeof(k.k), hex);
+	assert_string_equal(hex, "45ec28d514152615c30b5ea85a1fe757"
+	    "9daf1993a9f4305eee67fc0705390082");
+	assert_int_equal(k.epoch, 2);
+	assert_int_equal(bk_chain_seal(&k, msg, sizeof(msg) - 1, h), BK_OK);
+	assert_string_equal(h, "caeccb93f82abec2ada08d390afdbb03"
+	    "e04110173ac985a6a131fc104742e62a");
+	bk_chain_key_step(&k, 1);	/* never backwards */
+	assert_int_equal(k.epoch, 2);
+}
+
+static void
+test_chain_key_parse(void **state)
+{
+	struct bk_chain_key	 k, k2;
+	char			*s;
+	size_t			 n;
+
+	(void)state;
+	assert_int_equal(bk_chain_key_parse("  00112233445566778899aabbccddeeff"
+	    "00112233445566778899AABBCCDDEEFF\n", 67, &k), BK_OK);
+	assert_int_equal(k.epoch, 0);
+	assert_int_equal(k.start, 0);
+	assert_int_equal(k.k[31], 0xff);
+	k.epoch = 7;
+	k.start = 1700000000;
+	assert_int_equal(bk_chain_key_build(&k, &s, &n), BK_OK);
+	assert_int_equal(bk_chain_key_parse(s, n, &k2), BK_OK);
+	assert_memory_equal(&k, &k2, sizeof(k));
+	bk_freezero(s, n);
+	assert_int_equal(bk_chain_key_parse("0011", 4, &k), BK_E_INVAL);
+	assert_int_equal(bk_chain_key_parse("zz112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff", 64, &k), BK_E_INVAL);
+	assert_int_equal(bk_chain_key_parse("{\"epoch\":-1,\"key\":\"00\","
+	    "\"start\":0}", 33, &k), BK_E_INVAL);
+}
+
+/* A keyed file: audit_key_set, records, then every seal from K_0. */
+static void
+test_chain_keyed_file(void **state)
+{
+	struct bk_chain_verify	 v;
+	struct bk_chain_key	 k0;
+	struct audit		*a;
+	char			 path[128], kpath[128], buf[256];
+	int			 fd, i;
+	ssize_t			 n;
+
+	(void)state;
+	memset(&k0, 0x5a, sizeof(k0));
+	k0.epoch = 0;
+	k0.start = 0;
+	tpath(kpath, sizeof(kpath), "seal.key");
+	bk_hex(k0.k, sizeof(k0.k), buf);
+	fd = open(kpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, 64), 64);
+	close(fd);
+	tpath(path, sizeof(path), "seal.jsonl");
+	assert_int_equal(audit_open(path, &a), BK_OK);
+	assert_int_equal(audit_key_set(a, kpath, 3600), BK_OK);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(rec(a, "alice@acme.example"), BK_OK);
+	bk_chain_verify_init(&v, &k0);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(bk_chain_verify_fd(&v, fd, path), BK_OK);
+	close(fd);
+	assert_true(bk_chain_verify_end(&v));
+	assert_int_equal(v.records, 5);
+	assert_int_equal(v.seals_checked, 5);
+	assert_int_equal(bk_chain_verify_hold(&v), 0);
+	bk_chain_verify_cleanup(&v);
+	verify_n(a, 5);		/* and the broker's own check, with K_0 */
+	audit_free(a);
+	/* the key file now holds the state form, mode 0600 */
+	fd = open(kpath, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0 && buf[0] == '{');
+	assert_int_equal(fsize(kpath) > 0, 1);
+}
+
+/* The lines of seal.jsonl (test_chain_keyed_file), changed by the caller. */
+static size_t
+chain_lines(char lines[][4096], size_t max)
+{
+	char	 path[128];
+	FILE	*f;
+	size_t	 n = 0;
+
+	tpath(path, sizeof(path), "seal.jsonl");
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (n < max && fgets(lines[n], 4096, f) != NULL) {
+		lines[n][strcspn(lines[n], "\n")] = '\0';
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Verify lines[0..n) with K_0 (0x5a...) and the head of the original. */
+static const struct bk_chain_bad *
+chain_check(struct bk_chain_verify *v, char lines[][4096], size_t n,
+    const char *head_hash, unsigned long long head_seq)
+{
+	struct bk_chain_key	 k0;
+	size_t			 i;
+
+	memset(&k0, 0x5a, sizeof(k0));
+	k0.epoch = 0;
+	k0.start = 0;
+	bk_chain_verify_init(v, &k0);
+	if (head_hash != NULL)
+		assert_int_equal(bk_chain_verify_anchor(v, "", head_seq,
+		    head_hash, "test"), BK_OK);
+	for (i = 0; i < n; i++)
+		(void)bk_chain_verify_line(v, i + 1, lines[i],
+		    strlen(lines[i]));
+	(void)bk_chain_verify_end(v);
+	bk_chain_verify_cleanup(v);
+	return v->ok ? NULL : &v->bad;
+}
+
+static void
+test_chain_damage_named(void **state)
+{
+	static char		 l[8][4096], c[8][4096], head[65];
+	struct bk_chain_verify	 v;
+	const struct bk_chain_bad *b;
+	json_t			*o;
+	json_error_t		 err;
+	char			*p;
+	size_t			 n;
+
+	(void)state;
+	n = chain_lines(l, 8);
+	assert_int_equal(n, 5);
+	o = json_loads(l[4], 0, &err);
+	snprintf(head, sizeof(head), "%s",
+	    json_string_value(json_object_get(o, "hash")));
+	json_decref(o);
+	assert_null(chain_check(&v, l, n, head, 5));
+	/* edited: one character of line 3 */
+	memcpy(c, l, sizeof(c));
+	p = strstr(c[2], "alice");
+	*p = 'A';
+	b = chain_check(&v, c, n, NULL, 0);
+	assert_non_null(b);
+	assert_string_equal(b->kind, "edited");
+	assert_int_equal(b->line, 3);
+	assert_int_equal(b->epoch, 0);
+	/* removed: line 2 */
+	memcpy(c[0], l[0], 4096);
+	memcpy(c[1], l[2], 4096 * 3);
+	b = chain_check(&v, c, n - 1, NULL, 0);
+	assert_string_equal(b->kind, "removed");
+	assert_int_equal(b->line, 2);
+	assert_int_equal(b->seq, 2);
+	/* reordered: lines 3 and 4 swapped */
+	memcpy(c, l, sizeof(c));
+	memcpy(c[2], l[3], 4096);
+	memcpy(c[3], l[2], 4096);
+	b = chain_check(&v, c, n, NULL, 0);
+	assert_string_equal(b->kind, "reordered");
+	assert_int_equal(b->line, 3);
+	/* cut: the last two, against the head */
+	b = chain_check(&v, l, n - 2, head, 5);
+	assert_string_equal(b->kind, "cut");
+	assert_int_equal(b->seq, 4);
+	assert_int_equal(b->line, 4);
+	assert_int_equal(bk_chain_verify_hold(&v), 0);	/* what is left holds */
+	/* not a record */
+	memcpy(c, l, sizeof(c));
+	snprintf(c[1], 4096, "{\"seq\":");
+	b = chain_check(&v, c, n, NULL, 0);
+	assert_string_equal(b->kind, "malformed");
+	assert_int_equal(b->line, 2);
+}
+
 static int
 setup(void **state)
 {
@@ -348,7 +550,8 @@ static int
 teardown(void **state)
 {
 	static const char *const names[] = { "fsize.jsonl", "died.jsonl",
-	    "tail.jsonl", "rot.jsonl", "rot.jsonl.1", "canon.jsonl" };
+	    "tail.jsonl", "rot.jsonl", "rot.jsonl.1", "canon.jsonl",
+	    "seal.jsonl", "seal.key", "seal.key.tmp" };
 	char	 p[128];
 	size_t	 i;
 
@@ -370,6 +573,10 @@ main(void)
 		cmocka_unit_test(test_owner_died_mid_write),
 		cmocka_unit_test(test_damaged_tail),
 		cmocka_unit_test(test_rotation_followed),
+		cmocka_unit_test(test_chain_key_step),
+		cmocka_unit_test(test_chain_key_parse),
+		cmocka_unit_test(test_chain_keyed_file),
+		cmocka_unit_test(test_chain_damage_named),
 	};
 
 	log_init("test_audit", 0);
