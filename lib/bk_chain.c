@@ -36,8 +36,8 @@ bk_chain_key_step(struct bk_chain_key *k, unsigned long long to)
 	int		 len;
 
 	while (k->epoch < to) {
-		len = snprintf(msg, sizeof(msg), "%s%llu", BK_CHAIN_EVOLVE_LABEL,
-		    k->epoch + 1);
+		len = snprintf(msg, sizeof(msg), "%s%llu",
+		    BK_CHAIN_EVOLVE_LABEL, k->epoch + 1);
 		if (HMAC(EVP_sha256(), k->k, sizeof(k->k), (unsigned char *)msg,
 		    (size_t)len, next, &n) == NULL || n != sizeof(k->k))
 			bk_assert_fail(__FILE__, __LINE__, "HMAC-SHA256");
@@ -322,7 +322,8 @@ bk_chain_rec_seal_check(struct bk_chain_verify *v, struct bk_chain_rec *r)
 		msg[BK_DIGEST_HEX] = '\n';
 		memcpy(msg + BK_DIGEST_HEX + 1, canon, clen);
 		if (r->hmac)
-			bk_chain_key_step(&v->key, (unsigned long long)r->epoch);
+			bk_chain_key_step(&v->key,
+			    (unsigned long long)r->epoch);
 		if (bk_chain_seal(r->hmac ? &v->key : NULL, msg,
 		    BK_DIGEST_HEX + 1 + clen, want) == BK_OK)
 			ok = CRYPTO_memcmp(want, r->hash, BK_DIGEST_HEX) == 0;
@@ -389,8 +390,8 @@ bk_chain_epoch_check(struct bk_chain_verify *v, const struct bk_chain_rec *r,
 		    "downgraded)", r->seq);
 	if (r->epoch < v->epoch)
 		return bk_chain_fail(v, v->file, lineno, r->seq, r->epoch,
-		    "forged", "record seq %llu is of epoch %lld, after a record "
-		    "of epoch %lld", r->seq, r->epoch, v->epoch);
+		    "forged", "record seq %llu is of epoch %lld, after a "
+		    "record of epoch %lld", r->seq, r->epoch, v->epoch);
 	return BK_OK;
 }
 
@@ -540,7 +541,8 @@ bk_chain_verify_fd(struct bk_chain_verify *v, int fd, const char *file)
 	v->files++;
 	bk_buf_init(&cur, BK_CHAIN_LINE_MAX);
 	for (;;) {
-		if ((n = pread(fd, buf, sizeof(buf), off)) < 0 && errno == EINTR)
+		n = pread(fd, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			bk_buf_free(&cur);
@@ -552,8 +554,8 @@ bk_chain_verify_fd(struct bk_chain_verify *v, int fd, const char *file)
 		for (start = 0, i = 0; i < n; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if (bk_buf_add(&cur, buf + start, (size_t)(i - start)) !=
-			    BK_OK)
+			if (bk_buf_add(&cur, buf + start,
+			    (size_t)(i - start)) != BK_OK)
 				cur.len = BK_CHAIN_LINE_MAX + 1;
 			bk_chain_verify_one(v, ++lineno, &cur);
 			start = i + 1;
@@ -652,9 +654,10 @@ bk_chain_report_anchors(const struct bk_chain_verify *v)
 
 	for (i = 0; arr != NULL && i < v->n_anchors; i++) {
 		a = &v->anchors[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:b}",
-		    "source", a->source, "chain", a->chain, "seq",
-		    (json_int_t)a->seq, "hash", a->hash, "found", a->seen &&
+		json_array_append_new(arr, json_pack(
+		    "{s:s, s:s, s:I, s:s, s:b}", "source", a->source,
+		    "chain", a->chain, "seq", (json_int_t)a->seq, "hash",
+		    a->hash, "found", a->seen &&
 		    strcmp(a->seen_hash, a->hash) == 0));
 	}
 	return arr;

@@ -62,7 +62,8 @@ int	bk_chain_seal(const struct bk_chain_key *k, const void *msg,
 
 /** A head anchored outside the file (shared memory, Redis, --head). */
 struct bk_chain_anchor {
-	char			 chain[BK_CHAIN_ID_MAX + 1];	/* "": the last */
+	/* the chain, or "": the last chain of the files */
+	char			 chain[BK_CHAIN_ID_MAX + 1];
 	unsigned long long	 seq;
 	char			 hash[BK_DIGEST_HEX + 1];
 	char			 source[32];

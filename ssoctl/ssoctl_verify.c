@@ -40,7 +40,8 @@ ssoctl_verify_key_load(struct ssoctl *c, const char *path,
 	    (st.st_mode & 077) != 0) {
 		close(fd);
 		return ssoctl_fail(c, BK_E_PERM, "--key-file %s: must be a "
-		    "regular file readable by its owner only (chmod 600)", path);
+		    "regular file readable by its owner only (chmod 600)",
+		    path);
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -63,31 +64,31 @@ ssoctl_verify_head(struct ssoctl *c, const char *s, struct bk_chain_verify *v)
 	size_t		 i;
 
 	if (hash == NULL)
-		goto bad;
+		goto out;
 	if (c1 != hash) {
 		if ((size_t)(c1 - s) > BK_CHAIN_ID_MAX || c1 == s)
-			goto bad;
+			goto out;
 		memcpy(chain, s, (size_t)(c1 - s));
 		chain[c1 - s] = '\0';
 		seq = c1 + 1;
 	}
 	if ((size_t)(hash - seq) >= sizeof(num) || strchr(seq, ':') != hash)
-		goto bad;
+		goto out;
 	memcpy(num, seq, (size_t)(hash - seq));
 	num[hash - seq] = '\0';
 	hash++;
 	for (i = 0; hash[i] != '\0'; i++)
 		if (strchr("0123456789abcdef", hash[i]) == NULL)
-			goto bad;
+			goto out;
 	if (i != BK_DIGEST_HEX || bk_strtonum(num, 1, 1LL << 62, &n,
 	    &why) != BK_OK)
-		goto bad;
+		goto out;
 	return bk_chain_verify_anchor(v, chain, (unsigned long long)n, hash,
 	    "--head");
- bad:
+ out:
 	c->exit_code = SSOCTL_EXIT_USAGE;
-	return ssoctl_fail(c, BK_E_INVAL, "--head %s: expected [CHAIN:]SEQ:HASH "
-	    "(HASH: 64 lower-case hex digits)", s);
+	return ssoctl_fail(c, BK_E_INVAL, "--head %s: expected "
+	    "[CHAIN:]SEQ:HASH (HASH: 64 lower-case hex digits)", s);
 }
 
 /* verify --file F...: the walk here, no broker; *report as the broker's. */
@@ -171,8 +172,8 @@ ssoctl_verify_print(const json_t *j)
 		hash = ssoctl_jval(json_object_get(json_object_get(j, "head"),
 		    "hash"), "-");
 		printf("audit chain OK: %" JSON_INTEGER_FORMAT " records in %"
-		    JSON_INTEGER_FORMAT " chains; head seq %" JSON_INTEGER_FORMAT
-		    " hash %s\n",
+		    JSON_INTEGER_FORMAT " chains; head seq %"
+		    JSON_INTEGER_FORMAT " hash %s\n",
 		    json_integer_value(json_object_get(j, "records")),
 		    json_integer_value(json_object_get(j, "chains")),
 		    json_integer_value(json_object_get(json_object_get(j,
@@ -266,9 +267,9 @@ ssoctl_cmd_audit_keygen(struct ssoctl *c)
 		return ssoctl_fail(c, BK_E_IO, "%s: %s", path, strerror(e));
 	}
 	if (!c->json)
-		printf("wrote a new audit sealing key to %s (mode 0600); give a "
-		    "copy to the security team, kept off this machine, before "
-		    "the broker first starts with it\n", path);
+		printf("wrote a new audit sealing key to %s (mode 0600); give "
+		    "a copy to the security team, kept off this machine, "
+		    "before the broker first starts with it\n", path);
 	return BK_OK;
 }
 
