@@ -483,9 +483,8 @@ audit_key_set(struct audit *a, const char *key_file, unsigned int epoch_len)
 	sh->keyed = 1;
 	/* a key file older than the records (its save failed): catch up */
 	if (sh->tail_keyed && sh->tail_epoch > (long long)sh->key.epoch) {
-		sh->key.start += (long long)((unsigned long long)
-		    (sh->tail_epoch - (long long)sh->key.epoch) * epoch_len);
 		bk_chain_key_step(&sh->key, (unsigned long long)sh->tail_epoch);
+		sh->key.start = (long long)time(NULL);
 	}
 	audit_key_advance(a, time(NULL), 1);
 	log_info("audit: records are sealed (HMAC-SHA256), epoch %llu, a new "

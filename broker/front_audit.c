@@ -11,7 +11,9 @@
  * buffers.  If the client leaves, the loop closes the read end and the
  * thread stops at its next write (EPIPE; SIGPIPE is ignored).  The thread
  * owns its own copy of everything it reads; the two sides share only the
- * pipe.
+ * pipe.  Verify first asks Redis for the head anchored for this broker's
+ * chain (store_audit_head_lookup), then walks the rotated files and the
+ * current one (audit_verify_chain) against it and the shared head.
  * Trust: the file read back is untrusted (audit.c parses it strictly);
  * filter values come from the admin's query string.
  */
