@@ -35,6 +35,12 @@ struct metrics_shared {
 	uint64_t	decisions[2][METRICS_NREASON];
 	int		redis_up[METRICS_MAX_WORKERS];
 	int		workers;
+	/* audit durability (issue 9) */
+	uint64_t	audit_syncs, audit_sync_fail, audit_released;
+	uint64_t	audit_counted;
+	uint64_t	audit_disk_free;
+	int		audit_disk_low;
+	int		audit_disk_known;
 };
 
 static struct metrics_shared *msh;
@@ -115,6 +121,71 @@ metrics_workers(int n)
 		for (i = n; i < METRICS_MAX_WORKERS; i++)
 			msh->redis_up[i] = 0;
 	}
+}
+
+void
+metrics_audit_sync(int ok, unsigned int released)
+{
+	if (msh == NULL)
+		return;
+	__atomic_add_fetch(ok ? &msh->audit_syncs : &msh->audit_sync_fail, 1,
+	    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&msh->audit_released, released, __ATOMIC_RELAXED);
+}
+
+void
+metrics_audit_disk(unsigned long long free_bytes, int low)
+{
+	if (msh == NULL)
+		return;
+	__atomic_store_n(&msh->audit_disk_free, free_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&msh->audit_disk_low, low, __ATOMIC_RELAXED);
+	__atomic_store_n(&msh->audit_disk_known, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_audit_counted(void)
+{
+	if (msh != NULL)
+		__atomic_add_fetch(&msh->audit_counted, 1, __ATOMIC_RELAXED);
+}
+
+/* The audit's durability: syncs, answers held for them, disk space. */
+static int
+metrics_render_audit(struct bk_buf *b)
+{
+	int	 rv;
+
+	rv = bk_buf_addf(b,
+	    "# HELP ssobroker_audit_fsync_total Group-commit flushes of the "
+	    "audit file.\n"
+	    "# TYPE ssobroker_audit_fsync_total counter\n"
+	    "ssobroker_audit_fsync_total{outcome=\"ok\"} %llu\n"
+	    "ssobroker_audit_fsync_total{outcome=\"failed\"} %llu\n"
+	    "# HELP ssobroker_audit_held_answers_total Answers held until "
+	    "their audit record was durable.\n"
+	    "# TYPE ssobroker_audit_held_answers_total counter\n"
+	    "ssobroker_audit_held_answers_total %llu\n"
+	    "# HELP ssobroker_audit_counted_total Refusals of unverified input "
+	    "counted instead of recorded one by one.\n"
+	    "# TYPE ssobroker_audit_counted_total counter\n"
+	    "ssobroker_audit_counted_total %llu\n",
+	    (unsigned long long)msh->audit_syncs,
+	    (unsigned long long)msh->audit_sync_fail,
+	    (unsigned long long)msh->audit_released,
+	    (unsigned long long)msh->audit_counted);
+	if (rv != BK_OK || !msh->audit_disk_known)
+		return rv;
+	return bk_buf_addf(b,
+	    "# HELP ssobroker_audit_disk_free_bytes Free space of the audit "
+	    "file system.\n"
+	    "# TYPE ssobroker_audit_disk_free_bytes gauge\n"
+	    "ssobroker_audit_disk_free_bytes %llu\n"
+	    "# HELP ssobroker_audit_disk_low 1 while the free space is below "
+	    "[audit] min_free_mb.\n"
+	    "# TYPE ssobroker_audit_disk_low gauge\n"
+	    "ssobroker_audit_disk_low %d\n",
+	    (unsigned long long)msh->audit_disk_free, msh->audit_disk_low);
 }
 
 /* ssobroker_requests_total: a counter per route and status. */
@@ -199,6 +270,7 @@ metrics_render(struct bk_buf *b)
 		up += msh->redis_up[i] ? 1 : 0;
 	rv |= metrics_render_requests(b);
 	rv |= metrics_render_latency(b);
+	rv |= metrics_render_audit(b);
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_decisions_total Audited decisions by outcome and "
 	    "reason.\n"
