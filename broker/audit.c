@@ -1061,8 +1061,9 @@ audit_head_get(struct audit *a, struct audit_head *h)
 
 /*
  * The files rotated away beside the audit file (its name and a suffix:
- * audit.jsonl.1, audit.jsonl-20261203; not compressed ones), oldest
- * first by modification time.  *names returned-owned; BK_E_NOMEM.
+ * audit.jsonl.1, audit.jsonl-20261203; not compressed ones, not the raw
+ * assertions' side file path.raw), oldest first by modification time, as
+ * audit_query.c orders them.  *out returned-owned; BK_E_NOMEM.
  */
 struct audit_rotated {
 	char	*name;
@@ -1083,7 +1084,7 @@ static int
 audit_rotated_is(const char *base, const char *name)
 {
 	static const char *const skip[] = { ".gz", ".xz", ".bz2", ".zst",
-	    ".tmp", ".key" };
+	    ".lz4", ".z", ".Z", ".tmp", ".key", ".raw" };
 	size_t	 bl = strlen(base), nl = strlen(name), i, sl;
 
 	if (nl <= bl + 1 || strncmp(name, base, bl) != 0 ||

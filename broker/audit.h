@@ -19,7 +19,7 @@
 
 #include "chain.h"
 
-#define AUDIT_VERSION	1
+#define AUDIT_VERSION	2	/* 2: the proof's fields, seal and epoch */
 
 struct audit;
 
