@@ -82,6 +82,12 @@ struct audit_shared {
 	size_t		 fail_len;
 	time_t		 fail_at;
 	time_t		 fail_logged;	/* the last "cannot write" warning */
+	/* durability (the last section): group commit, junk budget */
+	unsigned long long synced_seq;	/* on stable storage up to here */
+	time_t		 sync_logged;	/* the last "cannot sync" warning */
+	time_t		 low_logged;	/* the last low-space warning */
+	long long	 junk_window;	/* audit_junk_take()'s window ... */
+	unsigned int	 junk_used;	/* ... and the records it took */
 };
 
 struct audit {
@@ -296,11 +302,15 @@ audit_open(const char *path, struct audit **out)
 		audit_free(a);
 		return rv;
 	}
+	audit_cut_partial(a->fd, a->path);
 	audit_load_tail(a->rfd, a->sh);
+	a->sh->synced_seq = a->sh->seq;	/* what a restart found is kept */
 	audit_note_file(a);
 	*out = a;
 	return BK_OK;
 }
+
+static void	audit_sync_old(struct audit *);
 
 int
 audit_reopen(struct audit *a)
@@ -320,6 +330,7 @@ audit_reopen(struct audit *a)
 	if (audit_lock(a->sh) != BK_OK)
 		return BK_E_AUDIT_WRITE;
 	audit_cut_busy(a);	/* in the file it belongs to */
+	audit_sync_old(a);	/* the old file's records stay durable */
 	if ((rv = audit_open_fds(a)) == BK_OK) {
 		a->sh->fgen++;
 		audit_note_file(a);
@@ -1229,4 +1240,224 @@ audit_verify_path(const char *path, struct audit_verify_result *res)
 	bk_chain_verify_cleanup(&v);
 	close(fd);
 	return rv;
+}
+
+/* --- durability --- */
+
+/*
+ * Issue 9 items 4 and 5: a sign-in is answered only once its record is on
+ * stable storage (audit_sync.c runs audit_sync_now() in a thread of each
+ * worker; front_durable.c holds the reply until synced_seq covers it),
+ * and refusals of junk are counted (audit_agg.c).  Accessors of the
+ * shared page for those live here, next to the shared page's definition.
+ */
+
+unsigned long long
+audit_seq(const struct audit *a)
+{
+	return __atomic_load_n(&a->sh->seq, __ATOMIC_ACQUIRE);
+}
+
+unsigned long long
+audit_synced_seq(const struct audit *a)
+{
+	return __atomic_load_n(&a->sh->synced_seq, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Under the lock: a descriptor of the file that holds the newest records,
+ * returned-owned, or -1 with errno set.  A process forked before a
+ * rotation opens the path (checked as audit_follow() does).
+ */
+static int
+audit_sync_dup(struct audit *a)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (a->fgen == a->sh->fgen)
+		return fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
+	if ((fd = open(a->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_dev != a->sh->fdev ||
+	    st.st_ino != a->sh->fino) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
+	return fd;
+}
+
+static void
+audit_sync_warn(struct audit *a, int e)
+{
+	time_t	 now = time(NULL), last;
+
+	last = __atomic_load_n(&a->sh->sync_logged, __ATOMIC_RELAXED);
+	if (now - last < AUDIT_WARN_SEC ||
+	    !__atomic_compare_exchange_n(&a->sh->sync_logged, &last, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	log_warnx("audit: cannot flush %s to stable storage: %s; sign-ins are "
+	    "refused until it can", a->path, strerror(e));
+}
+
+int
+audit_sync_now(struct audit *a)
+{
+	unsigned long long	 target, cur;
+	int			 fd, e = 0;
+
+	if (a == NULL || a->fd < 0)
+		return BK_E_AUDIT_SYNC;
+	if (audit_lock(a->sh) != BK_OK)
+		return BK_E_AUDIT_SYNC;
+	target = a->sh->seq;
+	if (audit_synced_seq(a) >= target) {
+		pthread_mutex_unlock(&a->sh->mu);
+		return BK_OK;
+	}
+	fd = audit_sync_dup(a);
+	if (fd < 0)
+		e = errno;
+	pthread_mutex_unlock(&a->sh->mu);
+	/* Outside the lock: writers append while the disk flushes. */
+	if (fd >= 0 && fdatasync(fd) != 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e != 0) {
+		audit_sync_warn(a, e);
+		return BK_E_AUDIT_SYNC;
+	}
+	cur = audit_synced_seq(a);
+	while (cur < target && !__atomic_compare_exchange_n(&a->sh->synced_seq,
+	    &cur, target, 0, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		;
+	return BK_OK;
+}
+
+/* Under the lock, before a rotation: the old file's records are flushed. */
+static void
+audit_sync_old(struct audit *a)
+{
+	if (fdatasync(a->fd) != 0)
+		log_warn("audit: cannot flush %s before it is left", a->path);
+	else if (a->sh->synced_seq < a->sh->seq)
+		__atomic_store_n(&a->sh->synced_seq, a->sh->seq,
+		    __ATOMIC_RELEASE);
+}
+
+int
+audit_disk_free(const struct audit *a, unsigned long long *bytes)
+{
+	struct statvfs	 vs;
+
+	*bytes = 0;
+	if (a == NULL || a->fd < 0 || fstatvfs(a->fd, &vs) != 0)
+		return BK_E_IO;
+	/* as audit_is_ready(): root may write into the reserved blocks */
+	*bytes = (unsigned long long)(geteuid() == 0 ? vs.f_bfree :
+	    vs.f_bavail) * vs.f_frsize;
+	return BK_OK;
+}
+
+int
+audit_disk_warn_due(struct audit *a)
+{
+	time_t	 now = time(NULL), last;
+
+	last = __atomic_load_n(&a->sh->low_logged, __ATOMIC_RELAXED);
+	return now - last >= AUDIT_WARN_SEC &&
+	    __atomic_compare_exchange_n(&a->sh->low_logged, &last, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+int
+audit_junk_take(struct audit *a, long long window, unsigned int max)
+{
+	int	 taken = 0;
+
+	if (audit_lock(a->sh) != BK_OK)
+		return 0;
+	if (a->sh->junk_window != window) {
+		a->sh->junk_window = window;
+		a->sh->junk_used = 0;
+	}
+	if (a->sh->junk_used < max) {
+		a->sh->junk_used++;
+		taken = 1;
+	}
+	pthread_mutex_unlock(&a->sh->mu);
+	return taken;
+}
+
+int
+audit_write_counted(struct audit *a, const struct audit_rec *r,
+    unsigned long long count, time_t first, time_t last, char **outline)
+{
+	struct audit_obj	 o = { NULL, NULL };
+	char			 t1[32], t2[32];
+	int			 rv;
+
+	if (outline != NULL)
+		*outline = NULL;
+	if (a == NULL || a->fd < 0)
+		return BK_E_AUDIT_WRITE;
+	bk_time_fmt(first, t1);
+	bk_time_fmt(last, t2);
+	if ((rv = audit_rec_obj(r, &o)) != BK_OK ||
+	    (rv = audit_obj_set(&o, "count", json_integer((json_int_t)
+	    count))) != BK_OK ||
+	    (rv = audit_obj_set(&o, "first", json_string(t1))) != BK_OK ||
+	    (rv = audit_obj_set(&o, "last", json_string(t2))) != BK_OK)
+		goto out;
+	if ((rv = audit_lock(a->sh)) != BK_OK)
+		goto out;
+	if ((rv = audit_follow(a)) == BK_OK) {
+		audit_cut_busy(a);
+		rv = audit_commit(a, &o, outline);
+	}
+	pthread_mutex_unlock(&a->sh->mu);
+ out:
+	audit_obj_free(&o);
+	return rv;
+}
+
+void
+audit_cut_partial(int fd, const char *path)
+{
+	struct stat	 st;
+	char		 buf[4096];
+	off_t		 end, off;
+	ssize_t		 n, i;
+
+	if (fstat(fd, &st) != 0 || st.st_size == 0)
+		return;
+	/* Back from the end to the last newline: what follows is a half. */
+	for (end = st.st_size; end > 0; end = off) {
+		off = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+		if ((n = pread(fd, buf, (size_t)(end - off), off)) <= 0)
+			return;
+		for (i = n; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				break;
+		if (i > 0) {
+			end = off + i;
+			break;
+		}
+		if (off == 0) {
+			end = 0;
+			break;
+		}
+	}
+	if (end == st.st_size)
+		return;
+	if (ftruncate(fd, end) != 0) {
+		log_warn("audit: cannot cut the partial record off %s", path);
+		return;
+	}
+	log_warnx("audit: %s ended in a partial record (%lld bytes, a write "
+	    "cut short by a crash); cut off", path,
+	    (long long)(st.st_size - end));
 }

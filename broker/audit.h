@@ -167,4 +167,110 @@ int	audit_head_get(struct audit *a, struct audit_head *h);
  */
 int	audit_verify_chain(struct audit *a, struct bk_chain_verify *v,
 	    int rotated);
+/* --- durability (issue 9 items 4-6: audit.c's last section, audit_sync.c,
+ * audit_agg.c) --- */
+
+/** The seq of the newest record in the chain (any process, no lock). */
+unsigned long long audit_seq(const struct audit *a);
+/** The newest seq known to be on stable storage (fdatasync'ed). */
+unsigned long long audit_synced_seq(const struct audit *a);
+/**
+ * One fdatasync(2) of the audit file for every record appended so far (by
+ * any process), then publish it as synced: a group commit.  Takes the
+ * chain lock only to read the seq and the descriptor; the flush runs
+ * outside it, so writers go on meanwhile.  Any thread of any process.
+ * @return BK_OK, BK_E_AUDIT_SYNC (errno logged, once a minute).
+ */
+int	audit_sync_now(struct audit *a);
+/**
+ * Free bytes of the audit file system, as the writer may use them.
+ * @return BK_OK, BK_E_IO.
+ */
+int	audit_disk_free(const struct audit *a, unsigned long long *bytes);
+/**
+ * Whether the low-space warning is due now (at most once a minute across
+ * every process); the caller logs it.
+ */
+int	audit_disk_warn_due(struct audit *a);
+/**
+ * Write r as one aggregated record: r's fields plus "count", "first" and
+ * "last" (UTC times).  As audit_write_line() otherwise; *line may be NULL.
+ */
+int	audit_write_counted(struct audit *a, const struct audit_rec *r,
+	    unsigned long long count, time_t first, time_t last, char **line);
+/**
+ * Take one of the max individual records junk may have in the window
+ * (window = time / interval), shared by every process of this broker.
+ * @return 1 when taken, 0 when the window's budget is spent.
+ */
+int	audit_junk_take(struct audit *a, long long window, unsigned int max);
+/**
+ * Parent, at start: cut a record the last writer left half written (a
+ * kill -9 mid-write of the whole process tree) so the chain verifies up to
+ * the last complete record.  Called by audit_open().
+ */
+void	audit_cut_partial(int fd, const char *path);
+
+/* audit_sync.c: a worker's sync thread (fsync = true). */
+struct audit_sync;
+/**
+ * Start the thread.  It waits for audit_sync_kick(), runs audit_sync_now()
+ * and makes audit_sync_fd() readable; the loop then calls
+ * audit_sync_ack().  a is borrowed and outlives the result.
+ * NULL on failure (no memory, no thread, no eventfd).
+ */
+struct audit_sync *audit_sync_new(struct audit *a);
+/** The descriptor that turns readable after each sync. */
+int	audit_sync_fd(const struct audit_sync *s);
+/** Ask for a sync (cheap; coalesces with one in progress). */
+void	audit_sync_kick(struct audit_sync *s);
+/** Consume the notification; the last sync's code (BK_OK or an error). */
+int	audit_sync_ack(struct audit_sync *s);
+/** Stop and join the thread.  NULL accepted. */
+void	audit_sync_free(struct audit_sync *s);
+
+/* audit_agg.c: pre-signature junk counted, not recorded one by one. */
+#define AUDIT_AGG_MAX		128	/* keys per interval; then "other" */
+/*
+ * Own records junk may still have: per key and interval, and per minute
+ * for the whole broker (every worker).  At most 500 records a minute,
+ * about 300 KB, so a flood stays far below 1 MB of audit a minute while
+ * one bad post (or a test of one attack) is on record at once.
+ */
+#define AUDIT_AGG_FREE_KEY	250
+#define AUDIT_AGG_FREE_ALL	500
+#define AUDIT_AGG_FREE_SEC	60
+
+/**
+ * 1 if (event, rv) is a refusal of input that never reached a verified
+ * signature (a parse error, a size, a missing field, the method, a
+ * signature that does not verify, an OAuth state nobody issued).
+ */
+int	audit_agg_is_junk(const char *event, int rv);
+struct audit_agg;
+/** a is borrowed; interval in seconds.  NULL: no memory. */
+struct audit_agg *audit_agg_new(struct audit *a, int interval);
+/**
+ * Count one junk refusal.  All strings borrowed (tenant, addr may be
+ * NULL); event must be a string constant.
+ * @return 1 when the caller should write the record itself (the key's and
+ * the broker's allowance for this interval), 0 when it was counted.
+ */
+int	audit_agg_add(struct audit_agg *g, const char *event, int rv,
+	    const char *tenant, const char *addr, time_t now);
+/**
+ * Write one counted record per key that was counted, and start a new
+ * interval.  cb(line, tenant, arg), when not NULL, gets each line written
+ * (borrowed for the call), for the Redis stream.
+ * @return BK_OK or the first write's error (the rest are still tried).
+ */
+int	audit_agg_flush(struct audit_agg *g,
+	    void (*cb)(const char *line, const char *tenant, void *arg),
+	    void *arg);
+/** Records counted (not written one by one) since the start. */
+unsigned long long audit_agg_counted(const struct audit_agg *g);
+void	audit_agg_free(struct audit_agg *g);
+
+/* --- end of durability --- */
+
 #endif /* BK_AUDIT_H */

@@ -32,6 +32,7 @@ struct conf_saml {
 	int	 allow_idp_initiated;	/* default 0 */
 	int	 clock_skew;		/* seconds, default 60, 0..300 */
 	int	 allow_sha1;		/* default 0 */
+	int	 keep_raw_assertions;	/* default 0: the Response kept */
 	/* default 0: is_portal_user=true refused */
 	int	 allow_portal_users;
 	char	*username_attribute;	/* NULL (default): the NameID */
@@ -125,6 +126,9 @@ struct conf {
 	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
 	/* [audit] */
 	char	*audit_path;		/* required */
+	int	 audit_fsync;		/* default 1: durable before answer */
+	int	 audit_min_free_mb;	/* default 1024: low-space warning */
+	int	 audit_aggregate_interval;	/* seconds, default 60 */
 	char	*audit_key_file;	/* secret; NULL: records are not keyed */
 	int	 audit_epoch;		/* seconds per key epoch, default 3600 */
 	/* the shared streams (store_audit.c), issue 9 */

@@ -314,6 +314,10 @@ front_dispatch(struct front_req *req, struct evhttp_request *ev)
 		}
 		if ((req->t = conf_tenant_lookup(req->f->conf,
 		    tenant)) == NULL) {
+			/* Counted per address (front_durable.c): junk. */
+			if (rt->mr == MR_ACS)
+				(void)front_audit(req, "assertion",
+				    BK_E_TENANT_UNKNOWN, "unknown tenant");
 			front_error(req, BK_E_TENANT_UNKNOWN, NULL);
 			return;
 		}
@@ -490,7 +494,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	if (f->pub == NULL || f->adm == NULL)
 		goto out;
 	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb,
-	    f)) == NULL)
+	    f)) == NULL || front_durable_new(f) != BK_OK)
 		goto out;
 	evtimer_add(f->tick, &tv);
 	return f;
@@ -505,6 +509,7 @@ front_drain(struct front *f)
 	if (f->draining)
 		return;
 	f->draining = 1;
+	front_durable_drain(f);
 	/*
 	 * Close the listening sockets (new connections are refused once the
 	 * parent and every worker closed theirs); connections already open
@@ -531,6 +536,7 @@ front_free(struct front *f)
 {
 	if (f == NULL)
 		return;
+	front_durable_free(f);	/* held answers out, counts written */
 	/* Calls out still waiting are answered while evhttp can reply. */
 	rp_free(f->rp);
 	hout_free(f->hout);

@@ -60,6 +60,8 @@ struct front {
 	int			 slot;
 	int			 inflight;
 	int			 draining;
+	/* held answers, sync thread, junk counts (front_durable.c) */
+	struct front_durable	*dur;
 	struct timespec		 last_done;	/* last request's end */
 	/* scheme://host[:port] of public_url */
 	char			 origin[512];
@@ -136,6 +138,8 @@ struct front_req {
 	/* per-handler state, freed by aux_free */
 	void			*aux;
 	void			(*aux_free)(void *);
+	/* the newest record this request wrote: answered once durable */
+	unsigned long long	 audit_seq;
 };
 
 /* front.c */
@@ -247,6 +251,30 @@ int	front_tenant_ready(struct front *f, const struct conf_tenant *t,
 	    time_t now);
 int	front_audit(struct front_req *req, const char *event, int rv,
     const char *detail);
+
+/*
+ * front_durable.c: a sign-in is answered only once its audit record is on
+ * stable storage ([audit] fsync), and refusals of junk are counted.
+ */
+#define FRONT_JUNK_NONE		0	/* a decision: own record, durable */
+#define FRONT_JUNK_OWN		2	/* junk with its own record, not held */
+#define FRONT_JUNK_COUNTED	3	/* junk counted: no record now */
+/** Worker: the sync thread, the timers.  BK_OK or BK_E_NOMEM. */
+int	front_durable_new(struct front *f);
+/** Draining: write the counted records now. */
+void	front_durable_drain(struct front *f);
+/** Answer what is held (after a last sync), write the counts, free. */
+void	front_durable_free(struct front *f);
+/** How front_audit() treats a record of event with code rv. */
+int	front_durable_junk(struct front_req *req, const char *event, int rv);
+/** A record of req was written: its answer waits until it is durable. */
+void	front_durable_note(struct front_req *req);
+/**
+ * From front_reply(): 1 when the answer is held (a copy of ctype and body
+ * is kept) until req's record is durable, 0 to send it now.
+ */
+int	front_durable_hold(struct front_req *req, int status, const char *ctype,
+	    const char *body, size_t len);
 
 /* Handlers (front_saml.c, front_oauth.c, front_consent.c, front_admin.c). */
 void	front_saml_metadata(struct front_req *req);

@@ -275,6 +275,9 @@ front_reply(struct front_req *req, int status, const char *ctype,
 
 	if (req->replied)
 		return;
+	/* A sign-in's answer waits for its audit record to be durable. */
+	if (front_durable_hold(req, status, ctype, body, len))
+		return;
 	req->replied = 1;
 	req->status = status;
 	if (req->ev != NULL) {
@@ -446,7 +449,11 @@ front_audit(struct front_req *req, const char *event, int rv,
 {
 	struct audit_rec	 r;
 	char			*line = NULL;
-	int			 wrv;
+	int			 wrv, junk;
+
+	/* Junk (no verified signature) is counted, not recorded each time. */
+	if ((junk = front_durable_junk(req, event, rv)) == FRONT_JUNK_COUNTED)
+		return BK_OK;
 
 	memset(&r, 0, sizeof(r));
 	r.event = event;
@@ -466,6 +473,8 @@ front_audit(struct front_req *req, const char *event, int rv,
 	r.before = req->fl.before;
 	r.after = req->fl.after;
 	wrv = audit_write_line(req->f->audit, &r, &line);
+	if (wrv == BK_OK && junk == FRONT_JUNK_NONE)
+		front_durable_note(req);
 	metrics_decision(rv == BK_OK, rv);
 	/*
 	 * The shared copy: every broker's records in one stream per tenant

@@ -30,6 +30,13 @@ void	metrics_decision(int accepted, int rv);
 void	metrics_redis_up(int slot, int up);
 /** Parent: number of live workers. */
 void	metrics_workers(int n);
+/** Audit durability: one group-commit sync (ok or failed), and the
+    answers it released. */
+void	metrics_audit_sync(int ok, unsigned int released);
+/** Audit file system: free bytes and whether below [audit] min_free_mb. */
+void	metrics_audit_disk(unsigned long long free_bytes, int low);
+/** Junk refusals counted instead of recorded one by one. */
+void	metrics_audit_counted(void);
 /** Append the exposition text. */
 int	metrics_render(struct bk_buf *out);
 const char *metrics_route_name(enum metrics_route r);
