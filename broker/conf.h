@@ -250,6 +250,16 @@ int	conf_proxy_is_trusted(const struct conf *c, const char *addr);
  * Pure: no I/O; any process.
  * @return BK_OK, or BK_E_INVAL (a header malformed, hiding the client, or
  *	the two disagreeing): out is the peer and *note says why (static).
+/**
+ * What differs between two loads of one tenant (a NULL: it was added; b
+ * NULL: removed): every directive whose effective value changed, keyed
+ * "[section] key", as JSON object texts, returned-owned (NULL for a side
+ * with nothing).  A secret file's contents are compared, never shown.
+ * Parent, on reload (conf_diff.c).
+ * @return BK_OK, BK_E_NOMEM.
+ */
+int	conf_tenant_diff(const struct conf_tenant *a,
+	    const struct conf_tenant *b, char **before, char **after);
  */
 int	conf_proxy_client(const struct conf *c, const char *peer,
 	    const char *xff, const char *fwd, char *out, size_t size,

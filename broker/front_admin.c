@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 
@@ -44,6 +45,12 @@ struct admin_ctx {
 	struct store_user	 old;		/* the profile as read */
 	struct pol_plan		*plan;
 	int			 dry_run, created;
+	/* an import's deleted profiles as read, for their records */
+	struct pol_user		*gone;
+	size_t			 n_gone;
+	/* where admin_import_step() is: row, upsert, deleted profile */
+	size_t			 rec_row, rec_up, rec_gone;
+	int			 rec_rv;
 };
 
 typedef void admin_fn(struct front_req *req, struct admin_ctx *a);
@@ -59,7 +66,39 @@ admin_ctx_free(void *p)
 	free(a->body);
 	store_user_cleanup(&a->old);
 	pol_plan_free(a->plan);
+	while (a->n_gone > 0)
+		pol_user_cleanup(&a->gone[--a->n_gone]);
+	free(a->gone);
 	free(a);
+}
+
+/*
+ * --- records of changes ---
+ * Every change is recorded with the fields before and after (JSON
+ * objects, keys from pol_col_key()), so that each one can be recovered
+ * from the audit alone; an import writes one record per changed profile.
+ */
+
+/* A profile as the record's before or after (NULL: none). */
+static void
+admin_change_set(char **dst, const struct pol_user *u)
+{
+	char	*j = NULL;
+
+	free(*dst);
+	*dst = NULL;
+	if (u != NULL && pol_user_to_api_json(u, &j) == BK_OK)
+		*dst = j;
+	else
+		free(j);
+}
+
+/* The profile's identity in the record: internal ID, Salesforce username. */
+static void
+admin_change_who(struct front_req *req, const struct pol_user *u)
+{
+	front_set_str(&req->fl.internal_id, u->f[POL_COL_INTERNAL_ID]);
+	front_set_str(&req->fl.user, u->f[POL_COL_SFDC_ID]);
 }
 
 /*
@@ -336,16 +375,138 @@ admin_import_report(struct front_req *req, int status, int rv, int applied)
 	front_reply_json(req, status, o);
 }
 
+/* The profiles the plan deletes, as read: their records' before. */
+static int
+admin_import_keep_gone(struct admin_ctx *a, const struct store_mapping *m)
+{
+	const struct pol_user	*u;
+	size_t			 i;
+
+	if (a->plan->n_deleted == 0)
+		return BK_OK;
+	if ((a->gone = calloc(a->plan->n_deleted, sizeof(*a->gone))) == NULL)
+		return BK_E_NOMEM;
+	for (i = 0; i < a->plan->n_rows; i++) {
+		if (a->plan->rows[i].kind != POL_DELETED ||
+		    a->n_gone >= a->plan->n_deleted ||
+		    (u = pol_userset_get(m->users,
+		    a->plan->rows[i].internal_id)) == NULL)
+			continue;
+		if (pol_user_copy(u, &a->gone[a->n_gone]) != BK_OK)
+			return BK_E_NOMEM;
+		a->n_gone++;
+	}
+	return BK_OK;
+}
+
+/* A changed row's fields, old (before) or new, as a JSON object text. */
+static char *
+admin_import_fields(const struct pol_row *r, int after)
+{
+	const struct pol_field_change	*ch;
+	json_t				*o;
+	char				*s;
+	size_t				 i;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < r->n_changes; i++) {
+		ch = &r->changes[i];
+		json_object_set_new(o, pol_col_key(ch->col),
+		    (after ? ch->new_val : ch->old_val) != NULL ?
+		    json_string(after ? ch->new_val : ch->old_val) :
+		    json_null());
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return s;
+}
+
+/* Records one import writes per turn of the loop (admin_import_step). */
+#define ADMIN_IMPORT_BATCH	500
+
+/* Row r's record, with its before and after, if the row changed. */
+static void
+admin_import_record(struct front_req *req, struct admin_ctx *a,
+    const struct pol_row *r)
+{
+	const struct pol_plan	*p = a->plan;
+	int			 rv;
+
+	free(req->fl.before);
+	free(req->fl.after);
+	req->fl.before = req->fl.after = NULL;
+	if (r->kind == POL_ADDED && a->rec_up < p->n_upserts) {
+		admin_change_who(req, &p->upserts[a->rec_up]);
+		admin_change_set(&req->fl.after, &p->upserts[a->rec_up++]);
+	} else if (r->kind == POL_CHANGED && a->rec_up < p->n_upserts) {
+		admin_change_who(req, &p->upserts[a->rec_up++]);
+		req->fl.before = admin_import_fields(r, 0);
+		req->fl.after = admin_import_fields(r, 1);
+	} else if (r->kind == POL_DELETED && a->rec_gone < a->n_gone) {
+		admin_change_who(req, &a->gone[a->rec_gone]);
+		admin_change_set(&req->fl.before, &a->gone[a->rec_gone++]);
+	} else
+		return;
+	rv = front_audit(req, "mapping_import", BK_OK, r->kind == POL_ADDED ?
+	    "added" : r->kind == POL_CHANGED ? "changed" : "deleted");
+	if (a->rec_rv == BK_OK)
+		a->rec_rv = rv;
+}
+
+/*
+ * One record per changed profile: added (after: the profile), changed
+ * (before and after: the fields that changed), deleted (before: the
+ * profile); upserts[] follows the added and changed rows in order.  At
+ * most ADMIN_IMPORT_BATCH a turn, so that an import of 100,000 profiles
+ * never holds the worker's sign-ins; then the summary and the answer.
+ * The records are written whether or not the admin still waits: the
+ * import was applied.  Holds a reference on req until the last one.
+ */
+static void
+admin_import_step(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct front_req		*req = arg;
+	struct admin_ctx		*a = req->aux;
+	size_t				 end;
+	char				 d[128];
+
+	(void)fd;
+	(void)what;
+	end = a->rec_row + ADMIN_IMPORT_BATCH;
+	while (a->rec_row < a->plan->n_rows && a->rec_row < end)
+		admin_import_record(req, a, &a->plan->rows[a->rec_row++]);
+	if (a->rec_row < a->plan->n_rows && event_base_once(req->f->base, -1,
+	    EV_TIMEOUT, admin_import_step, req, &now) == 0)
+		return;
+	while (a->rec_row < a->plan->n_rows)	/* could not wait: now */
+		admin_import_record(req, a, &a->plan->rows[a->rec_row++]);
+	free(req->fl.before);
+	free(req->fl.after);
+	req->fl.before = req->fl.after = NULL;
+	front_set_str(&req->fl.internal_id, NULL);
+	front_set_str(&req->fl.user, NULL);
+	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=%zu",
+	    a->plan->n_added, a->plan->n_changed, a->plan->n_deleted);
+	front_audit(req, "mapping_import", BK_OK, d);
+	if (!req->replied)
+		admin_import_report(req, 200, BK_OK, 1);
+	front_req_unref(req);
+}
+
 static void
 admin_import_applied(void *arg, int rv, enum store_apply_result res)
 {
-	struct front_req	*req = admin_held(arg);
-	struct admin_ctx	*a;
-	char			 d[128];
+	struct front_req	*req = arg;
 
-	if (req == NULL)
+	/* Applied: recorded even if the admin went away meanwhile. */
+	if (rv == BK_OK && res == STORE_APPLY_OK) {
+		admin_import_step(-1, 0, req);	/* keeps the reference */
 		return;
-	a = req->aux;
+	}
+	if ((req = admin_held(arg)) == NULL)
+		return;
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
@@ -355,14 +516,7 @@ admin_import_applied(void *arg, int rv, enum store_apply_result res)
 		    "the mapping changed during the import; retry");
 		return;
 	}
-	if (res != STORE_APPLY_OK) {
-		admin_error(req, BK_E_STORE_REPLY, "unexpected store answer");
-		return;
-	}
-	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=%zu",
-	    a->plan->n_added, a->plan->n_changed, a->plan->n_deleted);
-	front_audit(req, "mapping_import", BK_OK, d);
-	admin_import_report(req, 200, BK_OK, 1);
+	admin_error(req, BK_E_STORE_REPLY, "unexpected store answer");
 }
 
 /* The plan is computed from the mapping as read, then applied if unchanged. */
@@ -396,6 +550,10 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 	}
 	if (a->dry_run) {
 		admin_import_report(req, 200, BK_OK, 0);
+		return;
+	}
+	if ((rv = admin_import_keep_gone(a, m)) != BK_OK) {
+		admin_error(req, rv, NULL);
 		return;
 	}
 	store_mapping_apply(req->f->store, req->t->id, m->ver, a->plan,
@@ -452,6 +610,7 @@ admin_user_written(void *arg, int rv, const struct store_written *w)
 		    "the profile changed meanwhile; retry");
 		return;
 	}
+	admin_change_set(&req->fl.before, a->old.found ? &a->old.user : NULL);
 	if (w->result == STORE_WRITE_DUP) {
 		snprintf(msg, sizeof(msg),
 		    "Salesforce ID already mapped to profile %s", w->other);
@@ -462,11 +621,14 @@ admin_user_written(void *arg, int rv, const struct store_written *w)
 		return;
 	}
 	if (a->op == ADM_USER_DELETE) {
+		admin_change_who(req, &a->old.user);
 		front_audit(req, "user_delete", BK_OK, NULL);
 		front_reply_json(req, 200,
 		    json_pack("{s:s}", "deleted", a->user_id));
 		return;
 	}
+	admin_change_who(req, &w->user);
+	admin_change_set(&req->fl.after, &w->user);
 	front_audit(req, "user_set", BK_OK, a->created ? "created" : NULL);
 	admin_user_reply(req, &w->user, a->created ? 201 : 200);
 }
@@ -493,6 +655,8 @@ admin_user_write(struct front_req *req, struct admin_ctx *a)
 	}
 	if ((rv = pol_user_apply_json(&u, a->body, a->body_len,
 	    &why)) != BK_OK) {
+		admin_change_set(&req->fl.before, a->old.found ? &a->old.user :
+		    NULL);
 		front_audit(req, "user_set", rv, why);
 		admin_error(req, rv, why);
 		goto out;
@@ -587,13 +751,30 @@ admin_revoke_done(void *arg, int rv, const struct store_revoked *r)
 	    "revoked_sessions", (json_int_t)r->sessions));
 }
 
+/* The profile, for the record's user; then the revocation itself. */
+static void
+admin_revoke_who(void *arg, int rv, struct store_user *u)
+{
+	struct front_req	*req = admin_held(arg);
+	struct admin_ctx	*a;
+
+	if (req == NULL)
+		return;
+	a = req->aux;
+	/* An unknown profile is still revoked: in-flight grants may exist. */
+	if (rv == BK_OK && u->found)
+		front_set_str(&req->fl.user, u->user.f[POL_COL_SFDC_ID]);
+	store_user_revoke(req->f->store, req->t->id, a->user_id,
+	    admin_revoke_done, admin_hold(req));
+}
+
 /* Tokens and sessions end; codes, Allow pages and sign-ins in flight too. */
 static void
 admin_user_revoke(struct front_req *req, struct admin_ctx *a)
 {
 	front_set_str(&req->fl.internal_id, a->user_id);
-	store_user_revoke(req->f->store, req->t->id, a->user_id,
-	    admin_revoke_done, admin_hold(req));
+	store_user_get(req->f->store, req->t->id, a->user_id, admin_revoke_who,
+	    admin_hold(req));
 }
 
 /* --- audit --- */
@@ -830,6 +1011,8 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 			admin_error(req, rv, "missing or wrong admin token");
 			return;
 		}
+		/* The credential's name in its records (named ones: issue 10). */
+		req->fl.credential = "admin-token";
 		if (query != NULL && (rv = front_params_parse(query,
 		    strlen(query), &req->q)) != BK_OK) {
 			admin_error(req, rv, NULL);

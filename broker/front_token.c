@@ -216,9 +216,20 @@ front_token_redeemed(void *arg, int rv, const struct store_redeemed *r)
 
 /* --- introspection --- */
 
+/*
+ * Inactive (RFC 7662 2.2): recorded, with the user when the token was
+ * found, then answered.  One record, no second round trip.
+ */
 static void
-front_inactive(struct front_req *req)
+front_inactive(struct front_req *req, const struct rec_token *t,
+    const char *why)
 {
+	if (t != NULL) {
+		front_set_str(&req->fl.user, t->user);
+		front_set_str(&req->fl.internal_id, t->internal_id);
+	}
+	(void)front_audit(req, "token_introspected", BK_E_AUDIT_TOKEN_INACTIVE,
+	    why);
 	front_reply(req, 200, "application/json", "{\"active\":false}", 16);
 }
 
@@ -232,9 +243,17 @@ front_introspect_cb(void *arg, int rv, const struct rec_token *t)
 		front_oauth_error(req, rv, NULL);
 		return;
 	}
-	if (t == NULL || strcmp(t->client_id, req->t->panel.client_id) != 0 ||
-	    t->exp <= bk_now()) {
-		front_inactive(req);
+	if (t == NULL) {
+		front_inactive(req, NULL, "unknown, revoked or expired");
+		return;
+	}
+	if (strcmp(t->client_id, req->t->panel.client_id) != 0) {
+		/* not this client's: nothing about its user is recorded */
+		front_inactive(req, NULL, "another client's token");
+		return;
+	}
+	if (t->exp <= bk_now()) {
+		front_inactive(req, t, "expired");
 		return;
 	}
 	out = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, "
@@ -261,7 +280,7 @@ front_oauth_introspect(struct front_req *req)
 		return;
 	}
 	if (strlen(tok) != BK_TOKEN_LEN) {
-		front_inactive(req);
+		front_inactive(req, NULL, "malformed token");
 		return;
 	}
 	store_token_get(req->f->store, req->t->id, tok, front_introspect_cb,
@@ -288,6 +307,25 @@ front_revoke_cb(void *arg, int rv, enum store_revoke_result r)
 	front_reply(req, 200, "application/json", "{}", 2);
 }
 
+/* Whose token it is, for the record; then the revocation itself. */
+static void
+front_revoke_found(void *arg, int rv, const struct rec_token *t)
+{
+	struct front_req *req = arg;
+
+	if (rv != BK_OK) {
+		front_oauth_error(req, rv, NULL);
+		return;
+	}
+	if (t != NULL && strcmp(t->client_id, req->t->panel.client_id) == 0) {
+		front_set_str(&req->fl.user, t->user);
+		front_set_str(&req->fl.internal_id, t->internal_id);
+	}
+	store_token_revoke(req->f->store, req->t->id,
+	    front_param(&req->form, "token"), req->t->panel.client_id,
+	    front_revoke_cb, req);
+}
+
 void
 front_oauth_revoke(struct front_req *req)
 {
@@ -304,8 +342,8 @@ front_oauth_revoke(struct front_req *req)
 		front_reply(req, 200, "application/json", "{}", 2);
 		return;
 	}
-	store_token_revoke(req->f->store, req->t->id, tok,
-	    req->t->panel.client_id, front_revoke_cb, req);
+	store_token_get(req->f->store, req->t->id, tok, front_revoke_found,
+	    req);
 }
 
 /* --- RFC 8414 --- */
@@ -341,42 +379,115 @@ front_oauth_wellknown(struct front_req *req)
 
 /* --- logout --- */
 
+/*
+ * The sessions one sign-out ends (req->aux): each is looked up first so
+ * that its record names the user, then all are ended in one command.
+ */
+struct front_logout {
+	size_t			 n, i;
+	const struct conf_tenant *t[FRONT_LOGOUT_MAX];
+	char			*cookie[FRONT_LOGOUT_MAX];
+	char			*user[FRONT_LOGOUT_MAX];
+	char			*internal_id[FRONT_LOGOUT_MAX];
+};
+
+static void
+front_logout_free(void *p)
+{
+	struct front_logout	*lo = p;
+	size_t			 i;
+
+	for (i = 0; i < lo->n; i++) {
+		bk_strfree_secret(lo->cookie[i]);
+		free(lo->user[i]);
+		free(lo->internal_id[i]);
+	}
+	free(lo);
+}
+
+/* One record per session ended, with its user when it was still valid. */
 static void
 front_logout_cb(void *arg, int rv)
 {
-	struct front_req *req = arg;
+	struct front_req	*req = arg;
+	struct front_logout	*lo = req->aux;
+	size_t			 i;
 
 	if (rv != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
 	}
-	(void)front_audit(req, "logout", BK_OK, NULL);
+	if (lo->n == 0)
+		(void)front_audit(req, "logout", BK_OK, "no session");
+	for (i = 0; i < lo->n; i++) {
+		req->t = lo->t[i];
+		front_set_str(&req->fl.user, lo->user[i]);
+		front_set_str(&req->fl.internal_id, lo->internal_id[i]);
+		(void)front_audit(req, "logout", BK_OK, lo->user[i] != NULL ?
+		    NULL : "session unknown or expired");
+	}
+	req->t = lo->n > 0 ? lo->t[0] : NULL;
 	front_page_signed_out(req);
+}
+
+static void front_logout_next(struct front_req *);
+
+static void
+front_logout_found(void *arg, int rv, const struct store_session_found *f)
+{
+	struct front_req	*req = arg;
+	struct front_logout	*lo = req->aux;
+
+	/* A lookup that fails only loses the name: the sign-out goes on. */
+	if (rv == BK_OK && f->found) {
+		lo->user[lo->i] = bk_strdup(f->sess.user);
+		lo->internal_id[lo->i] = bk_strdup(f->sess.internal_id);
+	}
+	lo->i++;
+	front_logout_next(req);
+}
+
+static void
+front_logout_next(struct front_req *req)
+{
+	struct front_logout	*lo = req->aux;
+	const char		*tenants[FRONT_LOGOUT_MAX];
+	size_t			 i;
+
+	if (lo->i < lo->n) {
+		store_session_authz(req->f->store, lo->t[lo->i]->id,
+		    lo->cookie[lo->i], NULL, front_logout_found, req);
+		return;
+	}
+	for (i = 0; i < lo->n; i++)
+		tenants[i] = lo->t[i]->id;
+	store_sessions_end(req->f->store, lo->n, tenants,
+	    (const char *const *)lo->cookie, front_logout_cb, req);
 }
 
 void
 front_logout(struct front_req *req)
 {
 	const struct conf	*c = req->f->conf;
-	const char		*tenants[FRONT_LOGOUT_MAX];
-	char			*cookies[FRONT_LOGOUT_MAX];
+	struct front_logout	*lo;
 	char			 name[FRONT_COOKIE_NAMEBUF];
-	size_t			 i, n = 0;
+	size_t			 i;
 
-	for (i = 0; i < c->n_tenants && n < FRONT_LOGOUT_MAX; i++) {
+	if ((lo = calloc(1, sizeof(*lo))) == NULL) {
+		front_error(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	req->aux = lo;
+	req->aux_free = front_logout_free;
+	for (i = 0; i < c->n_tenants && lo->n < FRONT_LOGOUT_MAX; i++) {
 		front_cookie_name(req, FRONT_COOKIE_SESSION, c->tenants[i]->id,
 		    name, sizeof(name));
-		if ((cookies[n] = front_cookie_get(req, name)) == NULL)
+		if ((lo->cookie[lo->n] = front_cookie_get(req, name)) == NULL)
 			continue;
 		front_cookie_clear(req, name, "Lax");
-		if (req->t == NULL)
-			req->t = c->tenants[i];
-		tenants[n++] = c->tenants[i]->id;
+		lo->t[lo->n++] = c->tenants[i];
 	}
 	front_cookie_name(req, FRONT_COOKIE_CORR, NULL, name, sizeof(name));
 	front_cookie_clear(req, name, "None");
-	store_sessions_end(req->f->store, n, tenants,
-	    (const char *const *)cookies, front_logout_cb, req);
-	for (i = 0; i < n; i++)
-		bk_strfree_secret(cookies[i]);
+	front_logout_next(req);
 }

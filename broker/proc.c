@@ -540,6 +540,97 @@ proc_reload_tls(const struct conf *nc, SSL_CTX **tls)
 	return rv;
 }
 
+/* The IdP certificates a SAML tenant trusts, "fp,fp", into buf. */
+static void
+proc_tenant_certs(const struct conf_tenant *t, char *buf, size_t size)
+{
+	struct saml_tenant_info	 info;
+	size_t			 i, n = 0;
+
+	buf[0] = '\0';
+	if (t == NULL || t->saml_sp == NULL)
+		return;
+	saml_tenant_info(t->saml_sp, &info);
+	for (i = 0; i < info.n_certs && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? "," : "",
+		    info.certs[i].fingerprint);
+}
+
+/*
+ * One record for a tenant the reload added (a NULL), removed (b NULL) or
+ * changed: the file, and the directives before and after
+ * (conf_tenant_diff(); secrets never shown).  Returns 1 if recorded.
+ */
+static int
+proc_tenant_audit(const struct conf *nc, const struct conf_tenant *a,
+    const struct conf_tenant *b)
+{
+	const struct conf_tenant *t = b != NULL ? b : a;
+	struct audit_rec	 r;
+	struct bk_buf		 d;
+	char			*before = NULL, *after = NULL;
+	char			 ca[160], cb[160];
+	int			 rv;
+
+	rv = conf_tenant_diff(a, b, &before, &after);
+	proc_tenant_certs(a, ca, sizeof(ca));
+	proc_tenant_certs(b, cb, sizeof(cb));
+	if (rv == BK_OK && a != NULL && b != NULL && before == NULL &&
+	    after == NULL && strcmp(a->file, b->file) == 0 &&
+	    strcmp(ca, cb) == 0)
+		return 0;	/* unchanged */
+	bk_buf_init(&d, 1024);
+	(void)bk_buf_addf(&d, "file %s", t->file);
+	if (a != NULL && b != NULL && strcmp(a->file, b->file) != 0)
+		(void)bk_buf_addf(&d, " (was %s)", a->file);
+	if (strcmp(ca, cb) != 0)
+		(void)bk_buf_addf(&d, "; IdP certificates %s -> %s",
+		    ca[0] != '\0' ? ca : "none", cb[0] != '\0' ? cb : "none");
+	memset(&r, 0, sizeof(r));
+	r.event = a == NULL ? "tenant_added" : b == NULL ? "tenant_removed" :
+	    "tenant_changed";
+	r.outcome = "accepted";
+	r.reason = "ok";
+	r.tenant = t->id;
+	r.instance = nc->instance;
+	r.detail = rv != BK_OK ? "changes not recorded: out of memory" :
+	    d.data;
+	r.before = before;
+	r.after = after;
+	audit_write(P.audit, &r);
+	bk_buf_free(&d);
+	free(before);
+	free(after);
+	return 1;
+}
+
+/* The reload's records: each tenant changed, then the reload itself. */
+static void
+proc_reload_audit(const struct conf *old, const struct conf *nc)
+{
+	struct audit_rec	 r;
+	char			 detail[256];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < nc->n_tenants; i++)
+		n += (size_t)proc_tenant_audit(nc,
+		    conf_tenant_lookup(old, nc->tenants[i]->id),
+		    nc->tenants[i]);
+	for (i = 0; i < old->n_tenants; i++)
+		if (conf_tenant_lookup(nc, old->tenants[i]->id) == NULL)
+			n += (size_t)proc_tenant_audit(nc, old->tenants[i],
+			    NULL);
+	snprintf(detail, sizeof(detail), "file %s: %zu tenants, %zu added, "
+	    "removed or changed", nc->file, nc->n_tenants, n);
+	memset(&r, 0, sizeof(r));
+	r.event = "config_reload";
+	r.outcome = "accepted";
+	r.reason = "ok";
+	r.instance = nc->instance;
+	r.detail = detail;
+	audit_write(P.audit, &r);
+}
+
 static void
 proc_reload(void)
 {
@@ -560,6 +651,7 @@ proc_reload(void)
 		r.outcome = "rejected";
 		r.reason = bk_err_slug(BK_E_CONF_SYNTAX);
 		r.detail = "the new configuration has errors; see the log";
+		r.instance = old->instance;
 		audit_write(P.audit, &r);
 		metrics_reload_note(0, 0);
 		free(errors);
@@ -602,12 +694,8 @@ proc_reload(void)
 			kill(P.w[idx].pid, SIGTERM);
 		P.w[idx].restart_at = 0;
 	}
+	proc_reload_audit(old, nc);
 	proc_conf_free(old);
-	memset(&r, 0, sizeof(r));
-	r.event = "config_reload";
-	r.outcome = "accepted";
-	r.reason = "ok";
-	audit_write(P.audit, &r);
 	metrics_reload_note(1, (unsigned int)P.gen);
 	log_info("reload done: %zu tenants", nc->n_tenants);
 }
