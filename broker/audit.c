@@ -377,11 +377,11 @@ audit_key_load(const char *path, struct bk_chain_key *k)
 	char		 buf[1024];
 	struct stat	 st;
 	ssize_t		 n;
-	int		 fd, rv = BK_E_INVAL;
+	int		 fd, rv = BK_E_AUDIT_KEY;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		log_warn("audit: key_file %s", path);
-		return BK_E_IO;
+		return BK_E_AUDIT_KEY;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_mode & 077) != 0) {

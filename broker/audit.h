@@ -136,14 +136,14 @@ int	audit_verify(struct audit *a, struct audit_verify_result *res);
 /** Verify a file by path, links and unkeyed hashes only (tests). */
 int	audit_verify_path(const char *path, struct audit_verify_result *res);
 
-
 /**
  * Parent, after audit_open() and before any fork: seal records with the
  * key in key_file (NULL: unkeyed SHA-256; a file ending in sealed records
  * then starts a new chain), a new key every epoch_len seconds
  * (lib/chain.h).  The key file is rewritten at once and at every epoch
- * with the current key only.  BK_E_IO, BK_E_INVAL (not a key),
- * BK_E_CONF_SECRET_PERM (group or others may read it), BK_E_NOMEM.
+ * with the current key only.  BK_E_AUDIT_KEY (unreadable, not a key),
+ * BK_E_CONF_SECRET_PERM (group or others may read it), BK_E_INVAL
+ * (epoch_len 0), BK_E_NOMEM.
  */
 int	audit_key_set(struct audit *a, const char *key_file,
 	    unsigned int epoch_len);
@@ -167,6 +167,7 @@ int	audit_head_get(struct audit *a, struct audit_head *h);
  */
 int	audit_verify_chain(struct audit *a, struct bk_chain_verify *v,
 	    int rotated);
+
 /* --- durability (issue 9 items 4-6: audit.c's last section, audit_sync.c,
  * audit_agg.c) --- */
 
