@@ -54,7 +54,8 @@ struct audit_rec {
 	/* who asked */
 	const char	*client_addr;	/* believed (trusted_proxies) */
 	const char	*peer_addr;	/* the TCP peer */
-	const char	*client_addr_note;	/* why client_addr is the peer */
+	/* why client_addr is the peer although the peer is a trusted proxy */
+	const char	*client_addr_note;
 	const char	*user_agent;
 	const char	*request_id;
 	const char	*instance;	/* [server] instance */

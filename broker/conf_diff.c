@@ -25,7 +25,8 @@
 static json_t *
 conf_kw_json(const struct conf_tenant *ct, const struct conf_keyword *kw)
 {
-	void				*t = (void *)(uintptr_t)ct; /* read only */
+	/* read only: the accessors take a void * */
+	void				*t = (void *)(uintptr_t)ct;
 	const struct conf_enum_val	*ev;
 	json_t				*a;
 	size_t				 j;

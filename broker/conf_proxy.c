@@ -330,6 +330,34 @@ conf_fwd_pair(const char **p, struct conf_hop *h, int *has_for)
 	return BK_OK;
 }
 
+/* One forwarded-element at *p, up to the "," or the end, into *h. */
+static int
+conf_fwd_element(const char **p, struct conf_hop *h, int *any)
+{
+	int	 has_for = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->kind = HOP_HIDDEN;
+	*any = 0;
+	for (;;) {
+		while (**p == ' ' || **p == '\t')
+			(*p)++;
+		if (**p == ',' || **p == '\0')
+			return BK_OK;
+		if (**p == ';') {
+			(*p)++;
+			continue;
+		}
+		if (conf_fwd_pair(p, h, &has_for) != BK_OK)
+			return BK_E_INVAL;
+		*any = 1;
+		while (**p == ' ' || **p == '\t')
+			(*p)++;
+		if (**p != ';' && **p != ',' && **p != '\0')
+			return BK_E_INVAL;
+	}
+}
+
 /*
  * Forwarded: elements separated by ",", pairs by ";".  An element without
  * for= hides its node.  A header whose syntax breaks is one bad hop: the
@@ -340,38 +368,20 @@ conf_fwd_parse(const char *v, struct conf_hops *hs)
 {
 	const char	*p = v;
 	struct conf_hop	 h;
-	int		 has_for, any;
+	int		 any;
 
 	for (;;) {
-		memset(&h, 0, sizeof(h));
-		h.kind = HOP_HIDDEN;
-		has_for = any = 0;
-		for (;;) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p == ',' || *p == '\0')
-				break;
-			if (*p == ';') {
-				p++;
-				continue;
-			}
-			if (conf_fwd_pair(&p, &h, &has_for) != BK_OK)
-				goto bad;
-			any = 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p != ';' && *p != ',' && *p != '\0')
-				goto bad;
+		if (conf_fwd_element(&p, &h, &any) != BK_OK) {
+			hs->n = 0;
+			hs->overflow = 0;
+			hs->h[hs->n++].kind = HOP_BAD;
+			return;
 		}
 		if (any && conf_hops_next(hs) != NULL)
 			hs->h[hs->n - 1] = h;
 		if (*p++ == '\0')
 			return;
 	}
- bad:
-	hs->n = 0;
-	hs->overflow = 0;
-	hs->h[hs->n++].kind = HOP_BAD;
 }
 
 /* Why a header names no client: conf_proxy_notes[header][why]. */

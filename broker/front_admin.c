@@ -1011,7 +1011,7 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 			admin_error(req, rv, "missing or wrong admin token");
 			return;
 		}
-		/* The credential's name in its records (named ones: issue 10). */
+		/* The credential's name in the records (issue 10: named). */
 		req->fl.credential = "admin-token";
 		if (query != NULL && (rv = front_params_parse(query,
 		    strlen(query), &req->q)) != BK_OK) {

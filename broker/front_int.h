@@ -126,7 +126,7 @@ struct front_req {
 	int			 want_json;
 	int			 status;
 	const struct conf_tenant *t;
-	char			 addr[64];	/* the client (trusted_proxies) */
+	char			 addr[64];	/* client, trusted_proxies */
 	char			 peer[64];	/* the TCP peer */
 	const char		*addr_note;	/* why addr is the peer */
 	struct front_params	 q;		/* query string */
