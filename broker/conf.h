@@ -126,11 +126,11 @@ struct conf {
 	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
 	/* [audit] */
 	char	*audit_path;		/* required */
+	char	*audit_key_file;	/* secret; NULL: records are not keyed */
+	int	 audit_epoch;		/* seconds per key epoch, default 3600 */
 	int	 audit_fsync;		/* default 1: durable before answer */
 	int	 audit_min_free_mb;	/* default 1024: low-space warning */
 	int	 audit_aggregate_interval;	/* seconds, default 60 */
-	char	*audit_key_file;	/* secret; NULL: records are not keyed */
-	int	 audit_epoch;		/* seconds per key epoch, default 3600 */
 	/* the shared streams (store_audit.c), issue 9 */
 	int	 audit_stream_retention;	/* days, default 90 */
 	int	 audit_stream_max;	/* per stream, default 10000000 */
@@ -250,6 +250,10 @@ int	conf_proxy_is_trusted(const struct conf *c, const char *addr);
  * Pure: no I/O; any process.
  * @return BK_OK, or BK_E_INVAL (a header malformed, hiding the client, or
  *	the two disagreeing): out is the peer and *note says why (static).
+ */
+int	conf_proxy_client(const struct conf *c, const char *peer,
+	    const char *xff, const char *fwd, char *out, size_t size,
+	    const char **note);
 /**
  * What differs between two loads of one tenant (a NULL: it was added; b
  * NULL: removed): every directive whose effective value changed, keyed
@@ -260,10 +264,6 @@ int	conf_proxy_is_trusted(const struct conf *c, const char *addr);
  */
 int	conf_tenant_diff(const struct conf_tenant *a,
 	    const struct conf_tenant *b, char **before, char **after);
- */
-int	conf_proxy_client(const struct conf *c, const char *peer,
-	    const char *xff, const char *fwd, char *out, size_t size,
-	    const char **note);
 const char *conf_consent_name(enum conf_consent);
 const char *conf_login_name(enum conf_login);
 
