@@ -65,7 +65,7 @@ struct audit_shared {
 	unsigned long long seq;
 	char		 prev[BK_DIGEST_HEX + 1];
 	char		 chain[33];
-	/* the seal (audit_key_set): the current epoch's key, one step ahead */
+	/* the seal (audit_key_set): the current epoch's key and its length */
 	int		 keyed;
 	unsigned int	 epoch_len;	/* seconds */
 	struct bk_chain_key key;

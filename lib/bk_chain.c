@@ -296,9 +296,9 @@ bk_chain_rec_parse(const char *line, size_t len, struct bk_chain_rec *r)
 }
 
 /*
- * 1: the seal holds; 0: it does not; -1: not checked (no key, or a key of
- * a later epoch than the record's).  BK_E_* below 0 on an internal error
- * is reported as "not checked" too: the caller cannot tell, so it fails.
+ * 1: the seal holds; 0: it does not (also when it cannot be computed: out
+ * of memory fails closed); -1: not checked (no key, or the key given is of
+ * a later epoch than the record's).
  */
 static int
 bk_chain_rec_seal_check(struct bk_chain_verify *v, struct bk_chain_rec *r)
