@@ -472,6 +472,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->audit = env->audit;
 	f->slot = env->slot;
 	f->tls_ctx = env->tls_ctx;
+	f->keys_fd = env->keys_fd;
 	front_origin_init(f);
 	store_set_hold(&front_hold);
 	hc.hold = &front_hout_hold;

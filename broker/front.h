@@ -22,6 +22,8 @@ struct front_env {
 	int			 adm_fd;
 	/* SSL_CTX * for both listeners, or NULL */
 	void			*tls_ctx;
+	/* this worker's channel to the key holder (keys_sign()), or -1 */
+	int			 keys_fd;
 };
 
 struct front;

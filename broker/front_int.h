@@ -57,6 +57,7 @@ struct front {
 	struct front_http	*http;		/* strict layer, listeners */
 	struct event		*tick;
 	void			*tls_ctx;
+	int			 keys_fd;	/* the key holder (keys.h) */
 	int			 slot;
 	int			 inflight;
 	int			 draining;

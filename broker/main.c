@@ -16,6 +16,7 @@
 #include "bk.h"
 #include "conf.h"
 #include "hout.h"
+#include "keys.h"
 #include "log.h"
 #include "proc.h"
 #include "saml.h"
@@ -119,6 +120,15 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check || dump) {
+		/* The private keys: here only, in this process that exits. */
+		if (check && keys_check(c, &errors) != BK_OK) {
+			fprintf(stderr, "%s", errors ? errors :
+			    "keys: error\n");
+			free(errors);
+			proc_conf_free(c);
+			main_libs_shutdown();
+			return 1;
+		}
 		if (dump)
 			conf_dump(c, stdout);
 		else

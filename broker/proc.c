@@ -36,6 +36,7 @@
 #include "conf.h"
 #include "front.h"
 #include "hout.h"
+#include "keys.h"
 #include "log.h"
 #include "notify.h"
 #include "metrics.h"
@@ -52,6 +53,7 @@
 
 struct proc_worker {
 	pid_t	 pid;		/* 0 = not running */
+	int	 kfd;		/* its key holder channel (kept for restarts) */
 	int	 gen;		/* configuration generation it runs */
 	time_t	 started;
 	/* when a dead current worker may be restarted */
@@ -63,12 +65,15 @@ static struct {
 	struct conf		*conf;
 	struct audit		*audit;
 	SSL_CTX			*tls;
+	struct keys		*keys;		/* this generation's holder */
 	int			 pub_fd, adm_fd;
 	int			 nworkers;
 	int			 gen;
 	struct proc_worker	 w[PROC_MAX_WORKERS * 2];
 	sigset_t		 sigs;
 } P;
+
+static int	proc_idx(int gen, int slot);
 
 /* --- configuration --- */
 
@@ -156,7 +161,6 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 		p.tenant_id = t->id;
 		p.sp_entity_id = t->saml.sp_entity_id;
 		p.acs_url = t->acs_url;
-		p.sp_key_path = t->saml.sp_key;
 		p.sp_cert_path = t->saml.sp_cert;
 		p.idp_metadata_path = t->saml.idp_metadata;
 		p.allow_sha1 = t->saml.allow_sha1;
@@ -363,6 +367,21 @@ proc_libevent_log(int severity, const char *msg)
 		log_warnx("libevent: %s", log_esc(msg));
 }
 
+/*
+ * In a new worker: its own key holder channel; the other workers' (every
+ * generation's) are closed, so a worker can only ever speak for itself.
+ */
+static int
+proc_worker_keys(int slot)
+{
+	int	 i, own = P.w[proc_idx(P.gen, slot)].kfd;
+
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		if (P.w[i].kfd >= 0 && P.w[i].kfd != own)
+			close(P.w[i].kfd);
+	return own;
+}
+
 static void __attribute__((noreturn))
 proc_worker_main(int slot)
 {
@@ -387,6 +406,7 @@ proc_worker_main(int slot)
 	env.pub_fd = P.pub_fd;
 	env.adm_fd = P.adm_fd;
 	env.tls_ctx = P.tls;
+	env.keys_fd = proc_worker_keys(slot);
 	if ((w.front = front_new(w.base, &env)) == NULL)
 		fatalx("worker: cannot start the HTTP front");
 	term = evsignal_new(w.base, SIGTERM, proc_worker_term_cb, &w);
@@ -415,6 +435,9 @@ proc_spawn(int idx, int slot)
 {
 	pid_t	 pid;
 
+	if (P.w[idx].kfd < 0 && P.keys != NULL &&
+	    keys_chan_new(P.keys, slot, &P.w[idx].kfd) != BK_OK)
+		log_warnx("keys: no channel for worker slot %d", slot + 1);
 	if ((pid = fork()) < 0) {
 		log_warn("fork");
 		return BK_E_IO;
@@ -511,6 +534,88 @@ proc_str_differs(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a != b;
 	return strcmp(a, b) != 0;
+}
+
+/*
+ * The key holder of configuration c (the SP keys load there, never here).
+ * At start a key that does not load is fatal; on a reload it refuses the
+ * reload (BK_E_KEYS_LOAD, the reasons logged).
+ */
+static int
+proc_keys_start(const struct conf *c, struct keys **out, int fatal_err)
+{
+	int	 fds[2] = { P.pub_fd, P.adm_fd }, rv;
+	char	*errors = NULL, *line, *save = NULL;
+
+	if ((rv = keys_start(c, fds, BK_NELEM(fds), out, &errors)) == BK_OK) {
+		log_info("keys: the key holder runs (pid %d)",
+		    (int)keys_pid(*out));
+		return BK_OK;
+	}
+	for (line = strtok_r(errors, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("keys: %s", line);
+	free(errors);
+	if (fatal_err)
+		fatalx("keys: the key holder cannot start");
+	return rv;
+}
+
+/*
+ * The old generation's holder: the parent's copies of its channels are
+ * closed, so it exits once the draining workers have closed theirs.
+ */
+static void
+proc_keys_retire(struct keys *k, int gen)
+{
+	int	 i, idx;
+
+	for (i = 0; i < PROC_MAX_WORKERS; i++) {
+		idx = proc_idx(gen, i);
+		keys_chan_close(P.w[idx].kfd);
+		P.w[idx].kfd = -1;
+	}
+	keys_retire(k);
+}
+
+/*
+ * The next generation of workers, on keys (its key holder): they start on
+ * the same sockets; the old generation drains (finishes its requests,
+ * then exits) and its holder is retired.
+ */
+static void
+proc_generation_next(struct keys *keys)
+{
+	struct keys	*oldkeys = P.keys;
+	int		 i, idx, oldgen = P.gen;
+
+	P.keys = keys;
+	P.gen++;
+	P.nworkers = proc_nworkers(P.conf);
+	for (i = 0; i < PROC_MAX_WORKERS; i++)
+		P.w[proc_idx(P.gen, i)].restart_at = 0;
+	proc_spawn_all();
+	for (i = 0; i < PROC_MAX_WORKERS; i++) {
+		idx = proc_idx(oldgen, i);
+		if (P.w[idx].pid != 0)
+			kill(P.w[idx].pid, SIGTERM);
+		P.w[idx].restart_at = 0;
+	}
+	proc_keys_retire(oldkeys, oldgen);
+}
+
+/* The key holder died: a new one, and the workers recycled onto it. */
+static void
+proc_generation_restart(void)
+{
+	struct keys	*keys = NULL;
+
+	if (proc_keys_start(P.conf, &keys, 0) != BK_OK) {
+		log_warnx("keys: the key holder cannot start again; stopping");
+		kill(getpid(), SIGTERM);
+		return;
+	}
+	proc_generation_next(keys);
 }
 
 /*
@@ -638,7 +743,7 @@ proc_reload(void)
 	char			*errors = NULL, *line, *save = NULL;
 	struct audit_rec	 r;
 	SSL_CTX			*tls = NULL;
-	int			 i, oldgen = P.gen;
+	struct keys		*keys = NULL;
 
 	log_info("SIGHUP: reloading %s", P.path);
 	if (proc_conf_load(P.path, &nc, &errors) != BK_OK) {
@@ -657,7 +762,10 @@ proc_reload(void)
 		free(errors);
 		return;
 	}
-	if (proc_reload_tls(nc, &tls) != BK_OK) {
+	if (proc_reload_tls(nc, &tls) != BK_OK ||
+	    proc_keys_start(nc, &keys, 0) != BK_OK) {
+		if (tls != NULL)
+			SSL_CTX_free(tls);
 		proc_conf_free(nc);
 		return;
 	}
@@ -681,19 +789,7 @@ proc_reload(void)
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
 	P.tls = tls;
-	P.gen++;
-	P.nworkers = proc_nworkers(nc);
-	for (i = 0; i < PROC_MAX_WORKERS; i++)
-		P.w[proc_idx(P.gen, i)].restart_at = 0;
-	proc_spawn_all();
-	/* The old generation drains: it finishes its requests, then exits. */
-	for (i = 0; i < PROC_MAX_WORKERS; i++) {
-		int idx = proc_idx(oldgen, i);
-
-		if (P.w[idx].pid != 0)
-			kill(P.w[idx].pid, SIGTERM);
-		P.w[idx].restart_at = 0;
-	}
+	proc_generation_next(keys);
 	proc_reload_audit(old, nc);
 	proc_conf_free(old);
 	metrics_reload_note(1, (unsigned int)P.gen);
@@ -755,6 +851,34 @@ proc_notify_tick(int *ready)
 }
 
 /* Signals, reaping and notifications until SIGTERM or SIGINT. */
+/*
+ * A worker the holder cut off (it sent a message outside the set) is
+ * killed, and restarted on a new channel; a holder that died takes the
+ * whole generation with it (the workers are recycled, as on a reload).
+ */
+static void
+proc_keys_tick(void)
+{
+	int	 slot, idx;
+
+	if (keys_poll(P.keys, &slot) != BK_OK) {
+		log_warnx("keys: the key holder is gone; restarting it and "
+		    "the workers");
+		proc_generation_restart();
+		return;
+	}
+	if (slot < 0 || slot >= P.nworkers)
+		return;
+	idx = proc_idx(P.gen, slot);
+	if (P.w[idx].pid != 0) {
+		log_warnx("keys: killing worker %d (slot %d): treated as "
+		    "compromised", (int)P.w[idx].pid, slot + 1);
+		kill(P.w[idx].pid, SIGKILL);
+	}
+	keys_chan_close(P.w[idx].kfd);
+	P.w[idx].kfd = -1;
+}
+
 static void
 proc_loop(void)
 {
@@ -771,6 +895,7 @@ proc_loop(void)
 			proc_reload();
 			ready = 0;	/* READY=1 again, to end RELOADING */
 		}
+		proc_keys_tick();
 		proc_reap(0);
 		proc_notify_tick(&ready);
 	}
@@ -779,12 +904,14 @@ proc_loop(void)
 int
 proc_run(const char *path, struct conf *c)
 {
-	int		 rv;
+	int		 rv, i;
 
 	memset(&P, 0, sizeof(P));
 	P.path = path;
 	P.conf = c;
 	P.pub_fd = P.adm_fd = -1;
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		P.w[i].kfd = -1;
 	sigemptyset(&P.sigs);
 	sigaddset(&P.sigs, SIGCHLD);
 	sigaddset(&P.sigs, SIGHUP);
@@ -816,6 +943,7 @@ proc_run(const char *path, struct conf *c)
 	if (proc_tls_load(c, &P.tls) != BK_OK)
 		fatalx("TLS: cannot load the listener's certificate");
 	proc_tls_log(P.tls, c->tls_cert);
+	proc_keys_start(c, &P.keys, 1);
 	P.nworkers = proc_nworkers(c);
 	log_info("sso-broker listening on %s (public %s), admin on %s, %zu "
 	    "tenants",

@@ -28,8 +28,6 @@ struct saml_sp_params {
 	const char *sp_entity_id;	/* our entityID / Audience */
 	/* Destination and Recipient must equal this */
 	const char *acs_url;
-	/* PEM private key (signs nothing by default) */
-	const char *sp_key_path;
 	/* PEM certificate published in SP metadata */
 	const char *sp_cert_path;
 	const char *idp_metadata_path;	/* IdP EntityDescriptor */

@@ -376,14 +376,16 @@ saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
 	return rv;
 }
 
-/* Read the SP certificate (PEM) and check the key matches it. */
+/*
+ * Read the SP certificate (PEM).  The private key is not read here: it
+ * lives in the key holder (broker/keys.c), which checks that it matches.
+ */
 static int
 saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
     struct saml_cert_info *info, char **why)
 {
 	FILE *f = NULL;
 	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
 	unsigned char *der = NULL;
 	int len, rv = BK_E_SAML_CERT;
 
@@ -392,17 +394,6 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 	    (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
 		saml_why(why, rv, p->sp_cert_path,
 		    "cannot read PEM certificate");
-		goto out;
-	}
-	fclose(f);
-	if ((f = fopen(p->sp_key_path, "r")) == NULL ||
-	    (k = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		saml_why(why, rv, p->sp_key_path,
-		    "cannot read PEM private key");
-		goto out;
-	}
-	if (X509_check_private_key(x, k) != 1) {
-		saml_why(why, rv, p->sp_key_path, "key does not match sp_cert");
 		goto out;
 	}
 	if ((len = i2d_X509(x, &der)) <= 0 ||
@@ -416,7 +407,6 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 	if (f != NULL)
 		fclose(f);
 	OPENSSL_free(der);
-	EVP_PKEY_free(k);
 	X509_free(x);
 	return rv;
 }
@@ -481,24 +471,26 @@ saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
 	return rv;
 }
 
-/* The lasso server, built once: SP metadata + key, IdP as provider. */
+/*
+ * The lasso server, built once: SP metadata and certificate, IdP as
+ * provider.  No private key: nothing here signs or decrypts (the key
+ * holder does, broker/keys.c), so no worker has the key in memory.
+ */
 static int
 saml_lasso_build(struct saml_tenant *t, const struct saml_sp_params *p,
     const char *idp_xml, char **why)
 {
-	char *key = NULL, *cert = NULL;
+	char *cert = NULL;
 	const char *reason = NULL;
 	size_t len;
 	int rv;
 
-	if ((rv = saml_file_read(p->sp_key_path, SAML_SPFILE_MAX, &key, &len,
-	    &reason)) != BK_OK ||
-	    (rv = saml_file_read(p->sp_cert_path, SAML_SPFILE_MAX, &cert, &len,
+	if ((rv = saml_file_read(p->sp_cert_path, SAML_SPFILE_MAX, &cert, &len,
 	    &reason)) != BK_OK) {
-		rv = saml_why(why, BK_E_SAML_CERT, p->sp_key_path, reason);
+		rv = saml_why(why, BK_E_SAML_CERT, p->sp_cert_path, reason);
 		goto out;
 	}
-	t->server = lasso_server_new_from_buffers(t->sp_metadata, key, NULL,
+	t->server = lasso_server_new_from_buffers(t->sp_metadata, NULL, NULL,
 	    cert);
 	rv = BK_E_SAML_LASSO;
 	if (t->server == NULL) {
@@ -514,7 +506,6 @@ saml_lasso_build(struct saml_tenant *t, const struct saml_sp_params *p,
 	}
 	rv = BK_OK;
  out:
-	bk_strfree_secret(key);
 	free(cert);
 	return rv;
 }
@@ -549,8 +540,8 @@ saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
 		*why = NULL;
 	BK_ASSERT(saml_initialised);
 	if (p->tenant_id == NULL || p->sp_entity_id == NULL ||
-	    p->acs_url == NULL || p->sp_key_path == NULL ||
-	    p->sp_cert_path == NULL || p->idp_metadata_path == NULL)
+	    p->acs_url == NULL || p->sp_cert_path == NULL ||
+	    p->idp_metadata_path == NULL)
 		return saml_why(why, BK_E_SAML_METADATA, p->tenant_id,
 		    "incomplete SAML parameters");
 	if ((t = calloc(1, sizeof(*t))) == NULL)

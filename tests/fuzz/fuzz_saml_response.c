@@ -30,20 +30,18 @@ fuzz_tenant(void)
 	static struct saml_tenant *t;
 	struct saml_sp_params p;
 	const char *dir = getenv("SAML_FUZZ_KEYDIR");
-	char md[512], key[512], crt[512], *why = NULL;
+	char md[512], crt[512], *why = NULL;
 
 	if (t != NULL)
 		return t;
 	if (dir == NULL)
 		dir = KEYDIR;
 	snprintf(md, sizeof(md), "%s/idp-metadata-rollover.xml", dir);
-	snprintf(key, sizeof(key), "%s/sp.key", dir);
 	snprintf(crt, sizeof(crt), "%s/sp.crt", dir);
 	memset(&p, 0, sizeof(p));
 	p.tenant_id = "fuzz";
 	p.sp_entity_id = "https://broker.test/sp";
 	p.acs_url = "https://broker.test/acs";
-	p.sp_key_path = key;
 	p.sp_cert_path = crt;
 	p.idp_metadata_path = md;
 	p.clock_skew = 60;

@@ -485,7 +485,6 @@ tenant(const char *md, struct saml_tenant **t)
 	p.tenant_id = "acme";
 	p.sp_entity_id = "https://broker.test/sp";
 	p.acs_url = "https://broker.test/acs";
-	p.sp_key_path = KEYDIR "/sp.key";
 	p.sp_cert_path = KEYDIR "/sp.crt";
 	p.idp_metadata_path = md;
 	p.clock_skew = 60;

@@ -1,0 +1,576 @@
+/*
+ * sso-broker: the key holder process and its narrow message set.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * Messages are SOCK_SEQPACKET datagrams: a header (type, request id, an
+ * argument, the payload length) and the payload.  Each is read into a
+ * buffer one byte larger than the largest message there is, so a longer
+ * one is seen (MSG_TRUNC) and refused, never cut; then its size must be
+ * exactly what its type allows.  The holder answers one request at a time
+ * (an RSA-2048 signature is about a millisecond).
+ * Trust: requests from workers are untrusted (checked before use); the key
+ * files are operator input; nothing of a key is ever logged.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "bk.h"
+#include "conf.h"
+#include "keys.h"
+#include "log.h"
+
+#define KEYS_MAX_CHANS		128
+#define KEYS_READY_MS		10000
+#define KEYS_ANSWER_MS		1000
+#define KEYS_ERR_MAX		4096
+
+enum keys_type {
+	KEYS_M_SIGN = 1,	/* worker -> holder: arg tenant, data */
+	KEYS_M_SIG,		/* holder -> worker: arg status, signature */
+	KEYS_C_READY = 100,	/* holder -> parent */
+	KEYS_C_ERROR,		/* holder -> parent: text */
+	KEYS_C_COMPROMISED,	/* holder -> parent: arg slot */
+	KEYS_C_CHAN,		/* parent -> holder: arg slot, fd attached */
+	KEYS_C_RETIRE		/* parent -> holder */
+};
+
+struct keys_hdr {
+	uint32_t	type;
+	uint32_t	id;
+	int32_t		arg;
+	uint32_t	len;
+};
+
+#define KEYS_MSG_MAX	(sizeof(struct keys_hdr) + KEYS_DATA_MAX)
+
+struct keys {
+	pid_t	 pid;
+	int	 ctl;
+};
+
+/* The holder's state. */
+struct keys_holder {
+	const struct conf	*conf;
+	EVP_PKEY		**pkey;		/* by tenant index */
+	int			 ctl;
+	int			 chan[KEYS_MAX_CHANS];	/* by slot, -1 */
+	int			 retired;
+};
+
+static int
+keys_send(int fd, uint32_t type, uint32_t id, int32_t arg, const void *data,
+    size_t len)
+{
+	struct keys_hdr	 h = { type, id, arg, (uint32_t)len };
+	struct iovec	 iov[2] = { { &h, sizeof(h) },
+	    { (void *)(uintptr_t)data, len } };
+	struct msghdr	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = len > 0 ? 2 : 1;
+	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ?
+	    BK_OK : BK_E_IPC_PEER;
+}
+
+/*
+ * One datagram into buf (KEYS_MSG_MAX + 1 bytes).  A datagram longer than
+ * the largest message, or shorter than a header, or whose header's length
+ * is not its payload's, is BK_E_IPC_MSG.  0 bytes: the peer closed.
+ */
+static int
+keys_recv(int fd, unsigned char *buf, struct keys_hdr *h, int *passed_fd)
+{
+	union {
+		struct cmsghdr	c;
+		char		b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec	 iov = { buf, KEYS_MSG_MAX + 1 };
+	struct msghdr	 m;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cm.b;
+	m.msg_controllen = sizeof(cm.b);
+	if (passed_fd != NULL)
+		*passed_fd = -1;
+	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
+		return errno == EAGAIN ? BK_E_NOT_FOUND : BK_E_IPC_PEER;
+	if (n == 0)
+		return BK_E_IPC_PEER;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c), sizeof(got));
+			if (passed_fd != NULL)
+				*passed_fd = got;
+			else
+				close(got);
+		}
+	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+	    (size_t)n < sizeof(*h))
+		return BK_E_IPC_MSG;
+	memcpy(h, buf, sizeof(*h));
+	if (h->len != (size_t)n - sizeof(*h))
+		return BK_E_IPC_MSG;
+	return BK_OK;
+}
+
+/* --- loading --- */
+
+/* One SP key: PEM, RSA of 2048 bits or more, the key of cert_path. */
+static int
+keys_load_one(const char *key_path, const char *cert_path, EVP_PKEY **out,
+    const char **why)
+{
+	BIO		*b = NULL;
+	X509		*x = NULL;
+	EVP_PKEY	*k = NULL;
+	int		 rv = BK_E_KEYS_LOAD;
+
+	*out = NULL;
+	*why = "cannot read the PEM private key";
+	if ((b = BIO_new_file(key_path, "r")) == NULL ||
+	    (k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL)
+		goto out;
+	BIO_free(b);
+	*why = "not an RSA key of at least 2048 bits";
+	if (EVP_PKEY_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_bits(k) < 2048)
+		goto out;
+	*why = "cannot read sp_cert";
+	if ((b = BIO_new_file(cert_path, "r")) == NULL ||
+	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+		goto out;
+	*why = "the key does not match sp_cert";
+	if (X509_check_private_key(x, k) != 1)
+		goto out;
+	*out = k;
+	k = NULL;
+	*why = NULL;
+	rv = BK_OK;
+ out:
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return rv;
+}
+
+/* Every tenant's SP key into pkey[] (NULL for a tenant without one). */
+static int
+keys_load_all(const struct conf *c, EVP_PKEY **pkey, struct bk_buf *eb)
+{
+	const struct conf_tenant *t;
+	const char	*why;
+	size_t		 i;
+	int		 rv = BK_OK;
+
+	for (i = 0; i < c->n_tenants; i++) {
+		t = c->tenants[i];
+		pkey[i] = NULL;
+		if (t->saml.sp_key == NULL || t->saml.sp_cert == NULL)
+			continue;
+		if (keys_load_one(t->saml.sp_key, t->saml.sp_cert, &pkey[i],
+		    &why) != BK_OK) {
+			(void)bk_buf_addf(eb, "%s: tenant %s: [saml] "
+			    "sp_key %s: %s\n", t->file, t->id, t->saml.sp_key,
+			    why);
+			rv = BK_E_KEYS_LOAD;
+		}
+	}
+	ERR_clear_error();
+	return rv;
+}
+
+static void
+keys_free_all(EVP_PKEY **pkey, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; pkey != NULL && i < n; i++)
+		EVP_PKEY_free(pkey[i]);
+	free(pkey);
+}
+
+int
+keys_check(const struct conf *c, char **errors)
+{
+	EVP_PKEY	**pkey;
+	struct bk_buf	 eb;
+	int		 rv;
+
+	*errors = NULL;
+	if ((pkey = calloc(c->n_tenants + 1, sizeof(*pkey))) == NULL)
+		return BK_E_NOMEM;
+	bk_buf_init(&eb, KEYS_ERR_MAX);
+	rv = keys_load_all(c, pkey, &eb);
+	keys_free_all(pkey, c->n_tenants);
+	if (rv != BK_OK)
+		*errors = bk_buf_take(&eb);
+	bk_buf_free(&eb);
+	return rv;
+}
+
+/* --- the holder --- */
+
+/* RSA-SHA256 (PKCS#1 v1.5) of data by k. */
+static int
+keys_rsa_sign(EVP_PKEY *k, const unsigned char *data, size_t len,
+    unsigned char *sig, size_t *siglen)
+{
+	EVP_MD_CTX	*md;
+	int		 ok;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return BK_E_NOMEM;
+	*siglen = KEYS_SIG_MAX;
+	ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
+	    EVP_DigestSign(md, sig, siglen, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok ? BK_OK : BK_E_INTERNAL;
+}
+
+/*
+ * One request from the worker of slot.  BK_E_IPC_MSG: not a message of
+ * the set (the worker is then treated as compromised).
+ */
+static int
+keys_serve(struct keys_holder *kh, int slot, unsigned char *buf)
+{
+	struct keys_hdr	 h;
+	unsigned char	 sig[KEYS_SIG_MAX];
+	size_t		 siglen = 0;
+	int		 rv, st;
+
+	if ((rv = keys_recv(kh->chan[slot], buf, &h, NULL)) != BK_OK)
+		return rv;
+	if (h.type != KEYS_M_SIGN || h.len == 0 || h.len > KEYS_DATA_MAX ||
+	    h.arg < 0 || (size_t)h.arg >= kh->conf->n_tenants)
+		return BK_E_IPC_MSG;
+	if (kh->pkey[h.arg] == NULL)
+		st = BK_E_KEYS_NOKEY;
+	else
+		st = keys_rsa_sign(kh->pkey[h.arg], buf + sizeof(h), h.len,
+		    sig, &siglen);
+	return keys_send(kh->chan[slot], KEYS_M_SIG, h.id, st, sig,
+	    st == BK_OK ? siglen : 0);
+}
+
+static void
+keys_chan_drop(struct keys_holder *kh, int slot, int compromised)
+{
+	close(kh->chan[slot]);
+	kh->chan[slot] = -1;
+	if (!compromised)
+		return;
+	log_warnx("keys: worker slot %d sent a message outside the set; "
+	    "treated as compromised, its channel closed", slot + 1);
+	(void)keys_send(kh->ctl, KEYS_C_COMPROMISED, 0, slot, NULL, 0);
+}
+
+/* A message from the parent: a new channel, or retire. */
+static int
+keys_ctl(struct keys_holder *kh, unsigned char *buf)
+{
+	struct keys_hdr	 h;
+	int		 fd, rv;
+
+	if ((rv = keys_recv(kh->ctl, buf, &h, &fd)) != BK_OK)
+		return rv;
+	if (h.type == KEYS_C_RETIRE) {
+		kh->retired = 1;
+	} else if (h.type == KEYS_C_CHAN && h.arg >= 0 &&
+	    h.arg < KEYS_MAX_CHANS && fd >= 0) {
+		if (kh->chan[h.arg] >= 0)
+			close(kh->chan[h.arg]);
+		kh->chan[h.arg] = fd;
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return BK_OK;
+}
+
+/* Until retired (or the parent is gone) and every channel closed. */
+static void
+keys_holder_loop(struct keys_holder *kh)
+{
+	struct pollfd	 pf[KEYS_MAX_CHANS + 1];
+	int		 slot[KEYS_MAX_CHANS + 1];
+	unsigned char	*buf = malloc(KEYS_MSG_MAX + 1);
+	nfds_t		 n, i;
+	int		 rv;
+
+	while (buf != NULL) {
+		n = 0;
+		if (!kh->retired) {
+			pf[n].fd = kh->ctl;
+			pf[n].events = POLLIN;
+			slot[n++] = -1;
+		}
+		for (i = 0; i < KEYS_MAX_CHANS; i++)
+			if (kh->chan[i] >= 0) {
+				pf[n].fd = kh->chan[i];
+				pf[n].events = POLLIN;
+				slot[n++] = (int)i;
+			}
+		if (n == 0 || (poll(pf, n, -1) < 0 && errno != EINTR))
+			break;
+		for (i = 0; i < n; i++) {
+			if ((pf[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+				continue;
+			if (slot[i] < 0) {
+				if (keys_ctl(kh, buf) == BK_E_IPC_PEER)
+					kh->retired = 1;
+			} else if ((rv = keys_serve(kh, slot[i], buf)) !=
+			    BK_OK && rv != BK_E_NOT_FOUND)
+				keys_chan_drop(kh, slot[i], rv == BK_E_IPC_MSG);
+		}
+	}
+	free(buf);
+}
+
+static void __attribute__((noreturn))
+keys_holder_main(const struct conf *c, int ctl, const int *close_fds,
+    size_t nclose)
+{
+	struct keys_holder	 kh;
+	struct bk_buf		 eb;
+	size_t			 i;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* Nobody of the same uid may read this process's memory. */
+	prctl(PR_SET_DUMPABLE, 0);
+	signal(SIGPIPE, SIG_IGN);
+	log_set_proc("keys");
+	for (i = 0; i < nclose; i++)
+		if (close_fds[i] >= 0)
+			close(close_fds[i]);
+	memset(&kh, 0, sizeof(kh));
+	kh.conf = c;
+	kh.ctl = ctl;
+	for (i = 0; i < KEYS_MAX_CHANS; i++)
+		kh.chan[i] = -1;
+	bk_buf_init(&eb, KEYS_ERR_MAX);
+	if ((kh.pkey = calloc(c->n_tenants + 1, sizeof(*kh.pkey))) == NULL ||
+	    keys_load_all(c, kh.pkey, &eb) != BK_OK) {
+		(void)keys_send(ctl, KEYS_C_ERROR, 0, 0, eb.data ? eb.data :
+		    "out of memory", eb.data ? eb.len : 13);
+		_exit(1);
+	}
+	bk_buf_free(&eb);
+	if (keys_send(ctl, KEYS_C_READY, 0, 0, NULL, 0) != BK_OK)
+		_exit(1);
+	keys_holder_loop(&kh);
+	keys_free_all(kh.pkey, c->n_tenants);
+	_exit(0);
+}
+
+/* --- the parent's side --- */
+
+/* Wait for the holder's first word: READY, or ERROR with its text. */
+static int
+keys_wait_ready(struct keys *k, char **errors)
+{
+	struct pollfd	 pf = { k->ctl, POLLIN, 0 };
+	struct keys_hdr	 h;
+	unsigned char	*buf;
+	int		 rv = BK_E_IPC_PEER;
+
+	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL)
+		return BK_E_NOMEM;
+	if (poll(&pf, 1, KEYS_READY_MS) == 1 &&
+	    keys_recv(k->ctl, buf, &h, NULL) == BK_OK) {
+		if (h.type == KEYS_C_READY) {
+			rv = BK_OK;
+		} else if (h.type == KEYS_C_ERROR) {
+			rv = BK_E_KEYS_LOAD;
+			if ((*errors = malloc(h.len + 1)) != NULL) {
+				memcpy(*errors, buf + sizeof(h), h.len);
+				(*errors)[h.len] = '\0';
+			}
+		}
+	}
+	if (rv == BK_E_IPC_PEER && *errors == NULL)
+		*errors = bk_strdup("the key holder did not start\n");
+	free(buf);
+	return rv;
+}
+
+int
+keys_start(const struct conf *c, const int *close_fds, size_t n,
+    struct keys **out, char **errors)
+{
+	struct keys	*k;
+	int		 sv[2], rv;
+
+	*out = NULL;
+	*errors = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return BK_E_NOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		free(k);
+		return BK_E_IO;
+	}
+	if ((k->pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(k);
+		return BK_E_IO;
+	}
+	if (k->pid == 0) {
+		close(sv[0]);
+		keys_holder_main(c, sv[1], close_fds, n);
+	}
+	close(sv[1]);
+	k->ctl = sv[0];
+	if ((rv = keys_wait_ready(k, errors)) != BK_OK) {
+		kill(k->pid, SIGKILL);
+		waitpid(k->pid, NULL, 0);
+		close(k->ctl);
+		free(k);
+		return rv;
+	}
+	*out = k;
+	return BK_OK;
+}
+
+int
+keys_chan_new(struct keys *k, int slot, int *worker_fd)
+{
+	union {
+		struct cmsghdr	c;
+		char		b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct keys_hdr	 h = { KEYS_C_CHAN, 0, slot, 0 };
+	struct iovec	 iov = { &h, sizeof(h) };
+	struct msghdr	 m;
+	struct cmsghdr	*c;
+	int		 sv[2], rv = BK_OK;
+
+	*worker_fd = -1;
+	if (slot < 0 || slot >= KEYS_MAX_CHANS)
+		return BK_E_INVAL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return BK_E_IO;
+	memset(&m, 0, sizeof(m));
+	memset(&cm, 0, sizeof(cm));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cm.b;
+	m.msg_controllen = sizeof(cm.b);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	if (sendmsg(k->ctl, &m, MSG_NOSIGNAL) != (ssize_t)sizeof(h)) {
+		close(sv[0]);
+		rv = BK_E_IPC_PEER;
+	} else
+		*worker_fd = sv[0];
+	close(sv[1]);
+	return rv;
+}
+
+void
+keys_chan_close(int worker_fd)
+{
+	if (worker_fd >= 0)
+		close(worker_fd);
+}
+
+int
+keys_poll(struct keys *k, int *compromised)
+{
+	struct keys_hdr	 h;
+	unsigned char	*buf;
+	int		 rv;
+
+	*compromised = -1;
+	if (k == NULL)
+		return BK_OK;
+	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL)
+		return BK_E_NOMEM;
+	while ((rv = keys_recv(k->ctl, buf, &h, NULL)) == BK_OK)
+		if (h.type == KEYS_C_COMPROMISED)
+			*compromised = h.arg;
+	free(buf);
+	return rv == BK_E_NOT_FOUND ? BK_OK : rv;
+}
+
+void
+keys_retire(struct keys *k)
+{
+	if (k == NULL)
+		return;
+	(void)keys_send(k->ctl, KEYS_C_RETIRE, 0, 0, NULL, 0);
+	close(k->ctl);
+	free(k);
+}
+
+pid_t
+keys_pid(const struct keys *k)
+{
+	return k != NULL ? k->pid : 0;
+}
+
+/* --- the worker's side --- */
+
+int
+keys_sign(int fd, size_t ti, const void *data, size_t len,
+    unsigned char *sig, size_t *siglen)
+{
+	static uint32_t	 seq;
+	struct pollfd	 pf = { fd, POLLIN, 0 };
+	struct keys_hdr	 h;
+	unsigned char	*buf;
+	uint32_t	 id = ++seq;
+	int		 rv;
+
+	*siglen = 0;
+	if (len == 0 || len > KEYS_DATA_MAX || ti > INT32_MAX)
+		return BK_E_TOOBIG;
+	if (fd < 0 || keys_send(fd, KEYS_M_SIGN, id, (int32_t)ti, data,
+	    len) != BK_OK)
+		return BK_E_IPC_PEER;
+	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL)
+		return BK_E_NOMEM;
+	/* An answer left over from a request a dead worker made is skipped. */
+	do {
+		rv = BK_E_IPC_PEER;
+		if (poll(&pf, 1, KEYS_ANSWER_MS) != 1 ||
+		    keys_recv(fd, buf, &h, NULL) != BK_OK)
+			break;
+		rv = BK_E_NOT_FOUND;
+	} while (h.type != KEYS_M_SIG || h.id != id);
+	if (rv == BK_E_NOT_FOUND) {
+		rv = h.arg;
+		if (rv == BK_OK && (h.len == 0 || h.len > KEYS_SIG_MAX))
+			rv = BK_E_IPC_MSG;
+		if (rv == BK_OK) {
+			memcpy(sig, buf + sizeof(h), h.len);
+			*siglen = h.len;
+		}
+	}
+	free(buf);
+	return rv;
+}

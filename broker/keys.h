@@ -1,0 +1,77 @@
+/*
+ * sso-broker: key custody.  The tenants' SP private keys live in one small
+ * process, the key holder; workers ask it over a socketpair and never hold
+ * the key bytes.
+ * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * As relayd's ca process and OpenSSH's privsep monitor do it: one holder
+ * per configuration generation, forked by the parent (which never reads a
+ * private key itself, so no worker forked from it has one in memory); one
+ * SOCK_SEQPACKET channel per worker slot, its holder end passed with
+ * SCM_RIGHTS.  The message set is narrow and every message's size is
+ * checked against its type before it is read: a worker that sends anything
+ * else (unknown type, wrong size, a tenant out of range) is treated as
+ * compromised: the holder closes its channel and tells the parent, which
+ * kills that worker and starts a new one on a new channel.
+ * What stays in the workers, and why: the TLS listener key (the TLS stack
+ * needs it per handshake), the panel and OAuth client secrets (compared or
+ * sent per request), the admin token digest.  docs/security.md.
+ * Trust: requests from workers are untrusted; the holder's answers are
+ * trusted by workers (same generation, same configuration).
+ */
+#ifndef BK_KEYS_H
+#define BK_KEYS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct conf;
+struct keys;
+
+/* Signatures: RSA-SHA256 (PKCS#1 v1.5) of at most KEYS_DATA_MAX bytes. */
+#define KEYS_DATA_MAX	16384
+#define KEYS_SIG_MAX	1024
+
+/*
+ * Parent: fork the holder of configuration c, which loads every tenant's
+ * SP key (checked against its sp_cert) and answers.  close_fds (n of them,
+ * -1 skipped) are closed in the holder first.  On a key that does not load
+ * *errors holds "file: tenant id: reason" lines (returned-owned) and no
+ * holder is left running.
+ * @return BK_OK, BK_E_KEYS_LOAD, BK_E_IO, BK_E_NOMEM.
+ */
+int	keys_start(const struct conf *c, const int *close_fds, size_t n,
+	    struct keys **out, char **errors);
+/*
+ * Parent: a new channel for worker slot, its holder end sent to the holder;
+ * *worker_fd is the end the worker inherits (CLOEXEC off; the parent keeps
+ * it for restarts and closes it with keys_chan_close()).
+ */
+int	keys_chan_new(struct keys *k, int slot, int *worker_fd);
+void	keys_chan_close(int worker_fd);
+/*
+ * Parent, from its loop: read what the holder said.  *compromised is the
+ * slot of a worker the holder cut off (-1 if none).  BK_OK, or BK_E_IPC_PEER
+ * when the holder is gone.
+ */
+int	keys_poll(struct keys *k, int *compromised);
+/* Parent: the holder exits once its channels are closed; free the handle. */
+void	keys_retire(struct keys *k);
+pid_t	keys_pid(const struct keys *k);
+
+/*
+ * --check-config: every SP key loads and matches its certificate, in this
+ * process (which then exits).  Errors as keys_start().
+ */
+int	keys_check(const struct conf *c, char **errors);
+
+/*
+ * Worker: RSA-SHA256 signature by tenant index ti's SP key, over the
+ * channel fd.  Blocks at most about a second.
+ * @return BK_OK, BK_E_KEYS_NOKEY, BK_E_IPC_PEER (holder gone or slow),
+ * BK_E_TOOBIG.
+ */
+int	keys_sign(int fd, size_t ti, const void *data, size_t len,
+	    unsigned char *sig, size_t *siglen);
+
+#endif /* BK_KEYS_H */
