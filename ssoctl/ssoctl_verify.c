@@ -124,8 +124,8 @@ ssoctl_verify_files(struct ssoctl *c, char **report)
 		}
 	}
 	(void)bk_chain_verify_end(&v);
-	if ((rv = bk_chain_verify_report(&v, kf == NULL ? "offline, no key: "
-	    "seals not checked" : "offline, with the key", report)) != BK_OK)
+	if ((rv = bk_chain_verify_report(&v, kf == NULL ? "offline, no key" :
+	    "offline, with the key", report)) != BK_OK)
 		rv = ssoctl_fail(c, rv, "out of memory");
  out:
 	bk_chain_verify_cleanup(&v);
@@ -162,6 +162,29 @@ ssoctl_verify_print_seals(const json_t *j)
 		    JSON_INTEGER_FORMAT " on\n", json_integer_value(from));
 }
 
+/* Each head the chain was held against, and what the broker noted. */
+static void
+ssoctl_verify_print_anchors(const json_t *j)
+{
+	const json_t	*a;
+	char		*src, *notes;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(j, "anchors"), i, a) {
+		src = ssoctl_jval(json_object_get(a, "source"), "?");
+		printf("head anchored in %s: seq %" JSON_INTEGER_FORMAT " %s\n",
+		    src != NULL ? src : "?",
+		    json_integer_value(json_object_get(a, "seq")),
+		    json_is_true(json_object_get(a, "found")) ? "found" :
+		    "NOT found");
+		free(src);
+	}
+	notes = ssoctl_jval(json_object_get(j, "notes"), "");
+	if (notes != NULL && notes[0] != '\0')
+		printf("note: %s\n", notes);
+	free(notes);
+}
+
 static void
 ssoctl_verify_print(const json_t *j)
 {
@@ -194,6 +217,7 @@ ssoctl_verify_print(const json_t *j)
 		free(reason);
 	}
 	ssoctl_verify_print_seals(j);
+	ssoctl_verify_print_anchors(j);
 	if (json_is_true(json_object_get(j, "partial_tail")))
 		printf("note: the last line is an incomplete record (a write "
 		    "in progress, or cut by a crash); not counted\n");
@@ -277,5 +301,6 @@ int
 ssoctl_verb_is_offline(const struct ssoctl_args *a)
 {
 	return a->verb == SSOCTL_V_AUDIT_KEYGEN ||
-	    (a->verb == SSOCTL_V_AUDIT_VERIFY && a->nfiles > 0);
+	    (a->verb == SSOCTL_V_AUDIT_VERIFY && a->nfiles > 0) ||
+	    (a->verb == SSOCTL_V_AUDIT_SHOW_ASSERTION && a->nfiles > 0);
 }
