@@ -174,13 +174,80 @@ audit_query_match_obj(const struct audit_query *q, json_t *o)
 	    (q->until_ms == 0 || t <= q->until_ms);
 }
 
+static int
+audit_query_need_add(struct audit_query *q, const char *k, const char *v)
+{
+	json_t		*s;
+	char		*enc;
+	struct bk_buf	 b;
+	int		 rv;
+
+	if (v == NULL)
+		return BK_OK;
+	if ((s = json_string(v)) == NULL)
+		return BK_OK;	/* not UTF-8: the full match decides */
+	enc = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(s);
+	if (enc == NULL)
+		return BK_E_NOMEM;
+	bk_buf_init(&b, 8192);
+	rv = bk_buf_addf(&b, "\"%s\":%s", k, enc);
+	free(enc);
+	if (rv != BK_OK || (q->need[q->n_need] = bk_buf_take(&b)) == NULL) {
+		bk_buf_free(&b);
+		return BK_E_NOMEM;
+	}
+	q->n_need++;
+	return BK_OK;
+}
+
+int
+audit_query_compile(struct audit_query *q)
+{
+	int	 rv = BK_OK;
+
+	q->n_need = 0;
+	/* the user compares case-insensitively: no needle */
+	if (q->tenant != NULL && strcmp(q->tenant, AUDIT_QUERY_NO_TENANT) != 0)
+		rv = audit_query_need_add(q, "tenant", q->tenant);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "event", q->event);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "outcome", q->outcome);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "reason", q->reason);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "request_id", q->request_id);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "assertion_id", q->assertion_id);
+	if (rv == BK_OK)
+		rv = audit_query_need_add(q, "client_addr", q->client);
+	if (rv != BK_OK)
+		audit_query_cleanup(q);
+	return rv;
+}
+
+void
+audit_query_cleanup(struct audit_query *q)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->n_need; i++)
+		free(q->need[i]);
+	q->n_need = 0;
+}
+
 int
 audit_query_match(const struct audit_query *q, const char *line, size_t len)
 {
 	json_t		*o;
 	json_error_t	 err;
+	size_t		 i;
 	int		 m;
 
+	for (i = 0; i < q->n_need; i++)
+		if (memmem(line, len, q->need[i], strlen(q->need[i])) == NULL)
+			return 0;
 	if ((o = json_loadb(line, len, 0, &err)) == NULL)
 		return 0;
 	m = json_is_object(o) && audit_query_match_obj(q, o);
@@ -327,6 +394,7 @@ struct audit_scan_st {
 	size_t		 limit, matched;
 	int		(*emit)(const char *, size_t, void *);
 	void		*arg;
+	char		 cur_seq[40];	/* '"seq":N' of the cursor */
 	/* newest_first: the last `limit` matches, and their cursors */
 	char		**ring, **rcur;
 	size_t		 head;
@@ -368,6 +436,14 @@ audit_scan_one(struct audit_scan_st *st, const char *line, size_t len)
 	size_t		 slot;
 	int		 rv = BK_OK;
 
+	/* cheap first: a line that cannot match and is not the cursor's */
+	for (slot = 0; slot < st->q->n_need; slot++)
+		if (memmem(line, len, st->q->need[slot],
+		    strlen(st->q->need[slot])) == NULL)
+			break;
+	if (slot < st->q->n_need && (st->cursor == NULL ||
+	    memmem(line, len, st->cur_seq, strlen(st->cur_seq)) == NULL))
+		return BK_OK;
 	if ((o = json_loadb(line, len, 0, &err)) == NULL)
 		return BK_OK;
 	audit_rec_cursor(o, cur);
@@ -469,6 +545,10 @@ audit_files_scan(const char *path, const struct audit_query *q,
 	st.q = q;
 	st.newest_first = newest_first;
 	st.cursor = cursor;
+	if (cursor != NULL)
+		snprintf(st.cur_seq, sizeof(st.cur_seq), "\"seq\":%.20s",
+		    strrchr(cursor, '.') != NULL ? strrchr(cursor, '.') + 1 :
+		    "");
 	st.limit = limit;
 	st.emit = emit;
 	st.arg = arg;

@@ -18,12 +18,27 @@
 /* The tenant filter that picks the records without a tenant. */
 #define AUDIT_QUERY_NO_TENANT	"_broker"
 
+#define AUDIT_QUERY_NEED_MAX	8
+
 /* Record fields a query can name; NULL = any.  All borrowed. */
 struct audit_query {
 	const char	*tenant, *user, *event, *outcome, *reason,
 	    *request_id, *assertion_id, *client;
 	long long	 since_ms, until_ms;	/* 0 = open; both inclusive */
+	/* audit_query_compile(): the '"key":"value"' texts a match needs */
+	char		*need[AUDIT_QUERY_NEED_MAX];
+	size_t		 n_need;
 };
+
+/**
+ * Make matching cheap (same result): a record written by audit.c is
+ * compact JSON with ASCII escapes, so an exact filter's field appears in
+ * it as '"key":<the value as jansson encodes it>'; a line without that
+ * text is skipped before it is parsed.  Free with audit_query_cleanup().
+ * @return BK_OK or BK_E_NOMEM.
+ */
+int	audit_query_compile(struct audit_query *q);
+void	audit_query_cleanup(struct audit_query *q);
 
 /**
  * A time bound as the admin writes it: RFC 3339 ("2026-12-03T08:00:00Z",

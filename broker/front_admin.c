@@ -797,8 +797,7 @@ admin_audit_export(struct front_req *req, struct admin_ctx *a)
 static void
 admin_audit_verify(struct front_req *req, struct admin_ctx *a)
 {
-	struct audit_filter	 f;
-	int			 rv;
+	int	 rv;
 
 	(void)a;
 	if ((rv = front_audit_access(req)) != BK_OK) {
@@ -811,8 +810,7 @@ admin_audit_verify(struct front_req *req, struct admin_ctx *a)
 		    "recorded in the audit");
 		return;
 	}
-	memset(&f, 0, sizeof(f));
-	front_audit_job(req, "verify", &f);
+	front_audit_verify_job(req);
 }
 
 /* --- liveness, metrics --- */

@@ -1,11 +1,12 @@
 /*
- * sso-broker: audit query, export and verify for the admin API, off the
- * event loop.
+ * sso-broker: the admin API's reads of the audit files, off the event
+ * loop: verify, and the thread of a file query or export
+ * (front_audit_read.c).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * The audit file grows by hundreds of megabytes a day at full load, and a
  * scan of it must never stall the sign-ins a worker serves.  A detached
- * thread scans the file (audit_scan/audit_verify use pread only) and
+ * thread reads the files (audit_verify_chain, audit_files_scan) and
  * writes the answer into a pipe; the loop reads the pipe and streams it as
  * a chunked reply, so memory stays bounded by the pipe and the socket
  * buffers.  If the client leaves, the loop closes the read end and the
@@ -14,8 +15,7 @@
  * pipe.  Verify first asks Redis for the head anchored for this broker's
  * chain (store_audit_head_lookup), then walks the rotated files and the
  * current one (audit_verify_chain) against it and the shared head.
- * Trust: the file read back is untrusted (audit.c parses it strictly);
- * filter values come from the admin's query string.
+ * Trust: the file read back is untrusted (audit.c parses it strictly).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,17 +35,11 @@
 #include "store_audit.h"
 #include "log.h"
 
-enum front_audit_what { FA_QUERY = 2, FA_EXPORT, FA_VERIFY };
-
-/* The thread's own state: copies, freed by the thread. */
+/* The verify thread's own state, freed by the thread. */
 struct front_audit_thread {
-	enum front_audit_what	 what;
 	struct audit		*audit;
-	struct audit_filter	 f;
-	char			*s[6];	/* the filter's strings */
 	FILE			*out;	/* the pipe's write end */
-	size_t			 n;
-	/* verify: the walk, with the Redis head as an anchor; notes */
+	/* the walk, with the Redis head as an anchor; notes */
 	struct bk_chain_verify	*v;
 	char			 notes[160];
 };
@@ -62,28 +56,9 @@ struct front_audit_job {
 	void			*arg;
 };
 
-static int
-front_audit_emit(const char *line, size_t len, void *arg)
-{
-	struct front_audit_thread *t = arg;
-
-	if (t->what == FA_QUERY && t->n > 0 && fputc(',', t->out) == EOF)
-		return -1;
-	t->n++;
-	if (fwrite(line, 1, len, t->out) != len)
-		return -1;
-	if (t->what == FA_EXPORT && fputc('\n', t->out) == EOF)
-		return -1;
-	return 0;
-}
-
 static void
 front_audit_thread_free(struct front_audit_thread *t)
 {
-	size_t	 i;
-
-	for (i = 0; i < BK_NELEM(t->s); i++)
-		free(t->s[i]);
 	if (t->v != NULL) {
 		bk_chain_verify_cleanup(t->v);
 		free(t->v);
@@ -116,20 +91,8 @@ static void *
 front_audit_thread_main(void *arg)
 {
 	struct front_audit_thread	*t = arg;
-	int				 truncated = 0, rv;
 
-	if (t->what == FA_VERIFY)
-		front_audit_verify_run(t);
-	else {
-		if (t->what == FA_QUERY)
-			fputs("{\"records\":[", t->out);
-		rv = audit_scan(t->audit, &t->f, front_audit_emit, t,
-		    &truncated);
-		if (t->what == FA_QUERY)
-			fprintf(t->out, "],\"truncated\":%s%s}\n",
-			    truncated ? "true" : "false",
-			    rv == BK_OK ? "" : ",\"error\":\"io\"");
-	}
+	front_audit_verify_run(t);
 	front_audit_thread_free(t);
 	return NULL;
 }
@@ -148,7 +111,7 @@ front_audit_job_end(struct front_audit_job *j)
 	if (req->ev != NULL && !req->replied) {
 		if (j->started)
 			front_reply_end(req);
-		else	/* nothing matched an export: an empty answer */
+		else	/* the thread wrote nothing: an empty answer */
 			front_reply(req, 200, j->ctype, "", 0);
 	}
 	free(j);
@@ -248,15 +211,8 @@ front_audit_verify_start(struct front_req *req, struct front_audit_thread *t)
 	    t);
 }
 
-static char *
-front_audit_dup(const char *s)
-{
-	return s != NULL ? bk_strdup(s) : NULL;
-}
-
 void
-front_audit_job(struct front_req *req, const char *what,
-    const struct audit_filter *f)
+front_audit_verify_job(struct front_req *req)
 {
 	struct front_audit_thread	*t = NULL;
 	struct front_audit_job		*j = NULL;
@@ -266,16 +222,7 @@ front_audit_job(struct front_req *req, const char *what,
 	    (j = calloc(1, sizeof(*j))) == NULL ||
 	    pipe2(p, O_CLOEXEC) != 0)
 		goto out;
-	t->what = strcmp(what, "verify") == 0 ? FA_VERIFY :
-	    strcmp(what, "export") == 0 ? FA_EXPORT : FA_QUERY;
 	t->audit = req->f->audit;
-	t->f = *f;
-	t->f.tenant = t->s[0] = front_audit_dup(f->tenant);
-	t->f.user = t->s[1] = front_audit_dup(f->user);
-	t->f.outcome = t->s[2] = front_audit_dup(f->outcome);
-	t->f.reason = t->s[3] = front_audit_dup(f->reason);
-	t->f.event = t->s[4] = front_audit_dup(f->event);
-	t->f.assertion_id = t->s[5] = front_audit_dup(f->assertion_id);
 	if ((t->out = fdopen(p[1], "w")) == NULL)
 		goto out;
 	p[1] = -1;
@@ -286,20 +233,13 @@ front_audit_job(struct front_req *req, const char *what,
 		goto out;
 	p[0] = -1;
 	j->req = req;
-	j->ctype = t->what == FA_EXPORT ? "application/x-ndjson" :
-	    "application/json";
+	j->ctype = "application/json";
 	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
 	    front_audit_event_cb, j);
 	bufferevent_enable(j->bev, EV_READ);
-	if (t->what == FA_VERIFY) {	/* the walk waits for Redis */
-		/* the job holds req until the pipe ends */
-		front_req_ref(req);
-		front_audit_verify_start(req, t);
-		return;
-	}
-	if (front_audit_spawn(t) != BK_OK)
-		goto out;
-	front_req_ref(req);	/* held by the job until the pipe ends */
+	/* the job holds req until the pipe ends; the walk waits for Redis */
+	front_req_ref(req);
+	front_audit_verify_start(req, t);
 	return;
  out:
 	log_req(LOG_L_WARN, req->id, BK_E_NOMEM, "audit job: %s",

@@ -116,6 +116,7 @@ front_audit_rd_free(struct front_audit_rd *rd)
 {
 	if (rd == NULL)
 		return;
+	audit_query_cleanup(&rd->q);
 	bk_buf_free(&rd->out);
 	if (rd->chunk != NULL)
 		evbuffer_free(rd->chunk);
@@ -271,6 +272,8 @@ front_audit_parse(struct front_audit_rd *rd, char *why, size_t wl)
 	rd->q.request_id = rd->v[5];
 	rd->q.assertion_id = rd->v[6];
 	rd->q.client = rd->v[7];
+	if ((rv = audit_query_compile(&rd->q)) != BK_OK)
+		return rv;
 	return front_audit_filters_build(rd);
 }
 
@@ -585,6 +588,7 @@ front_audit_fjob_release(void *arg)
 		return;
 	for (i = 0; i < BK_NELEM(fj->s); i++)
 		free(fj->s[i]);
+	audit_query_cleanup(&fj->q);
 	free(fj->path);
 	free(fj->cursor);
 	free(fj->filters);
@@ -670,10 +674,12 @@ front_audit_files_job(struct front_req *req, int export,
 	fj->q.request_id = fj->s[5] = front_audit_dupn(q->request_id);
 	fj->q.assertion_id = fj->s[6] = front_audit_dupn(q->assertion_id);
 	fj->q.client = fj->s[7] = front_audit_dupn(q->client);
+	fj->q.n_need = 0;	/* its own needles, over its own strings */
 	fj->path = front_audit_dupn(req->f->conf->audit_path);
 	fj->cursor = front_audit_dupn(cursor);
 	fj->filters = front_audit_dupn(filters);
-	if (fj->path == NULL || front_audit_pipe_start(req, export ?
+	if (fj->path == NULL || audit_query_compile(&fj->q) != BK_OK ||
+	    front_audit_pipe_start(req, export ?
 	    "application/x-ndjson" : "application/json", front_audit_file_run,
 	    front_audit_file_end, front_audit_fjob_release, fj) != BK_OK) {
 		fj->refs = 1;

@@ -198,9 +198,8 @@ struct evbuffer;
 int	front_reply_start(struct front_req *req, int status, const char *ctype);
 int	front_reply_chunk(struct front_req *req, struct evbuffer *b);
 void	front_reply_end(struct front_req *req);
-/** Admin: audit query, export or verify, run in a thread (front_audit.c). */
-void	front_audit_job(struct front_req *req, const char *what,
-	    const struct audit_filter *f);
+/** Admin: audit verify, run in a thread (front_audit.c). */
+void	front_audit_verify_job(struct front_req *req);
 /**
  * Stream what run(out, arg) writes, in a thread of its own, as a 200
  * answer of ctype (front_audit.c).  Then, on the loop: end(req, arg) and

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "front_int.h"
+#include "audit_syslog.h"
 #include "store_audit.h"
 #include "store_signin.h"
 #include "log.h"
@@ -482,9 +483,13 @@ front_audit(struct front_req *req, const char *event, int rv,
 	 * head.  The local file is the record of authority (it survives a
 	 * Redis outage), so this send is not waited for.
 	 */
-	if (line != NULL)
+	if (line != NULL) {
 		store_audit_append(req->f->store, req->t ? req->t->id : NULL,
 		    line);
+		/* and the SIEM's copy, which anchors the head off the host */
+		audit_syslog_send(req->f->conf->audit_syslog, event,
+		    rv == BK_OK, line, strlen(line));
+	}
 	free(line);
 	if (wrv != BK_OK)
 		log_req(LOG_L_ERR, req->id, wrv,

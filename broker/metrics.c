@@ -38,6 +38,7 @@ struct metrics_shared {
 	/* audit durability (issue 9) */
 	uint64_t	audit_syncs, audit_sync_fail, audit_released;
 	uint64_t	audit_counted;
+	uint64_t	audit_syslog_sent, audit_syslog_dropped;
 	uint64_t	audit_disk_free;
 	int		audit_disk_low;
 	int		audit_disk_known;
@@ -148,6 +149,32 @@ metrics_audit_counted(void)
 {
 	if (msh != NULL)
 		__atomic_add_fetch(&msh->audit_counted, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_audit_syslog(int sent)
+{
+	if (msh != NULL)
+		__atomic_add_fetch(sent ? &msh->audit_syslog_sent :
+		    &msh->audit_syslog_dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* Records copied to [audit] syslog, and those it could not take. */
+static int
+metrics_render_syslog(struct bk_buf *b)
+{
+	return bk_buf_addf(b,
+	    "# HELP ssobroker_audit_syslog_sent_total Audit records sent to "
+	    "[audit] syslog.\n"
+	    "# TYPE ssobroker_audit_syslog_sent_total counter\n"
+	    "ssobroker_audit_syslog_sent_total %llu\n"
+	    "# HELP ssobroker_audit_syslog_dropped_total Audit records the "
+	    "syslog socket could not take at once (dropped; the file has "
+	    "them).\n"
+	    "# TYPE ssobroker_audit_syslog_dropped_total counter\n"
+	    "ssobroker_audit_syslog_dropped_total %llu\n",
+	    (unsigned long long)msh->audit_syslog_sent,
+	    (unsigned long long)msh->audit_syslog_dropped);
 }
 
 /* The audit's durability: syncs, answers held for them, disk space. */
@@ -271,6 +298,7 @@ metrics_render(struct bk_buf *b)
 	rv |= metrics_render_requests(b);
 	rv |= metrics_render_latency(b);
 	rv |= metrics_render_audit(b);
+	rv |= metrics_render_syslog(b);
 	rv |= bk_buf_adds(b,
 	    "# HELP ssobroker_decisions_total Audited decisions by outcome and "
 	    "reason.\n"

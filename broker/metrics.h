@@ -30,6 +30,8 @@ void	metrics_decision(int accepted, int rv);
 void	metrics_redis_up(int slot, int up);
 /** Parent: number of live workers. */
 void	metrics_workers(int n);
+/** One record sent to [audit] syslog (sent 1), or dropped (sent 0). */
+void	metrics_audit_syslog(int sent);
 /** Audit durability: one group-commit sync (ok or failed), and the
     answers it released. */
 void	metrics_audit_sync(int ok, unsigned int released);
