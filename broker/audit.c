@@ -57,6 +57,8 @@
 /* A write that failed for another reason than space: not ready this long. */
 #define AUDIT_RETRY_SEC		5
 #define AUDIT_WARN_SEC		60
+/* At most this many key steps at one record (about 0.3 s of HMACs). */
+#define AUDIT_EPOCH_STEPS	100000ULL
 #define AUDIT_GENESIS \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -439,9 +441,11 @@ audit_key_save(struct audit *a)
 
 /*
  * Under the lock (or before any fork): step the key to the epoch of now,
- * and save it when it moved (or when save is set).  A save that fails
- * leaves the older key on disk (the broker still goes on from it after a
- * restart): warned once an epoch, never fatal.
+ * and save it when it moved (or when save is set).  A clock that jumped
+ * years ahead costs at most AUDIT_EPOCH_STEPS steps (a fraction of a
+ * second under the lock); the epochs then count on from now.  A save that
+ * fails leaves the older key on disk (the broker still goes on from it
+ * after a restart): warned once an epoch, never fatal.
  */
 static void
 audit_key_advance(struct audit *a, time_t now, int save)
@@ -452,8 +456,12 @@ audit_key_advance(struct audit *a, time_t now, int save)
 
 	if (now >= sh->key.start + (long long)sh->epoch_len) {
 		k = (unsigned long long)(now - sh->key.start) / sh->epoch_len;
-		bk_chain_key_step(&sh->key, sh->key.epoch + k);
-		sh->key.start += (long long)(k * sh->epoch_len);
+		bk_chain_key_step(&sh->key, sh->key.epoch + (k <
+		    AUDIT_EPOCH_STEPS ? k : AUDIT_EPOCH_STEPS));
+		if (k < AUDIT_EPOCH_STEPS)
+			sh->key.start += (long long)(k * sh->epoch_len);
+		else
+			sh->key.start = (long long)now;
 		save = 1;
 	}
 	if (!save || (e = audit_key_save(a)) == 0)
