@@ -76,10 +76,12 @@ ssoctl_audit_path(struct ssoctl *c, const char *base, struct bk_buf *b)
 		    "file");
 	}
 	v = c->args->opt[SSOCTL_O_LIMIT];
-	if (v != NULL && bk_strtonum(v, 1, 1000000, &n, &why) != BK_OK) {
+	/* a query's page is at most 1000: the broker says so */
+	if (v != NULL && bk_strtonum(v, 1, 100000000, &n, &why) != BK_OK) {
 		c->exit_code = SSOCTL_EXIT_USAGE;
 		return ssoctl_fail(c, BK_E_INVAL, "--limit %s: %s (1 to "
-		    "1000000)", v, why != NULL ? why : "invalid");
+		    "1000 for a query, 100000000 for an export)", v,
+		    why != NULL ? why : "invalid");
 	}
 	/* The tenant is a filter here: no tenant means all of them. */
 	if (t == NULL && (t = getenv("SSOCTL_TENANT")) != NULL && t[0] == '\0')
