@@ -99,6 +99,7 @@ struct audit {
 	int			 rfd;		/* O_RDONLY, for queries */
 	unsigned int		 fgen;		/* generation fd belongs to */
 	struct audit_shared	*sh;
+	struct audit_raw	*raw;	/* <path>.raw, opened at first use */
 };
 
 /*
@@ -313,6 +314,8 @@ audit_open(const char *path, struct audit **out)
 }
 
 static void	audit_sync_old(struct audit *);
+struct audit_raw;
+static void	audit_raw_free(struct audit_raw *);
 
 int
 audit_reopen(struct audit *a)
@@ -357,6 +360,7 @@ audit_free(struct audit *a)
 		munmap(a->sh, sizeof(*a->sh));
 	free(a->path);
 	free(a->key_path);
+	audit_raw_free(a->raw);
 	free(a);
 }
 
@@ -804,6 +808,7 @@ audit_rec_obj(const struct audit_rec *r, struct audit_obj *o)
 		{ "sig_alg", r->sig_alg, 128 },
 		{ "digest_alg", r->digest_alg, 128 },
 		{ "cert_fingerprint", r->cert_fingerprint, 128 },
+		{ "raw_sha256", r->raw_sha256, 64 },
 		{ "key_id", r->key_id, 128 },
 		{ "in_response_to", r->in_response_to, 256 },
 		{ "client_addr", r->client_addr, 64 },
@@ -1272,6 +1277,42 @@ audit_synced_seq(const struct audit *a)
 	return __atomic_load_n(&a->sh->synced_seq, __ATOMIC_ACQUIRE);
 }
 
+static void	audit_sync_warn(struct audit *, int);
+
+/* The raw assertions' side file of this process (audit_raw_append()). */
+struct audit_raw {
+	char	*path;
+	int	 fd;
+	int	 dirty;		/* written since the last flush (atomic) */
+};
+
+static void
+audit_raw_free(struct audit_raw *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	free(r);
+}
+
+/* Flush the side file if this process wrote to it: 0 or an errno. */
+static int
+audit_raw_sync(struct audit *a)
+{
+	/* published whole by audit_raw_open() (the sync thread reads it) */
+	struct audit_raw	*r = __atomic_load_n(&a->raw, __ATOMIC_ACQUIRE);
+
+	if (r == NULL || r->fd < 0 ||
+	    !__atomic_exchange_n(&r->dirty, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	if (fdatasync(r->fd) == 0)
+		return 0;
+	audit_sync_warn(a, errno);
+	return errno != 0 ? errno : EIO;
+}
+
 /*
  * Under the lock: a descriptor of the file that holds the newest records,
  * returned-owned, or -1 with errno set.  A process forked before a
@@ -1317,6 +1358,8 @@ audit_sync_now(struct audit *a)
 	int			 fd, e = 0;
 
 	if (a == NULL || a->fd < 0)
+		return BK_E_AUDIT_SYNC;
+	if (audit_raw_sync(a) != 0)
 		return BK_E_AUDIT_SYNC;
 	if (audit_lock(a->sh) != BK_OK)
 		return BK_E_AUDIT_SYNC;
@@ -1469,3 +1512,60 @@ audit_cut_partial(int fd, const char *path)
 	    "cut short by a crash); cut off", path,
 	    (long long)(st.st_size - end));
 }
+
+/* Under the lock: the side file, opened once per process. */
+static int
+audit_raw_open(struct audit *a)
+{
+	struct audit_raw	*r;
+	struct bk_buf		 b;
+
+	if (a->raw != NULL)
+		return a->raw->fd >= 0 ? BK_OK : BK_E_AUDIT_WRITE;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return BK_E_NOMEM;
+	r->fd = -1;
+	bk_buf_init(&b, 4096 + 8);
+	if (bk_buf_addf(&b, "%s.raw", a->path) != BK_OK ||
+	    (r->path = bk_strdup(b.data)) == NULL) {
+		bk_buf_free(&b);
+		free(r);
+		return BK_E_NOMEM;
+	}
+	bk_buf_free(&b);
+	if ((r->fd = open(r->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) < 0)
+		log_warn("audit: %s", r->path);
+	__atomic_store_n(&a->raw, r, __ATOMIC_RELEASE);
+	return r->fd >= 0 ? BK_OK : BK_E_AUDIT_WRITE;
+}
+
+int
+audit_raw_append(struct audit *a, const char *line, size_t len)
+{
+	char	*buf;
+	int	 rv, e = 0;
+
+	if (a == NULL || a->fd < 0)
+		return BK_E_AUDIT_WRITE;
+	if ((buf = malloc(len + 1)) == NULL)
+		return BK_E_NOMEM;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	if ((rv = audit_lock(a->sh)) != BK_OK) {
+		free(buf);
+		return rv;
+	}
+	if ((rv = audit_raw_open(a)) == BK_OK &&
+	    (e = audit_write_all(a->raw->fd, buf, len + 1)) != 0) {
+		log_warnx("audit: cannot write to %s: %s", a->raw->path,
+		    strerror(e));
+		rv = BK_E_AUDIT_WRITE;
+	}
+	if (rv == BK_OK)
+		__atomic_store_n(&a->raw->dirty, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&a->sh->mu);
+	free(buf);
+	return rv;
+}
+

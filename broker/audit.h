@@ -48,6 +48,8 @@ struct audit_rec {
 	const char	*sig_alg;
 	const char	*digest_alg;
 	const char	*cert_fingerprint;	/* SAML: the verifying cert */
+	/* SHA-256 of the raw Response kept in <path>.raw (audit_raw_keep) */
+	const char	*raw_sha256;
 	const char	*key_id;	/* OpenID Connect: the key's kid */
 	/* the broker's request the proof answers (InResponseTo, state) */
 	const char	*in_response_to;
@@ -212,6 +214,14 @@ int	audit_junk_take(struct audit *a, long long window, unsigned int max);
  * the last complete record.  Called by audit_open().
  */
 void	audit_cut_partial(int fd, const char *path);
+
+/**
+ * Append one line (a JSON object, no newline) to the raw assertions' side
+ * file <path>.raw, opened (0600) at the first use, under the chain lock;
+ * flushed with the next audit_sync_now() of this process.
+ * @return BK_OK, BK_E_AUDIT_WRITE.
+ */
+int	audit_raw_append(struct audit *a, const char *line, size_t len);
 
 /* audit_sync.c: a worker's sync thread (fsync = true). */
 struct audit_sync;

@@ -813,6 +813,14 @@ admin_audit_verify(struct front_req *req, struct admin_ctx *a)
 	front_audit_verify_job(req);
 }
 
+/* A kept raw assertion (front_raw.c). */
+static void
+admin_audit_assertion(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_raw_show(req);
+}
+
 /* --- liveness, metrics --- */
 
 static void
@@ -866,6 +874,8 @@ static const struct admin_route admin_routes[] = {
 	    admin_audit_export, NULL, NULL, NULL },
 	{ "/api/v1/audit/verify", 0, MR_ADMIN,
 	    admin_audit_verify, NULL, NULL, NULL },
+	{ "/api/v1/audit/assertion", 0, MR_ADMIN,
+	    admin_audit_assertion, NULL, NULL, NULL },
 };
 
 /* Under /api/v1/tenants/<tenant>/; ":id" is a segment, an 8x8 Internal ID. */

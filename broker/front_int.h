@@ -109,6 +109,9 @@ struct front_flow {
 	/* the user's revocation generation when the flow read it */
 	char	 gen[REC_GEN_MAX + 1];
 	char	*tenant;	/* the tenant's id, for records */
+	/* keep_raw_assertions: the Response (borrowed from form), digest */
+	const char	*raw_b64;
+	char	 raw_sha256[BK_DIGEST_HEX + 1];
 	/* a spent step's refusal, answered once the session is known */
 	int	 spent_rv;
 	char	*spent_detail;
@@ -275,6 +278,17 @@ void	front_durable_note(struct front_req *req);
  */
 int	front_durable_hold(struct front_req *req, int status, const char *ctype,
 	    const char *body, size_t len);
+
+/* front_raw.c: raw assertions (tenant [saml] keep_raw_assertions). */
+/** The ACS: keep b64 (borrowed from req->form) for the record. */
+void	front_raw_note(struct front_req *req, const char *b64);
+/** The raw_sha256 of the record front_audit() writes, or NULL. */
+const char *front_raw_digest(struct front_req *req, const char *event,
+	    int junk);
+/** After the record (line) was written: the Response to <path>.raw. */
+int	front_raw_keep(struct front_req *req, const char *line);
+/** Admin: GET /api/v1/audit/assertion?id=ID. */
+void	front_raw_show(struct front_req *req);
 
 /* Handlers (front_saml.c, front_oauth.c, front_consent.c, front_admin.c). */
 void	front_saml_metadata(struct front_req *req);

@@ -155,6 +155,7 @@ front_saml_acs(struct front_req *req)
 	}
 	if (front_acs_input(req, &b64) != BK_OK)
 		return;
+	front_raw_note(req, b64);
 	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);

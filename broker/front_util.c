@@ -473,7 +473,11 @@ front_audit(struct front_req *req, const char *event, int rv,
 	r.credential = req->fl.credential;
 	r.before = req->fl.before;
 	r.after = req->fl.after;
+	r.raw_sha256 = front_raw_digest(req, event, junk);
 	wrv = audit_write_line(req->f->audit, &r, &line);
+	/* keep_raw_assertions: the Response beside its record (front_raw.c) */
+	if (wrv == BK_OK && r.raw_sha256 != NULL)
+		wrv = front_raw_keep(req, line);
 	if (wrv == BK_OK && junk == FRONT_JUNK_NONE)
 		front_durable_note(req);
 	metrics_decision(rv == BK_OK, rv);

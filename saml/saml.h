@@ -143,4 +143,28 @@ int	saml_response_verify(const struct saml_tenant *t, const char *b64,
 	    time_t now, struct saml_result *out, char **detail);
 void	saml_result_cleanup(struct saml_result *r);
 
+/* saml_offline.c: raw assertions kept with their record (issue 9 item 6) */
+/**
+ * The DER of the tenant's IdP certificate whose SHA-256 fingerprint (hex)
+ * is fp.  *der borrowed, valid while t lives.
+ * @return BK_OK or BK_E_NOT_FOUND.
+ */
+int	saml_tenant_cert_der(const struct saml_tenant *t, const char *fp,
+	    const unsigned char **der, size_t *len);
+/**
+ * Check the XML signatures of a kept Response (base64, as posted) again,
+ * offline: against the one certificate der (what the record names), with
+ * the checks of saml_response_verify() up to and including the
+ * signatures (parse, limits, shape, profile, SignedInfo, Reference).  The
+ * checks after the signature (issuer, audience, time ...) need the
+ * tenant and the time of the sign-in and are not repeated.
+ * @param out	as saml_response_verify(); cert_fingerprint is set on BK_OK.
+ * @param detail returned-owned reason on failure, or NULL.
+ * @return BK_OK (the signatures verify with der), BK_E_SAML_CERT (der is
+ *	not a usable certificate), or the first failing check's code.
+ */
+int	saml_response_recheck(const char *b64, size_t len,
+	    const unsigned char *der, size_t der_len, int allow_sha1,
+	    struct saml_result *out, char **detail);
+
 #endif /* BK_SAML_H */

@@ -103,6 +103,9 @@ struct saml_tenant {
 	int		 max_authn_age;
 	struct saml_tenant_info info;
 	xmlSecKeyPtr	 keys[SAML_MAX_IDP_CERTS];	/* public RSA only */
+	/* the certificates' DER, for the raw assertions' records */
+	unsigned char	*cert_der[SAML_MAX_IDP_CERTS];
+	size_t		 cert_der_len[SAML_MAX_IDP_CERTS];
 	/* per key and digest, a verification context to copy (saml_si.c) */
 	EVP_MD_CTX	*verify_ctx[SAML_MAX_IDP_CERTS][SAML_SI_MDS];
 	char		*sp_metadata;

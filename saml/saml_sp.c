@@ -244,7 +244,12 @@ saml_md_add_cert(struct saml_tenant *t, xmlNodePtr kd, const char **why)
 	free(b64);
 	rv = saml_sig_key_from_der(der, len, &t->keys[t->info.n_certs],
 	    &t->info.certs[t->info.n_certs], why);
-	free(der);
+	/* kept for the raw assertions' records (saml_offline.c) */
+	if (rv == BK_OK) {
+		t->cert_der[t->info.n_certs] = der;
+		t->cert_der_len[t->info.n_certs] = len;
+	} else
+		free(der);
 	if (rv == BK_OK &&
 	    (rv = saml_si_key_ready(t, t->info.n_certs)) != BK_OK)
 		*why = "the key cannot verify";
@@ -574,6 +579,7 @@ saml_tenant_free(struct saml_tenant *t)
 		saml_si_key_free(t, i);
 		if (t->keys[i] != NULL)
 			xmlSecKeyDestroy(t->keys[i]);
+		free(t->cert_der[i]);
 	}
 	if (t->server != NULL)
 		lasso_server_destroy(t->server);

@@ -693,6 +693,8 @@ ssoctl_dispatch(struct ssoctl *c)
 		return ssoctl_cmd_audit_verify(c);
 	case SSOCTL_V_AUDIT_KEYGEN:
 		return ssoctl_cmd_audit_keygen(c);
+	case SSOCTL_V_AUDIT_SHOW_ASSERTION:
+		return ssoctl_cmd_audit_show_assertion(c);
 	default:
 		break;
 	}

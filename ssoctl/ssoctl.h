@@ -61,6 +61,7 @@ enum ssoctl_opt_id {
 	SSOCTL_O_FILE,		/* audit verify: repeatable */
 	SSOCTL_O_KEY_FILE,
 	SSOCTL_O_HEAD,
+	SSOCTL_O_VERIFY,	/* audit show-assertion */
 	SSOCTL_O_COUNT
 };
 
@@ -79,7 +80,8 @@ enum ssoctl_verb {
 	SSOCTL_V_AUDIT_QUERY,
 	SSOCTL_V_AUDIT_EXPORT,
 	SSOCTL_V_AUDIT_VERIFY,
-	SSOCTL_V_AUDIT_KEYGEN
+	SSOCTL_V_AUDIT_KEYGEN,
+	SSOCTL_V_AUDIT_SHOW_ASSERTION
 };
 
 /** The parsed command line; every string is borrowed from argv. */

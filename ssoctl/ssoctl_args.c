@@ -72,6 +72,7 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 	[SSOCTL_O_FILE] =		{ "file", 0, 1 },
 	[SSOCTL_O_KEY_FILE] =		{ "key-file", 0, 1 },
 	[SSOCTL_O_HEAD] =		{ "head", 0, 1 },
+	[SSOCTL_O_VERIFY] =		{ "verify", 0, 0 },
 };
 
 /* Positional-argument rules for a verb. */
@@ -112,6 +113,8 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "audit", "verify", SSOCTL_V_AUDIT_VERIFY, SSOCTL_POS_NONE, NULL,
 	    O(FILE) | O(KEY_FILE) | O(HEAD) },
 	{ "audit", "keygen", SSOCTL_V_AUDIT_KEYGEN, SSOCTL_POS_ONE, "FILE", 0 },
+	{ "audit", "show-assertion", SSOCTL_V_AUDIT_SHOW_ASSERTION,
+	    SSOCTL_POS_ONE, "ID", O(VERIFY) | O(FILE) },
 };
 
 const char ssoctl_usage[] =
@@ -142,6 +145,11 @@ const char ssoctl_usage[] =
 "                                 or the files given (oldest first, no\n"
 "                                 broker needed), seals with the initial key\n"
 "  audit keygen FILE              write a new audit sealing key (mode 0600)\n"
+"  audit show-assertion ID [--verify] [--file F.raw]\n"
+"                                 a raw SAML Response kept with its record\n"
+"                                 (keep_raw_assertions); --verify checks its\n"
+"                                 signature offline against the recorded IdP\n"
+"                                 certificate\n"
 "  help, --help, --version\n"
 "\n"
 "filters: --user U --event E --outcome accepted|rejected --reason R\n"

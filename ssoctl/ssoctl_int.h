@@ -102,6 +102,8 @@ int	ssoctl_cmd_audit_query(struct ssoctl *c);
 int	ssoctl_cmd_audit_export(struct ssoctl *c);
 int	ssoctl_cmd_audit_verify(struct ssoctl *c);
 int	ssoctl_cmd_audit_keygen(struct ssoctl *c);
+/** audit show-assertion ID [--verify] [--file F] (ssoctl_assertion.c). */
+int	ssoctl_cmd_audit_show_assertion(struct ssoctl *c);
 /** 1: the verb needs no broker (keygen, verify --file): no token, no URL. */
 int	ssoctl_verb_is_offline(const struct ssoctl_args *a);
 
