@@ -341,3 +341,14 @@ def test_syslog_config_is_checked(factory):
         import subprocess
         r = subprocess.run([env.broker_bin(), '-c', b.conf_path, '--check-config'], capture_output=True, text=True)
         assert r.returncode != 0 and 'syslog' in (r.stdout + r.stderr), (bad, r.stdout, r.stderr)
+
+
+def test_redis_down_stream_503_files_still_answer(factory):
+    """The streams need Redis; the files do not (the file is the record of authority)."""
+    b = factory.broker(tenants=[('acme', {'consent': 'never'})],
+                       redis_url=f'redis://127.0.0.1:{env.free_port()}/0')
+    r = admin(b, 'GET', '/api/v1/audit')
+    assert r.status_code == 503 and r.json()['error'] == 'store_unavailable', r.text
+    got = q(b, source='file', limit=5)
+    assert got['source'] == 'file'
+    assert any(x.get('event') == 'audit_read' and x.get('outcome') == 'rejected' for x in b.audit()), b.audit()[-3:]
