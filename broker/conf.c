@@ -959,21 +959,31 @@ conf_list_add(struct conf_parse *p, int line, const struct conf_keyword *kw,
 	return BK_OK;
 }
 
+const char *
+conf_list_elem(const char *s, size_t *len, const char **next)
+{
+	const char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strcspn(s, ",");
+	*len = (size_t)(e - s);
+	while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+		(*len)--;
+	*next = *e == '\0' ? NULL : e + 1;
+	return s;
+}
+
 static int
 conf_list_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
     const char *v)
 {
-	const char	*s = v, *e, *why;
+	const char	*s, *next, *why;
 	char		 item[256];
 	size_t		 l;
 
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		e = s + strcspn(s, ",");
-		l = (size_t)(e - s);
-		while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-			l--;
+	for (next = v; next != NULL;) {
+		s = conf_list_elem(next, &l, &next);
 		if (l == 0 || l >= sizeof(item)) {
 			conf_err(p->errs, p->name, line, "invalid %s: empty "
 			    "or over-long element in list", kw->name);
@@ -989,10 +999,8 @@ conf_list_set(struct conf_parse *p, int line, const struct conf_keyword *kw,
 		}
 		if (conf_list_add(p, line, kw, item) != BK_OK)
 			return BK_E_INVAL;
-		if (*e == '\0')
-			return BK_OK;
-		s = e + 1;
 	}
+	return BK_OK;
 }
 
 static void

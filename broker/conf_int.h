@@ -105,6 +105,12 @@ int	conf_parse_line(const struct conf_parse *p, const char *section,
 void	conf_parse_required(struct conf_parse *p, int flags,
 	    const char *because);
 
+/**
+ * The next element of a comma-separated list at s: *len bytes at the
+ * returned pointer, blanks around it left out; *next is what follows its
+ * ",", or NULL after the last element.
+ */
+const char *conf_list_elem(const char *s, size_t *len, const char **next);
 /** [server] trusted_proxies validator (conf_proxy.c). */
 int	conf_cidr_check(const char *s, const char **why);
 /* Validators shared by both files (see conf_keywords[]). */

@@ -239,28 +239,20 @@ conf_hops_next(struct conf_hops *hs)
 static void
 conf_xff_parse(const char *v, struct conf_hops *hs)
 {
-	const char	*s = v, *e;
+	const char	*s, *next;
 	struct conf_hop	*h;
 	size_t		 l;
 
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		e = s + strcspn(s, ",");
-		l = (size_t)(e - s);
-		while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-			l--;
-		if (l > 0) {
-			if ((h = conf_hops_next(hs)) == NULL)
-				return;
-			if (l > CONF_PROXY_HOP_MAX)
-				h->kind = HOP_BAD;
-			else
-				conf_hop_parse(s, l, 0, h);
-		}
-		if (*e == '\0')
+	for (next = v; next != NULL;) {
+		s = conf_list_elem(next, &l, &next);
+		if (l == 0)
+			continue;
+		if ((h = conf_hops_next(hs)) == NULL)
 			return;
-		s = e + 1;
+		if (l > CONF_PROXY_HOP_MAX)
+			h->kind = HOP_BAD;
+		else
+			conf_hop_parse(s, l, 0, h);
 	}
 }
 
