@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "audit_syslog.h"
 #include "bk.h"
 #include "conf.h"
 #include "front.h"
@@ -74,6 +75,7 @@ static struct {
 } P;
 
 static int	proc_idx(int gen, int slot);
+static void	proc_audit_write(const struct audit_rec *);
 
 /* --- configuration --- */
 
@@ -640,12 +642,25 @@ proc_reload_tls(const struct conf *nc, SSL_CTX **tls)
 	r.outcome = "rejected";
 	r.reason = bk_err_slug(rv);
 	r.detail = "the listener's TLS certificate or key cannot be loaded";
-	audit_write(P.audit, &r);
+	proc_audit_write(&r);
 	metrics_reload_note(0, 0);
 	return rv;
 }
 
 /* The IdP certificates a SAML tenant trusts, "fp,fp", into buf. */
+/* A record of the parent's: the file, and the syslog copy (not Redis). */
+static void
+proc_audit_write(const struct audit_rec *r)
+{
+	char	*line = NULL;
+
+	if (audit_write_line(P.audit, r, &line) == BK_OK && line != NULL)
+		audit_syslog_send(P.conf->audit_syslog, r->event,
+		    r->outcome != NULL && strcmp(r->outcome, "accepted") == 0,
+		    line, strlen(line));
+	free(line);
+}
+
 static void
 proc_tenant_certs(const struct conf_tenant *t, char *buf, size_t size)
 {
@@ -702,7 +717,7 @@ proc_tenant_audit(const struct conf *nc, const struct conf_tenant *a,
 	    d.data;
 	r.before = before;
 	r.after = after;
-	audit_write(P.audit, &r);
+	proc_audit_write(&r);
 	bk_buf_free(&d);
 	free(before);
 	free(after);
@@ -733,7 +748,7 @@ proc_reload_audit(const struct conf *old, const struct conf *nc)
 	r.reason = "ok";
 	r.instance = nc->instance;
 	r.detail = detail;
-	audit_write(P.audit, &r);
+	proc_audit_write(&r);
 }
 
 static void
@@ -757,7 +772,7 @@ proc_reload(void)
 		r.reason = bk_err_slug(BK_E_CONF_SYNTAX);
 		r.detail = "the new configuration has errors; see the log";
 		r.instance = old->instance;
-		audit_write(P.audit, &r);
+		proc_audit_write(&r);
 		metrics_reload_note(0, 0);
 		free(errors);
 		return;

@@ -308,6 +308,7 @@ def test_syslog_copy_carries_the_chain_head(factory):
                 break
     except socket.timeout:
         pass
+    port = s.getsockname()[1]
     s.close()
     m = [x for x in msgs if ' assertion - ' in x]
     assert m, msgs[:3]
@@ -319,6 +320,19 @@ def test_syslog_copy_carries_the_chain_head(factory):
     assert file_rec and file_rec[0]['hash'] == rec['hash'], rec
     metrics = admin(b, 'GET', '/metrics').text
     assert re.search(r'^ssobroker_audit_syslog_sent_total [1-9]', metrics, re.M), metrics[-500:]
+    # the parent's records (a reload) have their copy too
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', port))
+    s.settimeout(5)
+    b.reload()
+    got = []
+    try:
+        while not any(' config_reload - ' in m for m in got):
+            got.append(s.recv(70000).decode())
+    except socket.timeout:
+        pass
+    s.close()
+    assert any(re.match(r'^<86>1 .* sso-broker \d+ config_reload - \{', m) for m in got), got[:3]
 
 
 def test_syslog_down_never_blocks_a_signin(factory, tmp_path):
