@@ -185,6 +185,12 @@ def test_deb_installs_the_user_and_directories(deb):
                             '/etc/sso-broker/broker.conf', '--check-config'],
                            capture_output=True, text=True, timeout=60)
         assert c.returncode == 0, c.stdout + c.stderr
+        # Where systemd does not run (CI), the installed unit is still checked.
+        sa = shutil.which('systemd-analyze')
+        if sa:
+            v = subprocess.run([sa, 'verify', '/lib/systemd/system/sso-broker.service'],
+                               capture_output=True, text=True, timeout=120)
+            assert v.returncode == 0, v.stdout + v.stderr
     finally:
         p = subprocess.run(['dpkg', '--purge', 'sso-broker'], capture_output=True, text=True,
                            timeout=300)
