@@ -199,6 +199,12 @@ front_audit_values_check(struct front_audit_rd *rd, char *why, size_t wl)
 	long long	 n, max = rd->export ? FRONT_AUDIT_EXPORT_MAX :
 			    FRONT_AUDIT_LIMIT_MAX;
 
+	/* a tenant id names a stream key: [a-z0-9][a-z0-9-]{0,62}, _broker */
+	if (v[0] != NULL && strcmp(v[0], STORE_AUDIT_BROKER) != 0 &&
+	    (v[0][0] == '-' || strlen(v[0]) > 63 || strspn(v[0],
+	    "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v[0])))
+		return front_audit_bad(why, wl, "tenant: a tenant id, or %s "
+		    "for the records without one", STORE_AUDIT_BROKER);
 	if (v[3] != NULL && strcmp(v[3], "accepted") != 0 &&
 	    strcmp(v[3], "rejected") != 0)
 		return front_audit_bad(why, wl, "outcome: accepted or "

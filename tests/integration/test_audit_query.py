@@ -131,6 +131,8 @@ def test_time_range_and_a_date_alone(pair):
     ({'cursor': 'nonsense'}, 'cursor'),
     ({'since': '2026-12-02', 'until': '2026-12-01'}, 'since is after until'),
     ({'user': ''}, 'user'),
+    ({'tenant': 'acme}x'}, 'tenant'),
+    ({'tenant': 'ACME'}, 'tenant'),
 ])
 def test_unknown_or_malformed_filter_is_400(pair, params, word):
     e1, _ = pair
