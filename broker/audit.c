@@ -527,13 +527,21 @@ audit_set(struct audit_obj *o, const char *k, const char *v, size_t max)
 {
 	char	*clean;
 	json_t	*j;
+	size_t	 n;
 
 	if (v == NULL)
 		return BK_OK;
-	if ((clean = log_utf8(v, max)) == NULL)
-		return BK_E_NOMEM;
-	j = json_string_nocheck(clean);
-	free(clean);
+	/* Most values (IDs, instants, URIs) are printable ASCII: no copy. */
+	for (n = 0; n <= max && v[n] >= 0x20 && v[n] < 0x7f; n++)
+		;
+	if (v[n] == '\0' && n <= max)
+		j = json_stringn_nocheck(v, n);
+	else {
+		if ((clean = log_utf8(v, max)) == NULL)
+			return BK_E_NOMEM;
+		j = json_string_nocheck(clean);
+		free(clean);
+	}
 	return j == NULL ? BK_E_NOMEM : audit_obj_set(o, k, j);
 }
 
