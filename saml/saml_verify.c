@@ -518,6 +518,10 @@ saml_result_facts(struct saml_ctx *c)
 		return BK_E_NOMEM;
 	st = saml_xml_child(c->assertion, SAML_NS_ASSERT, "AuthnStatement");
 	sig = c->assert_sig != NULL ? c->assert_sig : c->resp_sig;
+	/* refused before the Signatures were placed: the ones it has */
+	if (sig == NULL && (sig = saml_xml_child(c->assertion, SAML_NS_DS,
+	    "Signature")) == NULL)
+		sig = saml_xml_child(c->response, SAML_NS_DS, "Signature");
 	si = saml_xml_child(sig, SAML_NS_DS, "SignedInfo");
 	if ((rv = saml_keep_attr(c->assertion, "IssueInstant", 64,
 	    &r->issue_instant)) != BK_OK ||
