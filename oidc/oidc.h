@@ -71,7 +71,8 @@ struct oidc_expect {
 /**
  * What a verified ID token says, for the flow and the audit.  Strings are
  * returned-owned.  On failure the fields that were read are kept for the
- * audit record (kid and alg from the unverified header, never trusted).
+ * audit record (kid and alg from the unverified header; once the
+ * signature verified, iss, sub and iat as signed), never trusted.
  */
 struct oidc_result {
 	char	*issuer;

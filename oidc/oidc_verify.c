@@ -70,6 +70,23 @@ static int (*const oidc_checks[])(struct oidc_vctx *) = {
 	oidc_check_username,
 };
 
+/*
+ * A token refused after its signature verified: the sub and iat the
+ * signed claims hold, for the audit record (never for a decision).
+ */
+static void
+oidc_result_claimed(struct oidc_vctx *c)
+{
+	const char	*sub;
+
+	if (c->out->sub == NULL && oidc_json_str(c->claims, "sub",
+	    OIDC_URL_MAX, &sub) == BK_OK)
+		(void)oidc_strset(&c->out->sub, sub);
+	if (c->out->iat == 0 &&
+	    oidc_json_time(c->claims, "iat", &c->out->iat) != BK_OK)
+		c->out->iat = 0;
+}
+
 int
 oidc_idtoken_verify(const struct oidc_keyset *ks, const struct oidc_expect *e,
     const char *tok, size_t len, time_t now, struct oidc_result *out,
@@ -98,6 +115,8 @@ oidc_idtoken_verify(const struct oidc_keyset *ks, const struct oidc_expect *e,
 	if (c.claims != NULL &&
 	    oidc_json_time(c.claims, "auth_time", &out->auth_time) != BK_OK)
 		out->auth_time = 0;
+	if (rv != BK_OK && rv != BK_E_NOMEM && c.claims != NULL)
+		oidc_result_claimed(&c);
 	if (rv == BK_OK) {
 		free(c.detail);
 		c.detail = NULL;

@@ -267,6 +267,17 @@ def test_oidc_signin_records(factory, tmp_path):
         assert rec.get('issue_instant', '').endswith('Z'), rec
         assert 'cert_fingerprint' not in rec and 'digest_alg' not in rec, rec
         assert rec.get('client_addr') == '127.0.0.1' and rec.get('instance') == socket.gethostname(), rec
+        # refused after the signature verified: what the signed token claims
+        op.set_modes(wrong_iss=True)
+        n = len(b.audit())
+        signin(b, op)
+        op.set_modes()
+        recs = [r for r in b.audit()[n:] if r.get('event') == 'id_token']
+        assert recs and recs[-1].get('reason') == 'oidc_iss', b.audit()[n:]
+        rej = recs[-1]
+        assert rej.get('issuer') and rej.get('issuer') != b.tenant('sf').oidc['issuer'], rej
+        assert '/id/' in rej.get('name_id', '') and rej.get('key_id') == rec['key_id'], rej
+        assert len(rej.get('assertion_id', '')) == 64 and rej.get('sig_alg') == 'RS256', rej
         # Deny at Salesforce: a consent record, rejected
         n = len(b.audit())
         signin(b, op, user='bob@acme.example', choice='deny')
