@@ -839,6 +839,7 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 	(void)a;
 	bk_buf_init(&b, 4 * 1024 * 1024);
 	if ((rv = metrics_render(&b)) != BK_OK ||
+	    (rv = metrics_dec_render(&b)) != BK_OK ||
 	    (rv = metrics_conf_render(&b, req->f->conf,
 	    req->f->tls_ctx)) != BK_OK)
 		admin_error(req, rv, NULL);

@@ -481,6 +481,7 @@ front_audit(struct front_req *req, const char *event, int rv,
 	if (wrv == BK_OK && junk == FRONT_JUNK_NONE)
 		front_durable_note(req);
 	metrics_decision(rv == BK_OK, rv);
+	metrics_decision_record(r.tenant, event, rv == BK_OK, rv);
 	/*
 	 * The shared copy: every broker's records in one stream per tenant
 	 * (records without a tenant in the broker-wide one), and the chain

@@ -43,6 +43,15 @@ void	metrics_audit_counted(void);
 int	metrics_render(struct bk_buf *out);
 const char *metrics_route_name(enum metrics_route r);
 
+/* metrics_dec.c: decisions by event and reason, and by tenant. */
+/** Parent, before forking.  BK_OK or BK_E_NOMEM. */
+int	metrics_dec_init(void);
+/** Count one audited decision of tenant (NULL: broker-wide) and event. */
+void	metrics_decision_record(const char *tenant, const char *event,
+	    int accepted, int rv);
+/** Append both tables.  BK_OK or BK_E_TOOBIG. */
+int	metrics_dec_render(struct bk_buf *out);
+
 /* metrics_conf.c: what comes from the configuration in force. */
 struct conf;
 /** Parent, before forking: the reload page.  BK_OK or BK_E_NOMEM. */

@@ -8,8 +8,8 @@
  * time, configuration generation), which the parent writes into a small
  * page of its own shared with the workers.
  * Cardinality: one series per configured tenant and certificate; tenant
- * ids are checked by conf_tenant.c (letters, digits, '-', '_', '.'), so
- * they are safe label values; fingerprints are hex.
+ * ids are checked by the configuration ([a-z0-9-]), so they are safe
+ * label values; fingerprints are hex.
  * Trust: no input from the network reaches a label value.
  */
 #include "config.h"

@@ -940,7 +940,8 @@ proc_run(const char *path, struct conf *c)
 	 * workers inherit the disposition.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
-	if (metrics_init() != BK_OK || metrics_conf_init() != BK_OK)
+	if (metrics_init() != BK_OK || metrics_conf_init() != BK_OK ||
+	    metrics_dec_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
 	if (store_shared_init() != BK_OK)
 		fatalx("cannot allocate the store's shared page");

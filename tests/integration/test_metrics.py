@@ -95,3 +95,22 @@ def test_grafana_dashboard_draws_exported_metrics(factory):
     assert used, 'no metric in any panel'
     missing = sorted(m for m in used if m not in exported)
     assert not missing, missing
+
+
+def test_decisions_by_tenant_event_and_reason(factory):
+    b = factory.broker(tenants=[('acme', {}), ('beta', {'consent': 'never'})])
+    e = Env(b, b.dir)
+    assert e.signin('alice@acme.example')['code']
+    e.browser().post_acs('acme', 'bm90IHNhbWw=')            # refused before any signature
+    text = scrape(b)
+    ten = series(text, 'ssobroker_tenant_decisions_total')
+    assert ten.get('{tenant="acme",event="assertion",outcome="accepted"}', 0) >= 1, ten
+    assert ten.get('{tenant="acme",event="code_issued",outcome="accepted"}', 0) >= 1, ten
+    assert not any('tenant="beta",event="assertion"' in k for k in ten), ten   # none signed in
+    ev = series(text, 'ssobroker_decisions_by_event_total')
+    assert ev.get('{event="assertion",outcome="accepted",reason="ok"}', 0) >= 1, ev
+    assert any(k.startswith('{event="assertion",outcome="rejected",reason="') for k in ev), ev
+    # Labels stay bounded: events from the fixed list, tenants configured (or "other").
+    for k in ten:
+        assert re.match(r'^\{tenant="(acme|beta|other)",event="[a-z_]+",outcome="(accepted|rejected)"\}$',
+                        k), k
