@@ -143,6 +143,12 @@ admin_error(struct front_req *req, int rv, const char *msg)
 	front_reply_json(req, status, o);
 }
 
+void
+front_admin_error(struct front_req *req, int rv, const char *msg)
+{
+	admin_error(req, rv, msg);
+}
+
 static int
 admin_auth(struct front_req *req)
 {

@@ -211,49 +211,64 @@ front_audit_verify_start(struct front_req *req, struct front_audit_thread *t)
 	    t);
 }
 
-void
-front_audit_verify_job(struct front_req *req)
+/*
+ * A job whose answer a thread writes: a pipe whose read end the loop
+ * watches (once enabled) and whose write end is *out.  NULL: no memory or
+ * descriptors.
+ */
+static struct front_audit_job *
+front_audit_job_open(struct front_req *req, const char *ctype, FILE **out)
 {
-	struct front_audit_thread	*t = NULL;
-	struct front_audit_job		*j = NULL;
-	int				 p[2] = { -1, -1 };
+	struct front_audit_job	*j = NULL;
+	int			 p[2] = { -1, -1 };
 
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (j = calloc(1, sizeof(*j))) == NULL ||
-	    pipe2(p, O_CLOEXEC) != 0)
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL || pipe2(p, O_CLOEXEC) != 0)
 		goto out;
-	t->audit = req->f->audit;
-	if ((t->out = fdopen(p[1], "w")) == NULL)
+	evutil_make_socket_nonblocking(p[0]);
+	if ((*out = fdopen(p[1], "w")) == NULL)
 		goto out;
 	p[1] = -1;
-	evutil_make_socket_nonblocking(p[0]);
-	j->bev = bufferevent_socket_new(req->f->base, p[0],
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (j->bev == NULL)
+	if ((j->bev = bufferevent_socket_new(req->f->base, p[0],
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		goto out;
 	p[0] = -1;
 	j->req = req;
-	j->ctype = "application/json";
+	j->ctype = ctype;
 	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
 	    front_audit_event_cb, j);
-	bufferevent_enable(j->bev, EV_READ);
-	/* the job holds req until the pipe ends; the walk waits for Redis */
-	front_req_ref(req);
-	front_audit_verify_start(req, t);
-	return;
+	return j;
  out:
-	log_req(LOG_L_WARN, req->id, BK_E_NOMEM, "audit job: %s",
-	    strerror(errno));
-	if (j != NULL && j->bev != NULL)
-		bufferevent_free(j->bev);
-	free(j);
-	if (t != NULL)
-		front_audit_thread_free(t);
+	if (*out != NULL)
+		fclose(*out);
+	*out = NULL;
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)
 		close(p[1]);
-	front_error(req, BK_E_NOMEM, NULL);
+	free(j);
+	return NULL;
+}
+
+void
+front_audit_verify_job(struct front_req *req)
+{
+	struct front_audit_thread	*t;
+	struct front_audit_job		*j = NULL;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL || (j =
+	    front_audit_job_open(req, "application/json", &t->out)) == NULL) {
+		log_req(LOG_L_WARN, req->id, BK_E_NOMEM, "audit job: %s",
+		    strerror(errno));
+		free(t);
+		front_error(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	t->audit = req->f->audit;
+	bufferevent_enable(j->bev, EV_READ);
+	/* the job holds req until the pipe ends; the walk waits for Redis */
+	front_req_ref(req);
+	front_audit_verify_start(req, t);
 }
 
 /* --- a reader's thread (front_audit_read.c) --- */
@@ -282,27 +297,20 @@ front_audit_pipe_start(struct front_req *req, const char *ctype,
     void (*run)(FILE *, void *), void (*end)(struct front_req *, void *),
     void (*release)(void *), void *arg)
 {
-	struct front_audit_pipe	*tp = NULL;
+	struct front_audit_pipe	*tp;
 	struct front_audit_job	*j = NULL;
 	pthread_attr_t		 attr;
 	pthread_t		 th;
-	int			 p[2] = { -1, -1 }, r;
+	int			 r;
 
 	if ((tp = calloc(1, sizeof(*tp))) == NULL ||
-	    (j = calloc(1, sizeof(*j))) == NULL ||
-	    pipe2(p, O_CLOEXEC) != 0 || (tp->out = fdopen(p[1], "w")) == NULL)
-		goto out;
-	p[1] = -1;
-	evutil_make_socket_nonblocking(p[0]);
-	if ((j->bev = bufferevent_socket_new(req->f->base, p[0],
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		goto out;
-	p[0] = -1;
+	    (j = front_audit_job_open(req, ctype, &tp->out)) == NULL) {
+		free(tp);
+		return BK_E_NOMEM;
+	}
 	tp->run = run;
 	tp->release = release;
 	tp->arg = arg;
-	j->req = req;
-	j->ctype = ctype;
 	j->end = end;
 	j->release = release;
 	j->arg = arg;
@@ -310,23 +318,14 @@ front_audit_pipe_start(struct front_req *req, const char *ctype,
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	r = pthread_create(&th, &attr, front_audit_pipe_main, tp);
 	pthread_attr_destroy(&attr);
-	if (r != 0)
-		goto out;
-	bufferevent_setcb(j->bev, front_audit_read_cb, NULL,
-	    front_audit_event_cb, j);
+	if (r != 0) {
+		bufferevent_free(j->bev);
+		fclose(tp->out);
+		free(j);
+		free(tp);
+		return BK_E_NOMEM;
+	}
 	bufferevent_enable(j->bev, EV_READ);
 	front_req_ref(req);	/* held by the job until the pipe ends */
 	return BK_OK;
- out:
-	if (j != NULL && j->bev != NULL)
-		bufferevent_free(j->bev);
-	free(j);
-	if (tp != NULL && tp->out != NULL)
-		fclose(tp->out);
-	free(tp);
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	return BK_E_NOMEM;
 }

@@ -128,22 +128,6 @@ front_audit_rd_free(struct front_audit_rd *rd)
 	free(rd);
 }
 
-/* The error answer of the admin API, with a reason a person can act on. */
-static void
-front_audit_fail(struct front_req *req, int rv, const char *msg)
-{
-	json_t	*o;
-	int	 status = bk_err_http(rv);
-
-	if (rv == BK_E_STORE_REPLY || rv == BK_E_STORE_TIMEOUT)
-		rv = BK_E_STORE_DOWN, status = 503;
-	if (status < 400)
-		status = 500;
-	o = json_pack("{s:s, s:s, s:s}", "error", bk_err_slug(rv), "message",
-	    msg != NULL ? msg : bk_strerror(rv), "request_id", req->id);
-	front_reply_json(req, status, o);
-}
-
 /* Each name known, given once, not empty.  BK_E_AUDIT_FILTER with why. */
 static int
 front_audit_names_check(struct front_audit_rd *rd, char *why, size_t wl)
@@ -327,13 +311,13 @@ front_audit_query_done(int rv, const char *next, size_t examined, void *arg)
 	rd->examined += examined;
 	if (rv != BK_OK) {
 		front_audit_read_note(req, "query", rd->filters, -1, rv);
-		front_audit_fail(req, rv == BK_E_INVAL ? BK_E_AUDIT_CURSOR :
+		front_admin_error(req, rv == BK_E_INVAL ? BK_E_AUDIT_CURSOR :
 		    rv == BK_E_IO ? BK_E_TOOBIG : rv, NULL);
 		goto out;
 	}
 	if (front_audit_read_note(req, "query", rd->filters,
 	    (long long)rd->count, BK_OK) != BK_OK) {
-		front_audit_fail(req, BK_E_AUDIT_WRITE, "this read could not "
+		front_admin_error(req, BK_E_AUDIT_WRITE, "this read could not "
 		    "be recorded in the audit");
 		goto out;
 	}
@@ -346,7 +330,7 @@ front_audit_query_done(int rv, const char *next, size_t examined, void *arg)
 	    "\"stream\",\"examined\":%zu}", next ? "\"" : "",
 	    next ? next : "null", next ? "\"" : "", next ? "true" : "false",
 	    rd->examined) != BK_OK)
-		front_audit_fail(req, BK_E_NOMEM, NULL);
+		front_admin_error(req, BK_E_NOMEM, NULL);
 	else
 		front_reply(req, 200, "application/json", b.data, b.len);
 	bk_buf_free(&b);
@@ -429,7 +413,7 @@ front_audit_export_done(int rv, const char *next, size_t examined,
 	rd->examined += examined;
 	if (rv != BK_OK && !rd->started) {
 		(void)front_audit_read_note(req, "export", rd->filters, -1, rv);
-		front_audit_fail(req, rv, NULL);
+		front_admin_error(req, rv, NULL);
 		front_audit_rd_end(rd);
 		return;
 	}
@@ -529,7 +513,7 @@ front_audit_read(struct front_req *req, int export)
 
 	why[0] = '\0';
 	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
-		front_audit_fail(req, BK_E_NOMEM, NULL);
+		front_admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
 	rd->req = req;
@@ -539,13 +523,13 @@ front_audit_read(struct front_req *req, int export)
 	    (rv = front_audit_parse(rd, why, sizeof(why))) != BK_OK ||
 	    (rv = front_audit_tenants(rd)) != BK_OK) {
 		(void)front_audit_read_note(req, what, why, -1, rv);
-		front_audit_fail(req, rv, why[0] != '\0' ? why : NULL);
+		front_admin_error(req, rv, why[0] != '\0' ? why : NULL);
 		front_audit_rd_free(rd);
 		return;
 	}
 	/* A read that cannot be put on record is not done (fail closed). */
 	if (!audit_is_ready(req->f->audit)) {
-		front_audit_fail(req, BK_E_AUDIT_WRITE, "this read could not "
+		front_admin_error(req, BK_E_AUDIT_WRITE, "this read could not "
 		    "be recorded in the audit");
 		front_audit_rd_free(rd);
 		return;
@@ -559,7 +543,7 @@ front_audit_read(struct front_req *req, int export)
 	if (export && ((rd->chunk = evbuffer_new()) == NULL ||
 	    (rd->wait = evtimer_new(req->f->base, front_audit_wait_cb, rd)) ==
 	    NULL)) {
-		front_audit_fail(req, BK_E_NOMEM, NULL);
+		front_admin_error(req, BK_E_NOMEM, NULL);
 		front_audit_rd_free(rd);
 		return;
 	}
@@ -665,7 +649,7 @@ front_audit_files_job(struct front_req *req, int export,
 	struct front_audit_fjob	*fj;
 
 	if ((fj = calloc(1, sizeof(*fj))) == NULL) {
-		front_audit_fail(req, BK_E_NOMEM, NULL);
+		front_admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
 	fj->refs = 2;
@@ -690,6 +674,6 @@ front_audit_files_job(struct front_req *req, int export,
 	    front_audit_file_end, front_audit_fjob_release, fj) != BK_OK) {
 		fj->refs = 1;
 		front_audit_fjob_release(fj);
-		front_audit_fail(req, BK_E_NOMEM, NULL);
+		front_admin_error(req, BK_E_NOMEM, NULL);
 	}
 }

@@ -214,6 +214,9 @@ int	front_audit_pipe_start(struct front_req *req, const char *ctype,
 	    void (*end)(struct front_req *req, void *arg),
 	    void (*release)(void *arg), void *arg);
 
+/** The admin API's error answer: {"error", "message", "request_id"}. */
+void	front_admin_error(struct front_req *req, int rv, const char *msg);
+
 /* front_audit_read.c: the admin's reads of the audit. */
 struct audit_query;
 /** GET /api/v1/audit (export 0) or /api/v1/audit/export (export 1). */
