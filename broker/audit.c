@@ -784,7 +784,9 @@ audit_set_change(struct audit_obj *o, const char *k, const char *v)
 		return BK_OK;
 	if (strlen(v) <= AUDIT_CHANGE_MAX)
 		j = json_loads(v, JSON_REJECT_DUPLICATES, &err);
-	if (j != NULL && !json_is_object(j)) {
+	/* the cap is on the object as written (escaped), not the text */
+	if (j != NULL && (!json_is_object(j) ||
+	    json_dumpb(j, NULL, 0, AUDIT_DUMP_FLAGS) > AUDIT_CHANGE_MAX)) {
 		json_decref(j);
 		j = NULL;
 	}
