@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "audit_query.h"
+#include "audit_syslog.h"
 #include "front_int.h"
 #include "log.h"
 #include "store_audit.h"
@@ -265,6 +266,55 @@ front_audit_parse(struct front_audit_rd *rd, char *why, size_t wl)
 	if ((rv = audit_query_compile(&rd->q)) != BK_OK)
 		return rv;
 	return front_audit_filters_build(rd);
+}
+
+/* --- the shared copies of a record --- */
+
+/*
+ * v as the record holds it, when that is certain: printable ASCII within
+ * cap bytes (audit.c's cap for the field) is written unchanged.  NULL and
+ * *plain cleared otherwise.
+ */
+static const char *
+front_audit_plain(const char *v, size_t cap, int *plain)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != '\0'; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || i + 1 >= cap) {
+			*plain = 0;
+			return NULL;
+		}
+	return v;
+}
+
+void
+front_audit_share(struct front_req *req, const struct audit_rec *r,
+    const char *line)
+{
+	struct store_audit_meta	 m;
+	struct audit_head	 h;
+	const char		*tenant = req->t != NULL ? req->t->id : NULL;
+	int			 plain = 1;
+
+	memset(&m, 0, sizeof(m));
+	m.user = front_audit_plain(r->user, 512, &plain);
+	m.request_id = front_audit_plain(r->request_id, 64, &plain);
+	m.assertion_id = front_audit_plain(r->assertion_id, 256, &plain);
+	/*
+	 * The head as it is now: this record's, or a later one's (another
+	 * worker wrote since), a true pair of the chain either way.
+	 */
+	if (plain && audit_head_get(req->f->audit, &h) == BK_OK) {
+		m.chain = h.chain;
+		m.hash = h.hash;
+		m.seq = h.seq;
+		store_audit_append_meta(req->f->store, tenant, line, &m);
+	} else	/* a value the writer changed: read the record itself */
+		store_audit_append(req->f->store, tenant, line);
+	audit_syslog_send(req->f->conf->audit_syslog, r->event,
+	    r->outcome != NULL && strcmp(r->outcome, "accepted") == 0, line,
+	    strlen(line));
 }
 
 /* --- the streams --- */

@@ -233,6 +233,13 @@ int	front_audit_access(struct front_req *req);
  */
 int	front_audit_read_note(struct front_req *req, const char *what,
 	    const char *filters, long long count, int rv);
+/**
+ * The shared copies of a record just written (line, borrowed): the
+ * tenant's Redis stream with its indexes and the chain head, and
+ * [audit] syslog.  Not waited for.
+ */
+void	front_audit_share(struct front_req *req, const struct audit_rec *r,
+	    const char *line);
 /** A query or export of this broker's files, in a thread. */
 void	front_audit_files_job(struct front_req *req, int export,
 	    const struct audit_query *q, const char *cursor, size_t limit,

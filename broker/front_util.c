@@ -16,8 +16,6 @@
 #include <jansson.h>
 
 #include "front_int.h"
-#include "audit_syslog.h"
-#include "store_audit.h"
 #include "store_signin.h"
 #include "log.h"
 
@@ -455,7 +453,6 @@ front_audit(struct front_req *req, const char *event, int rv,
 	/* Junk (no verified signature) is counted, not recorded each time. */
 	if ((junk = front_durable_junk(req, event, rv)) == FRONT_JUNK_COUNTED)
 		return BK_OK;
-
 	memset(&r, 0, sizeof(r));
 	r.event = event;
 	r.outcome = rv == BK_OK ? "accepted" : "rejected";
@@ -488,13 +485,8 @@ front_audit(struct front_req *req, const char *event, int rv,
 	 * head.  The local file is the record of authority (it survives a
 	 * Redis outage), so this send is not waited for.
 	 */
-	if (line != NULL) {
-		store_audit_append(req->f->store, req->t ? req->t->id : NULL,
-		    line);
-		/* and the SIEM's copy, which anchors the head off the host */
-		audit_syslog_send(req->f->conf->audit_syslog, event,
-		    rv == BK_OK, line, strlen(line));
-	}
+	if (line != NULL)	/* and the SIEM's copy (front_audit_read.c) */
+		front_audit_share(req, &r, line);
 	free(line);
 	if (wrv != BK_OK)
 		log_req(LOG_L_ERR, req->id, wrv,

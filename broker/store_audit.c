@@ -200,34 +200,26 @@ store_audit_key(const char *tenant, const char *kind, const char *val,
 	return store_key(tenant, "audit", sfx);
 }
 
-static const char *
-store_audit_str(json_t *o, const char *k)
-{
-	const char	*v = json_string_value(json_object_get(o, k));
-
-	return v != NULL ? v : "";
-}
-
-/* The head script, for a record with chain, seq and hash. */
+/* The head script: raise the chain's head to (seq, hash). */
 static void
-store_audit_head_send(struct store *s, json_t *o, long long ttl)
+store_audit_head_send(struct store *s, const struct store_audit_meta *m,
+    long long ttl)
 {
-	const char	*args[5], *chain = store_audit_str(o, "chain");
-	json_t		*seq = json_object_get(o, "seq");
-	char		*key, head[256], sq[32], tl[32];
+	const char	*args[5];
+	char		*key, head[256], sq[32], tl[32], t[32];
 
-	if (*chain == '\0' || !json_is_integer(seq) ||
-	    json_integer_value(seq) < 0 || *store_audit_str(o, "hash") == '\0')
+	if (m->chain == NULL || *m->chain == '\0' || m->hash == NULL ||
+	    *m->hash == '\0' || m->seq == 0)
 		return;
-	snprintf(sq, sizeof(sq), "%lld", (long long)json_integer_value(seq));
+	bk_time_fmt(time(NULL), t);
+	snprintf(sq, sizeof(sq), "%llu", m->seq);
 	snprintf(tl, sizeof(tl), "%lld", ttl);
-	if ((size_t)snprintf(head, sizeof(head), "%s %s %s", sq,
-	    store_audit_str(o, "hash"), store_audit_str(o, "time")) >=
+	if ((size_t)snprintf(head, sizeof(head), "%s %s %s", sq, m->hash, t) >=
 	    sizeof(head) || (key = store_key(STORE_AUDIT_BROKER, "audit",
 	    "heads")) == NULL)
 		return;
 	args[0] = key;
-	args[1] = chain;
+	args[1] = m->chain;
 	args[2] = sq;
 	args[3] = head;
 	args[4] = tl;
@@ -237,22 +229,19 @@ store_audit_head_send(struct store *s, json_t *o, long long ttl)
 }
 
 void
-store_audit_append(struct store *s, const char *tenant, const char *line)
+store_audit_append_meta(struct store *s, const char *tenant,
+    const char *line, const struct store_audit_meta *m)
 {
-	const char	*args[11], *user;
+	const char	*args[11], *user = m->user != NULL ? m->user : "";
 	char		*k[4] = { NULL, NULL, NULL, NULL }, minid[32], cap[32],
 			 ttl[32];
 	long long	 now = store_audit_now_ms(), day, keep;
-	json_t		*o;
-	json_error_t	 err;
 	size_t		 i;
 
-	if (!store_is_up(s) ||
-	    (o = json_loads(line, JSON_REJECT_DUPLICATES, &err)) == NULL)
+	if (!store_is_up(s))
 		return;
 	day = now / STORE_AUDIT_DAY_MS;
 	keep = (long long)s->conf->audit_stream_retention * 86400;
-	user = store_audit_str(o, "user");
 	k[0] = store_key(tenant != NULL ? tenant : STORE_AUDIT_BROKER, "audit",
 	    NULL);
 	k[1] = store_audit_key(tenant, "u", user, 0);
@@ -270,14 +259,37 @@ store_audit_append(struct store *s, const char *tenant, const char *line)
 	args[6] = cap;
 	args[7] = ttl;
 	args[8] = *user != '\0' ? "1" : "0";
-	args[9] = store_audit_str(o, "request_id");
-	args[10] = store_audit_str(o, "assertion_id");
+	args[9] = m->request_id != NULL ? m->request_id : "";
+	args[10] = m->assertion_id != NULL ? m->assertion_id : "";
 	(void)store_eval(s, NULL, NULL, store_lua_audit_append, 4, 11, args,
 	    NULL);
-	store_audit_head_send(s, o, keep + 86400);
+	store_audit_head_send(s, m, keep + 86400);
  out:
 	for (i = 0; i < 4; i++)
 		free(k[i]);
+}
+
+void
+store_audit_append(struct store *s, const char *tenant, const char *line)
+{
+	struct store_audit_meta	 m;
+	json_t			*o, *seq;
+	json_error_t		 err;
+
+	if (!store_is_up(s) ||
+	    (o = json_loads(line, JSON_REJECT_DUPLICATES, &err)) == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.user = json_string_value(json_object_get(o, "user"));
+	m.request_id = json_string_value(json_object_get(o, "request_id"));
+	m.assertion_id = json_string_value(json_object_get(o,
+	    "assertion_id"));
+	m.chain = json_string_value(json_object_get(o, "chain"));
+	m.hash = json_string_value(json_object_get(o, "hash"));
+	seq = json_object_get(o, "seq");
+	if (json_is_integer(seq) && json_integer_value(seq) > 0)
+		m.seq = (unsigned long long)json_integer_value(seq);
+	store_audit_append_meta(s, tenant, line, &m);
 	json_decref(o);
 }
 

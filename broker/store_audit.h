@@ -39,6 +39,22 @@ struct store;
 void	store_audit_append(struct store *s, const char *tenant,
 	    const char *line);
 
+/* What the caller knows of a record, so that the line need not be parsed. */
+struct store_audit_meta {
+	/* the record's values exactly as written to it (NULL: absent) */
+	const char		*user, *request_id, *assertion_id;
+	/* a head of the chain (seq, hash), this record's or a later one */
+	const char		*chain, *hash;
+	unsigned long long	 seq;
+};
+/**
+ * store_audit_append() with the values to index and anchor given (a
+ * record is about 16 us of jansson to parse, several per sign-in).  The
+ * values are borrowed for the call.
+ */
+void	store_audit_append_meta(struct store *s, const char *tenant,
+	    const char *line, const struct store_audit_meta *m);
+
 /**
  * The head of a chain as anchored in Redis.  cb gets rv BK_OK with the
  * seq and hash (borrowed, valid during the call) of the highest record
