@@ -87,6 +87,8 @@ static const struct conf_keyword conf_keywords[] = {
 	KW(BK, "server", "trusted_proxies", CONF_T_LIST, 0, 0, NULL, R,
 	    B(trusted_proxies), B(n_trusted_proxies), CONF_MAX_PROXIES, NULL,
 	    conf_cidr_check),
+	KW(BK, "server", "access_log", CONF_T_PATH, 0, 0, NULL, R,
+	    B(access_log), 0, 0, NULL, NULL),
 	KW(BK, "server", "instance", CONF_T_STRING, 0, 0, "<hostname>",
 	    CONF_DERIVED | R, B(instance), 0, 0, NULL, v_token),
 	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0",
@@ -1684,6 +1686,7 @@ conf_free(struct conf *c)
 	free(c->public_url);
 	free(c->admin_listen);
 	free(c->tls_cert);
+	free(c->access_log);
 	free(c->tls_key);
 	for (i = 0; i < c->n_trusted_proxies; i++)
 		free(c->trusted_proxies[i]);

@@ -103,6 +103,7 @@ struct conf {
 	char	*admin_listen;		/* default 127.0.0.1:8081 */
 	int	 workers;		/* default 0 = one per core */
 	char	*tls_cert, *tls_key;	/* both or neither; key is secret */
+	char	*access_log;		/* path, or NULL: no access log */
 	int	 public_is_loopback_http;	/* derived */
 	/* CIDR list, as written; proxies: parsed (derived) */
 	char	*trusted_proxies[CONF_MAX_PROXIES];

@@ -95,15 +95,30 @@ flow_store_failed(struct front_req *req, int rv)
 	front_error(req, rv, NULL);
 }
 
+/* The log's fields of this sign-in (a static copy: one at a time). */
+static const struct log_fields *
+flow_log_fields(const struct front_req *req, const char *event)
+{
+	static struct log_fields	 lf;
+
+	memset(&lf, 0, sizeof(lf));
+	lf.req = req->id;
+	lf.tenant = req->t != NULL ? req->t->id : NULL;
+	lf.event = event;
+	lf.user = req->fl.user;
+	lf.id = req->fl.assertion_id;
+	lf.duration_ms = -1;
+	return &lf;
+}
+
 /* A refusal, logged and audited (still a refusal if the record fails). */
 static void
 flow_refusal(struct front_req *req, int rv, const char *detail)
 {
 	const char	*ev = req->fl.event ? req->fl.event : "assertion";
 
-	log_req(LOG_L_INFO, req->id, rv, "%s rejected: tenant=%s user=%s %s",
-	    ev, req->t->id, log_esc(req->fl.user),
-	    detail ? log_esc(detail) : "");
+	log_fields(LOG_L_INFO, flow_log_fields(req, ev), rv, "%s rejected%s%s",
+	    ev, detail ? ": " : "", detail ? log_esc(detail) : "");
 	(void)front_audit(req, ev, rv, detail);
 }
 
@@ -397,9 +412,8 @@ flow_decided(void *arg, int rv, const struct store_decision *d)
 		front_error(req, rv, NULL);
 		return;
 	}
-	log_req(LOG_L_INFO, req->id, 0, "%s accepted: tenant=%s user=%s id=%s",
-	    req->fl.event, req->t->id, log_esc(req->fl.user),
-	    log_esc(req->fl.assertion_id));
+	log_fields(LOG_L_INFO, flow_log_fields(req, req->fl.event), 0,
+	    "%s accepted", req->fl.event);
 	bk_strfree_secret(req->fl.session);
 	req->fl.session = NULL;
 	if (bk_token_new_dup(&req->fl.session) != BK_OK) {

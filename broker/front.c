@@ -157,6 +157,53 @@ front_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	}
 }
 
+static const char *
+front_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	default:
+		return "other";
+	}
+}
+
+/* The request's end in the log (fields as keys) and the access log. */
+static void
+front_req_log(struct front_req *req, double secs)
+{
+	const struct evhttp_uri	*uri = NULL;
+	struct log_fields	 lf;
+
+	memset(&lf, 0, sizeof(lf));
+	lf.req = req->id;
+	lf.tenant = req->t != NULL ? req->t->id : NULL;
+	lf.route = metrics_route_name(req->route);
+	lf.status = req->status;
+	lf.duration_ms = secs * 1000;
+	if (req->status >= 500 || req->f->conf == NULL)
+		log_fields(LOG_L_WARN, &lf, 0, "request answered %d",
+		    req->status);
+	else
+		log_fields(LOG_L_DEBUG, &lf, 0, "request answered %d",
+		    req->status);
+	if (req->ev != NULL)
+		uri = evhttp_request_get_evhttp_uri(req->ev);
+	log_access(&lf, req->ev != NULL ?
+	    front_method_name(evhttp_request_get_command(req->ev)) : NULL,
+	    uri != NULL ? evhttp_uri_get_path(uri) : NULL, req->addr);
+}
+
 void
 front_req_done(struct front_req *req)
 {
@@ -167,14 +214,7 @@ front_req_done(struct front_req *req)
 	secs = (double)(now.tv_sec - req->t0.tv_sec) +
 	    (double)(now.tv_nsec - req->t0.tv_nsec) / 1e9;
 	metrics_request(req->route, req->status, secs);
-	if (req->status >= 500 || req->f->conf == NULL)
-		log_req(LOG_L_WARN, req->id, 0, "%s %d %.1fms",
-		    metrics_route_name(req->route),
-		    req->status, secs * 1000);
-	else
-		log_req(LOG_L_DEBUG, req->id, 0, "%s %d %.1fms",
-		    metrics_route_name(req->route),
-		    req->status, secs * 1000);
+	front_req_log(req, secs);
 	req->ev = NULL;	/* evhttp owns and frees it after the reply */
 	front_req_unref(req);	/* the handler's reference */
 }

@@ -68,6 +68,8 @@ static struct {
 	SSL_CTX			*tls;
 	struct keys		*keys;		/* this generation's holder */
 	int			 pub_fd, adm_fd;
+	int			 access_fd;	/* [server] access_log, or -1 */
+	int			 access_old;	/* the one a reload replaces */
 	int			 nworkers;
 	int			 gen;
 	struct proc_worker	 w[PROC_MAX_WORKERS * 2];
@@ -409,6 +411,7 @@ proc_worker_main(int slot)
 	env.adm_fd = P.adm_fd;
 	env.tls_ctx = P.tls;
 	env.keys_fd = proc_worker_keys(slot);
+	log_access_set(P.access_fd);
 	if ((w.front = front_new(w.base, &env)) == NULL)
 		fatalx("worker: cannot start the HTTP front");
 	term = evsignal_new(w.base, SIGTERM, proc_worker_term_cb, &w);
@@ -536,6 +539,42 @@ proc_str_differs(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a != b;
 	return strcmp(a, b) != 0;
+}
+
+/*
+ * [server] access_log, opened (created 0640) for appending by the parent;
+ * the workers write to the descriptor they inherit.  -1 when not set.
+ */
+static int
+proc_access_open(const struct conf *c, int *fd)
+{
+	*fd = -1;
+	if (c->access_log == NULL)
+		return BK_OK;
+	if ((*fd = open(c->access_log, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0640)) < 0) {
+		log_warn("access_log %s", c->access_log);
+		return BK_E_IO;
+	}
+	return BK_OK;
+}
+
+/*
+ * SIGHUP: the access log opened again (a rotated file is followed); the
+ * new workers get the new descriptor, the parent's old copy is closed once
+ * they are forked.  A file that does not open keeps the old one.
+ */
+static void
+proc_reload_access(const struct conf *nc)
+{
+	int	 fd;
+
+	if (proc_access_open(nc, &fd) != BK_OK) {
+		log_warnx("reload: keeping the running access log");
+		return;
+	}
+	P.access_old = P.access_fd;
+	P.access_fd = fd;
 }
 
 /*
@@ -804,7 +843,11 @@ proc_reload(void)
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
 	P.tls = tls;
+	proc_reload_access(nc);
 	proc_generation_next(keys);
+	if (P.access_old >= 0)
+		close(P.access_old);
+	P.access_old = -1;
 	proc_reload_audit(old, nc);
 	proc_conf_free(old);
 	metrics_reload_note(1, (unsigned int)P.gen);
@@ -924,7 +967,7 @@ proc_run(const char *path, struct conf *c)
 	memset(&P, 0, sizeof(P));
 	P.path = path;
 	P.conf = c;
-	P.pub_fd = P.adm_fd = -1;
+	P.pub_fd = P.adm_fd = P.access_fd = P.access_old = -1;
 	for (i = 0; i < (int)BK_NELEM(P.w); i++)
 		P.w[i].kfd = -1;
 	sigemptyset(&P.sigs);
@@ -960,6 +1003,8 @@ proc_run(const char *path, struct conf *c)
 		fatalx("TLS: cannot load the listener's certificate");
 	proc_tls_log(P.tls, c->tls_cert);
 	proc_keys_start(c, &P.keys, 1);
+	if (proc_access_open(c, &P.access_fd) != BK_OK)
+		fatalx("cannot open [server] access_log %s", c->access_log);
 	P.nworkers = proc_nworkers(c);
 	log_info("sso-broker listening on %s (public %s), admin on %s, %zu "
 	    "tenants",

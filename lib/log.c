@@ -82,28 +82,63 @@ log_write(json_t *o)
 		free(buf);
 }
 
-static void log_emit(int, const char *, int, const char *, const char *,
-    va_list)
+/* The fields as keys of o. */
+static void
+log_fields_set(json_t *o, const struct log_fields *f)
+{
+	const struct {
+		const char	*k, *v;
+	} s[] = {
+		{ "req", f->req }, { "tenant", f->tenant },
+		{ "event", f->event }, { "user", f->user }, { "id", f->id },
+		{ "route", f->route },
+	};
+	char	*clean;
+	size_t	 i;
+
+	for (i = 0; i < BK_NELEM(s); i++) {
+		if (s[i].v == NULL || (clean = log_utf8(s[i].v, 256)) == NULL)
+			continue;
+		json_object_set_new(o, s[i].k, json_string_nocheck(clean));
+		free(clean);
+	}
+	if (f->status > 0)
+		json_object_set_new(o, "status", json_integer(f->status));
+	if (f->duration_ms >= 0)
+		json_object_set_new(o, "duration_ms",
+		    json_real((double)(long long)(f->duration_ms * 1000) /
+		    1000));
+}
+
+static void
+log_ts(char ts[40])
+{
+	struct timespec	 now;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), 40 - strlen(ts), ".%03ldZ",
+	    now.tv_nsec / 1000000);
+}
+
+static void log_emit(int, const struct log_fields *, int, const char *,
+    const char *, va_list)
     __attribute__((format(printf, 5, 0)));
 
 static void
-log_emit(int level, const char *req_id, int rv, const char *errtext,
+log_emit(int level, const struct log_fields *f, int rv, const char *errtext,
     const char *fmt, va_list ap)
 {
 	char		 msg[2048], ts[40];
-	struct timespec	 now;
-	struct tm	 tm;
 	json_t		*o;
 	char		*clean;
 
 	if (level < log_min)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ",
-	    now.tv_nsec / 1000000);
+	log_ts(ts);
 	o = json_object();
 	if (o == NULL)
 		return;
@@ -111,8 +146,8 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	json_object_set_new(o, "level", json_string(log_level_name(level)));
 	json_object_set_new(o, "proc", json_string(log_proc));
 	json_object_set_new(o, "pid", json_integer(getpid()));
-	if (req_id != NULL)
-		json_object_set_new(o, "req", json_string(req_id));
+	if (f != NULL)
+		log_fields_set(o, f);
 	/*
 	 * vsnprintf cuts at a byte count and the text may carry untrusted
 	 * bytes: jansson refuses a string that is not UTF-8 and the line would
@@ -134,10 +169,10 @@ log_emit(int level, const char *req_id, int rv, const char *errtext,
 	json_decref(o);
 }
 
-#define LOG_VA(level, req, rv, errtext) do { \
+#define LOG_VA(level, f, rv, errtext) do { \
 	va_list ap; \
 	va_start(ap, fmt); \
-	log_emit(level, req, rv, errtext, fmt, ap); \
+	log_emit(level, f, rv, errtext, fmt, ap); \
 	va_end(ap); \
 } while (0)
 
@@ -176,7 +211,59 @@ log_warnx_r(int rv, const char *fmt, ...)
 void
 log_req(int level, const char *req_id, int rv, const char *fmt, ...)
 {
-	LOG_VA(level, req_id, rv, NULL);
+	struct log_fields	 f;
+
+	memset(&f, 0, sizeof(f));
+	f.req = req_id;
+	f.duration_ms = -1;
+	LOG_VA(level, &f, rv, NULL);
+}
+
+void
+log_fields(int level, const struct log_fields *f, int rv, const char *fmt,
+    ...)
+{
+	LOG_VA(level, f, rv, NULL);
+}
+
+static int	log_access_fd = -1;
+
+void
+log_access_set(int fd)
+{
+	log_access_fd = fd;
+}
+
+void
+log_access(const struct log_fields *f, const char *method, const char *path,
+    const char *client)
+{
+	char	 ts[40], *p;
+	json_t	*o;
+	size_t	 n;
+
+	if (log_access_fd < 0 || (o = json_object()) == NULL)
+		return;
+	log_ts(ts);
+	json_object_set_new(o, "ts", json_string(ts));
+	json_object_set_new(o, "method", json_string(method ? method : "-"));
+	if (path != NULL && (p = log_utf8(path, 1024)) != NULL) {
+		json_object_set_new(o, "path", json_string_nocheck(p));
+		free(p);
+	}
+	if (client != NULL)
+		json_object_set_new(o, "client", json_string(client));
+	log_fields_set(o, f);
+	p = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (p == NULL)
+		return;
+	n = strlen(p);
+	p[n] = '\n';	/* the NUL's byte: json_dumps' buffer holds n + 1 */
+	if (write(log_access_fd, p, n + 1) < 0) {
+		/* a failed access-log write is not a reason to fail */
+	}
+	free(p);
 }
 
 void

@@ -30,6 +30,33 @@ void	log_warnx_r(int rv, const char *fmt, ...)
 /** Same, for a request: the line carries req=<id>. */
 void	log_req(int level, const char *req_id, int rv, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
+/**
+ * The fields of a record that tools filter on, each its own JSON key
+ * (NULL, or a negative duration / zero status: absent), never inside the
+ * message text.  All borrowed.
+ */
+struct log_fields {
+	const char	*req;		/* request id */
+	const char	*tenant;
+	const char	*event;		/* audit event: assertion, consent */
+	const char	*user;		/* Salesforce username */
+	const char	*id;		/* assertion or token id */
+	const char	*route;
+	int		 status;	/* HTTP status */
+	double		 duration_ms;
+};
+/** A record with fields; rv adds reason and error as log_req() does. */
+void	log_fields(int level, const struct log_fields *f, int rv,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/**
+ * The access log ([server] access_log): fd, opened by the parent, or -1
+ * (off).  log_access() writes one JSON line there per request: time,
+ * request id, method, path (never the query: it can carry codes), route,
+ * status, duration, tenant, client address.  One write(2) per line.
+ */
+void	log_access_set(int fd);
+void	log_access(const struct log_fields *f, const char *method,
+	    const char *path, const char *client);
 /** Fatal error with errno text; exits 1. */
 void	fatal(const char *fmt,
     ...) __attribute__((format(printf, 1, 2), noreturn));
