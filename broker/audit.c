@@ -1,5 +1,6 @@
 /*
- * sso-broker: audit record writer, query and chain verification.
+ * sso-broker: audit record writer and chain verification (queries are in
+ * audit_query.c).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * The chain state (seq, prev hash, chain id) is in a MAP_SHARED page made
@@ -15,7 +16,7 @@
  * bumps a file generation under the lock; a process forked earlier sees
  * the new generation at its next write and follows the path, so the
  * records after the switch are all in the new file, in chain order.
- * Trust: audit_scan()/audit_verify() parse the file back with jansson and
+ * Trust: audit_verify_chain() parses the file back with jansson and
  * treat it as untrusted (a line that does not parse breaks the chain).
  */
 #include <errno.h>
@@ -914,162 +915,6 @@ audit_is_ready(const struct audit *a)
 	    (unsigned long long)st.st_size + need > rl.rlim_cur)
 		return 0;
 	return 1;
-}
-
-/* --- reading back --- */
-
-typedef int audit_line_fn(const char *line, size_t len, size_t lineno,
-    void *arg);
-
-static int
-audit_each_line(int fd, audit_line_fn *fn, void *arg)
-{
-	char	 buf[65536];
-	struct bk_buf	 cur;
-	off_t	 off = 0;
-	ssize_t	 n, i, start;
-	size_t	 lineno = 0;
-	int	 rv = BK_OK;
-
-	bk_buf_init(&cur, AUDIT_LINE_MAX);
-	for (;;) {
-		n = pread(fd, buf, sizeof(buf), off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rv = BK_E_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		off += n;
-		start = 0;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (bk_buf_add(&cur, buf + start,
-			    (size_t)(i - start)) != BK_OK)
-				/* oversized: report */
-				cur.len = AUDIT_LINE_MAX + 1;
-			lineno++;
-			if (cur.len > AUDIT_LINE_MAX)
-				rv = fn(NULL, cur.len, lineno, arg);
-			else
-				rv = fn(cur.data ? cur.data : "", cur.len,
-				    lineno, arg);
-			cur.len = 0;
-			if (cur.data)
-				cur.data[0] = '\0';
-			if (rv != BK_OK)
-				goto out;
-			start = i + 1;
-		}
-		if (start < n &&
-		    bk_buf_add(&cur, buf + start, (size_t)(n - start)) != BK_OK)
-			cur.len = AUDIT_LINE_MAX + 1;
-	}
-	if (rv == BK_OK && cur.len > 0) {
-		lineno++;
-		rv =
-		    fn(cur.len > AUDIT_LINE_MAX ? NULL : cur.data, cur.len,
-		    lineno, arg);
-	}
- out:
-	bk_buf_free(&cur);
-	return rv;
-}
-
-struct audit_scan_ctx {
-	const struct audit_filter *f;
-	int	(*cb)(const char *, size_t, void *);
-	void	*arg;
-	size_t	 n;
-	int	 truncated;
-};
-
-static int
-audit_field_match(json_t *o, const char *k, const char *want)
-{
-	const char *v;
-
-	if (want == NULL || *want == '\0')
-		return 1;
-	v = json_string_value(json_object_get(o, k));
-	if (v == NULL)
-		return 0;
-	if (strcmp(k, "user") == 0)
-		return strcasecmp(v, want) == 0;
-	return strcmp(v, want) == 0;
-}
-
-static time_t
-audit_rec_time(json_t *o)
-{
-	const char	*s = json_string_value(json_object_get(o, "time"));
-	struct tm	 tm;
-	char		*end;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return timegm(&tm);
-}
-
-static int
-audit_scan_line(const char *line, size_t len, size_t lineno, void *arg)
-{
-	struct audit_scan_ctx	*c = arg;
-	const struct audit_filter *f = c->f;
-	json_t			*o;
-	json_error_t		 err;
-	time_t			 t;
-
-	(void)lineno;
-	if (line == NULL || len == 0)
-		return BK_OK;
-	if ((o = json_loadb(line, len, 0, &err)) == NULL)
-		return BK_OK;
-	if (!audit_field_match(o, "tenant", f->tenant) ||
-	    !audit_field_match(o, "user", f->user) ||
-	    !audit_field_match(o, "outcome", f->outcome) ||
-	    !audit_field_match(o, "reason", f->reason) ||
-	    !audit_field_match(o, "event", f->event) ||
-	    !audit_field_match(o, "assertion_id", f->assertion_id))
-		goto out;
-	if (f->since || f->until) {
-		t = audit_rec_time(o);
-		if ((f->since && t < f->since) || (f->until && t > f->until))
-			goto out;
-	}
-	if (f->limit && c->n >= f->limit) {
-		c->truncated = 1;
-		json_decref(o);
-		return BK_E_TOOBIG;	/* stop */
-	}
-	c->n++;
-	if (c->cb(line, len, c->arg) != 0) {
-		json_decref(o);
-		return BK_E_IO;		/* the reader is gone: stop */
-	}
- out:
-	json_decref(o);
-	return BK_OK;
-}
-
-int
-audit_scan(struct audit *a, const struct audit_filter *f,
-    int (*cb)(const char *, size_t, void *), void *arg, int *truncated)
-{
-	struct audit_scan_ctx	 c = { f, cb, arg, 0, 0 };
-	int			 rv;
-
-	*truncated = 0;
-	rv = audit_each_line(a->rfd, audit_scan_line, &c);
-	*truncated = c.truncated;
-	return (rv == BK_E_TOOBIG && c.truncated) ? BK_OK : rv;
 }
 
 /* --- verification: lib/chain.h walks the lines --- */

@@ -106,23 +106,7 @@ int	audit_write_line(struct audit *a, const struct audit_rec *r,
  */
 int	audit_is_ready(const struct audit *a);
 
-/** Query filters; NULL/0 = any. */
-struct audit_filter {
-	const char	*tenant, *user, *outcome, *reason, *event,
-	    *assertion_id;
-	time_t		 since, until;
-	size_t		 limit;		/* 0 = no limit */
-};
-
-/**
- * Call cb(line, len, arg) for every record matching f, oldest first; a
- * non-zero return from cb stops the scan (BK_E_IO).  Lines are borrowed
- * for the call.  *truncated set when limit was hit.  Safe to run in a
- * thread of its own (pread on a descriptor nobody else moves).
- */
-int	audit_scan(struct audit *a, const struct audit_filter *f,
-	    int (*cb)(const char *line, size_t len, void *arg), void *arg,
-	    int *truncated);
+/* Queries (filters, the files, the streams): audit_query.h. */
 
 struct audit_verify_result {
 	int	 ok;
