@@ -153,6 +153,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    CONF_DERIVED | R, T(saml.username_attribute), 0, 0, NULL, v_token),
 	KW(TN, "saml", "max_authn_age", CONF_T_INT, 0, 2592000, "0", R,
 	    T(saml.max_authn_age), 0, 0, NULL, NULL),
+	KW(TN, "saml", "sign_requests", CONF_T_BOOL, 0, 1, "false", R,
+	    T(saml.sign_requests), 0, 0, NULL, NULL),
 	KW(TN, "oidc", "issuer", CONF_T_URL, 0, 0, NULL, CONF_REQ_OIDC | R,
 	    T(oidc.issuer), 0, 0, NULL, v_oidc_issuer),
 	KW(TN, "oidc", "client_id", CONF_T_STRING, 0, 0, NULL,

@@ -37,6 +37,7 @@ struct conf_saml {
 	int	 allow_portal_users;
 	char	*username_attribute;	/* NULL (default): the NameID */
 	int	 max_authn_age;		/* seconds, 0 = off (default) */
+	int	 sign_requests;		/* default 0: AuthnRequests unsigned */
 };
 
 struct conf_oidc {

@@ -267,7 +267,7 @@ conf_saml_unused_check(struct conf_parse *p)
 	static const char *const keys[] = { "idp_metadata", "sp_key",
 	    "sp_cert", "sp_entity_id", "allow_idp_initiated", "clock_skew",
 	    "allow_sha1", "allow_portal_users", "username_attribute",
-	    "max_authn_age", "keep_raw_assertions" };
+	    "max_authn_age", "keep_raw_assertions", "sign_requests" };
 	size_t	 i;
 	int	 l;
 

@@ -305,6 +305,20 @@ void	front_saml_metadata(struct front_req *req);
 void	front_saml_login(struct front_req *req);
 /** The SAML upstream's start: an AuthnRequest, kept by flow_request(). */
 void	front_saml_start(struct front_req *req);
+struct saml_redirect;
+/**
+ * An HTTP-Redirect binding message (saml.h, borrowed) as the URL to send
+ * the browser to: when r->sign, r->query is signed (RSA-SHA256) by req's
+ * tenant's SP key in the key holder (keys_sign(), on this worker's channel;
+ * blocks at most about a second) and Signature appended (Bindings
+ * 3.4.4.1).  Every Redirect message the broker signs goes through here.
+ * Worker.
+ * @param url	returned-owned.
+ * @return BK_OK, BK_E_SAML_REQUEST_SIGN (the holder did not sign; logged),
+ * BK_E_TOOBIG, BK_E_NOMEM.
+ */
+int	front_saml_redirect_url(struct front_req *req,
+	    const struct saml_redirect *r, char **url);
 /* The OAuth upstream (front_oidc.c). */
 void	front_oidc_start(struct front_req *req);
 void	front_oidc_callback(struct front_req *req);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "front_int.h"
+#include "keys.h"
 #include "log.h"
 #include "pol.h"
 #include "saml.h"
@@ -37,17 +38,60 @@ front_saml_metadata(struct front_req *req)
 	front_reply(req, 200, "application/samlmetadata+xml", xml, len);
 }
 
+/* The tenant's key in the key holder: its position in the configuration. */
+static size_t
+front_saml_key_index(const struct front_req *req)
+{
+	const struct conf	*c = req->f->conf;
+	size_t			 i;
+
+	for (i = 0; i < c->n_tenants; i++)
+		if (c->tenants[i] == req->t)
+			return i;
+	fatalx("tenant %s is not in the configuration", req->t->id);
+}
+
+int
+front_saml_redirect_url(struct front_req *req, const struct saml_redirect *r,
+    char **url)
+{
+	unsigned char	 sig[KEYS_SIG_MAX];
+	size_t		 siglen = 0;
+	int		 rv;
+
+	*url = NULL;
+	if (r->sign && (rv = keys_sign(req->f->keys_fd,
+	    front_saml_key_index(req), r->query, strlen(r->query), sig,
+	    &siglen)) != BK_OK) {
+		log_req(LOG_L_WARN, req->id, rv, "tenant %s: the key holder "
+		    "did not sign the HTTP-Redirect message", req->t->id);
+		return BK_E_SAML_REQUEST_SIGN;
+	}
+	return saml_redirect_url_build(r->dest, r->query,
+	    r->sign ? sig : NULL, siglen, url);
+}
+
 /* SP-initiated: an AuthnRequest (HTTP-Redirect) whose ID the flow keeps. */
 void
 front_saml_start(struct front_req *req)
 {
 	struct rec_signin	 up;
+	struct saml_redirect	 r;
 	char			 rid[SAML_ID_MAX + 1], *url = NULL;
 	int			 rv;
 
-	if ((rv = saml_authn_request_build(req->t->saml_sp, NULL, &url,
+	if ((rv = saml_authn_request_build(req->t->saml_sp, NULL, &r,
 	    rid)) != BK_OK) {
 		front_error(req, rv, NULL);
+		return;
+	}
+	rv = front_saml_redirect_url(req, &r, &url);
+	saml_redirect_cleanup(&r);
+	if (rv != BK_OK) {
+		/* 503 and its record: the sign-in cannot start (fail closed) */
+		req->fl.event = "authorize";
+		flow_refuse(req, rv, rv == BK_E_SAML_REQUEST_SIGN ?
+		    "the key holder did not sign the AuthnRequest" : NULL);
 		return;
 	}
 	memset(&up, 0, sizeof(up));

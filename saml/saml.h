@@ -36,6 +36,8 @@ struct saml_sp_params {
 	int	    allow_portal_users;
 	const char *username_attribute;	/* NULL: the NameID */
 	int	    max_authn_age;	/* seconds, 0 = no limit */
+	/* AuthnRequests signed (the SP metadata says AuthnRequestsSigned) */
+	int	    sign_requests;
 };
 
 struct saml_tenant;
@@ -109,16 +111,62 @@ void	saml_tenant_info(const struct saml_tenant *t,
  */
 const char *saml_sp_metadata(const struct saml_tenant *t, size_t *len);
 
+/* saml_redirect.c: the HTTP-Redirect binding (Bindings 3.4.4.1) */
+#define SAML_SIGALG_RSA_SHA256 \
+	"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+/** A message for the HTTP-Redirect binding, before its Signature. */
+struct saml_redirect {
+	char	*dest;		/* returned-owned: the endpoint URL */
+	/*
+	 * returned-owned: SAMLRequest (or SAMLResponse), RelayState and, when
+	 * sign is set, SigAlg, URL-encoded in that order: exactly the bytes
+	 * whose RSA-SHA256 signature goes into Signature.
+	 */
+	char	*query;
+	int	 sign;		/* query ends with SigAlg; a signature is due */
+};
+/** Release what r holds (NULL is fine); r is cleared. */
+void	saml_redirect_cleanup(struct saml_redirect *r);
 /**
- * A new AuthnRequest for the HTTP-Redirect binding.
- * @param url		returned-owned: the IdP SSO URL with SAMLRequest
- *			(and RelayState when relay_state is not NULL).
+ * A message's XML, DEFLATE-compressed (raw, RFC 1951) and base64-encoded:
+ * the value of SAMLRequest or SAMLResponse.
+ * @param b64	returned-owned.
+ * @return BK_OK, BK_E_TOOBIG (over 64 KiB of XML), BK_E_NOMEM.
+ */
+int	saml_redirect_encode(const char *xml, size_t len, char **b64);
+/**
+ * The query string of a Redirect-binding message: param ("SAMLRequest" or
+ * "SAMLResponse") = b64, then RelayState (when not NULL), then, when sign
+ * is set, SigAlg = RSA-SHA256, each value URL-encoded (RFC 3986 unreserved
+ * characters kept, upper-case hex).  With sign, the result is the string
+ * to sign.  All arguments borrowed.
+ * @param query	returned-owned.
+ * @return BK_OK, BK_E_TOOBIG (over 16 KiB), BK_E_NOMEM.
+ */
+int	saml_redirect_query_build(const char *param, const char *b64,
+	    const char *relay_state, int sign, char **query);
+/**
+ * The URL: dest, '?' (or '&' when dest has a query), query and, when sig
+ * is not NULL, "&Signature=" and the URL-encoded base64 of sig[0..siglen).
+ * @param url	returned-owned.
+ * @return BK_OK, BK_E_TOOBIG, BK_E_NOMEM.
+ */
+int	saml_redirect_url_build(const char *dest, const char *query,
+	    const unsigned char *sig, size_t siglen, char **url);
+
+/**
+ * A new AuthnRequest for the HTTP-Redirect binding, to the tenant's IdP
+ * SSO URL; out->sign is set when the tenant signs its requests
+ * (sign_requests), and then out->query is the string to sign.
+ * @param out		cleared on entry, filled on BK_OK (release with
+ *			saml_redirect_cleanup()).
  * @param request_id	the request's ID, for InResponseTo (P09).
- * @return BK_OK, BK_E_SAML_LASSO, BK_E_NOMEM.
+ * @return BK_OK, BK_E_SAML_RELAYSTATE, BK_E_SAML_LASSO, BK_E_NOMEM.
  */
 int	saml_authn_request_build(const struct saml_tenant *t,
-    const char *relay_state,
-	    char **url, char request_id[SAML_ID_MAX + 1]);
+	    const char *relay_state, struct saml_redirect *out,
+	    char request_id[SAML_ID_MAX + 1]);
 
 /**
  * Verify a SAMLResponse form value (base64) against the tenant.  Pure apart

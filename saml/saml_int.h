@@ -101,6 +101,7 @@ struct saml_tenant {
 	int		 clock_skew;
 	int		 allow_portal_users;
 	int		 max_authn_age;
+	int		 sign_requests;	/* AuthnRequests signed (3.4.4.1) */
 	struct saml_tenant_info info;
 	xmlSecKeyPtr	 keys[SAML_MAX_IDP_CERTS];	/* public RSA only */
 	/* the certificates' DER, for the raw assertions' records */

@@ -440,8 +440,8 @@ saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
 	    NULL ||
 	    (sp = xmlNewChild(root, md, SAML_XC("SPSSODescriptor"), NULL)) ==
 	    NULL ||
-	    xmlNewProp(sp, SAML_XC("AuthnRequestsSigned"), SAML_XC("false")) ==
-	    NULL ||
+	    xmlNewProp(sp, SAML_XC("AuthnRequestsSigned"),
+	    SAML_XC(t->sign_requests ? "true" : "false")) == NULL ||
 	    xmlNewProp(sp, SAML_XC("WantAssertionsSigned"), SAML_XC("true")) ==
 	    NULL ||
 	    xmlNewProp(sp, SAML_XC("protocolSupportEnumeration"),
@@ -522,6 +522,7 @@ saml_tenant_copy(struct saml_tenant *t, const struct saml_sp_params *p)
 	t->clock_skew = p->clock_skew < 0 ? 0 : p->clock_skew;
 	t->allow_portal_users = p->allow_portal_users != 0;
 	t->max_authn_age = p->max_authn_age < 0 ? 0 : p->max_authn_age;
+	t->sign_requests = p->sign_requests != 0;
 	if ((t->tenant_id = bk_strdup(p->tenant_id)) == NULL ||
 	    (t->sp_entity_id = bk_strdup(p->sp_entity_id)) == NULL ||
 	    (t->acs_url = bk_strdup(p->acs_url)) == NULL)
@@ -630,21 +631,52 @@ saml_authn_request_shape(const struct saml_tenant *t, LassoProfile *prof)
 	g_free(req->NameIDPolicy->SPNameQualifier);
 	req->NameIDPolicy->SPNameQualifier = NULL;
 	req->NameIDPolicy->AllowCreate = TRUE;
-	if (ra->Destination == NULL)
-		ra->Destination = g_strdup(t->info.idp_sso_url);
+	/* the endpoint the URL goes to (saml_authn_request_encode) */
+	g_free(ra->Destination);
+	ra->Destination = g_strdup(t->info.idp_sso_url);
 	return BK_OK;
+}
+
+/*
+ * The request's XML from lasso, encoded for the HTTP-Redirect binding by
+ * saml_redirect.c: the same code signs (or not) every message the broker
+ * sends that way, so lasso never builds the URL (it has no key to sign).
+ */
+static int
+saml_authn_request_encode(const struct saml_tenant *t, LassoProfile *prof,
+    const char *relay_state, struct saml_redirect *out)
+{
+	LassoSamlp2RequestAbstract *ra;
+	char	*xml, *b64 = NULL;
+	int	 rv;
+
+	ra = LASSO_SAMLP2_REQUEST_ABSTRACT(prof->request);
+	if ((xml = lasso_node_export_to_xml(LASSO_NODE(prof->request))) ==
+	    NULL) {
+		log_warnx_r(BK_E_SAML_LASSO, "lasso_node_export_to_xml failed");
+		return BK_E_SAML_LASSO;
+	}
+	if ((rv = saml_redirect_encode(xml, strlen(xml), &b64)) == BK_OK &&
+	    (rv = saml_redirect_query_build("SAMLRequest", b64, relay_state,
+	    t->sign_requests, &out->query)) == BK_OK &&
+	    (out->dest = bk_strdup(ra->Destination)) == NULL)
+		rv = BK_E_NOMEM;
+	out->sign = t->sign_requests;
+	g_free(xml);
+	free(b64);
+	return rv;
 }
 
 int
 saml_authn_request_build(const struct saml_tenant *t, const char *relay_state,
-    char **url, char request_id[SAML_ID_MAX + 1])
+    struct saml_redirect *out, char request_id[SAML_ID_MAX + 1])
 {
 	LassoLogin *login = NULL;
 	LassoProfile *prof;
 	const char *id;
 	int rv = BK_E_SAML_LASSO, lrc;
 
-	*url = NULL;
+	memset(out, 0, sizeof(*out));
 	request_id[0] = '\0';
 	if (relay_state != NULL && (strlen(relay_state) > SAML_RELAYSTATE_MAX ||
 	    !bk_str_is_printable(relay_state)))
@@ -662,23 +694,16 @@ saml_authn_request_build(const struct saml_tenant *t, const char *relay_state,
 	}
 	if ((rv = saml_authn_request_shape(t, prof)) != BK_OK)
 		goto out;
-	if (relay_state != NULL)
-		prof->msg_relayState = g_strdup(relay_state);
-	rv = BK_E_SAML_LASSO;
-	if ((lrc = lasso_login_build_authn_request_msg(login)) != 0) {
-		log_warnx_r(rv, "lasso_login_build_authn_request_msg: %s",
-		    lasso_strerror(lrc));
-		goto out;
-	}
 	id = LASSO_SAMLP2_REQUEST_ABSTRACT(prof->request)->ID;
-	if (prof->msg_url == NULL || id == NULL || strlen(id) > SAML_ID_MAX)
+	rv = BK_E_SAML_LASSO;
+	if (id == NULL || strlen(id) > SAML_ID_MAX)
 		goto out;
-	if ((*url = bk_strdup(prof->msg_url)) == NULL) {
-		rv = BK_E_NOMEM;
+	if ((rv = saml_authn_request_encode(t, prof, relay_state, out)) !=
+	    BK_OK) {
+		saml_redirect_cleanup(out);
 		goto out;
 	}
 	memcpy(request_id, id, strlen(id) + 1);
-	rv = BK_OK;
  out:
 	g_object_unref(login);
 	return rv;

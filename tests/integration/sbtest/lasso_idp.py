@@ -1,6 +1,11 @@
 """An IdP built on python3-lasso (lasso.Server in the IdP role + lasso.Login): it reads the
 broker's SP metadata, processes the broker's AuthnRequest and answers by HTTP-POST with a
-signed assertion (RSA-SHA256), NameID = the Salesforce username."""
+signed assertion (RSA-SHA256), NameID = the Salesforce username.
+
+With want_signed, the IdP wants signed AuthnRequests: its metadata says
+WantAuthnRequestsSigned="true" and the login's signature verify hint is FORCE, so lasso checks the
+HTTP-Redirect query signature with the SP's certificate from its metadata and raises lasso.Error
+(e.g. DS_ERROR_SIGNATURE_NOT_FOUND, DS_ERROR_INVALID_SIGNATURE) otherwise."""
 import base64
 import os
 import urllib.parse
@@ -13,23 +18,29 @@ UNSPEC = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
 
 
 class LassoIdP:
-    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml):
+    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False):
         os.makedirs(workdir, exist_ok=True)
         self.idp_md = os.path.join(workdir, 'lasso-idp-metadata.xml')
         self.sp_md = os.path.join(workdir, 'lasso-sp-metadata.xml')
         with open(self.idp_md, 'w') as f:
-            f.write(idp_metadata(entity, sso_url, [cert]))
+            md = idp_metadata(entity, sso_url, [cert])
+            if want_signed:
+                md = md.replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"')
+            f.write(md)
         with open(self.sp_md, 'wb') as f:
             f.write(sp_metadata_xml if isinstance(sp_metadata_xml, bytes) else sp_metadata_xml.encode())
         self.server = lasso.Server(self.idp_md, key, None, cert)
         self.server.signatureMethod = lasso.SIGNATURE_METHOD_RSA_SHA256
         self.server.addProvider(lasso.PROVIDER_ROLE_SP, self.sp_md)
         self.entity = entity
+        self.want_signed = want_signed
 
     def answer(self, redirect_url, username, *, is_portal_user='false'):
         """-> (SAMLResponse base64, RelayState, ACS URL)."""
         query = urllib.parse.urlparse(redirect_url).query
         login = lasso.Login(self.server)
+        if self.want_signed:
+            login.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
         login.processAuthnRequestMsg(query)
         try:
             login.validateRequestMsg(True, True)

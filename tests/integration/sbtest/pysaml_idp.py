@@ -1,6 +1,12 @@
 """A Salesforce-shaped IdP built on pysaml2 (python3-saml2): it reads the broker's SP
 metadata, parses the broker's AuthnRequest from the HTTP-Redirect URL and answers with a
-signed Assertion (unsigned Response, the Salesforce shape) or with both signed."""
+signed Assertion (unsigned Response, the Salesforce shape) or with both signed.
+
+With want_signed (Salesforce's "Verify Request Signatures"), the IdP wants signed
+AuthnRequests: the HTTP-Redirect query signature (SAML Bindings 3.4.4.1) is checked as
+pysaml2's own tests do it (tests/test_70_redirect_signing.py): pysaml2's
+verify_redirect_signature() with each signing certificate of the SP's metadata; an unsigned or
+badly signed request raises RequestRefused."""
 import base64
 import os
 import urllib.parse
@@ -20,8 +26,12 @@ except ImportError:  # pragma: no cover
     DIGEST_SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256'
 
 
+class RequestRefused(Exception):
+    """The IdP refused the AuthnRequest (its signature)."""
+
+
 class PySamlIdP:
-    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml):
+    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False):
         os.makedirs(workdir, exist_ok=True)
         self.sp_md = os.path.join(workdir, 'sp-metadata.xml')
         with open(self.sp_md, 'wb') as f:
@@ -50,9 +60,30 @@ class PySamlIdP:
         # Salesforce sends attribute names as they are (NameFormat unspecified): pass them through.
         self.server.config.attribute_converters.insert(0, AttributeConverterNOOP(NAME_FORMAT_UNSPECIFIED))
         self.entity = entity
+        self.want_signed = want_signed
+
+    def check_signature(self, redirect_url):
+        """The query's Signature, by pysaml2, with the SP's signing certificates (metadata)."""
+        from saml2.sigver import verify_redirect_signature
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(redirect_url).query).items()}
+        if 'Signature' not in q or 'SigAlg' not in q:
+            raise RequestRefused('the AuthnRequest is not signed')
+        req = self.server.parse_authn_request(q['SAMLRequest'], BINDING_HTTP_REDIRECT)
+        certs = self.server.metadata.certs(req.message.issuer.text, 'any', 'signing')
+        if not certs:
+            raise RequestRefused('no signing certificate in the SP metadata')
+        for c in certs:
+            try:
+                if verify_redirect_signature(q, self.server.sec.sec_backend, c):
+                    return
+            except Exception as e:      # pysaml2 raises Unsupported for an unknown SigAlg
+                raise RequestRefused(f'{type(e).__name__}: {e}') from e
+        raise RequestRefused('the AuthnRequest signature does not verify')
 
     def answer(self, redirect_url, username, *, sign_response=False, is_portal_user='false'):
         """-> (SAMLResponse base64, RelayState, ACS URL)."""
+        if self.want_signed:
+            self.check_signature(redirect_url)
         q = urllib.parse.parse_qs(urllib.parse.urlparse(redirect_url).query)
         req = self.server.parse_authn_request(q['SAMLRequest'][0], BINDING_HTTP_REDIRECT)
         msg = req.message
