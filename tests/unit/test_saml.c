@@ -625,8 +625,6 @@ test_result_fields(void **state)
 	assert_int_equal(res.response_signed, 0);
 	assert_int_equal(res.not_on_or_after, NOW + 300);
 	assert_string_equal(res.cert_fingerprint, T->info.certs[0].fingerprint);
-	saml_result_cleanup(&res);
-	free(in);
 	/* what the audit records besides the identity (issue 9) */
 	assert_string_equal(res.name_id, ALICE);
 	assert_non_null(res.issue_instant);
@@ -643,6 +641,8 @@ test_result_fields(void **state)
 	assert_string_equal(res.name_id, ALICE);
 	assert_non_null(res.issuer);
 	assert_non_null(res.sig_alg);
+	saml_result_cleanup(&res);
+	free(in);
 }
 
 static void
