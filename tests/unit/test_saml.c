@@ -23,6 +23,8 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include <openssl/pem.h>
+
 #include <libxml/tree.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
@@ -832,6 +834,24 @@ inflate_raw(const unsigned char *in, size_t len)
 	return out;
 }
 
+/* An unsigned tenant's AuthnRequest as the URL the broker sends. */
+static int
+authn_url(const struct saml_tenant *t, const char *rs, char **url,
+    char id[SAML_ID_MAX + 1])
+{
+	struct saml_redirect r;
+	int rv;
+
+	*url = NULL;
+	if ((rv = saml_authn_request_build(t, rs, &r, id)) != BK_OK)
+		return rv;
+	assert_false(r.sign);
+	assert_null(strstr(r.query, "SigAlg="));
+	rv = saml_redirect_url_build(r.dest, r.query, NULL, 0, url);
+	saml_redirect_cleanup(&r);
+	return rv;
+}
+
 static void
 test_authn_request(void **state)
 {
@@ -841,8 +861,7 @@ test_authn_request(void **state)
 	xmlDocPtr d = NULL;
 	xmlNodePtr r, pol;
 
-	assert_int_equal(saml_authn_request_build(T, "opaque-key-1", &url, id),
-	    BK_OK);
+	assert_int_equal(authn_url(T, "opaque-key-1", &url, id), BK_OK);
 	assert_true(strncmp(url, "https://idp.test/idp/endpoint/HttpRedirect?",
 	    43) == 0);
 	assert_null(strstr(url, "Signature="));
@@ -877,13 +896,170 @@ test_authn_request(void **state)
 	free(req);
 	free(url);
 	/* No RelayState unless given; a fresh ID each time; P33 cap. */
-	assert_int_equal(saml_authn_request_build(T, NULL, &url, id), BK_OK);
+	assert_int_equal(authn_url(T, NULL, &url, id), BK_OK);
 	assert_null(strstr(url, "RelayState="));
 	free(url);
-	assert_int_equal(saml_authn_request_build(T, "0123456789012345678901234"
+	assert_int_equal(authn_url(T, "0123456789012345678901234"
 	    "56789012345678901234567890123456789012345678901234567890", &url,
 	    id), BK_E_SAML_RELAYSTATE);
 	assert_null(url);
+}
+
+/*
+ * The string to sign (Bindings 3.4.4.1), a known vector: the parameters
+ * in their order, each value URL-encoded with only RFC 3986 unreserved
+ * characters left and upper-case hex (what pysaml2's urlencode gives).
+ */
+static void
+test_redirect_query(void **state)
+{
+	char *q = NULL, *url = NULL;
+	const unsigned char sig[] = { 0xfb, 0xff, 0x00, 0x3e };
+
+	(void)state;
+	assert_int_equal(saml_redirect_query_build("SAMLRequest", "fZ+/a=",
+	    "k1 (x)&y=~", 1, &q), BK_OK);
+	assert_string_equal(q, "SAMLRequest=fZ%2B%2Fa%3D"
+	    "&RelayState=k1%20%28x%29%26y%3D~"
+	    "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23"
+	    "rsa-sha256");
+	assert_int_equal(saml_redirect_url_build("https://idp.test/sso", q,
+	    sig, sizeof(sig), &url), BK_OK);
+	assert_int_equal(strncmp(url, "https://idp.test/sso?", 21), 0);
+	assert_string_equal(url + 21 + strlen(q), "&Signature=%2B%2F8APg%3D%3D");
+	free(url);
+	free(q);
+	/* unsigned, no RelayState: SAMLResponse alone; a query kept */
+	assert_int_equal(saml_redirect_query_build("SAMLResponse", "AB+=",
+	    NULL, 0, &q), BK_OK);
+	assert_string_equal(q, "SAMLResponse=AB%2B%3D");
+	assert_int_equal(saml_redirect_url_build("https://idp.test/slo?so=1",
+	    q, NULL, 0, &url), BK_OK);
+	assert_string_equal(url, "https://idp.test/slo?so=1&SAMLResponse=AB%2B%3D");
+	free(url);
+	free(q);
+}
+
+/* What the key holder does (keys.c): RSA-SHA256, PKCS#1 v1.5. */
+static size_t
+holder_sign(const char *data, unsigned char *sig, size_t cap)
+{
+	FILE *f = fopen(KEYDIR "/sp.key", "r");
+	EVP_PKEY *k;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t n = cap;
+
+	assert_non_null(f);
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k),
+	    1);
+	assert_int_equal(EVP_DigestSign(md, sig, &n,
+	    (const unsigned char *)data, strlen(data)), 1);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	return n;
+}
+
+/* The Signature of url checks against sp.crt over the bytes before it. */
+static int
+sp_cert_verifies(const char *url)
+{
+	FILE *f = fopen(KEYDIR "/sp.crt", "r");
+	X509 *x;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const char *q = strchr(url, '?') + 1, *s = strstr(url, "&Signature=");
+	char *sig64;
+	unsigned char *sig;
+	size_t siglen;
+	int ok;
+
+	assert_non_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(s);
+	sig64 = query_param(url, "Signature");
+	assert_int_equal(bk_b64_decode(sig64, strlen(sig64), 1024, &sig,
+	    &siglen), BK_OK);
+	assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+	    X509_get0_pubkey(x)), 1);
+	ok = EVP_DigestVerify(md, sig, siglen, (const unsigned char *)q,
+	    (size_t)(s - q)) == 1;
+	EVP_MD_CTX_free(md);
+	X509_free(x);
+	free(sig);
+	free(sig64);
+	return ok;
+}
+
+/* sign_requests: SigAlg last, the holder's signature checks with sp.crt. */
+static void
+test_authn_request_signed(void **state)
+{
+	struct saml_sp_params p;
+	struct saml_tenant *t = NULL;
+	struct saml_redirect r;
+	char id[SAML_ID_MAX + 1], *url = NULL, *why = NULL, *req, *xml;
+	unsigned char sig[512], *raw;
+	size_t n, rawlen;
+	xmlDocPtr d = NULL;
+
+	(void)state;
+	p = params(KEYDIR "/idp-metadata.xml");
+	p.sign_requests = 1;
+	assert_int_equal(saml_tenant_new(&p, &t, &why), BK_OK);
+	assert_non_null(strstr(saml_sp_metadata(t, NULL),
+	    "AuthnRequestsSigned=\"true\""));
+	assert_int_equal(saml_authn_request_build(t, "rs-1", &r, id), BK_OK);
+	assert_true(r.sign);
+	assert_string_equal(r.dest, "https://idp.test/idp/endpoint/HttpRedirect");
+	assert_non_null(strstr(r.query, "&RelayState=rs-1&SigAlg="
+	    "http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"));
+	n = holder_sign(r.query, sig, sizeof(sig));
+	assert_int_equal(saml_redirect_url_build(r.dest, r.query, sig, n, &url),
+	    BK_OK);
+	assert_true(sp_cert_verifies(url));
+	/* the request itself carries no XML signature (the query's is it) */
+	req = query_param(url, "SAMLRequest");
+	assert_int_equal(bk_b64_decode(req, strlen(req), 65536, &raw, &rawlen),
+	    BK_OK);
+	xml = inflate_raw(raw, rawlen);
+	assert_int_equal(saml_xml_parse(xml, strlen(xml), 0, &d, NULL), BK_OK);
+	assert_string_equal(saml_xml_attr(root_of(d), "ID"), id);
+	assert_null(find(root_of(d), SAML_NS_DS, "Signature"));
+	xmlFreeDoc(d);
+	/* one byte of the signed string changed: no longer verifies */
+	url[strlen(r.dest) + 1 + 20] ^= 1;
+	assert_false(sp_cert_verifies(url));
+	free(xml);
+	free(raw);
+	free(req);
+	free(url);
+	saml_redirect_cleanup(&r);
+	saml_tenant_free(t);
+}
+
+/* saml_redirect_encode: raw DEFLATE then base64, inflated back whole. */
+static void
+test_redirect_encode(void **state)
+{
+	const char *xml = "<samlp:AuthnRequest ID=\"_x\"/>";
+	char *b64 = NULL, *back;
+	unsigned char *raw;
+	size_t rawlen;
+
+	(void)state;
+	assert_int_equal(saml_redirect_encode(xml, strlen(xml), &b64), BK_OK);
+	assert_int_equal(bk_b64_decode(b64, strlen(b64), 4096, &raw, &rawlen),
+	    BK_OK);
+	back = inflate_raw(raw, rawlen);
+	assert_string_equal(back, xml);
+	free(back);
+	free(raw);
+	free(b64);
+	assert_int_equal(saml_redirect_encode(xml, 0, &b64), BK_E_TOOBIG);
+	assert_null(b64);
 }
 
 static void
@@ -999,6 +1175,9 @@ main(void)
 		cmocka_unit_test(test_metadata_expires_at_runtime),
 		cmocka_unit_test(test_sp_metadata),
 		cmocka_unit_test(test_authn_request),
+		cmocka_unit_test(test_redirect_query),
+		cmocka_unit_test(test_authn_request_signed),
+		cmocka_unit_test(test_redirect_encode),
 		cmocka_unit_test(test_time_parse),
 	};
 	struct CMUnitTest *all;
