@@ -88,7 +88,8 @@ saml_response_recheck(const char *b64, size_t len, const unsigned char *der,
 		free(d);
 		rv = BK_OK;
 	} else {
-		if (rv == BK_OK)	/* fail closed: no fingerprint, no proof */
+		/* fail closed: no fingerprint, no proof */
+		if (rv == BK_OK)
 			rv = BK_E_SAML_SIG_INVALID;
 		*detail = d;
 	}

@@ -54,8 +54,8 @@ ssoctl_raw_file_find(struct ssoctl *c, const char *path, const char *id,
 	free(line);
 	fclose(fp);
 	if (*out == NULL)
-		return ssoctl_fail(c, BK_E_AUDIT_RAW_NONE, "%s: no raw assertion "
-		    "with ID %s", path, id);
+		return ssoctl_fail(c, BK_E_AUDIT_RAW_NONE,
+		    "%s: no raw assertion with ID %s", path, id);
 	return BK_OK;
 }
 
@@ -125,8 +125,9 @@ ssoctl_raw_digests(struct ssoctl *c, json_t *o, unsigned char **der,
 	bk_sha256_hex(b64, strlen(b64), got);
 	if (strlen(ssoctl_raw_str(o, "sha256")) != BK_DIGEST_HEX ||
 	    CRYPTO_memcmp(got, ssoctl_raw_str(o, "sha256"), BK_DIGEST_HEX) != 0)
-		return ssoctl_fail(c, BK_E_AUDIT_RAW_DIGEST, "the Response kept "
-		    "is not the one its record names (SHA-256 differs)");
+		return ssoctl_fail(c, BK_E_AUDIT_RAW_DIGEST,
+		    "the Response kept is not the one its record names "
+		    "(SHA-256 differs)");
 	if (bk_b64_decode(cert, strlen(cert), 65536, der, der_len) != BK_OK ||
 	    *der_len == 0)
 		return ssoctl_fail(c, BK_E_SAML_CERT, "no IdP certificate was "

@@ -3,7 +3,8 @@
 Hostile text (invalid UTF-8, multi-byte values cut at a byte count) still gives a record; a
 SIGHUP storm under load and a rotation keep one gapless chain; a full file system and a
 file-size limit give 503s (no half record, no dead worker, /readyz 503) and sign-ins resume
-once there is room again."""
+once there is room again; the low-space watermark speaks first; an unwritable (immutable) file
+gives 503s too, and sign-ins resume once it is writable."""
 import errno
 import hashlib
 import json
@@ -22,7 +23,7 @@ from lxml import etree
 from sbtest import env
 from sbtest.admin import run
 from sbtest.browser import code_from, is_deletion, pkce, set_cookies
-from sbtest.flows import Env, describe
+from sbtest.flows import Env, admin, describe
 from sbtest.idp import b64
 
 NEVER = [('acme', {'consent': 'never'})]
@@ -277,6 +278,10 @@ def test_full_disk_refuses_then_resumes(small_fs, factory):
     e = Env(b, b.dir)
     st, code, _, out = attempt(e)
     assert code, describe(out)
+    # the watermark (min_free_mb, 1 GiB by default) spoke long before the fail-closed point
+    assert env.wait_for(lambda: _metric(b, 'ssobroker_audit_disk_low') == 1, 10)
+    assert 0 < _metric(b, 'ssobroker_audit_disk_free_bytes') <= 256 * 1024
+    assert env.wait_for(lambda: 'below [audit] min_free_mb' in b.log_text(), 10), b.log_tail()
     workers = processes(b)
     filler = os.path.join(small_fs, 'filler')
     _fill(filler)
@@ -300,6 +305,38 @@ def test_full_disk_refuses_then_resumes(small_fs, factory):
     assert code, describe(out)
     recs = chain_records(b.audit_path)
     assert recs[-1]['event'] == 'code_issued' and recs[-1]['outcome'] == 'accepted'
+    verify_ok(b)
+
+
+def _metric(b, name):
+    m = re.search(r'^' + re.escape(name) + r' (\S+)$', admin(b, 'GET', '/metrics').text, re.M)
+    return float(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- an unwritable file
+
+def test_unwritable_file_refuses_then_resumes(factory):
+    """The audit file made immutable under the running broker (chattr +i: even root's writes
+    fail, EPERM): sign-ins get the 503 page, no worker dies, and they resume once it can be
+    written again; the chain verifies."""
+    b = factory.broker(tenants=NEVER)
+    e = Env(b, b.dir)
+    st, code, _, out = attempt(e)
+    assert code, describe(out)
+    r = subprocess.run(['chattr', '+i', b.audit_path], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip('chattr +i is not available here: ' + r.stderr.strip())
+    workers = processes(b)
+    try:
+        keys = b.keys()
+        for _ in range(2):
+            expect_refused_503(e, keys)
+        assert processes(b) == workers and b.healthy()
+        assert 'Operation not permitted' in b.log_text()
+    finally:
+        subprocess.run(['chattr', '-i', b.audit_path], capture_output=True)
+    assert env.wait_for(lambda: attempt(e)[1], 15, 1), b.log_tail()
+    chain_records(b.audit_path)
     verify_ok(b)
 
 

@@ -1,7 +1,7 @@
 """Not a weapon (issue 9 item 5): junk at the ACS is counted, not recorded one by one.
 
 A flood of junk posts and GETs at full speed writes a small, bounded amount of audit (the 60 s run
-is bench/audit_flood.sh; here 10 s, scaled), every refusal is still accounted for (own records plus
+is bench/audit_flood.sh, AUDIT_FLOOD_SEC=60; here 10 s, scaled), every refusal is still accounted for (own records plus
 the counts add up to the requests sent), a GET on the ACS answers 405 with Allow: POST, a real
 sign-in during the flood keeps its own records, and the chain verifies."""
 import json
@@ -16,7 +16,7 @@ from sbtest.flows import Env, describe
 from test_audit_durable import metric, sign_in, with_audit
 from test_audit_faults import NEVER, chain_records, verify_ok
 
-FLOOD_SEC = 10
+FLOOD_SEC = int(os.environ.get('AUDIT_FLOOD_SEC', '10'))   # bench/audit_flood.sh: 60
 BUDGET_PER_MIN = 1024 * 1024        # the issue's bound: 1 MB of audit for 60 s of flood
 
 JUNK = [
@@ -91,9 +91,15 @@ def test_junk_flood_is_counted_not_recorded(factory):
     agg = [r for r in junk if 'count' in r]
     # Own records are an allowance per minute (AUDIT_AGG_FREE_ALL, two minutes at most in 10 s);
     # the rest of the growth is the counts, which scale with time: 1 MB a minute, scaled.
-    assert len(own) <= 2 * AUDIT_AGG_FREE_ALL, len(own)
     own_bytes = sum(len(json.dumps(r, separators=(',', ':'))) + 1 for r in own)
-    assert grown < BUDGET_PER_MIN, f'{grown} bytes of audit for {sent} junk requests'
+    report = os.environ.get('AUDIT_FLOOD_REPORT')
+    if report:
+        with open(report, 'w') as f:
+            f.write(f'{FLOOD_SEC} s, {sent} junk requests ({sent / FLOOD_SEC:.0f}/s), answers {st}\n'
+                    f'audit grew {grown} bytes: {len(own)} own records ({own_bytes} bytes), '
+                    f'{len(agg)} counted records for {sum(r["count"] for r in agg)} refusals\n')
+    assert len(own) <= (FLOOD_SEC // 60 + 2) * AUDIT_AGG_FREE_ALL, len(own)
+    assert grown < BUDGET_PER_MIN * max(1, FLOOD_SEC / 60), f'{grown} bytes of audit for {sent} junk requests'
     assert grown - own_bytes < BUDGET_PER_MIN * FLOOD_SEC / 60, (grown, own_bytes, sent)
     assert agg and all(r['first'] <= r['last'] for r in agg), agg[:2]
     assert len(own) + sum(r['count'] for r in agg) == sent, (len(own), sum(r['count'] for r in agg), sent)
