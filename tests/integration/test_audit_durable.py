@@ -135,3 +135,66 @@ def test_enough_disk_is_not_low(factory):
     b.start()
     assert env.wait_for(lambda: metric(b, 'ssobroker_audit_disk_low') == 0, 10)
     assert 'below [audit] min_free_mb' not in b.log_text()
+
+
+FAILSYNC_C = r'''
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/* fdatasync fails with EIO while the file named by FAILSYNC exists. */
+int fdatasync(int fd)
+{
+	const char *p = getenv("FAILSYNC");
+
+	if (p != NULL && access(p, F_OK) == 0) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+'''
+
+
+def test_failed_flush_gives_503_and_hands_nothing_out(factory, tmp_path):
+    """fdatasync fails (EIO, from a preloaded shim): the held answer becomes the 503 page, without
+    the session cookie or the code; the broker stays up; sign-ins resume when flushes work."""
+    import shutil
+    import subprocess
+    cc = shutil.which('cc') or shutil.which('gcc')
+    if cc is None:
+        import pytest
+        pytest.skip('no C compiler for the fdatasync shim')
+    so, flag = str(tmp_path / 'failsync.so'), str(tmp_path / 'fail-now')
+    src = tmp_path / 'failsync.c'
+    src.write_text(FAILSYNC_C)
+    subprocess.run([cc, '-shared', '-fPIC', '-o', so, str(src)], check=True)
+    b = factory.broker(tenants=NEVER, start=False)
+    saved = {k: os.environ.get(k) for k in ('LD_PRELOAD', 'FAILSYNC', 'ASAN_OPTIONS')}
+    os.environ.update(LD_PRELOAD=so, FAILSYNC=flag,
+                      ASAN_OPTIONS='detect_leaks=0:verify_asan_link_order=0')
+    try:
+        b.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    e = Env(b, b.dir)
+    rid, code, out = sign_in(e, 'alice@acme.example')
+    assert code, describe(out)
+    open(flag, 'w').close()
+    br = e.browser()
+    login = br.start_login('acme')
+    out = br.post_acs('acme', b64(e.idp['acme'].good('bob@acme.example', login.rid)), login.relay)
+    r = out.chain[0]
+    assert r.status_code == 503 and 'audit_unavailable' in r.text, describe(out)
+    assert 'Location' not in r.headers and not r.headers.get('Set-Cookie', '').count('ssob_s_'), r.headers
+    assert (metric(b, 'ssobroker_audit_fsync_total{outcome="failed"}') or 0) >= 1
+    assert 'cannot flush' in b.log_text() and b.healthy()
+    os.unlink(flag)
+    rid, code, out = sign_in(e, 'carol@acme.example')
+    assert code, describe(out)
+    verify_ok(b)
