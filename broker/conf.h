@@ -266,6 +266,13 @@ int	conf_proxy_client(const struct conf *c, const char *peer,
  */
 int	conf_tenant_diff(const struct conf_tenant *a,
 	    const struct conf_tenant *b, char **before, char **after);
+/**
+ * The same for broker.conf's own directives between two loads (neither
+ * NULL); the Redis URL is masked, a rotated admin token only said.
+ * @return BK_OK, BK_E_NOMEM.
+ */
+int	conf_broker_diff(const struct conf *a, const struct conf *b,
+	    char **before, char **after);
 const char *conf_consent_name(enum conf_consent);
 const char *conf_login_name(enum conf_login);
 

@@ -769,7 +769,7 @@ static void
 proc_reload_audit(const struct conf *old, const struct conf *nc)
 {
 	struct audit_rec	 r;
-	char			 detail[256];
+	char			 detail[256], *before = NULL, *after = NULL;
 	size_t			 i, n = 0;
 
 	for (i = 0; i < nc->n_tenants; i++)
@@ -788,7 +788,14 @@ proc_reload_audit(const struct conf *old, const struct conf *nc)
 	r.reason = "ok";
 	r.instance = nc->instance;
 	r.detail = detail;
+	/* broker.conf's own changes (trusted_proxies, ...) before and after */
+	if (conf_broker_diff(old, nc, &before, &after) != BK_OK)
+		r.detail = "broker.conf changes not recorded: out of memory";
+	r.before = before;
+	r.after = after;
 	proc_audit_write(&r);
+	free(before);
+	free(after);
 }
 
 static void

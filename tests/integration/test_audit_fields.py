@@ -225,6 +225,7 @@ def test_reload_records_tenant_changes(factory):
     b.tenants['acme'].saml['clock_skew'] = '30'
     del b.tenants['beta']
     os.remove(b.tenant_path('beta'))
+    b.server['trusted_proxies'] = '10.0.0.0/8'
     b.reload()
     def recs():
         got = b.audit()[n:]
@@ -243,6 +244,8 @@ def test_reload_records_tenant_changes(factory):
     assert secret not in json.dumps(rm[0]) and all(v is not None for v in rm[0]['before'].values()), rm[0]
     cr = [r for r in got if r.get('event') == 'config_reload']
     assert cr[-1].get('outcome') == 'accepted' and cr[-1].get('instance') == socket.gethostname(), cr
+    assert cr[-1].get('before', {}).get('[server] trusted_proxies') == [], cr[-1]
+    assert cr[-1].get('after', {}).get('[server] trusted_proxies') == ['10.0.0.0/8'], cr[-1]
 
 
 def test_oidc_signin_records(factory, tmp_path):

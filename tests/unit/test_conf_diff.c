@@ -1,12 +1,12 @@
 /*
  * sso-broker: unit tests for broker/conf_diff.c: what a reload changed in
- * a tenant, as its audit record shows it.
+ * a tenant and in broker.conf, as the audit records show it.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Two tenants built by hand: an unchanged pair gives nothing, a changed
  * directive gives its "[section] key" before and after, a rotated secret
  * is said and never shown, an added or removed tenant lists only what it
- * sets.
+ * sets; broker.conf's trusted_proxies, and a Redis password never shown.
  * Trust: none (test code).
  */
 #include <setjmp.h>
@@ -83,11 +83,59 @@ test_conf_diff(void **state)
 	free(before);
 }
 
+static struct conf *
+broker_conf(const char *extra)
+{
+	char		 buf[1024];
+	struct conf	*c = NULL;
+	char		*errors = NULL;
+
+	snprintf(buf, sizeof(buf), "[server]\n"
+	    "public_url = http://127.0.0.1:8080\ninstance = b1\n%s"
+	    "[audit]\npath = /tmp/audit.jsonl\n"
+	    "[admin]\ntoken_file = /tmp/admin.token\n"
+	    "[tenants]\ndir = /tmp/tenants.d\n", extra);
+	assert_int_equal(conf_parse_string(buf, strlen(buf), "b.conf", &c,
+	    &errors), BK_OK);
+	free(errors);
+	return c;
+}
+
+static void
+test_conf_broker_diff(void **state)
+{
+	struct conf	*a, *b;
+	char		*before, *after;
+
+	(void)state;
+	a = broker_conf("[redis]\nurl = redis://:pw-one@127.0.0.1:6379/0\n");
+	b = broker_conf("trusted_proxies = 10.0.0.0/8\n"
+	    "[redis]\nurl = redis://:pw-two@127.0.0.1:6379/0\n");
+	assert_int_equal(conf_broker_diff(a, a, &before, &after), BK_OK);
+	assert_null(before);
+	assert_null(after);
+	assert_int_equal(conf_broker_diff(a, b, &before, &after), BK_OK);
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_non_null(strstr(before, "\"[server] trusted_proxies\":[]"));
+	assert_non_null(strstr(after,
+	    "\"[server] trusted_proxies\":[\"10.0.0.0/8\"]"));
+	assert_non_null(strstr(after, "\"[redis] url\":\"(masked, another "
+	    "value)\""));
+	assert_null(strstr(before, "pw-"));
+	assert_null(strstr(after, "pw-"));
+	free(before);
+	free(after);
+	conf_free(a);
+	conf_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conf_diff),
+		cmocka_unit_test(test_conf_broker_diff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
