@@ -14,9 +14,9 @@
  * drain) one record per key carries the count and the first and last
  * time.  The table is per worker and bounded: AUDIT_AGG_MAX keys, then
  * one "other" bucket.  A verified or accepted decision is never counted.
- * Trust: addr and tenant come from the request (tenant: an unknown one
- * is the name in the path); they are copied capped, and audit_write()
- * makes them valid UTF-8.
+ * Trust: addr is the request's client address (canonical text) and
+ * tenant a configured tenant's id or NULL (an unknown tenant's name from
+ * the path never reaches the table); both are copied capped.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -130,3 +130,31 @@ def test_verified_refusal_keeps_its_own_record(factory):
 
 AUDIT_AGG_FREE_KEY = 250        # broker/audit.h
 AUDIT_AGG_FREE_ALL = 500
+
+
+def test_oidc_callback_junk_is_counted(factory, tmp_path):
+    """The OAuth callback's junk (no state, a state nobody issued) is counted the same way."""
+    from sbtest.sfdc import SfdcStandin
+    b = with_audit(factory.broker([('sf', {'consent': 'never'})], start=False), aggregate_interval='2')
+    op = SfdcStandin(str(tmp_path), redirect_uris=[b.pub + '/t/sf/oidc/callback'], users=['alice@acme.example'])
+    op.__enter__()
+    try:
+        b.tenants['sf'].oidc = op.oidc_section()
+        b.start()
+        n0, n = len(b.audit()), 2 * AUDIT_AGG_FREE_ALL + 100
+        s = requests.Session()
+        s.trust_env = False
+        for i in range(n):
+            q = 'code=x' if i % 2 else 'code=x&state=' + 'A' * 43
+            assert s.get(f'{b.pub}/t/sf/oidc/callback?{q}', timeout=10).status_code == 403
+        def tally():
+            junk = [r for r in b.audit()[n0:] if r.get('event') == 'id_token' and r.get('reason') == 'oidc_state']
+            return junk if len([r for r in junk if 'count' not in r]) + sum(r.get('count', 0) for r in junk) == n \
+                else None
+        junk = env.wait_for(tally, 10, 0.5)
+        assert junk, b.audit()[n0:][-3:]
+        assert any('count' in r for r in junk) and len([r for r in junk if 'count' not in r]) <= AUDIT_AGG_FREE_ALL
+        assert b.healthy()
+    finally:
+        b.stop()
+        op.__exit__(None, None, None)
