@@ -255,6 +255,8 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 		json_object_set_new(o, "metadata_valid_until", json_string(ts));
 	}
 	if (o != NULL) {
+		json_object_set_new(o, "sign_requests",
+		    json_boolean(t->saml.sign_requests));
 		json_object_set_new(o, "users",
 		    users >= 0 ? json_integer(users) : json_null());
 		rv = front_tenant_ready(req->f, t, time(NULL));

@@ -25,7 +25,7 @@ from lxml import etree
 
 from sbtest import env
 from sbtest.browser import pkce
-from sbtest.flows import Env, describe
+from sbtest.flows import Env, admin, describe, ssoctl
 from sbtest.lasso_idp import LassoIdP
 from sbtest.procs import IDP_ENTITY, IDP_SSO
 from sbtest.pysaml_idp import PySamlIdP, RequestRefused
@@ -107,6 +107,10 @@ def test_sp_metadata_says_signed(signing, acme):
     for e, want in ((signing, 'true'), (acme, 'false')):
         sp = etree.fromstring(e.b.get('/t/acme/saml/metadata').content).find(MD + 'SPSSODescriptor')
         assert sp.get('AuthnRequestsSigned') == want, (want, sp.attrib)
+        # the policy in force, as the admin API and ssoctl tenants show say it
+        assert admin(e.b, 'GET', '/api/v1/tenants/acme').json()['sign_requests'] is (want == 'true')
+        out = ssoctl(e.b, 'tenants', 'show', 'acme').stdout
+        assert re.search(rf'^sign_requests\s+{want}$', out, re.M), out
 
 
 def test_redirect_signature_shape_and_verification(signing):
