@@ -128,8 +128,8 @@ struct conf {
 	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
 	/* [audit] */
 	char	*audit_path;		/* required */
-	char	*audit_key_file;	/* secret; NULL: records are not keyed */
-	int	 audit_epoch;		/* seconds per key epoch, default 3600 */
+	char	*audit_key_file;	/* secret; NULL: no keyed seals */
+	int	 audit_epoch;		/* seconds a key epoch, default 3600 */
 	int	 audit_fsync;		/* default 1: durable before answer */
 	int	 audit_min_free_mb;	/* default 1024: low-space warning */
 	int	 audit_aggregate_interval;	/* seconds, default 60 */
