@@ -7,7 +7,8 @@ lasso (WantAuthnRequestsSigned, verify hint FORCE).  A sign-in with sign_request
 end to end with both; with it off both refuse the request; a tampered Signature, SigAlg or
 SAMLRequest is refused by both (so our signature is what they check).  The signature is also
 checked here with Python's cryptography against the SP certificate, over the raw query bytes.
-A key holder that does not answer makes the login a 503 page with its audit record."""
+A key holder that does not answer makes the login a 503 page with its audit record; the
+directive is strict, shown by the admin API and ssoctl, and a reload turns it on."""
 import base64
 import os
 import re
@@ -225,3 +226,18 @@ def test_sign_requests_is_strict(factory):
     with open(b.tenant_path('acme')) as f:
         n = next(i for i, l in enumerate(f, 1) if l.startswith('sign_requests'))
     assert r.returncode == 1 and f'{b.tenant_path("acme")}:{n}:' in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_reload_turns_signing_on(factory):
+    """SIGHUP with sign_requests flipped: the new workers sign, the metadata says so."""
+    b = factory.broker(tenants=[('acme', {})])
+    e = Env(b, b.dir, users=False)
+    assert 'Signature' not in dict(_split(e.browser().start_login().idp_url))
+    b.tenants['acme'].saml['sign_requests'] = 'true'
+    b.reload()
+
+    def signed():
+        md = b.get('/t/acme/saml/metadata').content
+        return b'AuthnRequestsSigned="true"' in md and 'Signature' in dict(_split(e.browser().start_login().idp_url))
+    assert env.wait_for(signed, 15), b.log_tail()
+    assert _verifies(e, e.browser().start_login().idp_url)
