@@ -1424,3 +1424,10 @@ audit_raw_append(struct audit *a, const char *line, size_t len)
 	return rv;
 }
 
+int
+audit_raw_is_dirty(const struct audit *a)
+{
+	const struct audit_raw	*r = __atomic_load_n(&a->raw, __ATOMIC_ACQUIRE);
+
+	return r != NULL && __atomic_load_n(&r->dirty, __ATOMIC_ACQUIRE);
+}

@@ -206,6 +206,8 @@ void	audit_cut_partial(int fd, const char *path);
  * @return BK_OK, BK_E_AUDIT_WRITE.
  */
 int	audit_raw_append(struct audit *a, const char *line, size_t len);
+/** 1 while this process wrote to the side file since its last flush. */
+int	audit_raw_is_dirty(const struct audit *a);
 
 /* audit_sync.c: a worker's sync thread (fsync = true). */
 struct audit_sync;

@@ -42,6 +42,7 @@ struct front_held {
 	TAILQ_ENTRY(front_held)	 entry;
 	struct front_req	*req;
 	unsigned long long	 seq;
+	int			 raw;	/* it kept a raw assertion too */
 	int			 status;
 	char			*ctype;
 	char			*body;
@@ -102,17 +103,27 @@ front_held_answer(struct front_durable *d, struct front_held *h, int failed)
 	front_held_free(h);
 }
 
+/*
+ * Whether the flushes cover h: its record, and the raw assertion it kept
+ * (the side file is flushed by this process's own sync; a sync of another
+ * worker that covered the record does not cover it).
+ */
+static int
+front_held_is_durable(const struct audit *a, unsigned long long seq, int raw)
+{
+	return audit_synced_seq(a) >= seq && !(raw && audit_raw_is_dirty(a));
+}
+
 /* Answer what the synced seq covers; on a failed sync, everything held. */
 static unsigned int
 front_durable_release(struct front_durable *d, int rv)
 {
 	struct front_held	*h, *next;
-	unsigned long long	 synced = audit_synced_seq(d->f->audit);
 	unsigned int		 n = 0;
 
 	for (h = TAILQ_FIRST(&d->held); h != NULL; h = next) {
 		next = TAILQ_NEXT(h, entry);
-		if (h->seq <= synced)
+		if (front_held_is_durable(d->f->audit, h->seq, h->raw))
 			front_held_answer(d, h, 0);
 		else if (rv != BK_OK)
 			front_held_answer(d, h, 1);
@@ -147,11 +158,14 @@ front_durable_hold(struct front_req *req, int status, const char *ctype,
 {
 	struct front_durable	*d = req->f->dur;
 	struct front_held	*h;
+	/* front_raw_keep() clears raw_b64 once the Response is kept */
+	int			 raw = req->fl.raw_sha256[0] != '\0' &&
+	    req->fl.raw_b64 == NULL;
 
 	if (req->audit_seq == 0)
 		return 0;
 	if (d == NULL || d->sync == NULL || req->ev == NULL ||
-	    audit_synced_seq(req->f->audit) >= req->audit_seq) {
+	    front_held_is_durable(req->f->audit, req->audit_seq, raw)) {
 		req->audit_seq = 0;
 		return 0;
 	}
@@ -172,6 +186,7 @@ front_durable_hold(struct front_req *req, int status, const char *ctype,
 	h->len = len;
 	h->status = status;
 	h->seq = req->audit_seq;
+	h->raw = raw;
 	h->req = req;
 	front_req_ref(req);
 	TAILQ_INSERT_TAIL(&d->held, h, entry);
