@@ -214,7 +214,10 @@ front_durable_junk(struct front_req *req, const char *event, int rv)
 	if (audit_agg_add(d->agg, event, rv, req->t != NULL ? req->t->id :
 	    NULL, req->addr, bk_now()))
 		return FRONT_JUNK_OWN;
+	/* counted, not recorded: still a decision in the metrics */
 	metrics_decision(0, rv);
+	metrics_decision_record(req->t != NULL ? req->t->id : NULL, event, 0,
+	    rv);
 	metrics_audit_counted();
 	return FRONT_JUNK_COUNTED;
 }
