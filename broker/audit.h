@@ -48,7 +48,7 @@ struct audit_rec {
 	const char	*sig_alg;
 	const char	*digest_alg;
 	const char	*cert_fingerprint;	/* SAML: the verifying cert */
-	/* SHA-256 of the raw Response kept in <path>.raw (audit_raw_keep) */
+	/* SHA-256 of the raw Response kept in <path>.raw (front_raw_keep) */
 	const char	*raw_sha256;
 	const char	*key_id;	/* OpenID Connect: the key's kid */
 	/* the broker's request the proof answers (InResponseTo, state) */
