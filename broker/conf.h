@@ -38,6 +38,11 @@ struct conf_saml {
 	char	*username_attribute;	/* NULL (default): the NameID */
 	int	 max_authn_age;		/* seconds, 0 = off (default) */
 	int	 sign_requests;		/* default 0: AuthnRequests unsigned */
+	/* IdP metadata from a URL; idp_metadata is then its backing file */
+	char	*idp_metadata_url;	/* https://, or NULL (file only) */
+	int	 metadata_refresh;	/* seconds, default 3600, 60.. */
+	char	*metadata_signing_cert;	/* path, PEM pin, or NULL */
+	char	*metadata_ca_file;	/* path, or NULL: the system's CAs */
 };
 
 struct conf_oidc {
@@ -86,6 +91,8 @@ struct conf_tenant {
 	char	*metadata_url;
 	/* struct saml_tenant *, owned by the caller (built by proc.c) */
 	void	*saml_sp;
+	/* idp_metadata_url's trust store (struct hout_trust), the parent's */
+	void	*md_trust;
 };
 
 /* An address block of [server] trusted_proxies (conf_proxy.c). */

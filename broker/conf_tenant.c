@@ -210,6 +210,9 @@ conf_tenant_free(struct conf_tenant *t)
 	free(t->saml.sp_cert);
 	free(t->saml.sp_entity_id);
 	free(t->saml.username_attribute);
+	free(t->saml.idp_metadata_url);
+	free(t->saml.metadata_signing_cert);
+	free(t->saml.metadata_ca_file);
 	free(t->oidc.issuer);
 	free(t->oidc.client_id);
 	free(t->oidc.client_secret_file);
@@ -279,6 +282,68 @@ conf_saml_unused_check(struct conf_parse *p)
 		}
 }
 
+/*
+ * [saml] idp_metadata_url: idp_metadata stays required (the backing file,
+ * used at start and while the URL fails); the keys that only serve the
+ * URL mean nothing without it, and nothing in an OAuth tenant.
+ */
+static void
+conf_mdurl_check(struct conf_parse *p, const struct conf_tenant *t)
+{
+	static const char *const keys[] = { "idp_metadata_url",
+	    "metadata_refresh", "metadata_signing_cert", "metadata_ca_file" };
+	size_t	 i;
+	int	 l;
+
+	for (i = 0; i < BK_NELEM(keys); i++) {
+		if ((l = conf_parse_line(p, "saml", keys[i])) == 0)
+			continue;
+		if (t->login == CONF_LOGIN_OIDC)
+			conf_err(p->errs, p->name, l, "[saml] %s is set but "
+			    "this tenant signs in with login = oidc", keys[i]);
+		else if (i > 0 && t->saml.idp_metadata_url == NULL)
+			conf_err(p->errs, p->name, l, "[saml] %s needs "
+			    "idp_metadata_url", keys[i]);
+		else
+			continue;
+		return;
+	}
+}
+
+/*
+ * The backing file of idp_metadata_url is replaced by a refreshed copy
+ * (a temporary file renamed over it): its directory must be writable.
+ */
+static void
+conf_mdurl_files_check(struct conf_parse *p, const struct conf_tenant *t)
+{
+	struct conf_errs	*e = p->errs;
+	char			*dir, *slash;
+
+	if (t->saml.idp_metadata_url == NULL || t->saml.idp_metadata == NULL)
+		return;
+	if (t->saml.metadata_signing_cert != NULL)
+		(void)conf_file_check(e, p->name, conf_parse_line(p, "saml",
+		    "metadata_signing_cert"), t->saml.metadata_signing_cert, 0,
+		    0, 0, NULL);
+	if (t->saml.metadata_ca_file != NULL)
+		(void)conf_file_check(e, p->name, conf_parse_line(p, "saml",
+		    "metadata_ca_file"), t->saml.metadata_ca_file, 0, 0, 0,
+		    NULL);
+	if ((dir = bk_strdup(t->saml.idp_metadata)) == NULL) {
+		e->nomem = 1;
+		return;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (access(slash != NULL ? dir : ".", W_OK | X_OK) != 0)
+		conf_err(e, p->name, conf_parse_line(p, "saml",
+		    "idp_metadata"), "%s: the directory of the backing file "
+		    "of idp_metadata_url is not writable: %s",
+		    t->saml.idp_metadata, strerror(errno));
+	free(dir);
+}
+
 /* An [oidc] key in a tenant that signs in with SAML contradicts it. */
 static void
 conf_oidc_unused_check(struct conf_parse *p)
@@ -310,6 +375,7 @@ conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
 		conf_parse_required(p, CONF_REQ_SAML, "login = saml");
 		conf_oidc_unused_check(p);
 	}
+	conf_mdurl_check(p, t);
 	/*
 	 * "NameID" names the default: the subject's NameID, not an attribute.
 	 */
@@ -350,6 +416,7 @@ conf_tenant_files_check(struct conf_parse *p, struct conf_tenant *t)
 		if (t->saml.sp_cert != NULL)
 			(void)conf_file_check(e, p->name, conf_parse_line(p,
 			    "saml", "sp_cert"), t->saml.sp_cert, 0, 0, 0, NULL);
+		conf_mdurl_files_check(p, t);
 	} else {
 		if (t->oidc.client_secret_file != NULL)
 			(void)conf_file_check(e, p->name, conf_parse_line(p,

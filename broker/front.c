@@ -28,6 +28,7 @@
 #include "front_int.h"
 #include "hout.h"
 #include "log.h"
+#include "mdr.h"
 #include "rp.h"
 #include "store_signin.h"
 
@@ -519,7 +520,8 @@ front_new(struct event_base *base, const struct front_env *env)
 	if ((f->hout = hout_new(base, &hc)) == NULL ||
 	    (f->hout_rp = hout_new(base, NULL)) == NULL ||
 	    (f->rp = rp_new(base, f->hout_rp, env->conf, &front_hout_hold)) ==
-	    NULL)
+	    NULL ||
+	    (f->mdr = mdr_new(base, f->hout_rp, env->conf)) == NULL)
 		goto out;
 	if ((f->store = store_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
@@ -580,6 +582,7 @@ front_free(struct front *f)
 	front_durable_free(f);	/* held answers out, counts written */
 	/* Calls out still waiting are answered while evhttp can reply. */
 	rp_free(f->rp);
+	mdr_free(f->mdr);
 	hout_free(f->hout);
 	hout_free(f->hout_rp);
 	if (f->tick != NULL)

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "pol.h"
 #include "saml.h"
+#include "mdr.h"
 #include "rp.h"
 #include "store_admin.h"
 
@@ -208,6 +209,40 @@ front_tenant_ready(struct front *f, const struct conf_tenant *t, time_t now)
 	return BK_OK;
 }
 
+/*
+ * Where a SAML tenant's IdP metadata comes from: metadata_source "file",
+ * or "url" with metadata_url, metadata_state ("ok" or the last failure's
+ * reason), metadata_fetched_at and metadata_age (seconds) of the last
+ * fetch put in force (null before one), as this worker sees it (mdr.h).
+ */
+static void
+admin_tenant_md_json(struct front_req *req, const struct conf_tenant *t,
+    json_t *o)
+{
+	struct mdr_info	 mi;
+	char		 ts[32];
+
+	if (t->login != CONF_LOGIN_SAML)
+		return;
+	if (mdr_info(req->f->mdr, t, &mi) != BK_OK) {
+		json_object_set_new(o, "metadata_source", json_string("file"));
+		return;
+	}
+	bk_time_fmt(mi.last_good, ts);
+	json_object_set_new(o, "metadata_source", json_string("url"));
+	json_object_set_new(o, "metadata_url",
+	    json_string(t->saml.idp_metadata_url));
+	json_object_set_new(o, "metadata_state", json_string(mi.state ==
+	    BK_OK ? "ok" : bk_err_slug(mi.state)));
+	json_object_set_new(o, "metadata_fetched_at", mi.last_good != 0 ?
+	    json_string(ts) : json_null());
+	json_object_set_new(o, "metadata_age", mi.last_good != 0 ?
+	    json_integer((json_int_t)(bk_now() - mi.last_good)) :
+	    json_null());
+	json_object_set_new(o, "metadata_refresh_failures",
+	    json_integer(mi.failures));
+}
+
 static json_t *
 admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
     long long users)
@@ -265,6 +300,7 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 		if (t->login == CONF_LOGIN_OIDC)
 			json_object_set_new(o, "issuer",
 			    json_string(t->oidc.issuer));
+		admin_tenant_md_json(req, t, o);
 	}
 	return o;
 }

@@ -53,6 +53,7 @@ struct front {
 	struct hout		*hout;		/* the requests' calls out */
 	struct hout		*hout_rp;	/* the provider state's own */
 	struct rp		*rp;		/* OAuth tenants' providers */
+	struct mdr		*mdr;		/* IdP metadata URLs (mdr.h) */
 	struct evhttp		*pub, *adm;
 	struct front_http	*http;		/* strict layer, listeners */
 	struct event		*tick;

@@ -27,6 +27,7 @@
 
 #include "bk.h"
 #include "conf.h"
+#include "mdr.h"
 #include "metrics.h"
 #include "saml.h"
 
@@ -185,7 +186,8 @@ metrics_conf_render(struct bk_buf *b, const struct conf *c, void *tls_ctx)
 	int	 rv;
 
 	if ((rv = metrics_build_reload(b)) == BK_OK &&
-	    (rv = metrics_tenants(b, c)) == BK_OK)
-		rv = metrics_certs(b, c, tls_ctx);
+	    (rv = metrics_tenants(b, c)) == BK_OK &&
+	    (rv = metrics_certs(b, c, tls_ctx)) == BK_OK)
+		rv = mdr_metrics_render(b, c);
 	return rv == BK_OK ? BK_OK : BK_E_TOOBIG;
 }

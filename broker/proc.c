@@ -40,6 +40,7 @@
 #include "keys.h"
 #include "log.h"
 #include "notify.h"
+#include "mdr.h"
 #include "metrics.h"
 #include "proc.h"
 #include "saml.h"
@@ -93,6 +94,8 @@ proc_conf_free(struct conf *c)
 		c->tenants[i]->saml_sp = NULL;
 		hout_trust_free(c->tenants[i]->oidc_trust);
 		c->tenants[i]->oidc_trust = NULL;
+		hout_trust_free(c->tenants[i]->md_trust);
+		c->tenants[i]->md_trust = NULL;
 	}
 	conf_free(c);
 }
@@ -107,35 +110,80 @@ proc_conf_trust(struct conf_tenant *t, struct bk_buf *eb)
 		    "could be loaded\n", t->file, t->id);
 }
 
-/* Say early what will stop sign-ins: metadata or IdP keys about to expire. */
+/* One certificate that ends before soon: a warning. */
 static void
-proc_expiry_warn(const struct conf *c)
+proc_cert_warn(const struct conf_tenant *t, const char *kind,
+    const struct saml_cert_info *ci, time_t now, time_t soon)
+{
+	char	 ts[32];
+
+	if (ci->not_after == 0 || ci->not_after >= soon)
+		return;
+	bk_time_fmt(ci->not_after, ts);
+	log_warnx("tenant %s: %s certificate %.16s... %s %s", t->id, kind,
+	    ci->fingerprint, ci->not_after < now ? "expired" : "expires", ts);
+}
+
+/* Say early what will stop sign-ins: metadata or certificates ending. */
+void
+proc_tenant_expiry_warn(const struct conf_tenant *t)
 {
 	struct saml_tenant_info	 info;
 	time_t			 now = time(NULL);
 	time_t			 soon = now + PROC_EXPIRY_WARN;
 	char			 ts[32];
-	size_t			 i, k;
+	size_t			 k;
 
-	for (i = 0; i < c->n_tenants; i++) {
-		if (c->tenants[i]->saml_sp == NULL)
-			continue;
-		saml_tenant_info(c->tenants[i]->saml_sp, &info);
-		if (info.metadata_valid_until != 0 &&
-		    info.metadata_valid_until < soon) {
-			bk_time_fmt(info.metadata_valid_until, ts);
-			log_warnx("tenant %s: IdP metadata valid until %s",
-			    c->tenants[i]->id, ts);
-		}
-		for (k = 0; k < info.n_certs; k++) {
-			if (info.certs[k].not_after >= soon)
-				continue;
-			bk_time_fmt(info.certs[k].not_after, ts);
-			log_warnx("tenant %s: IdP certificate %.16s... %s %s",
-			    c->tenants[i]->id, info.certs[k].fingerprint,
-			    info.certs[k].not_after < now ? "expired" :
-			    "expires", ts);
-		}
+	if (t->saml_sp == NULL)
+		return;
+	saml_tenant_info(t->saml_sp, &info);
+	/*
+	 * From a URL, validUntil moves on at each refresh: only one that the
+	 * next two refreshes might not reach in time is worth a warning.
+	 */
+	if (t->saml.idp_metadata_url != NULL)
+		soon = now + 2 * (time_t)t->saml.metadata_refresh;
+	if (info.metadata_valid_until != 0 &&
+	    info.metadata_valid_until < soon) {
+		bk_time_fmt(info.metadata_valid_until, ts);
+		log_warnx("tenant %s: IdP metadata valid until %s", t->id, ts);
+	}
+	soon = now + PROC_EXPIRY_WARN;
+	for (k = 0; k < info.n_certs; k++)
+		proc_cert_warn(t, "IdP", &info.certs[k], now, soon);
+	proc_cert_warn(t, "SP", &info.sp_cert, now, soon);
+}
+
+static void
+proc_expiry_warn(const struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n_tenants; i++)
+		proc_tenant_expiry_warn(c->tenants[i]);
+}
+
+/*
+ * idp_metadata_url: its trust store (metadata_ca_file, or the system's)
+ * and the pinned metadata_signing_cert, loaded here: workers read no file.
+ */
+static void
+proc_conf_mdurl(struct conf_tenant *t, struct bk_buf *eb)
+{
+	char	*why = NULL;
+
+	if (t->saml.idp_metadata_url == NULL || t->saml_sp == NULL)
+		return;
+	if (hout_trust_load(t->saml.metadata_ca_file,
+	    (struct hout_trust **)&t->md_trust) != BK_OK)
+		bk_buf_addf(eb, "%s: tenant %s: [saml] metadata_ca_file: no "
+		    "certificate could be loaded\n", t->file, t->id);
+	if (t->saml.metadata_signing_cert != NULL &&
+	    saml_tenant_pin_load(t->saml_sp, t->saml.metadata_signing_cert,
+	    &why) != BK_OK) {
+		bk_buf_addf(eb, "%s: tenant %s: %s\n", t->file, t->id,
+		    why != NULL ? why : "metadata_signing_cert: out of memory");
+		free(why);
 	}
 }
 
@@ -179,6 +227,7 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 			    why ? why : bk_strerror(rv));
 			free(why);
 		}
+		proc_conf_mdurl(t, &eb);
 	}
 	if (eb.len > 0) {
 		*errors = bk_buf_take(&eb);
@@ -992,7 +1041,7 @@ proc_run(const char *path, struct conf *c)
 	 */
 	signal(SIGXFSZ, SIG_IGN);
 	if (metrics_init() != BK_OK || metrics_conf_init() != BK_OK ||
-	    metrics_dec_init() != BK_OK)
+	    metrics_dec_init() != BK_OK || mdr_metrics_init() != BK_OK)
 		fatalx("cannot allocate the metrics page");
 	if (store_shared_init() != BK_OK)
 		fatalx("cannot allocate the store's shared page");

@@ -191,6 +191,36 @@ int	saml_response_verify(const struct saml_tenant *t, const char *b64,
 	    time_t now, struct saml_result *out, char **detail);
 void	saml_result_cleanup(struct saml_result *r);
 
+/* saml_mdurl.c: IdP metadata from a URL (issue 11 item 4) */
+/**
+ * Pin the certificate whose enveloped signature every metadata document
+ * given to saml_tenant_metadata_update() must carry (metadata_signing_cert:
+ * a PEM file, RSA of 2048 bits or more).  At load, in the parent.
+ * @param why	returned-owned "path: reason" on failure.
+ * @return BK_OK, BK_E_SAML_CERT, BK_E_NOMEM.
+ */
+int	saml_tenant_pin_load(struct saml_tenant *t, const char *path,
+	    char **why);
+/**
+ * Put a fetched IdP metadata document in force: only when it passes every
+ * check the file does (parse within the message shape limits, a single
+ * IdP EntityDescriptor, validUntil in the future, the HTTP-Redirect SSO
+ * URL, one or two signing certificates of RSA 2048 bits or more), is for
+ * the tenant's IdP (the same entityID) and, with a pinned certificate
+ * (saml_tenant_pin_load()), carries a valid enveloped signature by it on
+ * its root element (KeyInfo in the document is never trusted).  Then the
+ * new signing certificates, SSO URL and validUntil replace the old ones
+ * at once; on failure t is unchanged.  Runs in a worker, between
+ * requests: no other call on t may be under way.
+ * @param buf, len	borrowed, untrusted (need not be NUL-terminated).
+ * @param detail	returned-owned one-line reason on failure (may name
+ *			the document's entityID: untrusted, log it escaped).
+ * @return BK_OK, BK_E_SAML_MD_TOOBIG, _NOT_XML, _UNSIGNED, _SIGNATURE,
+ *	_SHAPE, _EXPIRED, _CERT, _ENTITY, BK_E_NOMEM.
+ */
+int	saml_tenant_metadata_update(struct saml_tenant *t, const char *buf,
+	    size_t len, char **detail);
+
 /* saml_offline.c: raw assertions kept with their record (issue 9 item 6) */
 /**
  * The DER of the tenant's IdP certificate whose SHA-256 fingerprint (hex)

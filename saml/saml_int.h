@@ -112,6 +112,8 @@ struct saml_tenant {
 	char		*sp_metadata;
 	size_t		 sp_metadata_len;
 	struct _LassoServer *server;
+	/* metadata_signing_cert: a tenant of that one key (saml_mdurl.c) */
+	struct saml_tenant *md_pin;
 };
 
 /** State of one saml_response_verify() call. */
@@ -168,6 +170,13 @@ int	 saml_sig_key_from_der(const unsigned char *der, size_t len,
 	    xmlSecKeyPtr *key, struct saml_cert_info *info, const char **why);
 void	 saml_cert_info_fill(X509 *x, const unsigned char *der, size_t len,
 	    struct saml_cert_info *info);
+
+/* saml_sp.c, saml_mdurl.c: IdP metadata */
+int	 saml_md_parse(struct saml_tenant *t, const char *buf, size_t len,
+	    int flags, const struct saml_tenant *pin, char **entity_xml,
+	    const char **reason);
+int	 saml_md_sig_check(const struct saml_tenant *pin, xmlDocPtr doc,
+	    xmlNodePtr root, const char **reason);
 
 /* saml_conditions.c */
 int	 saml_check_subject(struct saml_ctx *c);

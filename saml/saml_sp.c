@@ -328,56 +328,84 @@ saml_md_entity_dump(xmlNodePtr entity, char **out)
 	return *out == NULL ? BK_E_NOMEM : BK_OK;
 }
 
-/* Parse the IdP metadata file: entityID, SSO URL, pinned keys. */
-static int
-saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
-    char **why)
+/*
+ * Check an IdP metadata document and fill t: entityID, SSO URL, pinned
+ * keys, validUntil.  With pin, the root element must carry an enveloped
+ * signature by pin's one key (saml_md_sig_check()), checked first.  The
+ * code names the failed check (BK_E_SAML_MD_*); *reason is static.
+ */
+int
+saml_md_parse(struct saml_tenant *t, const char *buf, size_t len, int flags,
+    const struct saml_tenant *pin, char **entity_xml, const char **reason)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root, ent, idp;
-	char *buf = NULL, *perr = NULL;
-	const char *reason = NULL, *eid;
-	size_t len;
+	char *perr = NULL;
+	const char *eid;
 	int rv;
 
-	if ((rv = saml_file_read(path, SAML_METADATA_MAX, &buf, &len,
-	    &reason)) != BK_OK) {
-		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_METADATA;
-		goto out;
-	}
-	if ((rv = saml_xml_parse(buf, len, 0, &doc, &perr)) != BK_OK) {
-		reason = "not well-formed XML, or has a DTD";
-		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_METADATA;
+	*reason = "not well-formed XML, has a DTD, or exceeds the limits";
+	if ((rv = saml_xml_parse(buf, len, flags, &doc, &perr)) != BK_OK) {
+		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_MD_NOT_XML;
 		goto out;
 	}
 	root = xmlDocGetRootElement(doc);
-	rv = BK_E_SAML_METADATA;
-	reason = "no single EntityDescriptor with an IDPSSODescriptor";
+	if (pin != NULL && (rv = saml_md_sig_check(pin, doc, root, reason)) !=
+	    BK_OK)
+		goto out;
+	rv = BK_E_SAML_MD_SHAPE;
+	*reason = "no single EntityDescriptor with an IDPSSODescriptor";
 	if ((ent = saml_md_entity(root)) == NULL ||
 	    saml_xml_count(ent, SAML_NS_MD, "IDPSSODescriptor") != 1)
 		goto out;
 	idp = saml_xml_child(ent, SAML_NS_MD, "IDPSSODescriptor");
-	if ((rv = saml_md_valid_until(t, root, &reason)) != BK_OK ||
-	    (ent != root && (rv = saml_md_valid_until(t, ent, &reason)) !=
-	    BK_OK))
+	if (saml_md_valid_until(t, root, reason) != BK_OK ||
+	    (ent != root && saml_md_valid_until(t, ent, reason) != BK_OK)) {
+		rv = BK_E_SAML_MD_EXPIRED;
 		goto out;
+	}
 	eid = saml_xml_attr(ent, "entityID");
-	rv = BK_E_SAML_METADATA;
-	reason = "missing or overlong entityID";
+	*reason = "missing or overlong entityID";
 	if (eid == NULL || eid[0] == '\0' ||
 	    strlen(eid) >= sizeof(t->info.idp_entity_id))
 		goto out;
 	memcpy(t->info.idp_entity_id, eid, strlen(eid) + 1);
-	if ((rv = saml_md_idp(t, idp, &reason)) != BK_OK)
+	if ((rv = saml_md_idp(t, idp, reason)) != BK_OK) {
+		rv = rv == BK_E_NOMEM ? rv : rv == BK_E_SAML_METADATA ?
+		    BK_E_SAML_MD_SHAPE : BK_E_SAML_MD_CERT;
 		goto out;
-	rv = saml_md_entity_dump(ent, entity_xml);
+	}
+	rv = entity_xml != NULL ? saml_md_entity_dump(ent, entity_xml) : BK_OK;
  out:
-	if (rv != BK_OK && rv != BK_E_NOMEM)
-		saml_why(why, rv, path, reason != NULL ? reason : "invalid");
 	free(perr);
-	free(buf);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
+	return rv;
+}
+
+/*
+ * The IdP metadata file (the backing file of a metadata URL), with the
+ * codes it always had: BK_E_SAML_CERT for an unusable certificate, else
+ * BK_E_SAML_METADATA.
+ */
+static int
+saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
+    char **why)
+{
+	char *buf = NULL;
+	const char *reason = NULL;
+	size_t len;
+	int rv;
+
+	if ((rv = saml_file_read(path, SAML_METADATA_MAX, &buf, &len,
+	    &reason)) == BK_OK)
+		rv = saml_md_parse(t, buf, len, 0, NULL, entity_xml, &reason);
+	if (rv != BK_OK && rv != BK_E_NOMEM) {
+		rv = rv == BK_E_SAML_MD_CERT ? BK_E_SAML_CERT :
+		    BK_E_SAML_METADATA;
+		saml_why(why, rv, path, reason != NULL ? reason : "invalid");
+	}
+	free(buf);
 	return rv;
 }
 
@@ -584,6 +612,7 @@ saml_tenant_free(struct saml_tenant *t)
 	}
 	if (t->server != NULL)
 		lasso_server_destroy(t->server);
+	saml_tenant_free(t->md_pin);
 	free(t->tenant_id);
 	free(t->sp_entity_id);
 	free(t->acs_url);

@@ -95,6 +95,35 @@ ssoctl_cert_expiry(const json_t *t)
 }
 
 /*
+ * The IdP metadata's source: "file", or "url STATE AGE" (AGE since the
+ * last fetch put in force, "-" before one); "-" for an OAuth tenant.
+ */
+static char *
+ssoctl_metadata_cell(const json_t *t)
+{
+	const char	*src = json_string_value(json_object_get(t,
+	    "metadata_source"));
+	const char	*st = json_string_value(json_object_get(t,
+	    "metadata_state"));
+	const json_t	*age = json_object_get(t, "metadata_age");
+	struct bk_buf	 b;
+	char		*s;
+
+	if (src == NULL || strcmp(src, "url") != 0)
+		return bk_strdup(src != NULL ? src : "-");
+	bk_buf_init(&b, 256);
+	if (json_is_integer(age))
+		(void)bk_buf_addf(&b, "url %s %llds", st != NULL ? st : "-",
+		    (long long)json_integer_value(age));
+	else
+		(void)bk_buf_addf(&b, "url %s -", st != NULL ? st : "-");
+	if ((s = bk_buf_take(&b)) != NULL)
+		ssoctl_sanitize(s, s, strlen(s) + 1);
+	bk_buf_free(&b);
+	return s;
+}
+
+/*
  * GET path as JSON.  With --json the answer is printed and *arr is NULL;
  * otherwise *arr is its array under key (borrowed from *j, which the
  * caller frees).  Any error is printed and returned.
@@ -121,7 +150,7 @@ static int
 ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 {
 	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
-	    "IDP ENTITY", "CERT EXPIRY", "USERS", "READY" };
+	    "IDP ENTITY", "CERT EXPIRY", "METADATA", "USERS", "READY" };
 	json_t	*e, *v;
 	size_t	 i;
 
@@ -139,8 +168,9 @@ ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 		    json_is_string(json_object_get(e, "issuer")) ? "issuer" :
 		    "idp_entity_id")) ||
 		    ssoctl_table_set(t, 5, ssoctl_cert_expiry(e)) ||
-		    ssoctl_table_setj(t, 6, json_object_get(e, "users")) ||
-		    ssoctl_table_setj(t, 7, json_object_get(e, "ready")))
+		    ssoctl_table_set(t, 6, ssoctl_metadata_cell(e)) ||
+		    ssoctl_table_setj(t, 7, json_object_get(e, "users")) ||
+		    ssoctl_table_setj(t, 8, json_object_get(e, "ready")))
 			return BK_E_NOMEM;
 		ssoctl_table_next(t);
 	}

@@ -1,0 +1,326 @@
+"""IdP metadata from a URL (issue 11 item 4): [saml] idp_metadata_url with its backing file
+(idp_metadata), metadata_refresh, and the pinned metadata_signing_cert.
+
+The IdP's metadata is served over HTTPS by a server this test starts on 127.0.0.1 (Python's
+http.server + ssl, a throwaway CA made here with openssl, given to the tenant as
+metadata_ca_file), signed with python3-xmlsec.  The broker starts from the URL (the URL's keys
+replace the backing file's, and the file is rewritten), every hostile document or transport
+failure is refused with its reason code while the metadata in force stays and sign-ins go on,
+and the IdP's certificate rollover reaches a running worker without a restart.  A SIGHUP makes
+new workers, which fetch at once: that is how a case is replayed without waiting for
+metadata_refresh (60 s, the minimum)."""
+import os
+import ssl
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from lxml import etree
+
+from sbtest import env
+from sbtest.flows import Env, admin, ssoctl
+from sbtest.idp import iso, now, idp_metadata, secs, sign
+from sbtest.procs import IDP_ENTITY, IDP_SSO
+
+
+def _openssl(*args):
+    subprocess.run(['openssl', *args], check=True, capture_output=True)
+
+
+class MdPKI:
+    """Two CAs (a, trusted by the tenant; b, a stranger), the server's leaf from a, and RSA keys
+    for the IdP (rollover), the metadata signer and an attacker."""
+
+    def __init__(self, d):
+        self.dir = str(d)
+        for ca in ('ca_a', 'ca_b'):
+            _openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                     '-subj', f'/CN=sso-broker mdurl test {ca}',
+                     '-addext', 'basicConstraints=critical,CA:TRUE',
+                     '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+                     '-keyout', self.p(ca + '.key'), '-out', self.p(ca + '.crt'))
+        _openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1',
+                 '-keyout', self.p('srv.key'), '-out', self.p('srv.csr'))
+        with open(self.p('srv.ext'), 'w') as f:
+            f.write('subjectAltName=IP:127.0.0.1\n')
+        _openssl('x509', '-req', '-in', self.p('srv.csr'), '-CA', self.p('ca_a.crt'),
+                 '-CAkey', self.p('ca_a.key'), '-CAcreateserial', '-days', '2',
+                 '-extfile', self.p('srv.ext'), '-out', self.p('srv.crt'))
+        for n, bits in (('idp3', 2048), ('idp4', 2048), ('mdsign', 2048), ('mdevil', 2048),
+                        ('weak', 1024)):
+            _openssl('req', '-x509', '-newkey', f'rsa:{bits}', '-nodes', '-sha256', '-days', '30',
+                     '-subj', f'/CN=sso-broker-mdurl-{n}', '-keyout', self.key(n),
+                     '-out', self.cert(n))
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def key(self, n):
+        return self.p(n + '.key')
+
+    def cert(self, n):
+        return self.p(n + '.crt')
+
+
+class MdServer:
+    """HTTPS on 127.0.0.1: path -> (status, headers, body), changed by the test at any time."""
+
+    def __init__(self, pki):
+        self.routes = {}
+        self.hits = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                status, headers, body = outer.routes.get(self.path, (404, {}, b'no'))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki.p('srv.crt'), pki.p('srv.key'))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f'https://127.0.0.1:{self.port}{path}'
+
+    def serve(self, body, status=200, headers=None, path='/md'):
+        self.routes[path] = (status, headers or {'Content-Type': 'application/samlmetadata+xml'},
+                             body if isinstance(body, bytes) else body.encode())
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def metadata(certs, *, entity=IDP_ENTITY, signer=None, valid_until=3600, tamper=False):
+    """The IdP's EntityDescriptor with these signing certificates, validUntil (seconds from now,
+    None: none), enveloped-signed by signer ((key, cert) or None)."""
+    root = etree.fromstring(idp_metadata(entity, IDP_SSO, certs).encode())
+    root.set('ID', '_md' + os.urandom(8).hex())
+    if valid_until is not None:
+        root.set('validUntil', iso(now() + secs(valid_until)))
+    if signer is not None:
+        sign(root, signer[0], signer[1], position='first')
+    if tamper:
+        # after signing: a certificate of the attacker's slipped into the signed document
+        kd = root.find('{urn:oasis:names:tc:SAML:2.0:metadata}IDPSSODescriptor/'
+                       '{urn:oasis:names:tc:SAML:2.0:metadata}KeyDescriptor')
+        kd.getparent().insert(kd.getparent().index(kd), etree.fromstring(etree.tostring(kd)))
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root)
+
+
+def tenant_json(b):
+    r = admin(b, 'GET', '/api/v1/tenants/acme')
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_state(b, want, timeout=20):
+    """Poll the admin API until the tenant's metadata_state is want; return the tenant JSON."""
+    seen = {}
+
+    def get():
+        j = tenant_json(b)
+        seen['j'] = j
+        return j if j.get('metadata_state') == want else None
+    j = env.wait_for(get, timeout, step=0.2)
+    assert j, (want, seen.get('j'), b.log_tail(20))
+    return j
+
+
+def failures(b):
+    """ssobroker_idp_metadata_refresh_failures_total by reason."""
+    out = {}
+    for line in admin(b, 'GET', '/metrics').text.splitlines():
+        if line.startswith('ssobroker_idp_metadata_refresh_failures_total{'):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            out[reason] = int(line.rsplit(' ', 1)[1])
+    return out
+
+
+def signs_in(e, key, cert):
+    """A sign-in whose assertion is signed by key/cert: True when it gives a code."""
+    e.idp['acme'].key, e.idp['acme'].cert = key, cert
+    user, _, _ = e.fresh_user()
+    r = e.signin(user)
+    return bool(r['code'])
+
+
+@pytest.fixture(scope='module')
+def md(tmp_path_factory, session_factory):
+    pki = MdPKI(tmp_path_factory.mktemp('mdpki'))
+    srv = MdServer(pki)
+    signer = (pki.key('mdsign'), pki.cert('mdsign'))
+    # the URL's first document: the key idp3 (the backing file has the suite's idp key)
+    srv.serve(metadata([pki.cert('idp3')], signer=signer))
+    b = session_factory.broker([('acme', {'idp_certs': [session_factory.pki.cert('idp')]})],
+                               start=False, workers=1)
+    t = b.tenants['acme']
+    t.saml.update({'idp_metadata_url': srv.url('/md'), 'metadata_refresh': '60',
+                   'metadata_signing_cert': pki.cert('mdsign'), 'metadata_ca_file': pki.p('ca_a.crt')})
+    try:
+        b.start()
+        e = Env(b, b.dir)
+        yield e, srv, pki, signer
+    finally:
+        rc, san = b.stop()
+        srv.stop()
+    assert rc == 0 and not san, (rc, san, b.log_tail())
+
+
+def reload_and_wait(b, want):
+    """SIGHUP: new workers start from the backing file and fetch at once.  Done when the
+    state is want and a new fetch was counted (the answer then comes from a new worker)."""
+    before = failures(b).get(want, 0)
+    b.reload()
+    if want != 'ok':
+        assert env.wait_for(lambda: failures(b).get(want, 0) > before, 20, step=0.2), \
+            (want, failures(b), b.log_tail(20))
+    else:
+        time.sleep(1.0)
+    return wait_state(b, want)
+
+
+def test_starts_from_the_url(md):
+    e, srv, pki, signer = md
+    b = e.b
+    j = wait_state(b, 'ok')
+    assert j['metadata_source'] == 'url' and j['metadata_url'] == srv.url('/md')
+    assert isinstance(j['metadata_age'], int) and j['metadata_fetched_at']
+    assert j['ready'] == 'ready' and j['metadata_valid_until']
+    fps = [c['fingerprint_sha256'] for c in j['idp_certificates']]
+    assert len(fps) == 1
+    # the URL's key signs in; the backing file's old key no longer does
+    assert signs_in(e, pki.key('idp3'), pki.cert('idp3'))
+    assert not signs_in(e, b.pki.key('idp'), b.pki.cert('idp'))
+    # the backing file is the fetched document, written whole
+    with open(b.tenants['acme'].metadata, 'rb') as f:
+        assert f.read() == srv.routes['/md'][2]
+    assert not [n for n in os.listdir(b.dir) if '.tmp.' in n]
+    out = ssoctl(b, 'tenants')
+    assert out.returncode == 0 and 'METADATA' in out.stdout and 'url ok' in out.stdout, out.stdout
+    m = admin(b, 'GET', '/metrics').text
+    assert 'ssobroker_idp_metadata_age_seconds{tenant="acme"}' in m
+    assert 'ssobroker_idp_metadata_refresh_ok{tenant="acme"} 1' in m
+    assert 'kind="idp",fingerprint="%s"' % fps[0][:16] in m
+
+
+def _hostile(pki, signer, big):
+    good = [pki.cert('idp3')]
+    evil = (pki.key('mdevil'), pki.cert('mdevil'))
+    return [
+        ('bad_signature', metadata([pki.cert('mdevil')], signer=evil), 200, {},
+         'saml_metadata_signature'),
+        ('tampered', metadata(good, signer=signer, tamper=True), 200, {}, 'saml_metadata_signature'),
+        ('unsigned', metadata([pki.cert('idp4')]), 200, {}, 'saml_metadata_unsigned'),
+        ('expired', metadata([pki.cert('idp4')], signer=signer, valid_until=-60), 200, {},
+         'saml_metadata_expired'),
+        ('other_entity', metadata([pki.cert('idp4')], signer=signer,
+                                  entity='https://evil.my.salesforce.com'), 200, {},
+         'saml_metadata_entity'),
+        ('weak_key', metadata([pki.cert('weak')], signer=signer), 200, {}, 'saml_metadata_cert'),
+        ('not_xml', b'<html>Service Unavailable', 200, {}, 'saml_metadata_not_xml'),
+        ('dtd', b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', 200, {},
+         'saml_metadata_not_xml'),
+        ('oversized', big, 200, {}, 'hout_too_big'),
+        ('redirect', b'', 302, {'Location': '/md-elsewhere'}, 'hout_redirect'),
+        ('not_found', b'gone', 404, {}, 'hout_status'),
+    ]
+
+
+def test_hostile_documents_never_replace_good_metadata(md):
+    e, srv, pki, signer = md
+    b = e.b
+    wait_state(b, 'ok')
+    good = srv.routes['/md']
+    with open(b.tenants['acme'].metadata, 'rb') as f:
+        backing = f.read()
+    big = metadata([pki.cert('idp3')], signer=signer).replace(
+        b'</md:EntityDescriptor>', b'<!--' + b'x' * (1100 * 1024) + b'--></md:EntityDescriptor>')
+    srv.serve(metadata([pki.cert('idp4')], signer=signer), path='/md-elsewhere')
+    try:
+        for name, body, status, headers, slug in _hostile(pki, signer, big):
+            srv.serve(body, status=status, headers=headers or None)
+            j = reload_and_wait(b, slug)
+            assert j['ready'] == 'ready', (name, j)
+            # the document in force is still the good one: idp3 signs in, idp4 does not
+            assert signs_in(e, pki.key('idp3'), pki.cert('idp3')), name
+            assert not signs_in(e, pki.key('idp4'), pki.cert('idp4')), name
+            with open(b.tenants['acme'].metadata, 'rb') as f:
+                assert f.read() == backing, name
+            assert slug in b.log_text() and 'the metadata in force stays' in b.log_text()
+    finally:
+        srv.routes['/md'] = good
+
+
+def test_tls_failure_keeps_metadata(md):
+    e, srv, pki, signer = md
+    b = e.b
+    t = b.tenants['acme']
+    t.saml['metadata_ca_file'] = pki.p('ca_b.crt')     # the server's certificate is not from b
+    try:
+        j = reload_and_wait(b, 'hout_tls')
+        assert j['ready'] == 'ready'
+        assert signs_in(e, pki.key('idp3'), pki.cert('idp3'))
+    finally:
+        t.saml['metadata_ca_file'] = pki.p('ca_a.crt')
+    reload_and_wait(b, 'ok')
+
+
+def test_rollover_reaches_a_running_worker(md):
+    """The IdP rolls its key: the running worker's next fetch (here the retry after a failed one,
+    MDR_RETRY_MIN_S = 10 s) puts it in force, with no restart and no reload."""
+    e, srv, pki, signer = md
+    b = e.b
+    wait_state(b, 'ok')
+    srv.serve(b'<html>maintenance', status=503)
+    reload_and_wait(b, 'hout_status')
+    lines_before = b.log_text().splitlines()
+    assert signs_in(e, pki.key('idp3'), pki.cert('idp3'))
+    # rollover: the new document names idp4 only
+    srv.serve(metadata([pki.cert('idp4')], signer=signer))
+    j = wait_state(b, 'ok', timeout=30)
+    assert signs_in(e, pki.key('idp4'), pki.cert('idp4'))
+    assert not signs_in(e, pki.key('idp3'), pki.cert('idp3'))
+    assert len(j['idp_certificates']) == 1
+    # no reload happened in between: the log has no new generation after the failure
+    new = b.log_text().splitlines()[len(lines_before):]
+    assert not [l for l in new if 'reload' in l.lower()], new
+    with open(b.tenants['acme'].metadata, 'rb') as f:
+        assert f.read() == srv.routes['/md'][2]
+
+
+def test_config_rules(factory, tmp_path):
+    """The URL needs https and its backing file; the URL's keys need the URL."""
+    b = factory.broker([('acme', {})], start=False)
+    exe = env.broker_bin()
+    t = b.tenants['acme']
+    cases = [
+        ({'idp_metadata_url': 'http://127.0.0.1:9/md'}, 'https'),
+        ({'metadata_refresh': '600'}, 'needs idp_metadata_url'),
+        ({'idp_metadata_url': 'https://127.0.0.1:9/md', 'metadata_refresh': '59'}, 'metadata_refresh'),
+        ({'idp_metadata_url': 'https://127.0.0.1:9/md', 'idp_metadata': None}, 'idp_metadata'),
+    ]
+    for over, needle in cases:
+        saved = dict(t.saml)
+        t.saml.update(over)
+        b.write()
+        out = subprocess.run([exe, '-n', '-c', b.conf_path], capture_output=True, text=True)
+        t.saml.clear()
+        t.saml.update(saved)
+        assert out.returncode != 0 and needle in out.stderr + out.stdout, (over, out.stderr)
+        assert 'acme.conf:' in out.stderr + out.stdout
