@@ -211,6 +211,13 @@ front_durable_junk(struct front_req *req, const char *event, int rv)
 
 	if (d == NULL || d->agg == NULL || !audit_agg_is_junk(event, rv))
 		return FRONT_JUNK_NONE;
+	/*
+	 * A code the table lists can still follow a verified signature (the
+	 * tenant switched off by a reload under way): the verifying key's
+	 * fingerprint is only known once the Assertion's signature verified.
+	 */
+	if (req->fl.cert_fp != NULL)
+		return FRONT_JUNK_NONE;
 	if (audit_agg_add(d->agg, event, rv, req->t != NULL ? req->t->id :
 	    NULL, req->addr, bk_now()))
 		return FRONT_JUNK_OWN;
