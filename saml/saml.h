@@ -38,6 +38,11 @@ struct saml_sp_params {
 	int	    max_authn_age;	/* seconds, 0 = no limit */
 	/* AuthnRequests signed (the SP metadata says AuthnRequestsSigned) */
 	int	    sign_requests;
+	/*
+	 * idp_metadata is the backing file of a metadata URL: a validUntil in
+	 * the past loads (the tenant is not ready until a fetch renews it)
+	 */
+	int	    metadata_expired_ok;
 };
 
 struct saml_tenant;

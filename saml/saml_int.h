@@ -172,6 +172,7 @@ void	 saml_cert_info_fill(X509 *x, const unsigned char *der, size_t len,
 	    struct saml_cert_info *info);
 
 /* saml_sp.c, saml_mdurl.c: IdP metadata */
+#define SAML_MD_EXPIRED_OK	0x100	/* saml_md_parse(): validUntil past */
 int	 saml_md_parse(struct saml_tenant *t, const char *buf, size_t len,
 	    int flags, const struct saml_tenant *pin, char **entity_xml,
 	    const char **reason);

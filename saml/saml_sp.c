@@ -190,9 +190,14 @@ saml_md_entity(xmlNodePtr root)
 	return found;
 }
 
-/* validUntil of n, if any, folded into the info; expired is an error. */
+/*
+ * validUntil of n, if any, folded into the info; expired is an error
+ * unless expired_ok (the backing file of a URL, which may renew it: the
+ * tenant is then not ready, front_tenant_ready(), until it does).
+ */
 static int
-saml_md_valid_until(struct saml_tenant *t, xmlNodePtr n, const char **why)
+saml_md_valid_until(struct saml_tenant *t, xmlNodePtr n, int expired_ok,
+    const char **why)
 {
 	const char *v = saml_xml_attr(n, "validUntil");
 	time_t vu;
@@ -203,7 +208,7 @@ saml_md_valid_until(struct saml_tenant *t, xmlNodePtr n, const char **why)
 		*why = "malformed validUntil";
 		return BK_E_SAML_METADATA;
 	}
-	if (vu <= bk_now()) {
+	if (vu <= bk_now() && !expired_ok) {
 		*why = "metadata expired (validUntil)";
 		return BK_E_SAML_METADATA;
 	}
@@ -345,7 +350,8 @@ saml_md_parse(struct saml_tenant *t, const char *buf, size_t len, int flags,
 	int rv;
 
 	*reason = "not well-formed XML, has a DTD, or exceeds the limits";
-	if ((rv = saml_xml_parse(buf, len, flags, &doc, &perr)) != BK_OK) {
+	if ((rv = saml_xml_parse(buf, len, flags & SAML_XML_LIMITS, &doc,
+	    &perr)) != BK_OK) {
 		rv = rv == BK_E_NOMEM ? rv : BK_E_SAML_MD_NOT_XML;
 		goto out;
 	}
@@ -359,8 +365,9 @@ saml_md_parse(struct saml_tenant *t, const char *buf, size_t len, int flags,
 	    saml_xml_count(ent, SAML_NS_MD, "IDPSSODescriptor") != 1)
 		goto out;
 	idp = saml_xml_child(ent, SAML_NS_MD, "IDPSSODescriptor");
-	if (saml_md_valid_until(t, root, reason) != BK_OK ||
-	    (ent != root && saml_md_valid_until(t, ent, reason) != BK_OK)) {
+	if (saml_md_valid_until(t, root, flags & SAML_MD_EXPIRED_OK,
+	    reason) != BK_OK || (ent != root && saml_md_valid_until(t, ent,
+	    flags & SAML_MD_EXPIRED_OK, reason) != BK_OK)) {
 		rv = BK_E_SAML_MD_EXPIRED;
 		goto out;
 	}
@@ -386,11 +393,11 @@ saml_md_parse(struct saml_tenant *t, const char *buf, size_t len, int flags,
 /*
  * The IdP metadata file (the backing file of a metadata URL), with the
  * codes it always had: BK_E_SAML_CERT for an unusable certificate, else
- * BK_E_SAML_METADATA.
+ * BK_E_SAML_METADATA.  flags: 0 or SAML_MD_EXPIRED_OK.
  */
 static int
-saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
-    char **why)
+saml_md_load(struct saml_tenant *t, const char *path, int flags,
+    char **entity_xml, char **why)
 {
 	char *buf = NULL;
 	const char *reason = NULL;
@@ -399,7 +406,8 @@ saml_md_load(struct saml_tenant *t, const char *path, char **entity_xml,
 
 	if ((rv = saml_file_read(path, SAML_METADATA_MAX, &buf, &len,
 	    &reason)) == BK_OK)
-		rv = saml_md_parse(t, buf, len, 0, NULL, entity_xml, &reason);
+		rv = saml_md_parse(t, buf, len, flags, NULL, entity_xml,
+		    &reason);
 	if (rv != BK_OK && rv != BK_E_NOMEM) {
 		rv = rv == BK_E_SAML_MD_CERT ? BK_E_SAML_CERT :
 		    BK_E_SAML_METADATA;
@@ -581,7 +589,8 @@ saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return BK_E_NOMEM;
 	if ((rv = saml_tenant_copy(t, p)) != BK_OK ||
-	    (rv = saml_md_load(t, p->idp_metadata_path, &idp_xml, why)) !=
+	    (rv = saml_md_load(t, p->idp_metadata_path,
+	    p->metadata_expired_ok ? SAML_MD_EXPIRED_OK : 0, &idp_xml, why)) !=
 	    BK_OK ||
 	    (rv = saml_sp_cert_load(p, &cert_b64, &t->info.sp_cert, why)) !=
 	    BK_OK ||

@@ -6,6 +6,8 @@
  * saml_response_verify() runs these checks in this order; the first
  * failure wins and its code is returned (SECURITY-CASES row in brackets):
  *
+ *  0 metadata		SAML_METADATA: the IdP metadata in force is past its
+ *			validUntil (a metadata URL's may be renewed, mdr.c)
  *  1 size		SAML_PARAM (empty), SAML_TOOBIG before decoding [X05]
  *  2 base64		SAML_BASE64: strict standard alphabet [X07]
  *  3 xml		SAML_XML, SAML_DTD: the one parser, one tree [X01-X04,
@@ -674,7 +676,16 @@ saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
 	c.t = t;
 	c.now = now;
 	c.out = out;
-	rv = saml_run_checks(&c, b64, len);
+	/*
+	 * Metadata past its validUntil is not to be relied on (SAML metadata
+	 * 2.1.1); a metadata URL may still renew it (broker/mdr.c).
+	 */
+	if (t->info.metadata_valid_until != 0 &&
+	    now >= t->info.metadata_valid_until)
+		rv = saml_fail(&c, BK_E_SAML_METADATA,
+		    "the IdP metadata is past its validUntil");
+	else
+		rv = saml_run_checks(&c, b64, len);
 	if (rv != BK_OK && c.response != NULL)
 		saml_result_claimed(&c);	/* audit only, never trusted */
 	if (rv == BK_OK) {

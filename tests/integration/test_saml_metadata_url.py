@@ -324,3 +324,30 @@ def test_config_rules(factory, tmp_path):
         t.saml.update(saved)
         assert out.returncode != 0 and needle in out.stderr + out.stdout, (over, out.stderr)
         assert 'acme.conf:' in out.stderr + out.stdout
+
+
+def test_past_valid_until_is_not_ready_until_the_url_renews_it(md):
+    """/readyz (tenant_state) and the admin API show a tenant whose refreshed metadata is past its
+    validUntil as not ready; its expired backing file still loads on a reload (the URL may renew
+    it), and the URL's next good document makes it ready again."""
+    e, srv, pki, signer = md
+    b = e.b
+    wait_state(b, 'ok')
+    srv.serve(metadata([pki.cert('idp4')], signer=signer, valid_until=4))
+    reload_and_wait(b, 'ok')
+
+    def readyz_acme(want):
+        st = b.get('/readyz').json()['tenant_state']['acme']
+        return st if st['ready'] == want else None
+    st = env.wait_for(lambda: readyz_acme(False), 15, step=0.2)
+    assert st and st['reason'] == 'saml_metadata', st
+    assert tenant_json(b)['ready'] == 'saml_metadata'
+    assert not signs_in(e, pki.key('idp4'), pki.cert('idp4'))    # validUntil is honoured
+    rec = [a for a in b.audit() if a.get('event') == 'assertion'][-1]
+    assert rec['result' if 'result' in rec else 'outcome'] == 'rejected'
+    assert rec['reason'] == 'saml_metadata', rec
+    srv.serve(metadata([pki.cert('idp4')], signer=signer))
+    reload_and_wait(b, 'ok')
+    assert env.wait_for(lambda: readyz_acme(True), 15, step=0.2)
+    assert 'reload refused' not in b.log_text()
+    assert signs_in(e, pki.key('idp4'), pki.cert('idp4'))
