@@ -288,7 +288,7 @@ def test_rss_after_abandoned_bodies(factory):
     if asan_build():
         pytest.skip('ASan has its own allocator and quarantine; RSS says nothing there')
     b = factory.broker(workers=1)
-    worker = children(b.pid)[0]
+    worker = b.worker_pids()[0]     # not the key holder
     exchange(b.port, b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     rss0 = rss_kb(worker)
     head = (b'POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n'

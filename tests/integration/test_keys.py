@@ -33,8 +33,7 @@ def _children(pid):
 
 
 def _holder_pid(b):
-    m = re.findall(r'the key holder runs \(pid (\d+)\)', b.log_text())
-    return int(m[-1]) if m else None
+    return b.keys_pid
 
 
 def _needles(key_path):
@@ -56,23 +55,35 @@ def _needles(key_path):
     return out
 
 
+# Regions larger than this are ASan's shadow memory (terabytes of metadata about the program's
+# memory, not its data); the heap and every other mapping are far smaller.
+HUGE = 16 << 30
+CHUNK = 64 << 20
+
+
 def _found(pid, needles):
-    """Names of the needles found anywhere in pid's readable memory."""
+    """Names of the needles found anywhere in pid's readable memory (read in chunks)."""
     hits = set()
+    overlap = max(len(n) for n in needles.values())
     with open(f'/proc/{pid}/maps') as maps, open(f'/proc/{pid}/mem', 'rb', 0) as mem:
         for line in maps:
             parts = line.split()
             if 'r' not in parts[1] or (len(parts) > 5 and parts[5] in ('[vvar]', '[vsyscall]')):
                 continue
             lo, hi = (int(x, 16) for x in parts[0].split('-'))
-            try:
-                mem.seek(lo)
-                chunk = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            if hi - lo > HUGE:
                 continue
-            for name, needle in needles.items():
-                if needle in chunk:
-                    hits.add(name)
+            tail = b''
+            for off in range(lo, hi, CHUNK):
+                try:
+                    mem.seek(off)
+                    chunk = tail + mem.read(min(CHUNK, hi - off))
+                except (OSError, ValueError, OverflowError):
+                    break
+                for name, needle in needles.items():
+                    if needle in chunk:
+                        hits.add(name)
+                tail = chunk[-overlap:]
     return hits
 
 

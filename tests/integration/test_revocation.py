@@ -22,8 +22,7 @@ def last(e, since, event):
 
 
 def workers(b):
-    with open(f'/proc/{b.pid}/task/{b.pid}/children') as f:
-        return f.read().split()
+    return b.worker_pids()
 
 
 def refused_grant(r):

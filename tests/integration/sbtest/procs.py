@@ -2,6 +2,7 @@
 they use.  Every process is started here and stopped by PID."""
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -272,6 +273,20 @@ class Broker:
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
+
+    @property
+    def keys_pid(self):
+        """The key holder of the running generation (from its log line), or None."""
+        m = re.findall(r'the key holder runs \(pid (\d+)\)', self.log_text())
+        return int(m[-1]) if m else None
+
+    def worker_pids(self):
+        """The parent's children but the key holders: the workers (both generations while one
+        drains)."""
+        with open(f'/proc/{self.proc.pid}/task/{self.proc.pid}/children') as f:
+            kids = [int(x) for x in f.read().split()]
+        holders = {int(x) for x in re.findall(r'the key holder runs \(pid (\d+)\)', self.log_text())}
+        return [p for p in kids if p not in holders]
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
