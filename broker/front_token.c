@@ -189,6 +189,11 @@ front_token_redeemed(void *arg, int rv, const struct store_redeemed *r)
 	struct front_req *req = arg;
 	json_t		*o;
 
+	if (rv == BK_E_STORE_REPLICA) {
+		/* Used on this master, unconfirmed by a replica: no token. */
+		front_token_fail(req, rv, "no replica confirmed the redemption");
+		return;
+	}
 	if (rv != BK_OK) {
 		/* Nothing was written (the script's first write failed). */
 		front_oauth_error(req, rv, NULL);

@@ -408,7 +408,8 @@ front_oauth_error(struct front_req *req, int rv, const char *description)
 	const char *slug = bk_err_slug(rv);
 
 	if (rv == BK_E_STORE_DOWN || rv == BK_E_STORE_TIMEOUT ||
-	    rv == BK_E_STORE_REPLY || rv == BK_E_AUDIT_WRITE) {
+	    rv == BK_E_STORE_REPLY || rv == BK_E_STORE_REPLICA ||
+	    rv == BK_E_AUDIT_WRITE) {
 		slug = "temporarily_unavailable";
 		status = 503;
 	} else if (status >= 500)

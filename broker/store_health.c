@@ -253,8 +253,10 @@ store_role_cb(int rv, const struct store_reply *r, void *arg)
 		s->role_warned = 1;
 		return;
 	}
-	if (store_reply_is(e, "master"))
+	if (store_reply_is(e, "master")) {
+		s->replicas = (int)store_reply_count(store_reply_elem(r, 2));
 		return;
+	}
 	t = store_reply_str(e, &len);
 	snprintf(why, sizeof(why), "the server's role is %.*s, not master",
 	    t != NULL && len < 32 ? (int)len : 7, t != NULL && len < 32 ?

@@ -86,6 +86,12 @@ extern const char *const store_lua_all[];
 #define STORE_FAILOVER_HOLD_MS	10000
 /* After an aborted failover, resume this soon unless more news comes. */
 #define STORE_ABORT_GRACE_MS	1000
+/*
+ * A code's redemption waits this long (WAIT 1) for a replica to confirm
+ * it, when the master has replicas: a failover must not bring back a code
+ * already redeemed.
+ */
+#define STORE_REPLICA_WAIT_MS	200
 /* The key whose value tells the store the broker has been writing to. */
 #define STORE_MARKER_KEY	"bk:v1:marker"
 
@@ -142,6 +148,8 @@ struct store {
 	int			 marker_seen;
 	/* the shared marker when the probe went out (0: none yet) */
 	uint64_t		 marker_sent;
+	/* replicas the master listed in its last ROLE answer */
+	int			 replicas;
 	struct store_sentinel	*sen;
 };
 

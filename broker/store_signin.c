@@ -244,6 +244,9 @@ struct sop {
 		store_revoke_cb		*revoke;
 	} cb;
 	int	 flag;	/* per operation: request given, take, ... */
+	void	*ctx;	/* per operation: store_code_redeem's wait */
+	/* called instead of reply when the request is gone (ctx cleanup) */
+	void	(*drop)(struct sop *);
 };
 
 static struct sop *
@@ -271,6 +274,8 @@ sop_done(int rv, const struct store_reply *r, void *p)
 		rv = BK_E_STORE_DOWN;
 	if (o->arg == NULL || store_hold == NULL || store_hold->alive(o->arg))
 		o->reply(o, rv, r);
+	else if (o->drop != NULL)
+		o->drop(o);
 	if (o->arg != NULL && store_hold != NULL)
 		store_hold->unref(o->arg);
 	free(o);
@@ -813,32 +818,124 @@ redeem_user(const struct store_reply *r, struct store_redeemed *d)
 	rec_cleanup(REC_GRANT, &g);
 }
 
+/* The redemption script's answer into d (its token owned by d). */
+static int
+redeem_parse(int rv, const struct store_reply *r, struct store_redeemed *d)
+{
+	size_t	 i;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = STORE_REDEEM_BADTYPE;
+	if (rv != BK_OK)
+		return rv;
+	for (i = 0; i < BK_NELEM(redeem_answers); i++)
+		if (store_reply_is(store_reply_elem(r, 0),
+		    redeem_answers[i].answer))
+			d->verdict = redeem_answers[i].verdict;
+	if (d->verdict == STORE_REDEEM_OK) {
+		if (reply_elem_rec(r, 1, REC_TOKEN, &d->tok) != BK_OK)
+			rv = BK_E_STORE_RECORD;
+		d->ttl = store_reply_int(store_reply_elem(r, 2));
+	} else if (d->verdict != STORE_REDEEM_BADTYPE)
+		redeem_user(r, d);
+	if (d->verdict == STORE_REDEEM_MISMATCH)
+		d->why = redeem_why(r);
+	return rv;
+}
+
 static void
 redeem_reply(struct sop *o, int rv, const struct store_reply *r)
 {
 	struct store_redeemed	 d;
-	size_t			 i;
 
-	memset(&d, 0, sizeof(d));
-	d.verdict = STORE_REDEEM_BADTYPE;
-	if (rv != BK_OK) {
-		o->cb.redeem(o->arg, rv, NULL);
-		return;
-	}
-	for (i = 0; i < BK_NELEM(redeem_answers); i++)
-		if (store_reply_is(store_reply_elem(r, 0),
-		    redeem_answers[i].answer))
-			d.verdict = redeem_answers[i].verdict;
-	if (d.verdict == STORE_REDEEM_OK) {
-		if (reply_elem_rec(r, 1, REC_TOKEN, &d.tok) != BK_OK)
-			rv = BK_E_STORE_RECORD;
-		d.ttl = store_reply_int(store_reply_elem(r, 2));
-	} else if (d.verdict != STORE_REDEEM_BADTYPE)
-		redeem_user(r, &d);
-	if (d.verdict == STORE_REDEEM_MISMATCH)
-		d.why = redeem_why(r);
+	rv = redeem_parse(rv, r, &d);
 	o->cb.redeem(o->arg, rv, rv == BK_OK ? &d : NULL);
 	rec_cleanup(REC_TOKEN, &d.tok);
+}
+
+/*
+ * With replicas, the script's answer is kept until WAIT 1 (sent right
+ * after it on the same connection, so it covers the script's writes) says
+ * a replica has the redemption: a token is handed out only for a
+ * redemption a failover cannot undo.  Without a confirmation the code
+ * stays used on this master and the panel gets BK_E_STORE_REPLICA.
+ */
+struct redeem_wait {
+	int			 rv;
+	int			 kept;		/* the script answered */
+	int			 refs;		/* the two replies */
+	struct store_redeemed	 d;
+};
+
+static void
+redeem_wait_unref(struct redeem_wait *w)
+{
+	if (--w->refs > 0)
+		return;
+	if (w->kept)
+		rec_cleanup(REC_TOKEN, &w->d.tok);
+	free(w);
+}
+
+/* The script's answer, kept for the WAIT that follows it. */
+static void
+redeem_keep(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct redeem_wait	*w = o->ctx;
+
+	w->rv = redeem_parse(rv, r, &w->d);
+	w->kept = 1;
+	redeem_wait_unref(w);
+}
+
+static void
+redeem_wait_drop(struct sop *o)
+{
+	redeem_wait_unref(o->ctx);
+}
+
+static void
+redeem_wait_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct redeem_wait	*w = o->ctx;
+
+	if (!w->kept)		/* WAIT could not be sent: no answer yet */
+		w->rv = rv != BK_OK ? rv : BK_E_STORE_DOWN;
+	else if (w->rv == BK_OK && w->d.verdict == STORE_REDEEM_OK &&
+	    (rv != BK_OK || store_reply_int(r) < 1)) {
+		log_warnx("redis: no replica confirmed a code's redemption "
+		    "within %d ms; the token is not handed out",
+		    STORE_REPLICA_WAIT_MS);
+		w->rv = BK_E_STORE_REPLICA;
+	}
+	o->cb.redeem(o->arg, w->rv, w->rv == BK_OK && w->kept ? &w->d : NULL);
+	redeem_wait_unref(w);
+}
+
+/* Script, then WAIT 1, pipelined; the answer once both are in. */
+static void
+redeem_send_waiting(struct store *s, struct sop *o, const char **args)
+{
+	struct redeem_wait	*w = calloc(1, sizeof(*w));
+	struct sop		*k = w != NULL ? sop_new(NULL, redeem_keep) :
+	    NULL;
+	char			 ms[16];
+	const char		*argv[3] = { "WAIT", "1", ms };
+
+	if (k == NULL) {
+		free(w);
+		sop_done(BK_E_NOMEM, NULL, o);
+		return;
+	}
+	snprintf(ms, sizeof(ms), "%d", STORE_REPLICA_WAIT_MS);
+	w->refs = 2;
+	k->ctx = w;
+	o->ctx = w;
+	o->reply = redeem_wait_reply;
+	o->drop = redeem_wait_drop;
+	w->rv = BK_E_STORE_DOWN;
+	sop_eval(s, k, store_lua_redeem, 4, 14, args);
+	sop_cmd(s, o, 3, argv);
 }
 
 void
@@ -878,6 +975,8 @@ store_code_redeem(struct store *s, const struct store_redeem_in *in,
 	args[13] = cttl;
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
+	else if (s->replicas > 0)
+		redeem_send_waiting(s, o, args);
 	else
 		sop_eval(s, o, store_lua_redeem, 4, 14, args);
 	skeys_free(&ks);

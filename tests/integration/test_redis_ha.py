@@ -4,8 +4,10 @@ twice; every code handed out has its code_issued record and every completed sign
 code_redeemed record (matched by request id).  The figures (gap, failures and how) are printed;
 bench/redis_failover.sh runs it longer and keeps them (HA_LOAD_SECONDS, HA_REPORT)."""
 import os
+import time
 
 from sbtest import env, ha
+from sbtest.flows import Env
 
 
 def test_failover_under_load(factory, tmp_path):
@@ -43,3 +45,37 @@ def test_failover_under_load(factory, tmp_path):
         assert 'writes stop until the new master is known' in b.log_text(), b.log_tail()
     finally:
         cl.stop()
+
+
+def test_redemption_waits_for_a_replica(factory, tmp_path):
+    """With a replica, a code's redemption is confirmed by it (WAIT) before the token goes out; a
+    replica that does not answer makes the redemption a 503 (store_replica), never a token a
+    failover could undo."""
+    from sbtest.procs import Redis
+    primary = Redis(tmp_path / 'primary')
+    replica = Redis(tmp_path / 'replica', extra=['--replicaof', '127.0.0.1', str(primary.port)])
+    try:
+        assert env.wait_for(lambda: 'master_link_status:up' in
+                            replica.cli(0, 'INFO', 'replication'), 15)
+        b = factory.broker(tenants=[('acme', {'consent': 'never'})], redis=primary)
+        e = Env(b, b.dir)
+        time.sleep(1.5)                 # a probe has seen the replica (ROLE)
+        r = e.signin('alice@acme.example')
+        t = e.panel().token(r['code'], r['verifier'])
+        assert t.status_code == 200, t.text
+        r = e.signin('bob@acme.example')
+        replica.pause()
+        try:
+            t = e.panel().token(r['code'], r['verifier'])
+        finally:
+            replica.resume()
+        assert t.status_code == 503 and t.json()['error'] == 'temporarily_unavailable', t.text
+        rec = [x for x in b.audit() if x.get('event') == 'code_redeemed'][-1]
+        assert rec['reason'] == 'store_replica', rec
+        assert 'no replica confirmed' in b.log_text()
+        # The replica answers again: the next sign-in's code redeems.
+        r = e.signin('alice@acme.example')
+        assert e.panel().token(r['code'], r['verifier']).status_code == 200
+    finally:
+        replica.stop()
+        primary.stop()

@@ -152,8 +152,10 @@ def check(res):
     """No code redeems twice; every completed sign-in has its audit records; figures back."""
     e, load = res['env'], res['load']
     b = e.b
-    # Each code handed out: one more redemption must fail (redeemed, or lost and refused).
-    twice = [c for c, v, _, tok in load.codes if e.panel().token(c, v).status_code == 200]
+    # Each code that gave a token: one more redemption must fail.  (A code whose redemption was
+    # refused with a 503 gave no token: a later redemption is its first.)
+    twice = [c for c, v, _, tok in load.codes
+             if tok is not None and e.panel().token(c, v).status_code == 200]
     recs = b.audit()
     issued = {r.get('request_id') for r in recs
               if r.get('event') == 'code_issued' and r.get('outcome') == 'accepted'}
