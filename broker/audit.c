@@ -88,6 +88,13 @@ struct audit_shared {
 	/* durability (the last section): group commit, junk budget */
 	unsigned long long synced_seq;	/* on stable storage up to here */
 	time_t		 sync_logged;	/* the last "cannot sync" warning */
+	/*
+	 * An fdatasync of this file failed: the kernel may have dropped the
+	 * pages it reported (and will not report them again), so a later
+	 * flush proves nothing.  Set until the file is left (rotation) or
+	 * the broker restarts; sign-ins are refused meanwhile.
+	 */
+	int		 sync_broken;
 	time_t		 low_logged;	/* the last low-space warning */
 	long long	 junk_window;	/* audit_junk_take()'s window ... */
 	unsigned int	 junk_used;	/* ... and the records it took */
@@ -340,6 +347,10 @@ audit_reopen(struct audit *a)
 	if ((rv = audit_open_fds(a)) == BK_OK) {
 		a->sh->fgen++;
 		audit_note_file(a);
+		if (__atomic_exchange_n(&a->sh->sync_broken, 0,
+		    __ATOMIC_ACQ_REL))
+			log_info("audit: a new file after a failed flush; "
+			    "sign-ins are taken again (verify the old one)");
 	}
 	pthread_mutex_unlock(&a->sh->mu);
 	if (rv == BK_OK)
@@ -891,7 +902,8 @@ audit_is_ready(const struct audit *a)
 	struct rlimit			 rl;
 	unsigned long long		 room, need = AUDIT_PROBE_BYTES;
 
-	if (a == NULL || a->fd < 0)
+	if (a == NULL || a->fd < 0 ||
+	    __atomic_load_n(&a->sh->sync_broken, __ATOMIC_ACQUIRE))
 		return 0;
 	sh = a->sh;
 	/* Read without the lock: a flag one write old moves one probe. */
@@ -1202,8 +1214,10 @@ audit_sync_warn(struct audit *a, int e)
 	    !__atomic_compare_exchange_n(&a->sh->sync_logged, &last, now, 0,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	log_warnx("audit: cannot flush %s to stable storage: %s; sign-ins are "
-	    "refused until it can", a->path, strerror(e));
+	log_warnx("audit: cannot flush %s to stable storage: %s; records it "
+	    "accepted may be lost: sign-ins are refused until the file is "
+	    "rotated (mv, then SIGHUP) or the broker restarted; then verify "
+	    "it", a->path, strerror(e));
 }
 
 int
@@ -1212,7 +1226,8 @@ audit_sync_now(struct audit *a)
 	unsigned long long	 target, cur;
 	int			 fd, e = 0;
 
-	if (a == NULL || a->fd < 0)
+	if (a == NULL || a->fd < 0 ||
+	    __atomic_load_n(&a->sh->sync_broken, __ATOMIC_ACQUIRE))
 		return BK_E_AUDIT_SYNC;
 	if (audit_raw_sync(a) != 0)
 		return BK_E_AUDIT_SYNC;
@@ -1233,6 +1248,7 @@ audit_sync_now(struct audit *a)
 	if (fd >= 0)
 		close(fd);
 	if (e != 0) {
+		__atomic_store_n(&a->sh->sync_broken, 1, __ATOMIC_RELEASE);
 		audit_sync_warn(a, e);
 		return BK_E_AUDIT_SYNC;
 	}

@@ -159,7 +159,9 @@ int fdatasync(int fd)
 
 def test_failed_flush_gives_503_and_hands_nothing_out(factory, tmp_path):
     """fdatasync fails (EIO, from a preloaded shim): the held answer becomes the 503 page, without
-    the session cookie or the code; the broker stays up; sign-ins resume when flushes work."""
+    the session cookie or the code; the broker stays up.  A later flush that works proves nothing
+    (the kernel may have dropped the pages it reported): sign-ins stay refused, /readyz says so,
+    until the file is rotated (mv + SIGHUP); then they resume and the chain goes on."""
     import shutil
     import subprocess
     cc = shutil.which('cc') or shutil.which('gcc')
@@ -195,6 +197,15 @@ def test_failed_flush_gives_503_and_hands_nothing_out(factory, tmp_path):
     assert (metric(b, 'ssobroker_audit_fsync_total{outcome="failed"}') or 0) >= 1
     assert 'cannot flush' in b.log_text() and b.healthy()
     os.unlink(flag)
+    br = e.browser()
+    login = br.start_login('acme')
+    out = br.post_acs('acme', b64(e.idp['acme'].good('carol@acme.example', login.rid)), login.relay)
+    assert out.chain[0].status_code == 503, describe(out)
+    assert b.get('/readyz').json().get('audit') is False
+    os.rename(b.audit_path, b.audit_path + '.1')
+    b.signal(signal.SIGHUP)
+    assert env.wait_for(lambda: b.get('/readyz').status_code == 200, 15), b.log_tail()
+    assert 'sign-ins are taken again' in b.log_text()
     rid, code, out = sign_in(e, 'carol@acme.example')
     assert code, describe(out)
     verify_ok(b)
