@@ -351,3 +351,56 @@ def test_past_valid_until_is_not_ready_until_the_url_renews_it(md):
     assert env.wait_for(lambda: readyz_acme(True), 15, step=0.2)
     assert 'reload refused' not in b.log_text()
     assert signs_in(e, pki.key('idp4'), pki.cert('idp4'))
+
+
+def _pysaml_md(idp, pki):
+    """The IdP's metadata as pysaml2 writes it (entity_descriptor() of its own configuration),
+    with a validUntil an hour on, signed by pysaml2 (RSA-SHA256) with the pinned signer."""
+    from saml2.config import Config
+    from saml2.metadata import entity_descriptor, metadata_tostring_fix, sign_entity_descriptor
+    from saml2.sigver import security_context
+    ed = entity_descriptor(idp.server.config)
+    ed.valid_until = iso(now() + secs(3600))
+    conf = Config()
+    conf.key_file, conf.cert_file = pki.key('mdsign'), pki.cert('mdsign')
+    conf.xmlsec_binary = '/usr/bin/xmlsec1'
+    eid, xmldoc = sign_entity_descriptor(
+        ed, None, security_context(conf),
+        sign_alg='http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+        digest_alg='http://www.w3.org/2001/04/xmlenc#sha256')
+    out = metadata_tostring_fix(eid, {'xs': 'http://www.w3.org/2001/XMLSchema'}, xmldoc)
+    return out if isinstance(out, bytes) else out.encode()
+
+
+class _Answer:
+    def __init__(self, idp):
+        self.idp = idp
+
+    def answer(self, url, user, **kw):
+        return self.idp.answer(url, user, **kw)
+
+
+def test_pysaml2_metadata_and_its_rollover(md):
+    """A third-party IdP (pysaml2) writes and signs its own metadata; after it rolls its key, the
+    running worker's next fetch makes its new responses verify and its old key fail."""
+    from sbtest.pysaml_idp import PySamlIdP
+    e, srv, pki, signer = md
+    b = e.b
+    sp_md = e.sp['acme'][2]
+    old = PySamlIdP(os.path.join(b.dir, 'pys-old'), IDP_ENTITY, IDP_SSO, pki.key('idp3'),
+                    pki.cert('idp3'), sp_md)
+    new = PySamlIdP(os.path.join(b.dir, 'pys-new'), IDP_ENTITY, IDP_SSO, pki.key('idp4'),
+                    pki.cert('idp4'), sp_md)
+    srv.serve(_pysaml_md(old, pki))
+    reload_and_wait(b, 'ok')
+    user, _, _ = e.fresh_user()
+    assert e.signin(user, idp=_Answer(old))['code']
+    # the next fetch fails (the worker retries in 10 s), then the IdP has rolled its key
+    srv.serve(b'', status=500)
+    reload_and_wait(b, 'hout_status')
+    srv.serve(_pysaml_md(new, pki))
+    wait_state(b, 'ok', timeout=30)
+    user, _, _ = e.fresh_user()
+    assert e.signin(user, idp=_Answer(new))['code']
+    user, _, _ = e.fresh_user()
+    assert not e.signin(user, idp=_Answer(old))['code']
