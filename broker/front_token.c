@@ -191,7 +191,8 @@ front_token_redeemed(void *arg, int rv, const struct store_redeemed *r)
 
 	if (rv == BK_E_STORE_REPLICA) {
 		/* Used on this master, unconfirmed by a replica: no token. */
-		front_token_fail(req, rv, "no replica confirmed the redemption");
+		front_token_fail(req, rv,
+		    "no replica confirmed the redemption");
 		return;
 	}
 	if (rv != BK_OK) {
