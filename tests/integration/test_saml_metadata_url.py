@@ -404,3 +404,28 @@ def test_pysaml2_metadata_and_its_rollover(md):
     assert e.signin(user, idp=_Answer(new))['code']
     user, _, _ = e.fresh_user()
     assert not e.signin(user, idp=_Answer(old))['code']
+
+
+def test_expiry_warnings_and_gauge_for_refreshed_certificates(md, factory):
+    """A certificate that ends within 14 days is warned about in the log: the SP's at load, an
+    IdP's when a refresh brings it; the refreshed certificate is on the expiry gauge."""
+    e, srv, pki, signer = md
+    for n in ('spsoon', 'idpsoon'):
+        _openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '5',
+                 '-subj', f'/CN=sso-broker-mdurl-{n}', '-keyout', pki.key(n), '-out', pki.cert(n))
+        os.chmod(pki.key(n), 0o600)
+    srv.serve(metadata([pki.cert('idpsoon')], signer=signer), path='/md-soon')
+    b = factory.broker([('acme', {'idp_certs': [factory.pki.cert('idp')], 'sp_key': pki.key('spsoon'),
+                                  'sp_cert': pki.cert('spsoon')})], start=False, workers=1)
+    b.tenants['acme'].saml.update({'idp_metadata_url': srv.url('/md-soon'),
+                                   'metadata_signing_cert': pki.cert('mdsign'),
+                                   'metadata_ca_file': pki.p('ca_a.crt')})
+    b.start()
+    j = wait_state(b, 'ok')
+    fp = j['idp_certificates'][0]['fingerprint_sha256']
+    log = b.log_text()
+    assert 'tenant acme: SP certificate' in log and 'expires' in log, b.log_tail()
+    assert f'tenant acme: IdP certificate {fp[:16]}... expires' in log, b.log_tail()
+    m = admin(b, 'GET', '/metrics').text
+    assert f'kind="idp",fingerprint="{fp[:16]}"' in m
+    assert 'ssobroker_certificate_not_after_seconds{tenant="acme",kind="sp"' in m
