@@ -301,5 +301,6 @@ int
 ssoctl_verb_is_offline(const struct ssoctl_args *a)
 {
 	return a->verb == SSOCTL_V_AUDIT_KEYGEN ||
-	    (a->verb == SSOCTL_V_AUDIT_VERIFY && a->nfiles > 0);
+	    (a->verb == SSOCTL_V_AUDIT_VERIFY && a->nfiles > 0) ||
+	    (a->verb == SSOCTL_V_AUDIT_SHOW_ASSERTION && a->nfiles > 0);
 }
