@@ -429,3 +429,26 @@ def test_expiry_warnings_and_gauge_for_refreshed_certificates(md, factory):
     m = admin(b, 'GET', '/metrics').text
     assert f'kind="idp",fingerprint="{fp[:16]}"' in m
     assert 'ssobroker_certificate_not_after_seconds{tenant="acme",kind="sp"' in m
+
+
+def test_refresh_every_metadata_refresh_seconds(md):
+    """Without a failure or a reload the worker fetches again after metadata_refresh (60 s, the
+    minimum) and the IdP's rolled key is in force from then on (about a minute)."""
+    e, srv, pki, signer = md
+    b = e.b
+    srv.serve(metadata([pki.cert('idp3')], signer=signer))
+    b.reload()
+    time.sleep(1.0)
+    j = wait_state(b, 'ok')
+    assert [c['subject'] for c in j['idp_certificates']] == ['/CN=sso-broker-mdurl-idp3'], j
+    t0 = time.time()
+    srv.serve(metadata([pki.cert('idp4')], signer=signer))     # the rollover
+    assert signs_in(e, pki.key('idp3'), pki.cert('idp3'))
+
+    def rolled():
+        subj = [c['subject'] for c in tenant_json(b)['idp_certificates']]
+        return subj == ['/CN=sso-broker-mdurl-idp4']
+    assert env.wait_for(rolled, 80, step=1.0), tenant_json(b)
+    assert 50 <= time.time() - t0 <= 80
+    assert signs_in(e, pki.key('idp4'), pki.cert('idp4'))
+    assert not signs_in(e, pki.key('idp3'), pki.cert('idp3'))
