@@ -151,10 +151,14 @@ mdr_good(struct mdr_tenant *mt, const struct hout_res *res)
 	const struct conf_tenant *t = mt->t;
 	struct saml_tenant_info	 info;
 	char			 fp[SAML_FP_LEN + 1], ts[32];
+	int			 was = mt->info.state;
 
 	mt->info.last_good = mt->info.last_try;
 	mt->info.state = BK_OK;
 	bk_sha256_hex(res->body, res->len, fp);
+	if (strcmp(fp, mt->written) == 0 && was != BK_OK)
+		log_info("tenant %s: IdP metadata from %s good again (the "
+		    "same document)", t->id, t->saml.idp_metadata_url);
 	if (strcmp(fp, mt->written) != 0) {
 		saml_tenant_info(t->saml_sp, &info);
 		bk_time_fmt(info.metadata_valid_until, ts);
