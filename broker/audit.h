@@ -230,13 +230,11 @@ void	audit_sync_free(struct audit_sync *s);
 /* audit_agg.c: pre-signature junk counted, not recorded one by one. */
 #define AUDIT_AGG_MAX		128	/* keys per interval; then "other" */
 /*
- * Own records junk may still have: per key and interval, and per minute
- * for the whole broker (every worker).  At most 500 records a minute,
- * about 300 KB, so a flood stays far below 1 MB of audit a minute while
- * one bad post (or a test of one attack) is on record at once.
+ * Own records junk may still have: [audit] junk_records a minute for the
+ * whole broker (every worker; default 500, about 300 KB, so a flood stays
+ * far below 1 MB of audit a minute while one bad post, or a test of one
+ * attack, is on record at once), and half of that per key and interval.
  */
-#define AUDIT_AGG_FREE_KEY	250
-#define AUDIT_AGG_FREE_ALL	500
 #define AUDIT_AGG_FREE_SEC	60
 
 /**
@@ -246,8 +244,12 @@ void	audit_sync_free(struct audit_sync *s);
  */
 int	audit_agg_is_junk(const char *event, int rv);
 struct audit_agg;
-/** a is borrowed; interval in seconds.  NULL: no memory. */
-struct audit_agg *audit_agg_new(struct audit *a, int interval);
+/**
+ * a is borrowed; interval in seconds; per_minute the broker's own junk
+ * records a minute ([audit] junk_records).  NULL: no memory.
+ */
+struct audit_agg *audit_agg_new(struct audit *a, int interval,
+	    unsigned int per_minute);
 /**
  * Count one junk refusal.  All strings borrowed (tenant, addr may be
  * NULL); event must be a string constant.

@@ -7,8 +7,8 @@
  * audit failing closed, stopped every sign-in.  A refusal of input that
  * never reached a verified signature (audit_agg_is_junk()) still gets its
  * own record while its key (client address, tenant, event, reason) has
- * had fewer than AUDIT_AGG_FREE_KEY in this interval and the broker fewer
- * than AUDIT_AGG_FREE_ALL in this minute (so a single bad post is on
+ * had fewer than half of [audit] junk_records in this interval and the
+ * broker fewer than junk_records in this minute (so a single bad post is on
  * record at once);
  * beyond that it is counted, and at the end of the interval (and at
  * drain) one record per key carries the count and the first and last
@@ -60,6 +60,8 @@ struct audit_agg_ent {
 struct audit_agg {
 	struct audit		*a;
 	int			 interval;
+	unsigned int		 free_all;	/* own records a minute */
+	unsigned int		 free_key;	/* per key and interval */
 	size_t			 n;
 	struct audit_agg_ent	 ent[AUDIT_AGG_MAX];
 	struct audit_agg_ent	 other;	/* once the table is full */
@@ -92,7 +94,7 @@ audit_agg_is_junk(const char *event, int rv)
 }
 
 struct audit_agg *
-audit_agg_new(struct audit *a, int interval)
+audit_agg_new(struct audit *a, int interval, unsigned int per_minute)
 {
 	struct audit_agg	*g;
 
@@ -100,6 +102,8 @@ audit_agg_new(struct audit *a, int interval)
 		return NULL;
 	g->a = a;
 	g->interval = interval > 0 ? interval : 60;
+	g->free_all = per_minute;
+	g->free_key = per_minute / 2;
 	snprintf(g->other.addr, sizeof(g->other.addr), "other");
 	g->other.event = "assertion";
 	return g;
@@ -138,9 +142,9 @@ audit_agg_add(struct audit_agg *g, const char *event, int rv,
 {
 	struct audit_agg_ent	*e = audit_agg_find(g, event, rv, tenant, addr);
 
-	if (e != &g->other && e->own < AUDIT_AGG_FREE_KEY &&
+	if (e != &g->other && e->own < g->free_key &&
 	    audit_junk_take(g->a, (long long)(now / AUDIT_AGG_FREE_SEC),
-	    AUDIT_AGG_FREE_ALL)) {
+	    g->free_all)) {
 		e->own++;
 		return 1;
 	}

@@ -108,6 +108,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(audit_min_free_mb), 0, 0, NULL, NULL),
 	KW(BK, "audit", "aggregate_interval", CONF_T_INT, 1, 3600, "60", R,
 	    B(audit_aggregate_interval), 0, 0, NULL, NULL),
+	KW(BK, "audit", "junk_records", CONF_T_INT, 0, 100000000, "500", R,
+	    B(audit_junk_records), 0, 0, NULL, NULL),
 	KW(BK, "audit", "key_file", CONF_T_PATH, 0, 0, NULL, CONF_SECRET,
 	    B(audit_key_file), 0, 0, NULL, NULL),
 	KW(BK, "audit", "epoch", CONF_T_INT, 1, 31536000, "3600", 0,

@@ -140,6 +140,7 @@ struct conf {
 	int	 audit_fsync;		/* default 1: durable before answer */
 	int	 audit_min_free_mb;	/* default 1024: low-space warning */
 	int	 audit_aggregate_interval;	/* seconds, default 60 */
+	int	 audit_junk_records;	/* own junk records a minute (500) */
 	/* the shared streams (store_audit.c), issue 9 */
 	int	 audit_stream_retention;	/* days, default 90 */
 	int	 audit_stream_max;	/* per stream, default 10000000 */

@@ -304,7 +304,8 @@ front_durable_new(struct front *f)
 	if (f->audit == NULL)
 		return BK_OK;
 	if ((d->agg = audit_agg_new(f->audit,
-	    f->conf->audit_aggregate_interval)) == NULL ||
+	    f->conf->audit_aggregate_interval,
+	    (unsigned int)f->conf->audit_junk_records)) == NULL ||
 	    front_durable_timers(d) != BK_OK)
 		return BK_E_NOMEM;
 	if (!f->conf->audit_fsync)

@@ -18,6 +18,7 @@ USERS = ('alice@acme.example', 'bob@acme.example', 'carol@acme.example')
 
 def with_audit(b, **keys):
     """Add [audit] keys to the broker's configuration (before start)."""
+    b.audit_extra = [(k, v) for k, v in b.audit_extra if k not in keys]
     orig = b.conf_text
     extra = ''.join(f'{k} = {v}\n' for k, v in keys.items())
     b.conf_text = lambda: orig().replace('[audit]\n', '[audit]\n' + extra, 1)

@@ -65,7 +65,8 @@ def test_get_on_acs_is_405_with_allow_post(broker):
 
 
 def test_junk_flood_is_counted_not_recorded(factory):
-    b = with_audit(factory.broker(tenants=NEVER, start=False), aggregate_interval='3')
+    b = with_audit(factory.broker(tenants=NEVER, start=False), aggregate_interval='3',
+                   junk_records=str(AUDIT_AGG_FREE_ALL))
     b.start()
     e = Env(b, b.dir)
     size0, n0 = os.path.getsize(b.audit_path), len(b.audit())
@@ -89,7 +90,7 @@ def test_junk_flood_is_counted_not_recorded(factory):
     junk = [r for r in recs if r.get('event') == 'assertion' and r.get('outcome') == 'rejected']
     own = [r for r in junk if 'count' not in r]
     agg = [r for r in junk if 'count' in r]
-    # Own records are an allowance per minute (AUDIT_AGG_FREE_ALL, two minutes at most in 10 s);
+    # Own records are an allowance per minute (junk_records, two minutes at most in 10 s);
     # the rest of the growth is the counts, which scale with time: 1 MB a minute, scaled.
     own_bytes = sum(len(json.dumps(r, separators=(',', ':'))) + 1 for r in own)
     report = os.environ.get('AUDIT_FLOOD_REPORT')
@@ -115,7 +116,9 @@ def test_junk_flood_is_counted_not_recorded(factory):
 def test_verified_refusal_keeps_its_own_record(factory):
     """A verified response that fails a later check (here: a replay) is a decision: recorded every
     time, never counted."""
-    b = factory.broker(tenants=[('acme', {'consent': 'never', 'allow_idp_initiated': 'true'})])
+    b = with_audit(factory.broker(tenants=[('acme', {'consent': 'never', 'allow_idp_initiated': 'true'})],
+                                  start=False), junk_records=str(AUDIT_AGG_FREE_ALL))
+    b.start()
     e = Env(b, b.dir)
     from sbtest.idp import b64
     resp = b64(e.idp['acme'].good('alice@acme.example', None))
@@ -128,14 +131,15 @@ def test_verified_refusal_keeps_its_own_record(factory):
     assert all('count' not in r for r in replays)
 
 
-AUDIT_AGG_FREE_KEY = 250        # broker/audit.h
-AUDIT_AGG_FREE_ALL = 500
+AUDIT_AGG_FREE_ALL = 500        # [audit] junk_records, the default
+AUDIT_AGG_FREE_KEY = AUDIT_AGG_FREE_ALL // 2
 
 
 def test_oidc_callback_junk_is_counted(factory, tmp_path):
     """The OAuth callback's junk (no state, a state nobody issued) is counted the same way."""
     from sbtest.sfdc import SfdcStandin
-    b = with_audit(factory.broker([('sf', {'consent': 'never'})], start=False), aggregate_interval='2')
+    b = with_audit(factory.broker([('sf', {'consent': 'never'})], start=False), aggregate_interval='2',
+                   junk_records=str(AUDIT_AGG_FREE_ALL))
     op = SfdcStandin(str(tmp_path), redirect_uris=[b.pub + '/t/sf/oidc/callback'], users=['alice@acme.example'])
     op.__enter__()
     try:

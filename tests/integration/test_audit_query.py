@@ -17,6 +17,7 @@ from sbtest.flows import Env, admin
 
 def with_audit(b, **kv):
     """More [audit] keys in b's broker.conf (before b.start())."""
+    b.audit_extra = [(k, v) for k, v in b.audit_extra if k not in kv]
     orig = b.conf_text
 
     def text():

@@ -180,11 +180,11 @@ test_agg_allowance_and_counts(void **state)
 	(void)state;
 	tpath(p, sizeof(p), "agg.jsonl");
 	assert_int_equal(audit_open(p, &a), BK_OK);
-	assert_non_null(g = audit_agg_new(a, 60));
-	for (i = 0; i < AUDIT_AGG_FREE_KEY + 50; i++)
+	assert_non_null(g = audit_agg_new(a, 60, 500));
+	for (i = 0; i < 250 + 50; i++)
 		own += audit_agg_add(g, "assertion", BK_E_SAML_XML, "acme",
 		    "192.0.2.7", t0 + i / 100);
-	assert_int_equal(own, AUDIT_AGG_FREE_KEY);
+	assert_int_equal(own, 250);
 	assert_int_equal(audit_agg_counted(g), 50);
 	assert_int_equal(audit_agg_flush(g, NULL, NULL), BK_OK);
 	arr = lines_of(p);
@@ -220,20 +220,20 @@ test_agg_broker_budget_and_other(void **state)
 	(void)state;
 	tpath(p, sizeof(p), "budget.jsonl");
 	assert_int_equal(audit_open(p, &a), BK_OK);
-	assert_non_null(g = audit_agg_new(a, 60));
+	assert_non_null(g = audit_agg_new(a, 60, 500));
 	/* four keys of 250: the broker's 500 a minute are spent at half */
-	for (i = 0; i < 4 * AUDIT_AGG_FREE_KEY; i++) {
+	for (i = 0; i < 4 * 250; i++) {
 		snprintf(addr, sizeof(addr), "198.51.100.%d", i % 4);
 		own += audit_agg_add(g, "assertion", BK_E_SAML_PARAM, NULL,
 		    addr, t0);
 	}
-	assert_int_equal(own, AUDIT_AGG_FREE_ALL);
+	assert_int_equal(own, 500);
 	assert_int_equal(audit_agg_counted(g),
-	    4 * AUDIT_AGG_FREE_KEY - AUDIT_AGG_FREE_ALL);
+	    4 * 250 - 500);
 	assert_int_equal(audit_agg_flush(g, NULL, NULL), BK_OK);
 	audit_agg_free(g);
 	/* many addresses in a new minute: 128 keys, then the "other" bucket */
-	assert_non_null(g = audit_agg_new(a, 60));
+	assert_non_null(g = audit_agg_new(a, 60, 500));
 	for (i = 0, own = 0; i < 2 * AUDIT_AGG_MAX; i++) {
 		snprintf(addr, sizeof(addr), "203.0.113.%d", i);
 		own += audit_agg_add(g, "assertion", BK_E_SAML_PARAM, NULL,
