@@ -128,7 +128,11 @@ saml_md_xchg(void *a, void *b, size_t len)
 	memcpy(b, tmp, len);
 }
 
-/* The IdP side of n into t, t's old one into n (freed with n). */
+/*
+ * The IdP side of n into t, t's old one into n (freed with n).  Every
+ * field that saml_md_parse() fills from the document, but the entityID
+ * (the same by then), is exchanged here: one it would add must be too.
+ */
 static void
 saml_md_swap(struct saml_tenant *t, struct saml_tenant *n)
 {
