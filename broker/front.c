@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mdr.h"
 #include "rp.h"
+#include "store_audit.h"
 #include "store_signin.h"
 
 struct front_route {
@@ -488,14 +489,53 @@ front_origin_init(struct front *f)
 	f->origin[n] = '\0';
 }
 
+/*
+ * The audit file's head against the one anchored in Redis, which is only
+ * ever raised: a Redis head past the file's means records were cut off
+ * the end (or the file was replaced) while the broker was down.  Said
+ * loudly, and recorded; verify names the cut.
+ */
+static void
+front_anchor_cb(int rv, unsigned long long seq, const char *hash, void *arg)
+{
+	struct front		*f = arg;
+	struct audit_head	 h;
+	struct audit_rec	 r;
+	char			 d[256];
+
+	(void)hash;
+	if (rv != BK_OK || audit_head_get(f->audit, &h) != BK_OK ||
+	    seq <= h.seq)
+		return;
+	snprintf(d, sizeof(d), "the file ends at seq %llu, the head anchored "
+	    "in Redis is seq %llu: %llu records cut off the end or the file "
+	    "replaced", h.seq, seq, seq - h.seq);
+	log_warnx_r(BK_E_AUDIT_CHAIN, "audit: chain %s: %s; run ssoctl audit "
+	    "verify", h.chain, d);
+	memset(&r, 0, sizeof(r));
+	r.event = "audit_truncated";
+	r.outcome = "rejected";
+	r.reason = bk_err_slug(BK_E_AUDIT_CHAIN);
+	r.instance = f->conf->instance;
+	r.detail = d;
+	(void)audit_write(f->audit, &r);
+}
+
 static void
 front_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct front	*f = arg;
+	struct front		*f = arg;
+	struct audit_head	 h;
 
 	(void)fd;
 	(void)ev;
 	metrics_redis_up(f->slot, store_is_up(f->store));
+	/* Once, by the first worker, when its store is first up. */
+	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store))
+		return;
+	f->anchor_checked = 1;
+	if (audit_head_get(f->audit, &h) == BK_OK)
+		store_audit_head_lookup(f->store, h.chain, front_anchor_cb, f);
 }
 
 struct front *

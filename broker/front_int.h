@@ -60,6 +60,7 @@ struct front {
 	void			*tls_ctx;
 	int			 keys_fd;	/* the key holder (keys.h) */
 	int			 slot;
+	int			 anchor_checked; /* audit head vs Redis */
 	int			 inflight;
 	int			 draining;
 	/* held answers, sync thread, junk counts (front_durable.c) */
