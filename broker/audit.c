@@ -869,6 +869,26 @@ audit_write(struct audit *a, const struct audit_rec *r)
 	return audit_write_line(a, r, NULL);
 }
 
+/*
+ * Take the chain's lock, follow a rotation, cut a half record a dead
+ * writer left, then link, seal and append o (audit_write_line() and
+ * audit_write_counted()).
+ */
+static int
+audit_commit_locked(struct audit *a, struct audit_obj *o, char **outline)
+{
+	int	 rv;
+
+	if ((rv = audit_lock(a->sh)) != BK_OK)
+		return rv;
+	if ((rv = audit_follow(a)) == BK_OK) {
+		audit_cut_busy(a);
+		rv = audit_commit(a, o, outline);
+	}
+	pthread_mutex_unlock(&a->sh->mu);
+	return rv;
+}
+
 int
 audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 {
@@ -879,16 +899,8 @@ audit_write_line(struct audit *a, const struct audit_rec *r, char **outline)
 		*outline = NULL;
 	if (a == NULL || a->fd < 0)
 		return BK_E_AUDIT_WRITE;
-	if ((rv = audit_rec_obj(r, &o)) != BK_OK)
-		goto out;
-	if ((rv = audit_lock(a->sh)) != BK_OK)
-		goto out;
-	if ((rv = audit_follow(a)) == BK_OK) {
-		audit_cut_busy(a);
-		rv = audit_commit(a, &o, outline);
-	}
-	pthread_mutex_unlock(&a->sh->mu);
- out:
+	if ((rv = audit_rec_obj(r, &o)) == BK_OK)
+		rv = audit_commit_locked(a, &o, outline);
 	audit_obj_free(&o);
 	return rv;
 }
@@ -1334,13 +1346,7 @@ audit_write_counted(struct audit *a, const struct audit_rec *r,
 	    (rv = audit_obj_set(&o, "first", json_string(t1))) != BK_OK ||
 	    (rv = audit_obj_set(&o, "last", json_string(t2))) != BK_OK)
 		goto out;
-	if ((rv = audit_lock(a->sh)) != BK_OK)
-		goto out;
-	if ((rv = audit_follow(a)) == BK_OK) {
-		audit_cut_busy(a);
-		rv = audit_commit(a, &o, outline);
-	}
-	pthread_mutex_unlock(&a->sh->mu);
+	rv = audit_commit_locked(a, &o, outline);
  out:
 	audit_obj_free(&o);
 	return rv;
