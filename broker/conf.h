@@ -43,6 +43,11 @@ struct conf_saml {
 	int	 metadata_refresh;	/* seconds, default 3600, 60.. */
 	char	*metadata_signing_cert;	/* path, PEM pin, or NULL */
 	char	*metadata_ca_file;	/* path, or NULL: the system's CAs */
+	/* encrypted assertions (issue 11 item 3, saml/saml_enc.c) */
+	char	*sp_next_key;		/* path, secret: the rollover key */
+	char	*sp_next_cert;		/* path: its certificate */
+	int	 require_encryption;	/* default 0: plain assertions too */
+	int	 allow_cbc;		/* default 0: AES-GCM content only */
 };
 
 struct conf_oidc {

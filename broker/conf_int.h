@@ -16,7 +16,7 @@
 #include "conf.h"
 
 /* Capacity of the per-file "line where each keyword was set" array. */
-#define CONF_KW_MAX		64
+#define CONF_KW_MAX		96
 /* Longest section name we keep (longer ones are unknown anyway). */
 #define CONF_SECTION_MAX	32
 /* Cap on a config file, a secret file and the collected errors. */

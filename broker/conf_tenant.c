@@ -208,6 +208,8 @@ conf_tenant_free(struct conf_tenant *t)
 	free(t->saml.idp_metadata);
 	free(t->saml.sp_key);
 	free(t->saml.sp_cert);
+	free(t->saml.sp_next_key);
+	free(t->saml.sp_next_cert);
 	free(t->saml.sp_entity_id);
 	free(t->saml.username_attribute);
 	free(t->saml.idp_metadata_url);
@@ -270,7 +272,8 @@ conf_saml_unused_check(struct conf_parse *p)
 	static const char *const keys[] = { "idp_metadata", "sp_key",
 	    "sp_cert", "sp_entity_id", "allow_idp_initiated", "clock_skew",
 	    "allow_sha1", "allow_portal_users", "username_attribute",
-	    "max_authn_age", "keep_raw_assertions", "sign_requests" };
+	    "max_authn_age", "keep_raw_assertions", "sign_requests",
+	    "sp_next_key", "sp_next_cert", "require_encryption", "allow_cbc" };
 	size_t	 i;
 	int	 l;
 
@@ -362,6 +365,21 @@ conf_oidc_unused_check(struct conf_parse *p)
 		}
 }
 
+/*
+ * The rollover key pair (saml/saml_enc.c): both halves or neither, as
+ * sp_key and sp_cert.
+ */
+static void
+conf_next_key_check(struct conf_parse *p, const struct conf_tenant *t)
+{
+	int	 lk = conf_parse_line(p, "saml", "sp_next_key");
+	int	 lc = conf_parse_line(p, "saml", "sp_next_cert");
+
+	if (t->login == CONF_LOGIN_SAML && (lk == 0) != (lc == 0))
+		conf_err(p->errs, p->name, lk != 0 ? lk : lc, "[saml] "
+		    "sp_next_key and sp_next_cert are given both or neither");
+}
+
 /* Rules that need no file system: login-dependent keys, derived URLs. */
 static void
 conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
@@ -376,6 +394,7 @@ conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
 		conf_oidc_unused_check(p);
 	}
 	conf_mdurl_check(p, t);
+	conf_next_key_check(p, t);
 	/*
 	 * "NameID" names the default: the subject's NameID, not an attribute.
 	 */
@@ -416,6 +435,14 @@ conf_tenant_files_check(struct conf_parse *p, struct conf_tenant *t)
 		if (t->saml.sp_cert != NULL)
 			(void)conf_file_check(e, p->name, conf_parse_line(p,
 			    "saml", "sp_cert"), t->saml.sp_cert, 0, 0, 0, NULL);
+		if (t->saml.sp_next_key != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "saml", "sp_next_key"), t->saml.sp_next_key, 1, 0,
+			    0, NULL);
+		if (t->saml.sp_next_cert != NULL)
+			(void)conf_file_check(e, p->name, conf_parse_line(p,
+			    "saml", "sp_next_cert"), t->saml.sp_next_cert, 0,
+			    0, 0, NULL);
 		conf_mdurl_files_check(p, t);
 	} else {
 		if (t->oidc.client_secret_file != NULL)

@@ -71,6 +71,29 @@ front_saml_redirect_url(struct front_req *req, const struct saml_redirect *r,
 	    r->sign ? sig : NULL, siglen, url);
 }
 
+/*
+ * saml/'s unwrap callback: the EncryptedKey goes to the key holder, which
+ * alone has the SP keys (saml_enc.c, broker/keys.c).
+ */
+static int
+front_saml_unwrap_cb(void *arg, int slot, int oaep_md, int mgf1_md,
+    const unsigned char *wrapped, size_t len, unsigned char *cek,
+    size_t cek_len)
+{
+	struct front_req	*req = arg;
+	int			 rv;
+
+	_Static_assert(SAML_KEY_NEXT == KEYS_SLOT_NEXT &&
+	    SAML_MD_SHA256 == KEYS_MD_SHA256 &&
+	    SAML_WRAPPED_MAX == KEYS_WRAPPED_MAX, "saml.h and keys.h agree");
+	rv = keys_unwrap(req->f->keys_fd, front_saml_key_index(req), slot,
+	    oaep_md, mgf1_md, wrapped, len, cek, cek_len);
+	if (rv == BK_E_IPC_PEER)
+		log_req(LOG_L_WARN, req->id, rv, "tenant %s: the key holder "
+		    "did not answer an unwrap", req->t->id);
+	return rv;
+}
+
 /* SP-initiated: an AuthnRequest (HTTP-Redirect) whose ID the flow keeps. */
 void
 front_saml_start(struct front_req *req)
@@ -185,6 +208,7 @@ void
 front_saml_acs(struct front_req *req)
 {
 	struct saml_result	 res;
+	struct saml_unwrap	 uw;
 	struct flow_identity	 id;
 	const char		*b64, *why;
 	char			*detail = NULL, *sfdc = NULL;
@@ -205,8 +229,10 @@ front_saml_acs(struct front_req *req)
 		flow_refuse(req, rv, NULL);
 		return;
 	}
-	rv = saml_response_verify(req->t->saml_sp, b64, strlen(b64), bk_now(),
-	    &res, &detail);
+	uw.cb = front_saml_unwrap_cb;
+	uw.arg = req;
+	rv = saml_response_verify_enc(req->t->saml_sp, b64, strlen(b64),
+	    bk_now(), &uw, &res, &detail);
 	/* What was read goes to the audit record on failure (untrusted). */
 	front_acs_note(req, &res);
 	if (rv != BK_OK)

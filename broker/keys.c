@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "bk.h"
@@ -41,6 +42,8 @@
 enum keys_type {
 	KEYS_M_SIGN = 1,	/* worker -> holder: arg tenant, data */
 	KEYS_M_SIG,		/* holder -> worker: arg status, signature */
+	KEYS_M_UNWRAP = 10,	/* worker -> holder: arg tenant, keys_unwrap */
+	KEYS_M_CEK,		/* holder -> worker: arg status, the CEK */
 	KEYS_C_READY = 100,	/* holder -> parent */
 	KEYS_C_ERROR,		/* holder -> parent: text */
 	KEYS_C_COMPROMISED,	/* holder -> parent: arg slot */
@@ -57,6 +60,17 @@ struct keys_hdr {
 
 #define KEYS_MSG_MAX	(sizeof(struct keys_hdr) + KEYS_DATA_MAX)
 
+/*
+ * KEYS_M_UNWRAP's payload: this head, then the EncryptedKey's CipherValue
+ * (1 to KEYS_WRAPPED_MAX bytes).  Every field has a fixed set of values.
+ */
+struct keys_unwrap_hd {
+	uint8_t		slot;		/* KEYS_SLOT_CURRENT, KEYS_SLOT_NEXT */
+	uint8_t		oaep_md;	/* KEYS_MD_SHA1, KEYS_MD_SHA256 */
+	uint8_t		mgf1_md;	/* the same */
+	uint8_t		cek_len;	/* 16, 24 or 32 */
+};
+
 struct keys {
 	pid_t	 pid;
 	int	 ctl;
@@ -66,6 +80,7 @@ struct keys {
 struct keys_holder {
 	const struct conf	*conf;
 	EVP_PKEY		**pkey;		/* by tenant index */
+	EVP_PKEY		**pkey_next;	/* sp_next_key, by index */
 	int			 ctl;
 	int			 chan[KEYS_MAX_CHANS];	/* by slot, -1 */
 	int			 retired;
@@ -173,9 +188,13 @@ keys_load_one(const char *key_path, const char *cert_path, EVP_PKEY **out,
 	return rv;
 }
 
-/* Every tenant's SP key into pkey[] (NULL for a tenant without one). */
+/*
+ * Every tenant's SP key into pkey[] and its rollover key (sp_next_key)
+ * into next[] (NULL for a tenant without one).
+ */
 static int
-keys_load_all(const struct conf *c, EVP_PKEY **pkey, struct bk_buf *eb)
+keys_load_all(const struct conf *c, EVP_PKEY **pkey, EVP_PKEY **next,
+    struct bk_buf *eb)
 {
 	const struct conf_tenant *t;
 	const char	*why;
@@ -185,6 +204,15 @@ keys_load_all(const struct conf *c, EVP_PKEY **pkey, struct bk_buf *eb)
 	for (i = 0; i < c->n_tenants; i++) {
 		t = c->tenants[i];
 		pkey[i] = NULL;
+		next[i] = NULL;
+		if (t->saml.sp_next_key != NULL && t->saml.sp_next_cert !=
+		    NULL && keys_load_one(t->saml.sp_next_key,
+		    t->saml.sp_next_cert, &next[i], &why) != BK_OK) {
+			(void)bk_buf_addf(eb, "%s: tenant %s: [saml] "
+			    "sp_next_key %s: %s\n", t->file, t->id,
+			    t->saml.sp_next_key, why);
+			rv = BK_E_KEYS_LOAD;
+		}
 		if (t->saml.sp_key == NULL || t->saml.sp_cert == NULL)
 			continue;
 		if (keys_load_one(t->saml.sp_key, t->saml.sp_cert, &pkey[i],
@@ -212,16 +240,21 @@ keys_free_all(EVP_PKEY **pkey, size_t n)
 int
 keys_check(const struct conf *c, char **errors)
 {
-	EVP_PKEY	**pkey;
+	EVP_PKEY	**pkey, **next;
 	struct bk_buf	 eb;
 	int		 rv;
 
 	*errors = NULL;
 	if ((pkey = calloc(c->n_tenants + 1, sizeof(*pkey))) == NULL)
 		return BK_E_NOMEM;
+	if ((next = calloc(c->n_tenants + 1, sizeof(*next))) == NULL) {
+		free(pkey);
+		return BK_E_NOMEM;
+	}
 	bk_buf_init(&eb, KEYS_ERR_MAX);
-	rv = keys_load_all(c, pkey, &eb);
+	rv = keys_load_all(c, pkey, next, &eb);
 	keys_free_all(pkey, c->n_tenants);
+	keys_free_all(next, c->n_tenants);
 	if (rv != BK_OK)
 		*errors = bk_buf_take(&eb);
 	bk_buf_free(&eb);
@@ -249,6 +282,73 @@ keys_rsa_sign(EVP_PKEY *k, const unsigned char *data, size_t len,
 }
 
 /*
+ * RSA-OAEP decryption of a wrapped content-encryption key (XML Encryption
+ * 1.1 section 5.5.2): the OAEP digest and the MGF1 digest as asked, no
+ * label.  The unwrapped key must be exactly cek_len bytes.  Any failure
+ * is the one status BK_E_KEYS_UNWRAP: the worker goes on with a random
+ * key (saml_enc.c), so no caller learns why.  Never PKCS#1 v1.5.
+ */
+static int
+keys_rsa_unwrap(EVP_PKEY *k, const struct keys_unwrap_hd *u,
+    const unsigned char *in, size_t len, unsigned char *cek)
+{
+	EVP_PKEY_CTX	*pc;
+	unsigned char	 out[KEYS_WRAPPED_MAX];
+	size_t		 outlen = sizeof(out);
+	const EVP_MD	*md, *mgf;
+	int		 ok;
+
+	md = u->oaep_md == KEYS_MD_SHA256 ? EVP_sha256() : EVP_sha1();
+	mgf = u->mgf1_md == KEYS_MD_SHA256 ? EVP_sha256() : EVP_sha1();
+	if ((pc = EVP_PKEY_CTX_new(k, NULL)) == NULL)
+		return BK_E_NOMEM;
+	ok = EVP_PKEY_decrypt_init(pc) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_OAEP_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pc, md) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, mgf) == 1 &&
+	    EVP_PKEY_decrypt(pc, out, &outlen, in, len) == 1 &&
+	    outlen == u->cek_len;
+	if (ok)
+		memcpy(cek, out, u->cek_len);
+	OPENSSL_cleanse(out, sizeof(out));
+	EVP_PKEY_CTX_free(pc);
+	ERR_clear_error();
+	return ok ? BK_OK : BK_E_KEYS_UNWRAP;
+}
+
+/* A KEYS_M_UNWRAP request, checked field by field; then the answer. */
+static int
+keys_serve_unwrap(struct keys_holder *kh, int slot, const struct keys_hdr *h,
+    const unsigned char *data)
+{
+	struct keys_unwrap_hd	 u;
+	unsigned char		 cek[32];
+	EVP_PKEY		*k;
+	int			 st;
+
+	if (h->len <= sizeof(u) || h->len > sizeof(u) + KEYS_WRAPPED_MAX ||
+	    h->arg < 0 || (size_t)h->arg >= kh->conf->n_tenants)
+		return BK_E_IPC_MSG;
+	memcpy(&u, data, sizeof(u));
+	if ((u.slot != KEYS_SLOT_CURRENT && u.slot != KEYS_SLOT_NEXT) ||
+	    (u.oaep_md != KEYS_MD_SHA1 && u.oaep_md != KEYS_MD_SHA256) ||
+	    (u.mgf1_md != KEYS_MD_SHA1 && u.mgf1_md != KEYS_MD_SHA256) ||
+	    (u.cek_len != 16 && u.cek_len != 24 && u.cek_len != 32))
+		return BK_E_IPC_MSG;
+	k = u.slot == KEYS_SLOT_NEXT ? kh->pkey_next[h->arg] :
+	    kh->pkey[h->arg];
+	if (k == NULL)
+		st = BK_E_KEYS_NOKEY;
+	else
+		st = keys_rsa_unwrap(k, &u, data + sizeof(u),
+		    h->len - sizeof(u), cek);
+	st = keys_send(kh->chan[slot], KEYS_M_CEK, h->id, st, cek,
+	    st == BK_OK ? u.cek_len : 0);
+	OPENSSL_cleanse(cek, sizeof(cek));
+	return st;
+}
+
+/*
  * One request from the worker of slot.  BK_E_IPC_MSG: not a message of
  * the set (the worker is then treated as compromised).
  */
@@ -262,6 +362,8 @@ keys_serve(struct keys_holder *kh, int slot, unsigned char *buf)
 
 	if ((rv = keys_recv(kh->chan[slot], buf, &h, NULL)) != BK_OK)
 		return rv;
+	if (h.type == KEYS_M_UNWRAP)
+		return keys_serve_unwrap(kh, slot, &h, buf + sizeof(h));
 	if (h.type != KEYS_M_SIGN || h.len == 0 || h.len > KEYS_DATA_MAX ||
 	    h.arg < 0 || (size_t)h.arg >= kh->conf->n_tenants)
 		return BK_E_IPC_MSG;
@@ -371,7 +473,9 @@ keys_holder_main(const struct conf *c, int ctl, const int *close_fds,
 		kh.chan[i] = -1;
 	bk_buf_init(&eb, KEYS_ERR_MAX);
 	if ((kh.pkey = calloc(c->n_tenants + 1, sizeof(*kh.pkey))) == NULL ||
-	    keys_load_all(c, kh.pkey, &eb) != BK_OK) {
+	    (kh.pkey_next = calloc(c->n_tenants + 1,
+	    sizeof(*kh.pkey_next))) == NULL ||
+	    keys_load_all(c, kh.pkey, kh.pkey_next, &eb) != BK_OK) {
 		(void)keys_send(ctl, KEYS_C_ERROR, 0, 0, eb.data ? eb.data :
 		    "out of memory", eb.data ? eb.len : 13);
 		_exit(1);
@@ -381,6 +485,7 @@ keys_holder_main(const struct conf *c, int ctl, const int *close_fds,
 		_exit(1);
 	keys_holder_loop(&kh);
 	keys_free_all(kh.pkey, c->n_tenants);
+	keys_free_all(kh.pkey_next, c->n_tenants);
 	_exit(0);
 }
 
@@ -535,9 +640,14 @@ keys_pid(const struct keys *k)
 
 /* --- the worker's side --- */
 
-int
-keys_sign(int fd, size_t ti, const void *data, size_t len,
-    unsigned char *sig, size_t *siglen)
+/*
+ * One request of type over fd and its answer of type want (status in its
+ * arg, then at most max payload bytes into out).  Blocks at most about a
+ * second.
+ */
+static int
+keys_call(int fd, uint32_t type, size_t ti, const void *data, size_t len,
+    uint32_t want, unsigned char *out, size_t max, size_t *outlen)
 {
 	static uint32_t	 seq;
 	struct pollfd	 pf = { fd, POLLIN, 0 };
@@ -546,11 +656,10 @@ keys_sign(int fd, size_t ti, const void *data, size_t len,
 	uint32_t	 id = ++seq;
 	int		 rv;
 
-	*siglen = 0;
+	*outlen = 0;
 	if (len == 0 || len > KEYS_DATA_MAX || ti > INT32_MAX)
 		return BK_E_TOOBIG;
-	if (fd < 0 || keys_send(fd, KEYS_M_SIGN, id, (int32_t)ti, data,
-	    len) != BK_OK)
+	if (fd < 0 || keys_send(fd, type, id, (int32_t)ti, data, len) != BK_OK)
 		return BK_E_IPC_PEER;
 	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL)
 		return BK_E_NOMEM;
@@ -561,16 +670,53 @@ keys_sign(int fd, size_t ti, const void *data, size_t len,
 		    keys_recv(fd, buf, &h, NULL) != BK_OK)
 			break;
 		rv = BK_E_NOT_FOUND;
-	} while (h.type != KEYS_M_SIG || h.id != id);
+	} while (h.type != want || h.id != id);
 	if (rv == BK_E_NOT_FOUND) {
 		rv = h.arg;
-		if (rv == BK_OK && (h.len == 0 || h.len > KEYS_SIG_MAX))
+		if (rv == BK_OK && (h.len == 0 || h.len > max))
 			rv = BK_E_IPC_MSG;
 		if (rv == BK_OK) {
-			memcpy(sig, buf + sizeof(h), h.len);
-			*siglen = h.len;
+			memcpy(out, buf + sizeof(h), h.len);
+			*outlen = h.len;
 		}
 	}
+	OPENSSL_cleanse(buf, KEYS_MSG_MAX + 1);
 	free(buf);
+	return rv;
+}
+
+int
+keys_sign(int fd, size_t ti, const void *data, size_t len,
+    unsigned char *sig, size_t *siglen)
+{
+	return keys_call(fd, KEYS_M_SIGN, ti, data, len, KEYS_M_SIG, sig,
+	    KEYS_SIG_MAX, siglen);
+}
+
+int
+keys_unwrap(int fd, size_t ti, int slot, int oaep_md, int mgf1_md,
+    const unsigned char *wrapped, size_t len, unsigned char *cek,
+    size_t cek_len)
+{
+	struct keys_unwrap_hd	 u;
+	unsigned char		 msg[sizeof(u) + KEYS_WRAPPED_MAX];
+	size_t			 got = 0;
+	int			 rv;
+
+	if (len == 0 || len > KEYS_WRAPPED_MAX || (cek_len != 16 &&
+	    cek_len != 24 && cek_len != 32))
+		return BK_E_TOOBIG;
+	u.slot = (uint8_t)slot;
+	u.oaep_md = (uint8_t)oaep_md;
+	u.mgf1_md = (uint8_t)mgf1_md;
+	u.cek_len = (uint8_t)cek_len;
+	memcpy(msg, &u, sizeof(u));
+	memcpy(msg + sizeof(u), wrapped, len);
+	rv = keys_call(fd, KEYS_M_UNWRAP, ti, msg, sizeof(u) + len,
+	    KEYS_M_CEK, cek, cek_len, &got);
+	if (rv == BK_OK && got != cek_len)
+		rv = BK_E_IPC_MSG;
+	if (rv != BK_OK)
+		OPENSSL_cleanse(cek, cek_len);
 	return rv;
 }

@@ -74,4 +74,27 @@ int	keys_check(const struct conf *c, char **errors);
 int	keys_sign(int fd, size_t ti, const void *data, size_t len,
 	    unsigned char *sig, size_t *siglen);
 
+/* keys_unwrap(): the key slots and the digests of RSA-OAEP. */
+#define KEYS_SLOT_CURRENT	0	/* sp_key */
+#define KEYS_SLOT_NEXT		1	/* sp_next_key */
+#define KEYS_MD_SHA1		1
+#define KEYS_MD_SHA256		2
+/* An EncryptedKey's CipherValue: RSA of at most 8192 bits. */
+#define KEYS_WRAPPED_MAX	1024
+
+/*
+ * Worker: the content-encryption key of an EncryptedAssertion, unwrapped
+ * by tenant index ti's key of slot (KEYS_SLOT_*) with RSA-OAEP (oaep_md,
+ * mgf1_md: KEYS_MD_*; never PKCS#1 v1.5).  wrapped is the CipherValue
+ * (1 to KEYS_WRAPPED_MAX bytes, borrowed); cek receives exactly cek_len
+ * (16, 24 or 32) bytes, cleared on failure.  Blocks at most about a
+ * second.
+ * @return BK_OK, BK_E_KEYS_UNWRAP (not a key of this length under that
+ * key: one status whatever the cause), BK_E_KEYS_NOKEY (no such slot),
+ * BK_E_IPC_PEER, BK_E_TOOBIG.
+ */
+int	keys_unwrap(int fd, size_t ti, int slot, int oaep_md, int mgf1_md,
+	    const unsigned char *wrapped, size_t len, unsigned char *cek,
+	    size_t cek_len);
+
 #endif /* BK_KEYS_H */

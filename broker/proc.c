@@ -221,6 +221,9 @@ proc_conf_load(const char *path, struct conf **out, char **errors)
 		p.username_attribute = t->saml.username_attribute;
 		p.max_authn_age = t->saml.max_authn_age;
 		p.sign_requests = t->saml.sign_requests;
+		p.sp_next_cert_path = t->saml.sp_next_cert;
+		p.require_encryption = t->saml.require_encryption;
+		p.allow_cbc = t->saml.allow_cbc;
 		p.metadata_expired_ok = t->saml.idp_metadata_url != NULL;
 		if ((rv = saml_tenant_new(&p,
 		    (struct saml_tenant **)&t->saml_sp, &why)) != BK_OK) {

@@ -43,6 +43,10 @@ struct saml_sp_params {
 	 * the past loads (the tenant is not ready until a fetch renews it)
 	 */
 	int	    metadata_expired_ok;
+	/* encrypted assertions (saml_enc.c): the rollover certificate */
+	const char *sp_next_cert_path;	/* PEM, or NULL */
+	int	    require_encryption;	/* a plain assertion is refused */
+	int	    allow_cbc;		/* AES-CBC content besides AES-GCM */
 };
 
 struct saml_tenant;
@@ -195,6 +199,44 @@ int	saml_response_verify(const struct saml_tenant *t, const char *b64,
     size_t len,
 	    time_t now, struct saml_result *out, char **detail);
 void	saml_result_cleanup(struct saml_result *r);
+
+/* saml_enc.c: encrypted assertions (issue 11 item 3) */
+#define SAML_KEY_CURRENT	0	/* sp_key / sp_cert */
+#define SAML_KEY_NEXT		1	/* sp_next_key / sp_next_cert */
+#define SAML_MD_SHA1		1	/* RSA-OAEP digests */
+#define SAML_MD_SHA256		2
+#define SAML_WRAPPED_MAX	1024	/* an EncryptedKey's CipherValue */
+
+/**
+ * Unwrapping a content-encryption key with an SP private key, which saml/
+ * never holds: the daemon's key holder does it (broker/keys.c).  cb gets
+ * the key slot (SAML_KEY_*), the RSA-OAEP digest and MGF1 digest
+ * (SAML_MD_*), the EncryptedKey's CipherValue (1 to SAML_WRAPPED_MAX
+ * bytes, borrowed) and fills cek with exactly cek_len (16, 24, 32) bytes.
+ * It returns BK_OK, or any code: BK_E_IPC_PEER and BK_E_NOMEM end the
+ * verification with that code; any other failure is treated as a wrong
+ * key, the same as a key that unwraps to garbage.
+ */
+struct saml_unwrap {
+	int	(*cb)(void *arg, int slot, int oaep_md, int mgf1_md,
+		    const unsigned char *wrapped, size_t len,
+		    unsigned char *cek, size_t cek_len);
+	void	*arg;
+};
+
+/**
+ * saml_response_verify() for a response that may carry an
+ * EncryptedAssertion: with uw (borrowed) it is decrypted (saml_enc.c:
+ * RSA-OAEP key transport through uw, AES-GCM content, AES-CBC only where
+ * the tenant allows it), parsed with the same limits, and put in the
+ * place of the EncryptedAssertion, where every check of a plain one
+ * follows, its signature included.  uw NULL: as saml_response_verify(),
+ * which refuses any EncryptedAssertion (BK_E_SAML_ENCRYPTED).
+ * @return as saml_response_verify(), and BK_E_SAML_ENC_*, BK_E_SAML_DECRYPT.
+ */
+int	saml_response_verify_enc(const struct saml_tenant *t, const char *b64,
+	    size_t len, time_t now, const struct saml_unwrap *uw,
+	    struct saml_result *out, char **detail);
 
 /* saml_mdurl.c: IdP metadata from a URL (issue 11 item 4) */
 /**

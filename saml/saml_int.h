@@ -114,6 +114,11 @@ struct saml_tenant {
 	struct _LassoServer *server;
 	/* metadata_signing_cert: a tenant of that one key (saml_mdurl.c) */
 	struct saml_tenant *md_pin;
+	/* encrypted assertions (saml_enc.c): the SP certificates' DER */
+	unsigned char	*enc_der[2];	/* SAML_KEY_CURRENT, SAML_KEY_NEXT */
+	size_t		 enc_der_len[2];
+	int		 require_encryption;
+	int		 allow_cbc;
 };
 
 /** State of one saml_response_verify() call. */
@@ -130,6 +135,11 @@ struct saml_ctx {
 	time_t		 cond_not_on_or_after;
 	struct saml_result *out;
 	char		*detail;	/* returned-owned one-line reason */
+	/* saml_enc.c */
+	const struct saml_unwrap *uw;	/* NULL: EncryptedAssertion refused */
+	int		 resp_verified;	/* Response signature checked early */
+	int		 enc_oracle;	/* CBC: one answer until signed */
+	int		 assert_verified;
 };
 
 /* saml_xml.c */
@@ -188,6 +198,15 @@ int	 saml_check_issue_instant(struct saml_ctx *c);
 int	 saml_check_authn_statement(struct saml_ctx *c);
 int	 saml_time_attr(struct saml_ctx *c, xmlNodePtr n, const char *name,
 	    int required, time_t *out);
+
+/* saml_enc.c */
+int	 saml_check_encrypted(struct saml_ctx *c);
+int	 saml_enc_collapse(struct saml_ctx *c, int rv);
+int	 saml_enc_tenant_load(struct saml_tenant *t,
+	    const struct saml_sp_params *p, char **why);
+int	 saml_enc_metadata_add(const struct saml_tenant *t, xmlNodePtr kd,
+	    xmlNsPtr md);
+void	 saml_enc_tenant_free(struct saml_tenant *t);
 
 /* saml_verify.c */
 int	 saml_fail(struct saml_ctx *c, int rv, const char *fmt, ...)

@@ -489,6 +489,7 @@ saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
 	    (xd = xmlNewChild(ki, ds, SAML_XC("X509Data"), NULL)) == NULL ||
 	    xmlNewTextChild(xd, ds, SAML_XC("X509Certificate"),
 	    SAML_XC(cert_b64)) == NULL ||
+	    saml_enc_metadata_add(t, kd, md) != BK_OK ||
 	    xmlNewTextChild(sp, md, SAML_XC("NameIDFormat"),
 	    SAML_XC(SAML_FMT_UNSPEC)) == NULL ||
 	    (acs = xmlNewChild(sp, md, SAML_XC("AssertionConsumerService"),
@@ -594,6 +595,7 @@ saml_tenant_new(const struct saml_sp_params *p, struct saml_tenant **out,
 	    BK_OK ||
 	    (rv = saml_sp_cert_load(p, &cert_b64, &t->info.sp_cert, why)) !=
 	    BK_OK ||
+	    (rv = saml_enc_tenant_load(t, p, why)) != BK_OK ||
 	    (rv = saml_sp_metadata_build(t, cert_b64)) != BK_OK ||
 	    (rv = saml_lasso_build(t, p, idp_xml, why)) != BK_OK)
 		goto out;
@@ -622,6 +624,7 @@ saml_tenant_free(struct saml_tenant *t)
 	if (t->server != NULL)
 		lasso_server_destroy(t->server);
 	saml_tenant_free(t->md_pin);
+	saml_enc_tenant_free(t);
 	free(t->tenant_id);
 	free(t->sp_entity_id);
 	free(t->acs_url);

@@ -21,6 +21,10 @@
  *  4 root		SAML_SCHEMA (root is not samlp:Response, no ID, nested
  *			Response), SAML_VERSION
  *  5 status		SAML_STATUS: top-level StatusCode is Success [P25]
+ *  5a encrypted	SAML_ENC_*, SAML_DECRYPT (saml_enc.c, with a key
+ *			holder only): the EncryptedAssertion decrypted and
+ *			put in its place, so 6-19 check it as a plain one;
+ *			SAML_ENC_REQUIRED for a plain one where required
  *  6 assertion_count	SAML_ENCRYPTED (any EncryptedAssertion) [P31],
  *			SAML_ASSERTION_COUNT: exactly one Assertion in the whole
  *			document and it is a child of the Response [S01-S08,
@@ -288,7 +292,8 @@ saml_check_response_sig(struct saml_ctx *c)
 	char fp[SAML_FP_LEN + 1];
 	int rv;
 
-	if (c->resp_sig == NULL)
+	/* checked before decryption (saml_enc.c): it covers the ciphertext */
+	if (c->resp_sig == NULL || c->resp_verified)
 		return BK_OK;
 	if ((rv = saml_sig_check_profile(c, c->response, c->resp_sig)) != BK_OK)
 		return rv;
@@ -310,8 +315,10 @@ saml_check_assertion_sig(struct saml_ctx *c)
 	if ((rv = saml_sig_check_profile(c, c->assertion, c->assert_sig)) !=
 	    BK_OK)
 		return rv;
-	return saml_sig_verify(c, c->assertion, c->assert_sig,
+	rv = saml_sig_verify(c, c->assertion, c->assert_sig,
 	    c->out->cert_fingerprint);
+	c->assert_verified = rv == BK_OK;
+	return rv;
 }
 
 /* One Issuer element: Format absent or entity, text the IdP's entityID. */
@@ -614,6 +621,7 @@ static int (*const saml_checks[])(struct saml_ctx *) = {
 	saml_check_prefix_lists,
 	saml_check_root,
 	saml_check_status,
+	saml_check_encrypted,
 	saml_check_assertion_count,
 	saml_check_sig_placement,
 	saml_check_ids,
@@ -658,13 +666,21 @@ saml_run_checks(struct saml_ctx *c, const char *b64, size_t len)
 	}
 	for (i = 0; i < BK_NELEM(saml_checks); i++)
 		if ((rv = saml_checks[i](c)) != BK_OK)
-			return rv;
+			return saml_enc_collapse(c, rv);
 	return saml_result_fill(c);
 }
 
 int
 saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
     time_t now, struct saml_result *out, char **detail)
+{
+	return saml_response_verify_enc(t, b64, len, now, NULL, out, detail);
+}
+
+int
+saml_response_verify_enc(const struct saml_tenant *t, const char *b64,
+    size_t len, time_t now, const struct saml_unwrap *uw,
+    struct saml_result *out, char **detail)
 {
 	struct saml_ctx c;
 	int rv;
@@ -676,6 +692,7 @@ saml_response_verify(const struct saml_tenant *t, const char *b64, size_t len,
 	c.t = t;
 	c.now = now;
 	c.out = out;
+	c.uw = uw;
 	/*
 	 * Metadata past its validUntil is not to be relied on (SAML metadata
 	 * 2.1.1); a metadata URL may still renew it (broker/mdr.c).

@@ -80,8 +80,11 @@ class PySamlIdP:
                 raise RequestRefused(f'{type(e).__name__}: {e}') from e
         raise RequestRefused('the AuthnRequest signature does not verify')
 
-    def answer(self, redirect_url, username, *, sign_response=False, is_portal_user='false'):
-        """-> (SAMLResponse base64, RelayState, ACS URL)."""
+    def answer(self, redirect_url, username, *, sign_response=False, is_portal_user='false',
+               encrypt=None):
+        """-> (SAMLResponse base64, RelayState, ACS URL).  encrypt: None, or dict(msg_enc=URI,
+        key_type=xmlsec1 --session-key, cert=PEM path or None for the SP metadata's encryption
+        certificate): pysaml2 signs the Assertion, then encrypts it with xmlsec1 (RSA-OAEP)."""
         if self.want_signed:
             self.check_signature(redirect_url)
         q = urllib.parse.parse_qs(urllib.parse.urlparse(redirect_url).query)
@@ -93,11 +96,30 @@ class PySamlIdP:
             acs = self.server.metadata.assertion_consumer_service(sp_entity, BINDING_HTTP_POST)[0]['location']
         identity = {'userId': ['005000000000001AAA'], 'username': [username], 'email': [username],
                     'is_portal_user': [is_portal_user]}
+        enc = self._encrypting(encrypt) if encrypt else {}
         resp = self.server.create_authn_response(
             identity, in_response_to=msg.id, destination=acs, sp_entity_id=sp_entity,
             name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=username),
             authn={'class_ref': AUTHN_PASSWORD_PROTECTED, 'authn_auth': self.entity},
             sign_assertion=True, sign_response=sign_response, userid=username,
-            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **enc)
         xml = str(resp).encode() if not isinstance(resp, bytes) else resp
         return base64.b64encode(xml).decode(), q.get('RelayState', [None])[0], acs
+
+    def _encrypting(self, encrypt):
+        """pysaml2 7 encrypts with 3DES by default: the content algorithm and the xmlsec1 session
+        key it asks for are set per call (its pre_encryption_part and encrypt_assertion)."""
+        import functools
+        import saml2.entity
+        from saml2.sigver import pre_encryption_part
+        saml2.entity.pre_encryption_part = functools.partial(pre_encryption_part,
+                                                             msg_enc=encrypt['msg_enc'])
+        sec = self.server.sec
+        if not hasattr(sec, '_sb_encrypt'):
+            sec._sb_encrypt = sec.encrypt_assertion
+        sec.encrypt_assertion = functools.partial(sec._sb_encrypt, key_type=encrypt['key_type'])
+        kw = {'encrypt_assertion': True, 'encrypt_assertion_self_contained': True}
+        if encrypt.get('cert'):
+            with open(encrypt['cert']) as f:
+                kw['encrypt_cert_assertion'] = f.read()
+        return kw

@@ -1,0 +1,440 @@
+"""Encrypted assertions (issue 11 item 3, saml/saml_enc.c, the key holder's unwrap).
+
+Positive: pysaml2 in the IdP role signs the Assertion and encrypts it with xmlsec1 to the SP's
+encryption certificate from the broker's metadata, in the configurations Salesforce offers
+(AES-256-GCM and AES-128-GCM content, RSA-OAEP key transport); python3-xmlsec (the xmlsec
+library itself) does the same; the rollover: encrypted to sp_next_cert.  Hostile (item 5), each
+refused with its reason code, its audit record and nothing stored: an encrypted assertion
+wrapping a second one, an unsigned assertion inside the encryption, RSA PKCS#1 v1.5 key
+transport, CBC where the tenant does not allow it, a wrong key, truncated or garbled
+ciphertext, a tampered GCM tag, a plaintext with a DTD, over the depth limit or over the node
+limit, RetrievalMethod and CipherReference (never fetched).  With allow_cbc, CBC decrypts, and
+every failure up to the assertion's signature is the one answer saml_decrypt, with the same
+status and page.  require_encryption refuses a plain assertion.  The hostile documents are
+built here with Python's cryptography, so every field can be wrong."""
+import base64
+import os
+import re
+import subprocess
+
+import pytest
+import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from lxml import etree
+
+from sbtest.browser import code_from
+from sbtest.flows import Env, describe
+from sbtest.idp import SAML, b64, sign
+from sbtest.procs import IDP_ENTITY, IDP_SSO
+from sbtest.pysaml_idp import PySamlIdP
+
+XENC = 'http://www.w3.org/2001/04/xmlenc#'
+XENC11 = 'http://www.w3.org/2009/xmlenc11#'
+DSNS = 'http://www.w3.org/2000/09/xmldsig#'
+MD = '{urn:oasis:names:tc:SAML:2.0:metadata}'
+GCM256, GCM128 = XENC11 + 'aes256-gcm', XENC11 + 'aes128-gcm'
+CBC256, CBC128 = XENC + 'aes256-cbc', XENC + 'aes128-cbc'
+MGF1P, OAEP11, RSA15 = XENC + 'rsa-oaep-mgf1p', XENC11 + 'rsa-oaep', XENC + 'rsa-1_5'
+
+
+def _keypair(d, name):
+    key, crt = os.path.join(d, name + '.key'), os.path.join(d, name + '.crt')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days',
+                    '30', '-subj', f'/CN=sso-broker-it-{name}', '-keyout', key, '-out', crt],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    return key, crt
+
+
+def _broker(session_factory, **saml):
+    b = session_factory.broker(tenants=[('acme', {})], start=False)
+    nk, nc = _keypair(b.dir, 'sp-next')
+    b.tenants['acme'].saml.update({'sp_next_key': nk, 'sp_next_cert': nc, **saml})
+    b.start()
+    e = Env(b, b.dir)
+    e.next_cert = nc
+    return e
+
+
+@pytest.fixture(scope='module')
+def enc(session_factory):
+    """acme with a rollover key (sp_next_key), GCM only."""
+    return _broker(session_factory)
+
+
+@pytest.fixture(scope='module')
+def cbc(session_factory):
+    """acme with allow_cbc and require_encryption."""
+    return _broker(session_factory, allow_cbc='true', require_encryption='true')
+
+
+# ------------------------------------------------------------ a hand-made encryptor
+
+def _pub(cert):
+    with open(cert, 'rb') as f:
+        c = x509.load_pem_x509_certificate(f.read())
+    return c, c.public_key()
+
+
+def _el(parent, ns, name, **attrs):
+    e = etree.SubElement(parent, f'{{{ns}}}{name}')
+    for k, v in attrs.items():
+        e.set(k, v)
+    return e
+
+
+def encrypted_assertion(plaintext, cert, *, content=GCM256, transport=MGF1P, digest=None,
+                        mgf=None, name_cert=True, key_beside=False, tamper=None, extra=None):
+    """An EncryptedAssertion of plaintext (bytes) to cert, XML Encryption 1.1 by hand.
+    tamper: 'tag', 'truncate', 'garble', 'wrapped' (the EncryptedKey's bytes)."""
+    c, pub = _pub(cert)
+    klen = 32 if '256' in content else 16
+    cek = os.urandom(klen)
+    if 'gcm' in content:
+        iv = os.urandom(12)
+        data = iv + AESGCM(cek).encrypt(iv, plaintext, None)
+    else:
+        iv = os.urandom(16)
+        n = 16 - len(plaintext) % 16
+        padded = plaintext + os.urandom(n - 1) + bytes([n])
+        enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+        data = iv + enc.update(padded) + enc.finalize()
+    if transport == RSA15:
+        wrapped = pub.encrypt(cek, padding.PKCS1v15())
+    else:
+        md = hashes.SHA256() if digest == 'sha256' else hashes.SHA1()
+        mg = hashes.SHA256() if mgf == 'sha256' else hashes.SHA1()
+        wrapped = pub.encrypt(cek, padding.OAEP(mgf=padding.MGF1(mg), algorithm=md, label=None))
+    if tamper == 'tag':
+        data = data[:-1] + bytes([data[-1] ^ 1])
+    elif tamper == 'truncate':
+        data = data[:20]
+    elif tamper == 'garble':
+        data = data[:40] + bytes(b ^ 0x5a for b in data[40:60]) + data[60:]
+    elif tamper == 'wrapped':
+        wrapped = wrapped[:-1] + bytes([wrapped[-1] ^ 1])
+    ea = etree.Element(f'{{{SAML}}}EncryptedAssertion', nsmap={'saml': SAML, 'xenc': XENC,
+                                                               'ds': DSNS, 'xenc11': XENC11})
+    ed = _el(ea, XENC, 'EncryptedData', Type=XENC + 'Element')
+    _el(ed, XENC, 'EncryptionMethod', Algorithm=content)
+    ki = _el(ed, DSNS, 'KeyInfo')
+    ek = etree.Element(f'{{{XENC}}}EncryptedKey')
+    em = _el(ek, XENC, 'EncryptionMethod', Algorithm=transport)
+    if digest:
+        _el(em, DSNS, 'DigestMethod', Algorithm={'sha256': XENC + 'sha256',
+                                                 'sha1': DSNS + 'sha1'}[digest])
+    if mgf:
+        _el(em, XENC11, 'MGF', Algorithm=XENC11 + 'mgf1' + mgf)
+    if name_cert:
+        from cryptography.hazmat.primitives.serialization import Encoding
+        xd = _el(_el(ek, DSNS, 'KeyInfo'), DSNS, 'X509Data')
+        _el(xd, DSNS, 'X509Certificate').text = base64.b64encode(c.public_bytes(Encoding.DER)).decode()
+    _el(_el(ek, XENC, 'CipherData'), XENC, 'CipherValue').text = base64.b64encode(wrapped).decode()
+    if key_beside:
+        ea.append(ek)
+    else:
+        ki.append(ek)
+    _el(_el(ed, XENC, 'CipherData'), XENC, 'CipherValue').text = base64.b64encode(data).decode()
+    if extra:
+        extra(ea, ed, ki, ek)
+    return ea
+
+
+def _post(e, build, tenant='acme'):
+    """Start a login, build the SAMLResponse from its request ID, post it.  -> (browser, the
+    store and audit snapshot taken after the login started, the outcome)."""
+    br = e.browser()
+    login = br.start_login(tenant)
+    saml = build(login.rid)
+    snap = e.snapshot()
+    return br, snap, br.post_acs(tenant, saml, login.relay)
+
+
+def _signed_assertion_bytes(e, user, rid, **kw):
+    return etree.tostring(e.idp['acme'].signed_assertion(user, rid, **kw))
+
+
+def _response_b64(e, rid, eas, sign_response=False):
+    idp = e.idp['acme']
+    r = idp.response(eas, rid)
+    if sign_response:
+        sign(r, idp.key, idp.cert)
+    return b64(r)
+
+
+def _hand(e, user, cert=None, assertion=None, sign_response=False, **kw):
+    def build(rid):
+        pt = assertion(rid) if assertion else _signed_assertion_bytes(e, user, rid)
+        ea = encrypted_assertion(pt, cert or e.b.pki.cert('sp'), **kw)
+        return _response_b64(e, rid, [ea], sign_response)
+    return build
+
+
+def _signed_in(e, br, out):
+    out = br.finish(out, 'allow')
+    code, _, _ = code_from(out, e.b.tenant('acme').redirect_uri)
+    assert code, describe(out)
+    return code
+
+
+# ------------------------------------------------------------ metadata
+
+def test_sp_metadata_offers_both_encryption_keys(enc, cbc):
+    md = etree.fromstring(enc.b.get('/t/acme/saml/metadata').content)
+    kds = md.findall(f'{MD}SPSSODescriptor/{MD}KeyDescriptor')
+    assert [k.get('use') for k in kds] == ['signing', 'encryption', 'encryption']
+    certs = [k.findtext(f'{{{DSNS}}}KeyInfo/{{{DSNS}}}X509Data/{{{DSNS}}}X509Certificate') for k in kds]
+    with open(enc.next_cert) as f:
+        nxt = ''.join(f.read().split('\n')[1:-2])
+    assert certs[0] == certs[1] and certs[2] == nxt
+    algs = [m.get('Algorithm') for m in kds[1].findall(f'{MD}EncryptionMethod')]
+    assert algs == [GCM256, GCM128, OAEP11, MGF1P], algs
+    algs = [m.get('Algorithm') for m in etree.fromstring(cbc.b.get('/t/acme/saml/metadata').content)
+            .findall(f'{MD}SPSSODescriptor/{MD}KeyDescriptor/{MD}EncryptionMethod')]
+    assert CBC256 in algs and CBC128 in algs and RSA15 not in algs
+
+
+# ------------------------------------------------------------ IdPs we did not write
+
+@pytest.mark.parametrize('msg_enc,key_type', [(GCM256, 'aes-256'), (GCM128, 'aes-128')])
+def test_pysaml2_encrypted_signin(enc, msg_enc, key_type):
+    user, iid, ext = enc.fresh_user()
+    _, _, md = enc.sp['acme']
+    idp = PySamlIdP(os.path.join(enc.workdir, 'pysaml-' + key_type), IDP_ENTITY, IDP_SSO,
+                    enc.b.pki.key('idp'), enc.b.pki.cert('idp'), md)
+    snap = enc.audit_len()
+    r = enc.signin(user, idp=idp, encrypt={'msg_enc': msg_enc, 'key_type': key_type})
+    assert b'EncryptedAssertion' in base64.b64decode(r['saml'])
+    assert b'<saml:Assertion' not in base64.b64decode(r['saml'])
+    assert r['code'], describe(r['out'])
+    t = enc.panel().token(r['code'], r['verifier'])
+    assert t.status_code == 200 and t.json()['extension'] == ext, t.text
+    rec = [x for x in enc.new_audit(snap, 'assertion') if x.get('outcome') == 'accepted']
+    assert rec and user in (rec[-1].get('user'), rec[-1].get('subject')), rec
+
+
+def test_pysaml2_rollover_to_next_key(enc):
+    """The IdP was given sp_next_cert (the connected app's new certificate)."""
+    user, _, ext = enc.fresh_user()
+    _, _, md = enc.sp['acme']
+    idp = PySamlIdP(os.path.join(enc.workdir, 'pysaml-next'), IDP_ENTITY, IDP_SSO,
+                    enc.b.pki.key('idp'), enc.b.pki.cert('idp'), md)
+    r = enc.signin(user, idp=idp, encrypt={'msg_enc': GCM256, 'key_type': 'aes-256',
+                                           'cert': enc.next_cert})
+    assert r['code'], describe(r['out'])
+    assert enc.panel().token(r['code'], r['verifier']).json()['extension'] == ext
+
+
+def _xmlsec_encrypt(assertion_xml, cert, content):
+    """python3-xmlsec: the assertion replaced by its EncryptedData, the key by RSA-OAEP."""
+    doc = etree.fromstring(b'<saml:EncryptedAssertion xmlns:saml="%s">' % SAML.encode()
+                           + assertion_xml + b'</saml:EncryptedAssertion>')
+    target = doc[0]
+    tr = {GCM256: xmlsec.Transform.AES256_GCM, GCM128: xmlsec.Transform.AES128_GCM}[content]
+    ed = xmlsec.template.encrypted_data_create(doc, tr, type=xmlsec.EncryptionType.ELEMENT, ns='xenc')
+    xmlsec.template.encrypted_data_ensure_cipher_value(ed)
+    ki = xmlsec.template.encrypted_data_ensure_key_info(ed, ns='dsig')
+    ek = xmlsec.template.add_encrypted_key(ki, xmlsec.Transform.RSA_OAEP)
+    xmlsec.template.encrypted_data_ensure_cipher_value(ek)
+    mngr = xmlsec.KeysManager()
+    mngr.add_key(xmlsec.Key.from_file(cert, xmlsec.KeyFormat.CERT_PEM))
+    ctx = xmlsec.EncryptionContext(mngr)
+    ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256 if '256' in content else 128,
+                                  xmlsec.constants.KeyDataTypeSession)
+    ctx.encrypt_xml(ed, target)
+    return doc
+
+
+@pytest.mark.parametrize('content', [GCM256, GCM128])
+def test_xmlsec_encrypted_signin(enc, content):
+    user, _, _ = enc.fresh_user()
+
+    def build(rid):
+        ea = _xmlsec_encrypt(_signed_assertion_bytes(enc, user, rid), enc.b.pki.cert('sp'), content)
+        return _response_b64(enc, rid, [ea])
+    br, _, out = _post(enc, build)
+    _signed_in(enc, br, out)
+
+
+@pytest.mark.parametrize('variant', ['oaep11-sha256', 'key-beside', 'no-cert-named',
+                                     'next-no-cert-named', 'signed-response'])
+def test_hand_encrypted_variants_accepted(enc, variant):
+    user, _, _ = enc.fresh_user()
+    kw = {'oaep11-sha256': dict(transport=OAEP11, digest='sha256', mgf='sha256'),
+          'key-beside': dict(key_beside=True),
+          'no-cert-named': dict(name_cert=False),
+          'next-no-cert-named': dict(name_cert=False, cert=enc.next_cert),
+          'signed-response': dict(sign_response=True)}[variant]
+    br, _, out = _post(enc, _hand(enc, user, **kw))
+    _signed_in(enc, br, out)
+
+
+# ------------------------------------------------------------ hostile (item 5)
+
+def _nested(e, user):
+    """A signed assertion with a second signed one inside it (Advice)."""
+    def f(rid):
+        idp = e.idp['acme']
+        inner = idp.signed_assertion('admin@acme.example', rid)
+        outer = idp.signed_assertion(user, rid)
+        adv = etree.SubElement(outer, f'{{{SAML}}}Advice')
+        adv.append(inner)
+        return etree.tostring(outer)
+    return f
+
+
+def _unsigned(e, user):
+    return lambda rid: etree.tostring(e.idp['acme'].assertion(user, rid))
+
+
+def _dtd(e, user):
+    return lambda rid: (b'<!DOCTYPE a [<!ENTITY x "alice@acme.example">]>'
+                        + _signed_assertion_bytes(e, user, rid))
+
+
+def _deep(e, user):
+    def f(rid):
+        a = e.idp['acme'].signed_assertion(user, rid)
+        n = a.find(f'{{{SAML}}}Subject')
+        for _ in range(40):
+            n = etree.SubElement(n, f'{{{SAML}}}Deep')
+        return etree.tostring(a)
+    return f
+
+
+def _wide(e, user):
+    def f(rid):
+        a = e.idp['acme'].signed_assertion(user, rid)
+        st = etree.SubElement(a, f'{{{SAML}}}AttributeStatement')
+        for i in range(1500):
+            etree.SubElement(st, f'{{{SAML}}}Attribute').set('Name', f'a{i}')
+        return etree.tostring(a)
+    return f
+
+
+def _retrieval(ea, ed, ki, ek):
+    rm = etree.SubElement(ki, f'{{{DSNS}}}RetrievalMethod')
+    rm.set('URI', 'http://127.0.0.1:9/evil-key')
+    rm.set('Type', XENC + 'EncryptedKey')
+
+
+def _cipher_ref(ea, ed, ki, ek):
+    cd = ed.find(f'{{{XENC}}}CipherData')
+    for c in list(cd):
+        cd.remove(c)
+    etree.SubElement(cd, f'{{{XENC}}}CipherReference').set('URI', 'http://127.0.0.1:9/ct')
+
+
+HOSTILE = {
+    'second-assertion-inside': (lambda e, u: dict(assertion=_nested(e, u)), 'saml_encryption_content'),
+    'unsigned-inside': (lambda e, u: dict(assertion=_unsigned(e, u)), 'saml_signature_missing'),
+    'unsigned-inside-signed-response': (lambda e, u: dict(assertion=_unsigned(e, u), sign_response=True),
+                                        'saml_signature_missing'),
+    'rsa-1_5': (lambda e, u: dict(transport=RSA15), 'saml_encryption_rsa15'),
+    'cbc-not-allowed': (lambda e, u: dict(content=CBC256), 'saml_encryption_cbc'),
+    'wrong-key-named': (lambda e, u: dict(cert=e.b.pki.cert('evil')), 'saml_encryption_key'),
+    'wrong-key-unnamed': (lambda e, u: dict(cert=e.b.pki.cert('evil'), name_cert=False), 'saml_decrypt'),
+    'wrapped-key-garbled': (lambda e, u: dict(tamper='wrapped'), 'saml_decrypt'),
+    'truncated': (lambda e, u: dict(tamper='truncate'), 'saml_decrypt'),
+    'garbled': (lambda e, u: dict(tamper='garble'), 'saml_decrypt'),
+    'gcm-tag': (lambda e, u: dict(tamper='tag'), 'saml_decrypt'),
+    'dtd-in-plaintext': (lambda e, u: dict(assertion=_dtd(e, u)), 'saml_dtd'),
+    'too-deep': (lambda e, u: dict(assertion=_deep(e, u)), 'saml_xml_depth'),
+    'too-many-nodes': (lambda e, u: dict(assertion=_wide(e, u)), 'saml_xml_nodes'),
+    'retrieval-method': (lambda e, u: dict(extra=_retrieval), 'saml_encryption_reference'),
+    'cipher-reference': (lambda e, u: dict(extra=_cipher_ref), 'saml_encryption_reference'),
+    'oaep-label': (lambda e, u: dict(extra=lambda ea, ed, ki, ek: etree.SubElement(
+        ek.find(f'{{{XENC}}}EncryptionMethod'), f'{{{XENC}}}OAEPparams')), 'saml_encryption_alg'),
+    'unknown-content-alg': (lambda e, u: dict(extra=lambda ea, ed, ki, ek: ed.find(
+        f'{{{XENC}}}EncryptionMethod').set('Algorithm', XENC + 'tripledes-cbc')), 'saml_encryption_alg'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(HOSTILE))
+def test_hostile_encrypted(enc, case):
+    mk, slug = HOSTILE[case]
+    _, snap, out = _post(enc, _hand(enc, 'alice@acme.example', **mk(enc, 'alice@acme.example')))
+    enc.expect_rejected(out, snap, slug)
+
+
+def test_two_encrypted_assertions(enc):
+    def build(rid):
+        eas = [encrypted_assertion(_signed_assertion_bytes(enc, u, rid), enc.b.pki.cert('sp'))
+               for u in ('alice@acme.example', 'bob@acme.example')]
+        return _response_b64(enc, rid, eas)
+    _, snap, out = _post(enc, build)
+    enc.expect_rejected(out, snap, 'saml_assertion_count')
+
+
+def test_encrypted_and_plain_assertion(enc):
+    def build(rid):
+        ea = encrypted_assertion(_signed_assertion_bytes(enc, 'alice@acme.example', rid),
+                                 enc.b.pki.cert('sp'))
+        return _response_b64(enc, rid, [ea, enc.idp['acme'].signed_assertion('bob@acme.example', rid)])
+    _, snap, out = _post(enc, build)
+    enc.expect_rejected(out, snap, 'saml_assertion_count')
+
+
+def test_plain_assertion_still_accepted_without_require(enc):
+    user, _, _ = enc.fresh_user()
+    r = enc.signin(user)
+    assert r['code'], describe(r['out'])
+
+
+# ------------------------------------------------------------ allow_cbc, require_encryption
+
+def test_require_encryption_refuses_plain(cbc):
+    br = cbc.browser()
+    login = br.start_login()
+    snap = cbc.snapshot()
+    out = br.post_acs('acme', b64(cbc.idp['acme'].good('alice@acme.example', login.rid)), login.relay)
+    cbc.expect_rejected(out, snap, 'saml_encryption_required')
+
+
+@pytest.mark.parametrize('content', [CBC256, CBC128, GCM256])
+def test_cbc_allowed_signin(cbc, content):
+    user, _, _ = cbc.fresh_user()
+    br, _, out = _post(cbc, _hand(cbc, user, content=content))
+    _signed_in(cbc, br, out)
+
+
+def _page(out):
+    """The refusal page without its request ID."""
+    return re.sub(r'[0-9a-f]{16,}', 'ID', out.chain[0].text)
+
+
+def test_cbc_failures_are_one_answer(cbc):
+    """Bad key, bad padding, bad XML, an unsigned or DTD-carrying plaintext: one code, one status,
+    one page (the XML Encryption padding oracle, Jager and Somorovsky 2011)."""
+    u = 'alice@acme.example'
+    cases = {
+        'wrapped-key-garbled': dict(tamper='wrapped'),
+        'garbled-blocks': dict(tamper='garble'),
+        'truncated': dict(tamper='truncate'),
+        'wrong-key-unnamed': dict(cert=cbc.b.pki.cert('evil'), name_cert=False),
+        'unsigned-inside': dict(assertion=_unsigned(cbc, u)),
+        'dtd-in-plaintext': dict(assertion=_dtd(cbc, u)),
+        'not-xml': dict(assertion=lambda rid: b'\x00\x01not xml at all' * 5),
+        'second-assertion-inside': dict(assertion=_nested(cbc, u)),
+    }
+    pages = {}
+    for name, kw in cases.items():
+        _, snap, out = _post(cbc, _hand(cbc, u, content=CBC128, **kw))
+        rec = cbc.expect_rejected(out, snap, 'saml_decrypt', status=403)
+        pages[name] = (out.chain[0].status_code, _page(out), rec.get('reason'))
+    assert len(set(pages.values())) == 1, pages
+
+
+def test_holder_memory_has_no_key_in_workers_after_decrypt(enc):
+    """The decryption happened in the holder: the worker's memory search of test_keys.py runs
+    on its own; here the broker log names no key material and the holder is still the same."""
+    pid = enc.b.keys_pid
+    user, _, _ = enc.fresh_user()
+    br, _, out = _post(enc, _hand(enc, user))
+    _signed_in(enc, br, out)
+    assert enc.b.keys_pid == pid
+    assert 'PRIVATE KEY' not in enc.b.log_text()
