@@ -4,6 +4,8 @@
  * certificate), refuses a key that does not match its certificate, and cuts
  * off a worker that sends a message outside the set (junk, too long, an
  * unknown type, a tenant out of range), telling the parent which slot.
+ * The unwrap of a content-encryption key (RSA-OAEP, both key slots), and
+ * the unwrap messages outside the set.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  */
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "bk.h"
 #include "conf.h"
@@ -210,6 +213,129 @@ test_key_not_matching_its_certificate(void **state)
 	assert_null(errors);
 }
 
+/* cek wrapped with RSA-OAEP (md, MGF1 mgf) or, md NULL, PKCS#1 v1.5. */
+static size_t
+wrap_with_cert(const char *cert, const EVP_MD *md, const EVP_MD *mgf,
+    const unsigned char *cek, size_t len, unsigned char *out)
+{
+	FILE		*f = fopen(cert, "r");
+	X509		*x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	EVP_PKEY_CTX	*pc = x ? EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL) :
+	    NULL;
+	size_t		 n = 512;
+
+	assert_non_null(pc);
+	assert_int_equal(EVP_PKEY_encrypt_init(pc), 1);
+	if (md != NULL) {
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc,
+		    RSA_PKCS1_OAEP_PADDING), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(pc, md), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, mgf), 1);
+	} else
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc,
+		    RSA_PKCS1_PADDING), 1);
+	assert_int_equal(EVP_PKEY_encrypt(pc, out, &n, cek, len), 1);
+	EVP_PKEY_CTX_free(pc);
+	X509_free(x);
+	fclose(f);
+	return n;
+}
+
+static void
+test_unwrap(void **state)
+{
+	struct fixture	 fx;
+	struct keys	*k = NULL;
+	char		*errors = NULL;
+	unsigned char	 cek[32], got[32], w[512];
+	size_t		 n, i;
+	int		 fd;
+
+	(void)state;
+	fixture_init(&fx, KEYDIR "/sp.key", KEYDIR "/sp.crt");
+	fx.t[0].saml.sp_next_key = (char *)(uintptr_t)KEYDIR "/evil.key";
+	fx.t[0].saml.sp_next_cert = (char *)(uintptr_t)KEYDIR "/evil.crt";
+	assert_int_equal(keys_start(&fx.c, NULL, 0, &k, &errors), BK_OK);
+	assert_int_equal(keys_chan_new(k, 0, &fd), BK_OK);
+	for (i = 0; i < sizeof(cek); i++)
+		cek[i] = (unsigned char)(i * 7 + 1);
+	/* mgf1p (SHA-1) and xmlenc11 rsa-oaep with SHA-256/MGF1-SHA-256 */
+	n = wrap_with_cert(KEYDIR "/sp.crt", EVP_sha1(), EVP_sha1(), cek, 32, w);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, n, got, 32), BK_OK);
+	assert_memory_equal(got, cek, 32);
+	n = wrap_with_cert(KEYDIR "/sp.crt", EVP_sha256(), EVP_sha256(), cek,
+	    16, w);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA256,
+	    KEYS_MD_SHA256, w, n, got, 16), BK_OK);
+	assert_memory_equal(got, cek, 16);
+	/* the same bytes under the wrong digest, length or key: one status */
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA256, w, n, got, 16), BK_E_KEYS_UNWRAP);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA256,
+	    KEYS_MD_SHA256, w, n, got, 32), BK_E_KEYS_UNWRAP);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_NEXT, KEYS_MD_SHA256,
+	    KEYS_MD_SHA256, w, n, got, 16), BK_E_KEYS_UNWRAP);
+	/* the rollover key */
+	n = wrap_with_cert(KEYDIR "/evil.crt", EVP_sha1(), EVP_sha1(), cek, 24,
+	    w);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_NEXT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, n, got, 24), BK_OK);
+	assert_memory_equal(got, cek, 24);
+	/* PKCS#1 v1.5 is never unwrapped */
+	n = wrap_with_cert(KEYDIR "/sp.crt", NULL, NULL, cek, 32, w);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, n, got, 32), BK_E_KEYS_UNWRAP);
+	/* a tenant without a key: an answer, not a compromise */
+	assert_int_equal(keys_unwrap(fd, 1, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, n, got, 32), BK_E_KEYS_NOKEY);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, n, got, 17), BK_E_TOOBIG);
+	assert_int_equal(keys_unwrap(fd, 0, KEYS_SLOT_CURRENT, KEYS_MD_SHA1,
+	    KEYS_MD_SHA1, w, KEYS_WRAPPED_MAX + 1, got, 32), BK_E_TOOBIG);
+	keys_chan_close(fd);
+	keys_retire(k);
+}
+
+/* An unwrap request (type 10) with this head and n bytes of ciphertext. */
+static void
+hostile_unwrap(struct keys *k, int32_t tenant, const uint8_t hd[4], size_t n)
+{
+	unsigned char	 m[16 + 4 + KEYS_WRAPPED_MAX + 8];
+	uint32_t	 h[4] = { 10, 1, (uint32_t)tenant, (uint32_t)(4 + n) };
+
+	memset(m, 0x41, sizeof(m));
+	memcpy(m, h, sizeof(h));
+	memcpy(m + sizeof(h), hd, 4);
+	hostile(k, m, sizeof(h) + 4 + n);
+}
+
+static void
+test_hostile_unwrap_is_cut_off(void **state)
+{
+	static const uint8_t	 slot[4] = { 2, 1, 1, 32 };
+	static const uint8_t	 md[4] = { 0, 3, 1, 32 };
+	static const uint8_t	 mgf[4] = { 0, 1, 0, 32 };
+	static const uint8_t	 len[4] = { 0, 1, 1, 20 };
+	static const uint8_t	 good[4] = { 0, 1, 1, 32 };
+	struct fixture		 fx;
+	struct keys		*k = NULL;
+	char			*errors = NULL;
+
+	(void)state;
+	fixture_init(&fx, KEYDIR "/sp.key", KEYDIR "/sp.crt");
+	assert_int_equal(keys_start(&fx.c, NULL, 0, &k, &errors), BK_OK);
+	hostile_unwrap(k, 0, slot, 256);
+	hostile_unwrap(k, 0, md, 256);
+	hostile_unwrap(k, 0, mgf, 256);
+	hostile_unwrap(k, 0, len, 256);
+	hostile_unwrap(k, 0, good, 0);			/* no ciphertext */
+	hostile_unwrap(k, 0, good, KEYS_WRAPPED_MAX + 1);	/* too long */
+	hostile_unwrap(k, 5, good, 256);		/* tenant 5 of 2 */
+	hostile_unwrap(k, -1, good, 256);
+	keys_retire(k);
+}
+
 int
 main(void)
 {
@@ -217,6 +343,8 @@ main(void)
 		cmocka_unit_test(test_sign_and_refusals),
 		cmocka_unit_test(test_hostile_worker_is_cut_off),
 		cmocka_unit_test(test_key_not_matching_its_certificate),
+		cmocka_unit_test(test_unwrap),
+		cmocka_unit_test(test_hostile_unwrap_is_cut_off),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
