@@ -292,6 +292,13 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 	if (o != NULL) {
 		json_object_set_new(o, "sign_requests",
 		    json_boolean(t->saml.sign_requests));
+		json_object_set_new(o, "require_encryption",
+		    json_boolean(t->saml.require_encryption));
+		json_object_set_new(o, "allow_cbc",
+		    json_boolean(t->saml.allow_cbc));
+		json_object_set_new(o, "encryption_keys", json_integer(
+		    t->login == CONF_LOGIN_OIDC ? 0 :
+		    t->saml.sp_next_cert != NULL ? 2 : 1));
 		json_object_set_new(o, "users",
 		    users >= 0 ? json_integer(users) : json_null());
 		rv = front_tenant_ready(req->f, t, time(NULL));

@@ -26,7 +26,8 @@
 static const char *const ssoctl_tenant_keys[] = {
 	"id", "login", "enable_salesforce_sso", "consent", "code_ttl",
 	"session_ttl", "allow_idp_initiated", "clock_skew", "allow_sha1",
-	"sign_requests", "idp_entity_id", "metadata_valid_until",
+	"sign_requests", "require_encryption", "allow_cbc", "encryption_keys",
+	"idp_entity_id", "metadata_valid_until",
 	"sp_entity_id", "acs_url", "panel_client_id", "redirect_uris", "users",
 	"issuer", "ready", NULL
 };

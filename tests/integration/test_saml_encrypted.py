@@ -22,7 +22,7 @@ import xmlsec
 from lxml import etree
 
 from sbtest.browser import code_from
-from sbtest.flows import Env, describe
+from sbtest.flows import Env, admin, describe, ssoctl
 from sbtest.idp import SAML, b64, sign
 from sbtest.procs import IDP_ENTITY, IDP_SSO
 from sbtest.pysaml_idp import PySamlIdP
@@ -357,3 +357,24 @@ def test_holder_memory_has_no_key_in_workers_after_decrypt(enc):
     _signed_in(enc, br, out)
     assert enc.b.keys_pid == pid
     assert 'PRIVATE KEY' not in enc.b.log_text()
+
+
+def test_policy_shown_by_admin_api_and_ssoctl(enc, cbc):
+    for e, req, allow in ((enc, False, False), (cbc, True, True)):
+        t = admin(e.b, 'GET', '/api/v1/tenants/acme').json()
+        assert (t['require_encryption'], t['allow_cbc'], t['encryption_keys']) == (req, allow, 2), t
+        out = ssoctl(e.b, 'tenants', 'show', 'acme').stdout
+        assert re.search(rf'^require_encryption\s+{str(req).lower()}$', out, re.M), out
+        assert re.search(r'^encryption_keys\s+2$', out, re.M), out
+
+
+def test_replayed_encrypted_response(enc):
+    """The replay cache keys on the decrypted assertion's ID: the same POST again is refused."""
+    user, _, _ = enc.fresh_user()
+    kept = []
+    build = _hand(enc, user)
+    br, _, out = _post(enc, lambda rid: kept.append(build(rid)) or kept[0])
+    _signed_in(enc, br, out)
+    snap = enc.snapshot()
+    again = br.post_acs('acme', kept[0])
+    enc.expect_rejected(again, snap, {'saml_replay', 'saml_in_response_to'})
