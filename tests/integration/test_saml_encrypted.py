@@ -17,11 +17,13 @@ import os
 import re
 import subprocess
 
+import lasso
 import pytest
 import xmlsec
 from lxml import etree
 
 from sbtest.browser import code_from
+from sbtest.lasso_idp import LassoIdP
 from sbtest.flows import Env, admin, describe, ssoctl
 from sbtest.idp import SAML, b64, sign
 from sbtest.procs import IDP_ENTITY, IDP_SSO
@@ -378,3 +380,36 @@ def test_replayed_encrypted_response(enc):
     snap = enc.snapshot()
     again = br.post_acs('acme', kept[0])
     enc.expect_rejected(again, snap, {'saml_replay', 'saml_in_response_to'})
+
+
+def _lasso(e, tag):
+    _, _, md = e.sp['acme']
+    return LassoIdP(os.path.join(e.workdir, 'lasso-' + tag), IDP_ENTITY, IDP_SSO, e.b.pki.key('idp'),
+                    e.b.pki.cert('idp'), md)
+
+
+LASSO_OAEP = {'sym': lasso.ENCRYPTION_SYM_KEY_TYPE_AES_256, 'key': lasso.KEY_ENCRYPTION_METHOD_OAEP}
+
+
+def test_lasso_aes_cbc_oaep_with_allow_cbc(cbc):
+    """lasso 2.8 encrypts with AES-CBC only: accepted where the tenant allows CBC."""
+    user, _, ext = cbc.fresh_user()
+    r = cbc.signin(user, idp=_lasso(cbc, 'cbc'), encrypt=LASSO_OAEP)
+    raw = base64.b64decode(r['saml'])
+    assert b'EncryptedAssertion' in raw and b'aes256-cbc' in raw and b'rsa-oaep-mgf1p' in raw
+    assert r['code'], describe(r['out'])
+    assert cbc.panel().token(r['code'], r['verifier']).json()['extension'] == ext
+
+
+@pytest.mark.parametrize('key,slug', [(lasso.KEY_ENCRYPTION_METHOD_OAEP, 'saml_encryption_cbc'),
+                                      (lasso.KEY_ENCRYPTION_METHOD_PKCS1, 'saml_encryption_rsa15')])
+def test_lasso_refused_without_cbc_or_with_pkcs1(enc, cbc, key, slug):
+    e = enc if slug == 'saml_encryption_cbc' else cbc
+    idp = _lasso(e, f'k{key}')
+    br = e.browser()
+    login = br.start_login()
+    saml, relay, _ = idp.answer(login.idp_url, 'alice@acme.example',
+                                encrypt={'sym': lasso.ENCRYPTION_SYM_KEY_TYPE_AES_128, 'key': key})
+    snap = e.snapshot()
+    out = br.post_acs('acme', saml, relay)
+    e.expect_rejected(out, snap, slug)

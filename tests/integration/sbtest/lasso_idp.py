@@ -35,13 +35,20 @@ class LassoIdP:
         self.entity = entity
         self.want_signed = want_signed
 
-    def answer(self, redirect_url, username, *, is_portal_user='false'):
-        """-> (SAMLResponse base64, RelayState, ACS URL)."""
+    def answer(self, redirect_url, username, *, is_portal_user='false', encrypt=None):
+        """-> (SAMLResponse base64, RelayState, ACS URL).  encrypt: None, or dict(sym=
+        lasso.ENCRYPTION_SYM_KEY_TYPE_*, key=lasso.KEY_ENCRYPTION_METHOD_*): lasso encrypts the
+        assertion to the SP metadata's encryption certificate (AES-CBC; OAEP or PKCS#1 v1.5)."""
         query = urllib.parse.urlparse(redirect_url).query
         login = lasso.Login(self.server)
         if self.want_signed:
             login.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
         login.processAuthnRequestMsg(query)
+        if encrypt:
+            sp = self.server.getProvider(login.remoteProviderId)
+            sp.setEncryptionMode(lasso.ENCRYPTION_MODE_ASSERTION)
+            sp.setEncryptionSymKeyType(encrypt['sym'])
+            sp.setKeyEncryptionMethod(encrypt['key'])
         try:
             login.validateRequestMsg(True, True)
         except lasso.Error as e:   # e.g. a federation/consent remark; the request itself is fine
