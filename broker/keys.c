@@ -151,10 +151,13 @@ keys_recv(int fd, unsigned char *buf, struct keys_hdr *h, int *passed_fd)
 
 /* --- loading --- */
 
-/* One SP key: PEM, RSA of 2048 bits or more, the key of cert_path. */
+/*
+ * One SP key: PEM, RSA of 2048 bits or more, the key of cert_path (sp_cert,
+ * or sp_next_cert when next).
+ */
 static int
-keys_load_one(const char *key_path, const char *cert_path, EVP_PKEY **out,
-    const char **why)
+keys_load_one(const char *key_path, const char *cert_path, int next,
+    EVP_PKEY **out, const char **why)
 {
 	BIO		*b = NULL;
 	X509		*x = NULL;
@@ -170,11 +173,12 @@ keys_load_one(const char *key_path, const char *cert_path, EVP_PKEY **out,
 	*why = "not an RSA key of at least 2048 bits";
 	if (EVP_PKEY_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_bits(k) < 2048)
 		goto out;
-	*why = "cannot read sp_cert";
+	*why = next ? "cannot read sp_next_cert" : "cannot read sp_cert";
 	if ((b = BIO_new_file(cert_path, "r")) == NULL ||
 	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
 		goto out;
-	*why = "the key does not match sp_cert";
+	*why = next ? "the key does not match sp_next_cert" :
+	    "the key does not match sp_cert";
 	if (X509_check_private_key(x, k) != 1)
 		goto out;
 	*out = k;
@@ -207,7 +211,7 @@ keys_load_all(const struct conf *c, EVP_PKEY **pkey, EVP_PKEY **next,
 		next[i] = NULL;
 		if (t->saml.sp_next_key != NULL && t->saml.sp_next_cert !=
 		    NULL && keys_load_one(t->saml.sp_next_key,
-		    t->saml.sp_next_cert, &next[i], &why) != BK_OK) {
+		    t->saml.sp_next_cert, 1, &next[i], &why) != BK_OK) {
 			(void)bk_buf_addf(eb, "%s: tenant %s: [saml] "
 			    "sp_next_key %s: %s\n", t->file, t->id,
 			    t->saml.sp_next_key, why);
@@ -215,7 +219,7 @@ keys_load_all(const struct conf *c, EVP_PKEY **pkey, EVP_PKEY **next,
 		}
 		if (t->saml.sp_key == NULL || t->saml.sp_cert == NULL)
 			continue;
-		if (keys_load_one(t->saml.sp_key, t->saml.sp_cert, &pkey[i],
+		if (keys_load_one(t->saml.sp_key, t->saml.sp_cert, 0, &pkey[i],
 		    &why) != BK_OK) {
 			(void)bk_buf_addf(eb, "%s: tenant %s: [saml] "
 			    "sp_key %s: %s\n", t->file, t->id, t->saml.sp_key,

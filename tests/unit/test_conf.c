@@ -555,6 +555,31 @@ static const struct conf_case cases[] = {
 	    NULL, NULL, BK_E_CONF_SYNTAX,
 	    { A_CONF ":8: invalid org_id '00Dxx': must be a 15- or "
 	    "18-character Salesforce org ID" } },
+	{ "sp_next_key alone", NULL, T_TENANT T_SAML
+	    "sp_next_key = @D@/pki/sp.key\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { A_CONF ":11: [saml] sp_next_key and sp_next_cert are given "
+	    "both or neither" } },
+	{ "sp_next_cert alone", NULL, T_TENANT T_SAML
+	    "sp_next_cert = @D@/pki/sp.crt\n" T_PANEL, NULL, NULL,
+	    BK_E_CONF_SYNTAX,
+	    { A_CONF ":11: [saml] sp_next_key and sp_next_cert are given "
+	    "both or neither" } },
+	{ "allow_cbc yes", NULL, T_TENANT T_SAML "allow_cbc = yes\n" T_PANEL,
+	    NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":11: invalid allow_cbc 'yes': must be exactly true or "
+	    "false" } },
+	{ "require_encryption 1", NULL, T_TENANT T_SAML
+	    "require_encryption = 1\n" T_PANEL, NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":11: invalid require_encryption '1': must be exactly "
+	    "true or false" } },
+	{ "sp_next_key in an oidc tenant", NULL, "[tenant]\nid = acme\n"
+	    "login = oidc\n[oidc]\nissuer = https://login.salesforce.com\n"
+	    "client_id = x\nclient_secret_file = @D@/pki/op.secret\n"
+	    "org_id = 00D000000000001\n[saml]\nallow_cbc = true\n" T_PANEL,
+	    NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":10: [saml] allow_cbc is set but this tenant signs in "
+	    "with login = oidc" } },
 };
 
 static void

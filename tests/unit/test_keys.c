@@ -202,6 +202,15 @@ test_key_not_matching_its_certificate(void **state)
 	assert_int_equal(keys_check(&fx.c, &errors), BK_E_KEYS_LOAD);
 	assert_non_null(strstr(errors, "does not match sp_cert"));
 	free(errors);
+	/* the rollover pair is checked the same way, and named */
+	fixture_init(&fx, KEYDIR "/sp.key", KEYDIR "/sp.crt");
+	fx.t[0].saml.sp_next_key = (char *)(uintptr_t)KEYDIR "/evil.key";
+	fx.t[0].saml.sp_next_cert = (char *)(uintptr_t)KEYDIR "/idp2.crt";
+	errors = NULL;
+	assert_int_equal(keys_check(&fx.c, &errors), BK_E_KEYS_LOAD);
+	assert_non_null(strstr(errors, "tenant acme: [saml] sp_next_key "));
+	assert_non_null(strstr(errors, "does not match sp_next_cert"));
+	free(errors);
 	fixture_init(&fx, KEYDIR "/no-such.key", KEYDIR "/sp.crt");
 	errors = NULL;
 	assert_int_equal(keys_check(&fx.c, &errors), BK_E_KEYS_LOAD);
