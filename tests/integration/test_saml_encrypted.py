@@ -413,3 +413,37 @@ def test_lasso_refused_without_cbc_or_with_pkcs1(enc, cbc, key, slug):
     snap = e.snapshot()
     out = br.post_acs('acme', saml, relay)
     e.expect_rejected(out, snap, slug)
+
+
+# ------------------------------------------------------------ configuration
+
+def _check(b):
+    from sbtest import env
+    r = subprocess.run([env.broker_bin(), '-c', b.conf_path, '--check-config'], capture_output=True,
+                       text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_check_config_rollover_pair(factory):
+    b = factory.broker(tenants=[('acme', {})], start=False)
+    nk, nc = _keypair(b.dir, 'sp-next')
+    # half a pair: file:line
+    b.tenants['acme'].saml['sp_next_key'] = nk
+    b.write()
+    rc, out = _check(b)
+    assert rc == 1 and re.search(re.escape(b.tenant_path('acme')) + r':\d+: \[saml\] sp_next_key and '
+                                 r'sp_next_cert are given both or neither', out), out
+    # a key that is not the certificate's: named, and nothing starts
+    b.tenants['acme'].saml['sp_next_cert'] = b.pki.cert('idp')
+    b.write()
+    rc, out = _check(b)
+    assert rc != 0 and 'sp_next_key' in out and 'does not match sp_next_cert' in out, out
+    # a readable secret: refused like sp_key
+    b.tenants['acme'].saml['sp_next_cert'] = nc
+    os.chmod(nk, 0o644)
+    b.write()
+    rc, out = _check(b)
+    assert rc == 1 and f'{nk} is readable by group or others' in out, out
+    os.chmod(nk, 0o600)
+    rc, out = _check(b)
+    assert rc == 0 and 'configuration OK' in out, out
