@@ -447,3 +447,23 @@ def test_check_config_rollover_pair(factory):
     os.chmod(nk, 0o600)
     rc, out = _check(b)
     assert rc == 0 and 'configuration OK' in out, out
+
+
+def test_workers_hold_no_sp_key_after_decrypting(enc):
+    """test_keys.py's memory search, after decryptions with both keys: neither sp_key nor
+    sp_next_key is in a worker (or the parent), both are in the holder."""
+    if os.geteuid() != 0:
+        pytest.skip('reading another process memory needs root')
+    from test_keys import _children, _found, _holder_pid, _needles
+    for cert in (enc.b.pki.cert('sp'), enc.next_cert):
+        user, _, _ = enc.fresh_user()
+        br, _, out = _post(enc, _hand(enc, user, cert=cert))
+        _signed_in(enc, br, out)
+    holder = _holder_pid(enc.b)
+    workers = [p for p in _children(enc.b.pid) if p != holder]
+    assert holder and len(workers) == 2, (holder, workers)
+    for key in (enc.b.pki.key('sp'), enc.next_cert.replace('.crt', '.key')):
+        needles = _needles(key)
+        for w in workers + [enc.b.pid]:
+            assert _found(w, needles) == set(), f'{key} bytes in process {w}'
+        assert {'d-le', 'p-le', 'q-le'} <= _found(holder, needles), key
