@@ -467,3 +467,23 @@ def test_workers_hold_no_sp_key_after_decrypting(enc):
         for w in workers + [enc.b.pid]:
             assert _found(w, needles) == set(), f'{key} bytes in process {w}'
         assert {'d-le', 'p-le', 'q-le'} <= _found(holder, needles), key
+
+
+def test_rollover_key_added_by_reload(factory):
+    """Step 1 of the rollover (docs/admin.md): sp_next_* added with SIGHUP, no restart; the new
+    holder decrypts for the new workers."""
+    from sbtest import env
+    b = factory.broker(tenants=[('acme', {})])
+    e = Env(b, b.dir)
+    md = lambda: etree.fromstring(b.get('/t/acme/saml/metadata').content)  # noqa: E731
+    kds = md().findall(f'{MD}SPSSODescriptor/{MD}KeyDescriptor')
+    assert [k.get('use') for k in kds] == ['signing', 'encryption']
+    holder = b.keys_pid
+    nk, nc = _keypair(b.dir, 'sp-next')
+    b.tenants['acme'].saml.update({'sp_next_key': nk, 'sp_next_cert': nc})
+    b.reload()
+    assert env.wait_for(lambda: b.keys_pid not in (None, holder) and len(
+        md().findall(f'{MD}SPSSODescriptor/{MD}KeyDescriptor')) == 3, 15), b.log_tail()
+    user, _, _ = e.fresh_user()
+    br, _, out = _post(e, _hand(e, user, cert=nc))
+    _signed_in(e, br, out)
