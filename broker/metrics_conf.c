@@ -127,6 +127,9 @@ metrics_certs(struct bk_buf *b, const struct conf *c, void *tls_ctx)
 		if (rv == BK_OK)
 			rv = metrics_cert_line(b, c->tenants[i]->id, "sp",
 			    &info.sp_cert);
+		if (rv == BK_OK)
+			rv = metrics_cert_line(b, c->tenants[i]->id, "sp",
+			    &info.sp_next_cert);
 	}
 	return rv == BK_OK ? metrics_tls_line(b, tls_ctx) : rv;
 }

@@ -152,6 +152,9 @@ proc_tenant_expiry_warn(const struct conf_tenant *t)
 	for (k = 0; k < info.n_certs; k++)
 		proc_cert_warn(t, "IdP", &info.certs[k], now, soon);
 	proc_cert_warn(t, "SP", &info.sp_cert, now, soon);
+	if (info.sp_next_cert.not_after != 0)
+		proc_cert_warn(t, "SP (sp_next_cert)", &info.sp_next_cert, now,
+		    soon);
 }
 
 static void

@@ -65,6 +65,8 @@ struct saml_tenant_info {
 	struct saml_cert_info certs[SAML_MAX_IDP_CERTS];
 	time_t	metadata_valid_until;	/* 0 if the metadata has none */
 	struct saml_cert_info sp_cert;	/* sp_cert (the metadata's key) */
+	/* sp_next_cert, the rollover encryption key (not_after 0: none) */
+	struct saml_cert_info sp_next_cert;
 };
 
 /** Verified facts from one Response.  Strings are returned-owned. */

@@ -91,7 +91,7 @@ struct saml_enc_msg {
 
 static int
 saml_enc_der_load(const char *path, unsigned char **der, size_t *len,
-    char **why)
+    struct saml_cert_info *info, char **why)
 {
 	FILE *f;
 	X509 *x = NULL;
@@ -118,6 +118,8 @@ saml_enc_der_load(const char *path, unsigned char **der, size_t *len,
 		}
 		return BK_E_SAML_CERT;
 	}
+	if (info != NULL)
+		saml_cert_info_fill(x, d, (size_t)n, info);
 	X509_free(x);
 	*der = malloc((size_t)n);
 	if (*der != NULL)
@@ -136,12 +138,12 @@ saml_enc_tenant_load(struct saml_tenant *t, const struct saml_sp_params *p,
 	t->require_encryption = p->require_encryption != 0;
 	t->allow_cbc = p->allow_cbc != 0;
 	if ((rv = saml_enc_der_load(p->sp_cert_path, &t->enc_der[0],
-	    &t->enc_der_len[0], why)) != BK_OK)
+	    &t->enc_der_len[0], NULL, why)) != BK_OK)
 		return rv;
 	if (p->sp_next_cert_path == NULL)
 		return BK_OK;
 	return saml_enc_der_load(p->sp_next_cert_path, &t->enc_der[1],
-	    &t->enc_der_len[1], why);
+	    &t->enc_der_len[1], &t->info.sp_next_cert, why);
 }
 
 void

@@ -487,3 +487,10 @@ def test_rollover_key_added_by_reload(factory):
     user, _, _ = e.fresh_user()
     br, _, out = _post(e, _hand(e, user, cert=nc))
     _signed_in(e, br, out)
+
+
+def test_next_certificate_expiry_gauge(enc):
+    text = admin(enc.b, 'GET', '/metrics').text
+    sp = [l for l in text.splitlines() if l.startswith('ssobroker_certificate_not_after_seconds{')
+          and 'tenant="acme"' in l and 'kind="sp"' in l]
+    assert len(sp) == 2, sp
