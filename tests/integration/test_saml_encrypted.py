@@ -121,16 +121,21 @@ def test_sp_metadata_offers_both_encryption_keys(enc, cbc):
 
 # ------------------------------------------------------------ IdPs we did not write
 
-@pytest.mark.parametrize('msg_enc,key_type', [(GCM256, 'aes-256'), (GCM128, 'aes-128')])
-def test_pysaml2_encrypted_signin(enc, msg_enc, key_type):
+@pytest.mark.parametrize('msg_enc,key_type,sign_response', [(GCM256, 'aes-256', False),
+                                                            (GCM128, 'aes-128', False),
+                                                            (GCM256, 'aes-256', True)])
+def test_pysaml2_encrypted_signin(enc, msg_enc, key_type, sign_response):
     user, iid, ext = enc.fresh_user()
     _, _, md = enc.sp['acme']
-    idp = PySamlIdP(os.path.join(enc.workdir, 'pysaml-' + key_type), IDP_ENTITY, IDP_SSO,
-                    enc.b.pki.key('idp'), enc.b.pki.cert('idp'), md)
+    idp = PySamlIdP(os.path.join(enc.workdir, f'pysaml-{key_type}-{sign_response}'), IDP_ENTITY,
+                    IDP_SSO, enc.b.pki.key('idp'), enc.b.pki.cert('idp'), md)
     snap = enc.audit_len()
-    r = enc.signin(user, idp=idp, encrypt={'msg_enc': msg_enc, 'key_type': key_type})
+    r = enc.signin(user, idp=idp, encrypt={'msg_enc': msg_enc, 'key_type': key_type},
+                   sign_response=sign_response)
     assert b'EncryptedAssertion' in base64.b64decode(r['saml'])
     assert b'<saml:Assertion' not in base64.b64decode(r['saml'])
+    # the Response's signature (over the ciphertext) is the only one in the clear
+    assert (b'SignatureValue' in base64.b64decode(r['saml'])) is sign_response
     assert r['code'], describe(r['out'])
     t = enc.panel().token(r['code'], r['verifier'])
     assert t.status_code == 200 and t.json()['extension'] == ext, t.text
