@@ -6,8 +6,8 @@
  * only one asked, else both; a key holder that does not answer is
  * BK_E_IPC_PEER, never a decryption failure; without an unwrap callback
  * an EncryptedAssertion is BK_E_SAML_ENCRYPTED as before; a refused
- * unwrap is the same answer as a wrong key; the SP metadata offers the
- * encryption keys.
+ * unwrap is the same answer as a wrong key; a signed Response is checked
+ * before any key is used; the SP metadata offers the encryption keys.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  */
 #include <stdarg.h>
@@ -200,6 +200,36 @@ test_key_selection_and_holder(void **state)
 	free(xml);
 }
 
+/*
+ * A signed Response covers the ciphertext: one changed byte of it fails
+ * the Response's signature, checked before any key is used.
+ */
+static void
+test_signed_response_checked_first(void **state)
+{
+	struct fx_enc		*fx = fx_enc_get();
+	struct saml_result	 res;
+	char			*xml, *p, *q, *detail = NULL;
+	size_t			 len;
+
+	(void)state;
+	xml = seed("0005-signed-response.xml", &len);
+	/* the last CipherValue is the EncryptedData's */
+	for (p = xml, q = NULL; (p = strstr(p, "<xenc:CipherValue>")) != NULL;
+	    p++)
+		q = p;
+	assert_non_null(q);
+	q += strlen("<xenc:CipherValue>") + 20;
+	*q = *q == 'A' ? 'B' : 'A';
+	fx->calls = 0;
+	assert_int_equal(fx_enc_verify(fx, fx->enc, xml, len, &res, &detail),
+	    BK_E_SAML_SIG_INVALID);
+	assert_int_equal(fx->calls, 0);
+	saml_result_cleanup(&res);
+	free(detail);
+	free(xml);
+}
+
 static void
 test_metadata(void **state)
 {
@@ -225,6 +255,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_key_selection_and_holder),
+		cmocka_unit_test(test_signed_response_checked_first),
 		cmocka_unit_test(test_metadata),
 	};
 
