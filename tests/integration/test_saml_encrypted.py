@@ -29,7 +29,7 @@ from sbtest.idp import SAML, b64, sign
 from sbtest.procs import IDP_ENTITY, IDP_SSO
 from sbtest.pysaml_idp import PySamlIdP
 from sbtest.xenc import (CBC128, CBC256, DSNS, GCM128, GCM256, MGF1P, OAEP11, RSA15, XENC,
-                         encrypted_assertion)
+                         cipher_reference, encrypted_assertion, retrieval_method)
 
 MD = '{urn:oasis:names:tc:SAML:2.0:metadata}'
 
@@ -242,19 +242,6 @@ def _wide(e, user):
     return f
 
 
-def _retrieval(ea, ed, ki, ek):
-    rm = etree.SubElement(ki, f'{{{DSNS}}}RetrievalMethod')
-    rm.set('URI', 'http://127.0.0.1:9/evil-key')
-    rm.set('Type', XENC + 'EncryptedKey')
-
-
-def _cipher_ref(ea, ed, ki, ek):
-    cd = ed.find(f'{{{XENC}}}CipherData')
-    for c in list(cd):
-        cd.remove(c)
-    etree.SubElement(cd, f'{{{XENC}}}CipherReference').set('URI', 'http://127.0.0.1:9/ct')
-
-
 HOSTILE = {
     'second-assertion-inside': (lambda e, u: dict(assertion=_nested(e, u)), 'saml_encryption_content'),
     'unsigned-inside': (lambda e, u: dict(assertion=_unsigned(e, u)), 'saml_signature_missing'),
@@ -271,8 +258,8 @@ HOSTILE = {
     'dtd-in-plaintext': (lambda e, u: dict(assertion=_dtd(e, u)), 'saml_dtd'),
     'too-deep': (lambda e, u: dict(assertion=_deep(e, u)), 'saml_xml_depth'),
     'too-many-nodes': (lambda e, u: dict(assertion=_wide(e, u)), 'saml_xml_nodes'),
-    'retrieval-method': (lambda e, u: dict(extra=_retrieval), 'saml_encryption_reference'),
-    'cipher-reference': (lambda e, u: dict(extra=_cipher_ref), 'saml_encryption_reference'),
+    'retrieval-method': (lambda e, u: dict(extra=retrieval_method), 'saml_encryption_reference'),
+    'cipher-reference': (lambda e, u: dict(extra=cipher_reference), 'saml_encryption_reference'),
     'oaep-label': (lambda e, u: dict(extra=lambda ea, ed, ki, ek: etree.SubElement(
         ek.find(f'{{{XENC}}}EncryptionMethod'), f'{{{XENC}}}OAEPparams')), 'saml_encryption_alg'),
     'unknown-content-alg': (lambda e, u: dict(extra=lambda ea, ed, ki, ek: ed.find(

@@ -87,3 +87,18 @@ def encrypted_assertion(plaintext, cert, *, content=GCM256, transport=MGF1P, dig
     if extra:
         extra(ea, ed, ki, ek)
     return ea
+
+
+def retrieval_method(ea, ed, ki, ek):
+    """extra=: a ds:RetrievalMethod pointing at a network key (never to be fetched)."""
+    rm = etree.SubElement(ki, f'{{{DSNS}}}RetrievalMethod')
+    rm.set('URI', 'http://127.0.0.1:9/evil-key')
+    rm.set('Type', XENC + 'EncryptedKey')
+
+
+def cipher_reference(ea, ed, ki, ek):
+    """extra=: the EncryptedData's CipherValue replaced by a CipherReference to a URL."""
+    cd = ed.find(f'{{{XENC}}}CipherData')
+    for c in list(cd):
+        cd.remove(c)
+    etree.SubElement(cd, f'{{{XENC}}}CipherReference').set('URI', 'http://127.0.0.1:9/ct')
