@@ -771,6 +771,10 @@ saml_enc_collapse(struct saml_ctx *c, int rv)
 	if (!c->enc_oracle || c->assert_verified || rv == BK_E_NOMEM ||
 	    rv == BK_E_IPC_PEER)
 		return rv;
+	/* the operator may see the cause at debug level; the client never */
+	log_debug("saml: CBC refusal answered as %s: %s (%s)",
+	    bk_err_slug(BK_E_SAML_DECRYPT), bk_err_slug(rv),
+	    c->detail != NULL ? c->detail : "");
 	free(c->detail);
 	c->detail = NULL;
 	return saml_fail(c, BK_E_SAML_DECRYPT, "%s", SAML_ENC_ONE_ANSWER);
