@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(access_log), 0, 0, NULL, NULL),
 	KW(BK, "server", "instance", CONF_T_STRING, 0, 0, "<hostname>",
 	    CONF_DERIVED | R, B(instance), 0, 0, NULL, v_token),
+	KW(BK, "server", "user", CONF_T_STRING, 0, 0, "sso-broker",
+	    CONF_DERIVED | R, B(user), 0, 0, NULL, v_token),
 	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0",
 	    CONF_MASKED | R,
 	    B(redis_url), 0, 0, NULL, v_redis_url),
@@ -1461,6 +1464,42 @@ conf_broker_derive(struct conf_parse *p, struct conf *c)
 		p->errs->nomem = 1;
 }
 
+/*
+ * [server] user: the account the workers run as, looked up now so that
+ * --check-config and a reload refuse an account that does not exist.
+ * Named: it must exist (root only when named so).  Not named: sso-broker,
+ * or nobody where the package did not create it (logged at start).
+ */
+static void
+conf_broker_user(struct conf_parse *p, struct conf *c)
+{
+	struct passwd	*pw;
+	int		 line = conf_parse_line(p, "server", "user");
+
+	if (c->user == NULL && (c->user = bk_strdup("sso-broker")) == NULL) {
+		p->errs->nomem = 1;
+		return;
+	}
+	if ((pw = getpwnam(c->user)) == NULL && line == 0 &&
+	    (pw = getpwnam("nobody")) != NULL) {
+		c->user_fallback = 1;	/* a dump names what is in force */
+		free(c->user);
+		if ((c->user = bk_strdup("nobody")) == NULL) {
+			p->errs->nomem = 1;
+			return;
+		}
+	}
+	if (pw == NULL) {
+		conf_err(p->errs, p->name, line, "user %s does not exist "
+		    "(create the account, name another one, or `user = root` "
+		    "to keep the workers as root)", c->user);
+		return;
+	}
+	c->run_uid = pw->pw_uid;
+	c->run_gid = pw->pw_gid;
+	c->run_root = pw->pw_uid == 0 || geteuid() != 0;
+}
+
 /* Cross-field rules of broker.conf that need no file system. */
 static void
 conf_broker_check(struct conf_parse *p, struct conf *c)
@@ -1496,6 +1535,7 @@ conf_broker_check(struct conf_parse *p, struct conf *c)
 			    "tls_key"), "tls_key is set without tls_cert");
 	}
 	conf_broker_derive(p, c);
+	conf_broker_user(p, c);
 	if (c->n_sentinels > 0 && c->master_name == NULL)
 		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
 		    "sentinels"), "missing required key [redis] master_name "
@@ -1703,6 +1743,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->n_trusted_proxies; i++)
 		free(c->trusted_proxies[i]);
 	free(c->instance);
+	free(c->user);
 	bk_strfree_secret(c->redis_url);
 	free(c->redis_host);
 	free(c->redis_unix_path);

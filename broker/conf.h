@@ -13,6 +13,7 @@
 #define BK_CONF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define CONF_TENANT_ID_MAX	64
 #define CONF_MAX_REDIRECT_URIS	16
@@ -118,6 +119,18 @@ struct conf {
 	size_t	 n_trusted_proxies;
 	struct conf_cidr proxies[CONF_MAX_PROXIES];
 	char	*instance;		/* default: the host name */
+	/*
+	 * The workers' account (default sso-broker), resolved at load
+	 * (derived): run_uid/run_gid; run_root when it is root (only when
+	 * named explicitly, or when the broker does not run as root at all);
+	 * user_fallback when the default account does not exist and nobody
+	 * is used instead.
+	 */
+	char	*user;
+	uid_t	 run_uid;
+	gid_t	 run_gid;
+	int	 run_root;
+	int	 user_fallback;
 	/* [redis] */
 	char	*redis_url;		/* default redis://127.0.0.1:6379/0 */
 	/*

@@ -1,11 +1,14 @@
 """Processes the suite runs: a private redis-server, the sso-broker daemon, and the PKI
 they use.  Every process is started here and stopped by PID."""
+import atexit
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -68,7 +71,12 @@ class Redis:
         self.dir = str(d)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or env.free_port()
-        self.sock = os.path.join(self.dir, 'redis.sock')
+        # The workers run as [server] user (not root), so the socket is where that account can
+        # reach it, as an operator sets it up: a directory it may traverse, unixsocketperm 777.
+        sdir = tempfile.mkdtemp(prefix='sso-broker-redis-')
+        os.chmod(sdir, 0o711)
+        atexit.register(shutil.rmtree, sdir, True)
+        self.sock = os.path.join(sdir, 'redis.sock')
         self.proc = None
         self.extra = list(extra)    # more server arguments (a replica: --replicaof 127.0.0.1 PORT)
         self.start()
@@ -78,7 +86,7 @@ class Redis:
         log = open(os.path.join(self.dir, 'redis.log'), 'ab')
         self.proc = subprocess.Popen(
             ['redis-server', '--port', str(self.port), '--bind', '127.0.0.1',
-             '--unixsocket', self.sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
+             '--unixsocket', self.sock, '--unixsocketperm', '777', '--save', '', '--appendonly', 'no',
              '--databases', '64', '--dir', self.dir, *self.extra, *extra],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
