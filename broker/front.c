@@ -445,9 +445,11 @@ front_readyz_tenants(struct front *f)
 	for (i = 0; o != NULL && i < c->n_tenants; i++) {
 		t = c->tenants[i];
 		rv = front_tenant_ready(f, t, now);
-		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*}",
-		    "login", conf_login_name(t->login), "ready", rv == BK_OK,
-		    "reason", rv == BK_OK ? NULL : bk_err_slug(rv)));
+		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*, "
+		    "s:s}", "login", conf_login_name(t->login), "ready",
+		    rv == BK_OK, "reason", rv == BK_OK ? NULL :
+		    bk_err_slug(rv), "store",
+		    store_name(front_store(f, t))));
 	}
 	return o;
 }
@@ -526,10 +528,14 @@ front_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct front		*f = arg;
 	struct audit_head	 h;
+	size_t			 i;
 
 	(void)fd;
 	(void)ev;
 	metrics_redis_up(f->slot, store_is_up(f->store));
+	for (i = 0; i < store_map_count(f->stores); i++)
+		metrics_store_up(f->slot, i,
+		    store_is_up(store_map_at(f->stores, i)));
 	/* Once, by the first worker, when its store is first up. */
 	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store))
 		return;
@@ -563,9 +569,10 @@ front_new(struct event_base *base, const struct front_env *env)
 	    NULL ||
 	    (f->mdr = mdr_new(base, f->hout_rp, env->conf)) == NULL)
 		goto out;
-	if ((f->store = store_new(base, env->conf)) == NULL ||
+	if ((f->stores = store_map_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
 		goto out;
+	f->store = store_map_at(f->stores, 0);
 	f->pub = front_http_listen(f->http, 0, env->pub_fd,
 	    FRONT_MAX_BODY_PUBLIC,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,
@@ -633,6 +640,6 @@ front_free(struct front *f)
 		evhttp_free(f->adm);
 	/* After evhttp_free: the connections it frees are ours to forget. */
 	front_http_free(f->http);
-	store_free(f->store);
+	store_map_free(f->stores);
 	free(f);
 }

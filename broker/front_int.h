@@ -49,7 +49,10 @@ struct front {
 	struct event_base	*base;
 	const struct conf	*conf;
 	struct audit		*audit;
+	/* the default store (broker.conf's [redis]), stores[0] */
 	struct store		*store;
+	/* every store: the default and the tenants' own (store_map.c) */
+	struct store_map	*stores;
 	struct hout		*hout;		/* the requests' calls out */
 	struct hout		*hout_rp;	/* the provider state's own */
 	struct rp		*rp;		/* OAuth tenants' providers */
@@ -155,6 +158,18 @@ void	front_public_cb(struct evhttp_request *ev, void *arg);
 /** A request on the admin listener. */
 struct front_req *front_admin_req_new(struct front *f,
     struct evhttp_request *ev);
+
+/*
+ * The store that holds tenant t's data (NULL: the default store): every
+ * store operation of a tenant goes through here.  Borrowed, valid while f.
+ */
+static inline struct store *
+front_store(const struct front *f, const struct conf_tenant *t)
+{
+	return store_map_tenant(f->stores, t);
+}
+/* The store of the request's tenant (req->t; none: the default). */
+#define front_req_store(req)	front_store((req)->f, (req)->t)
 
 /* front_params.c: parsing (no I/O) */
 /** Decode one urlencoded component strictly; *out returned-owned. */

@@ -193,5 +193,13 @@ void	store_token_revoke(struct store *s, const char *tenant,
 void	store_sessions_end(struct store *s, size_t n,
 	    const char *const *tenants, const char *const *cookies,
 	    store_done_cb *cb, void *arg);
+struct store_map;
+/**
+ * store_sessions_end() with the tenants on any of m's stores: one call
+ * per store; cb gets BK_OK or the first failure (store_map.c).
+ */
+void	store_map_sessions_end(const struct store_map *m, size_t n,
+	    const char *const *tenants, const char *const *cookies,
+	    store_done_cb *cb, void *arg);
 
 #endif /* BK_STORE_SIGNIN_H */
