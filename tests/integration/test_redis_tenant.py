@@ -92,12 +92,16 @@ def test_tenant_store_down(two):
     r2.pause()     # SIGSTOP: a hung Redis, not a closed one
     try:
         def beta_out():
-            r = b.get('/readyz')
-            st = r.json().get('tenant_state', {})
-            return r.status_code == 200 and st.get('beta', {}).get('ready') is False and \
-                st.get('acme', {}).get('ready') is True
-        assert env.wait_for(beta_out, 10), b.get('/readyz').text
-        rz = b.get('/readyz').json()
+            """Every worker (4 answers in a row) sees beta out, acme in, the broker ready."""
+            for _ in range(4):
+                r = b.get('/readyz')
+                st = r.json().get('tenant_state', {})
+                if not (r.status_code == 200 and st.get('beta', {}).get('ready') is False and
+                        st.get('acme', {}).get('ready') is True):
+                    return None
+            return r.json()
+        rz = env.wait_for(beta_out, 10)
+        assert rz, b.get('/readyz').text
         assert rz['status'] == 'ready' and rz['redis'] is True, rz
         assert rz['tenant_state']['beta']['reason'].startswith('store_'), rz
         # beta's sign-ins get 503 with the store's reason; acme signs in as before
@@ -150,3 +154,26 @@ def test_tenant_redis_config_errors(factory):
                        text=True, timeout=30)
     assert r.returncode == 1 and 'needs url or sentinels' in r.stdout + r.stderr, r.stdout + r.stderr
     assert os.path.exists(b.tenant_path('beta'))
+
+
+def test_tenant_store_data_lost(two):
+    """The marker is per store: beta's Redis flushed makes beta not ready (store_data_lost),
+    not acme and not the broker; the marker set back from the log line ends it."""
+    e, r2 = two
+    b = e.b
+    assert env.wait_for(lambda: r2.cli(BETA_DB, 'GET', 'bk:v1:marker') != '', 5)
+    marker = r2.cli(BETA_DB, 'GET', 'bk:v1:marker')
+    assert marker != b.redis.cli(b.db, 'GET', 'bk:v1:marker'), 'each store writes its own marker'
+    r2.cli(BETA_DB, 'FLUSHDB')
+
+    def lost():
+        rs = [b.get('/readyz') for _ in range(4)]
+        return all(r.status_code == 200 and r.json()['tenant_state']['beta'].get('reason') == 'store_data_lost'
+                   and r.json()['tenant_state']['acme']['ready'] is True for r in rs)
+    assert env.wait_for(lost, 10), b.get('/readyz').text
+    line = [l for l in b.log_text().splitlines() if 'Redis lost the data' in l and '(store beta)' in l]
+    assert line and marker in line[-1], b.log_tail()
+    assert e.token_for('alice@acme.example', 'acme')
+    r2.cli(BETA_DB, 'SET', 'bk:v1:marker', marker)
+    assert env.wait_for(lambda: all(b.get('/readyz').json()['tenant_state']['beta']['ready'] is True
+                                    for _ in range(4)), 10), b.get('/readyz').text
