@@ -561,7 +561,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->tls_ctx = env->tls_ctx;
 	f->keys_fd = env->keys_fd;
 	front_origin_init(f);
-	store_set_hold(&front_hold);
+	store_map_set_hold(&front_hold);
 	hc.hold = &front_hout_hold;
 	if ((f->hout = hout_new(base, &hc)) == NULL ||
 	    (f->hout_rp = hout_new(base, NULL)) == NULL ||

@@ -168,7 +168,71 @@ struct store_map_part {
 	struct store_map_join	*j;
 	size_t			*pos;	/* the tenants' places in the call */
 	size_t			 k;
+	struct store_map_part	*next;	/* store_map_live */
 };
+
+/*
+ * The sign-in's operations keep their arg alive through the hold
+ * (store_signin.h), which takes it for a request.  A part of a split
+ * call is not one: the hold installed here keeps the parts in flight
+ * (each freed when the operation lets go of it) and hands every other
+ * arg to the caller's hold.  The join holds the caller's arg instead,
+ * and answers only while it is alive.
+ */
+static const struct store_hold	*store_map_outer;
+static struct store_map_part	*store_map_live;
+
+static struct store_map_part *
+store_map_part_find(const void *a, struct store_map_part ***prevp)
+{
+	struct store_map_part	**pp;
+
+	for (pp = &store_map_live; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			if (prevp != NULL)
+				*prevp = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+static void
+store_map_hold_ref(void *a)
+{
+	if (store_map_part_find(a, NULL) == NULL && store_map_outer != NULL)
+		store_map_outer->ref(a);
+}
+
+static void
+store_map_hold_unref(void *a)
+{
+	struct store_map_part	**pp, *p;
+
+	if ((p = store_map_part_find(a, &pp)) != NULL) {
+		*pp = p->next;
+		free(p->pos);
+		free(p);
+	} else if (store_map_outer != NULL)
+		store_map_outer->unref(a);
+}
+
+static int
+store_map_hold_alive(void *a)
+{
+	return store_map_part_find(a, NULL) != NULL ||
+	    store_map_outer == NULL || store_map_outer->alive(a);
+}
+
+static const struct store_hold store_map_hold = {
+	store_map_hold_ref, store_map_hold_unref, store_map_hold_alive
+};
+
+void
+store_map_set_hold(const struct store_hold *h)
+{
+	store_map_outer = h;
+	store_set_hold(&store_map_hold);
+}
 
 /* Group the n tenant ids by store: part[i] gets the places of store i. */
 static int
@@ -204,9 +268,13 @@ store_map_join_end(struct store_map_join *j, int rv)
 		j->rv = rv;
 	if (--j->left > 0)
 		return;
-	if (j->done != NULL)
-		j->done(j->arg, j->rv);
-	else	/* counts: a failure only when no store answered */
+	if (j->done != NULL) {
+		if (j->arg == NULL || store_map_outer == NULL ||
+		    store_map_outer->alive(j->arg))
+			j->done(j->arg, j->rv);
+		if (j->arg != NULL && store_map_outer != NULL)
+			store_map_outer->unref(j->arg);
+	} else	/* counts: a failure only when no store answered */
 		j->counts(j->arg, j->nok > 0 ? BK_OK : j->rv, j->users, j->n);
 	free(j->users);
 	free(j);
@@ -227,15 +295,13 @@ store_map_counts_cb(void *arg, int rv, const long long *users, size_t n)
 	store_map_join_end(j, rv);
 }
 
+/* The part itself is freed when the operation lets go (the hold). */
 static void
 store_map_done_cb(void *arg, int rv)
 {
 	struct store_map_part	*p = arg;
-	struct store_map_join	*j = p->j;
 
-	free(p->pos);
-	free(p);
-	store_map_join_end(j, rv);
+	store_map_join_end(p->j, rv);
 }
 
 /* Run one part per store that holds any of the tenants. */
@@ -281,10 +347,12 @@ store_map_run(const struct store_map *m, struct store_map_join *j,
 		p->pos = pos[si];
 		p->k = cnt[si];
 		pos[si] = NULL;
-		if (j->done != NULL)
+		if (j->done != NULL) {
+			p->next = store_map_live;
+			store_map_live = p;
 			store_sessions_end(m->stores[si], cnt[si], ids, cks,
 			    store_map_done_cb, p);
-		else
+		} else
 			store_user_counts(m->stores[si], ids, cnt[si],
 			    store_map_counts_cb, p);
 	}
@@ -339,5 +407,7 @@ store_map_sessions_end(const struct store_map *m, size_t n,
 	}
 	j->done = cb;
 	j->arg = arg;
+	if (arg != NULL && store_map_outer != NULL)
+		store_map_outer->ref(arg);
 	store_map_run(m, j, tenants, cookies, n);
 }

@@ -33,6 +33,11 @@ struct store_hold {
 };
 /** Set once per worker, before the first operation. */
 void	store_set_hold(const struct store_hold *h);
+/**
+ * The same through the store map (store_map.c), whose split calls pass
+ * their own args: what the front sets.
+ */
+void	store_map_set_hold(const struct store_hold *h);
 
 typedef void store_done_cb(void *arg, int rv);
 

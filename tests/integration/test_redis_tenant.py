@@ -57,6 +57,15 @@ def test_each_tenant_in_its_store(two):
     assert env.wait_for(lambda: 'bk:v1:{_broker}:audit:heads' in b.keys(), 5)
     assert 'bk:v1:{_broker}:audit:heads' not in r2.keys(BETA_DB)
     assert env.wait_for(lambda: 'bk:v1:{beta}:audit' in r2.keys(BETA_DB), 5)
+    # the fleet-wide audit query reads beta's stream on beta's Redis, acme's on the default
+    def q(**params):
+        r = admin(b, 'GET', '/api/v1/audit', params=dict(params, limit=1000))
+        assert r.status_code == 200, r.text
+        return r.json()['records']
+    got = env.wait_for(lambda: [x for x in q(tenant='beta') if x.get('event') == 'code_redeemed'], 5)
+    assert got and all(x.get('tenant') == 'beta' for x in q(tenant='beta')), q(tenant='beta')[:2]
+    both = {x.get('tenant') for x in q()}
+    assert {'acme', 'beta'} <= both, both
     # a token of one tenant is not known to the other (its client_id names its store)
     assert e.panel('acme').introspect(tok_b).json() == {'active': False}
     # revocation goes to beta's store
@@ -70,7 +79,10 @@ def test_each_tenant_in_its_store(two):
     assert int(r2.cli(BETA_DB, 'HLEN', 'bk:v1:{beta}:users')) == int(before) + 1
     assert r2.cli(BETA_DB, 'HGET', 'bk:v1:{beta}:sfdc', 'erin@beta.example') == '3201'
     assert not [k for k in b.keys() if k.startswith('bk:v1:{beta}:')]
-    # /readyz and /metrics name the stores
+    # /readyz, the admin's tenant view and /metrics name the stores
+    tv = admin(b, 'GET', '/api/v1/tenants').json()['tenants']
+    assert {t['id']: t['store'] for t in tv} == {'acme': 'default', 'beta': 'beta'}, tv
+    assert {t['id']: t['users'] for t in tv}['beta'] == int(before) + 1
     st = b.get('/readyz').json()['tenant_state']
     assert st['acme']['store'] == 'default' and st['beta']['store'] == 'beta', st
     def metric_ok():
@@ -177,3 +189,49 @@ def test_tenant_store_data_lost(two):
     r2.cli(BETA_DB, 'SET', 'bk:v1:marker', marker)
     assert env.wait_for(lambda: all(b.get('/readyz').json()['tenant_state']['beta']['ready'] is True
                                     for _ in range(4)), 10), b.get('/readyz').text
+
+
+def test_tenant_sentinel_and_password(factory, tmp_path):
+    """A tenant's store found through its own Sentinel, with AUTH: the master's password is in
+    the tenant file only, never in the log or the -T dump."""
+    from sbtest.procs import Sentinel
+    r2 = Redis(tmp_path / 'redis-beta')
+    sen = None
+    try:
+        # the broker's own ACL user (the sentinel keeps the default one)
+        r2.cli(0, 'ACL', 'SETUSER', 'sso-beta', 'on', '>beta-s3cret-pw', '~bk:*', '+@all')
+        sen = Sentinel(tmp_path / 'sentinel-beta', r2.port, name='betamaster')
+        b = factory.broker(tenants=[('acme', {}), ('beta', {
+            'allow_idp_initiated': 'false', 'consent': 'never',
+            'redis': {'url': f'redis://sso-beta:beta-s3cret-pw@127.0.0.1:1/{BETA_DB}',
+                      'sentinels': f'127.0.0.1:{sen.port}', 'master_name': 'betamaster'}})])
+        e = Env(b, b.dir)
+        tok = e.token_for('dave@beta.example', 'beta')
+        assert e.panel('beta').introspect(tok).json().get('active') is True
+        assert [k for k in r2.keys(BETA_DB) if k.startswith('bk:v1:{beta}:tok:')], \
+            'beta token not in the Sentinel-named master'
+        assert not [k for k in b.keys() if k.startswith('bk:v1:{beta}:')]
+        assert 'user=sso-beta' in r2.cli(0, 'CLIENT', 'LIST')
+        dump = subprocess.run([env.broker_bin(), '-c', b.conf_path, '-T'], capture_output=True, text=True,
+                              timeout=30)
+        assert 'beta-s3cret-pw' not in dump.stdout + dump.stderr
+        assert 'beta-s3cret-pw' not in b.log_text()
+    finally:
+        if sen is not None:
+            sen.stop()
+        r2.stop()
+
+
+def test_logout_across_stores(two):
+    """One browser signed in to both tenants: /logout ends the session in each store."""
+    e, r2 = two
+    b = e.b
+    br = e.browser()
+    for user, tid in (('alice@acme.example', 'acme'), ('dave@beta.example', 'beta')):
+        r = e.signin(user, tid, browser=br)
+        assert r['code'], describe(r['out'])
+    sess = lambda keys, tid: [k for k in keys if k.startswith(f'bk:v1:{{{tid}}}:sess:')]
+    assert len(sess(b.keys(), 'acme')) == 1 and len(sess(r2.keys(BETA_DB), 'beta')) == 1
+    out = br.logout()
+    assert out.resp.status_code == 200, describe(out)
+    assert sess(b.keys(), 'acme') == [] and sess(r2.keys(BETA_DB), 'beta') == []
