@@ -445,11 +445,12 @@ front_readyz_tenants(struct front *f)
 	for (i = 0; o != NULL && i < c->n_tenants; i++) {
 		t = c->tenants[i];
 		rv = front_tenant_ready(f, t, now);
+		/* "store" only for a tenant with a store of its own */
 		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*, "
-		    "s:s}", "login", conf_login_name(t->login), "ready",
+		    "s:s*}", "login", conf_login_name(t->login), "ready",
 		    rv == BK_OK, "reason", rv == BK_OK ? NULL :
-		    bk_err_slug(rv), "store",
-		    store_name(front_store(f, t))));
+		    bk_err_slug(rv), "store", front_store(f, t) == f->store ?
+		    NULL : store_name(front_store(f, t))));
 	}
 	return o;
 }

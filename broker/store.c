@@ -413,8 +413,8 @@ store_conn_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	if (s->fails++ % 30 == 0)
 		log_warnx_r(BK_E_STORE_CONNECT_TIMEOUT,
-		    "redis: connect not accepted within %d ms (retrying)",
-		    s->rc->timeout_ms);
+		    "redis: connect not accepted within %d ms (store %s, "
+		    "retrying)", s->rc->timeout_ms, s->name);
 	store_drop(s, 0, NULL);
 }
 
@@ -550,7 +550,8 @@ store_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	ms = s->head != NULL ? store_ms_since(&s->head->sent) : 0;
 	if (s->head != NULL && ms >= s->rc->timeout_ms) {
 		log_warnx_r(BK_E_STORE_TIMEOUT,
-		    "redis: no reply in %ld ms, reconnecting", ms);
+		    "redis: no reply in %ld ms (store %s), reconnecting", ms,
+		    s->name);
 		store_drop(s, 0, NULL);
 		return;
 	}

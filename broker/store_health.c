@@ -47,7 +47,7 @@ static const char store_lua_marker[] =
     "return redis.call('GET', KEYS[1])\n";
 
 /*
- * A tenant's own store (store_set.c) remembers its marker in a slot of
+ * A tenant's own store (store_map.c) remembers its marker in a slot of
  * the same page, found by the target's address (host or socket, port,
  * database; with sentinels the master's name), so every worker of every
  * generation reads the same one.  Bounded: past STORE_SHARED_SLOTS
