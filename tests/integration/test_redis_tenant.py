@@ -234,3 +234,29 @@ def test_logout_across_stores(two):
     out = br.logout()
     assert out.resp.status_code == 200, describe(out)
     assert sess(b.keys(), 'acme') == [] and sess(r2.keys(BETA_DB), 'beta') == []
+
+
+def test_oauth_tenant_own_store(factory, tmp_path):
+    """The OAuth way in (state taken once at the callback, then the flow) on a tenant's store."""
+    from sbtest import browser as sbb
+    from sbtest.sfdc import SfdcStandin
+    from test_oidc_signin import USERS, signin
+    r2 = Redis(tmp_path / 'redis-sf')
+    b = factory.broker([('sf', {'consent': 'never', 'redis': {'url': f'redis://127.0.0.1:{r2.port}/{BETA_DB}'}})],
+                       start=False)
+    op = SfdcStandin(tmp_path, redirect_uris=[b.pub + '/t/sf/oidc/callback'], users=['alice@acme.example'])
+    op.__enter__()
+    try:
+        b.tenants['sf'].oidc = op.oidc_section()
+        b.start()
+        assert import_users(b, 'sf', USERS, b.dir) is None
+        br, v, state, out = signin(b, op)
+        code, st, err = sbb.code_from(out, b.tenant('sf').redirect_uri)
+        assert code and st == state and err is None, (out.kind, out.url, out.resp.text[:300])
+        r = sbb.Panel(b, 'sf').token(code, v)
+        assert r.status_code == 200, r.text
+        assert [k for k in r2.keys(BETA_DB) if k.startswith('bk:v1:{sf}:tok:')]
+        assert not [k for k in b.keys() if k.startswith('bk:v1:{sf}:')]
+    finally:
+        op.__exit__(None, None, None)
+        r2.stop()
