@@ -430,13 +430,15 @@ front_healthz(struct front_req *req)
  * {"acme": {"login": "saml", "ready": true}, "sales": {"login": "oidc",
  * "ready": false, "reason": SLUG}}: one tenant's upstream does not take
  * the broker out of the load balancer, so it is shown, not counted in the
- * status.
+ * status.  Nor does a tenant's own store ("store": its name): only
+ * broker.conf's store makes the broker unavailable.
  */
 static json_t *
 front_readyz_tenants(struct front *f)
 {
 	const struct conf	*c = f->conf;
 	const struct conf_tenant *t;
+	struct store		*s;
 	json_t			*o = json_object();
 	time_t			 now = time(NULL);
 	size_t			 i;
@@ -446,11 +448,12 @@ front_readyz_tenants(struct front *f)
 		t = c->tenants[i];
 		rv = front_tenant_ready(f, t, now);
 		/* "store" only for a tenant with a store of its own */
+		s = front_store(f, t);
 		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*, "
 		    "s:s*}", "login", conf_login_name(t->login), "ready",
 		    rv == BK_OK, "reason", rv == BK_OK ? NULL :
-		    bk_err_slug(rv), "store", front_store(f, t) == f->store ?
-		    NULL : store_name(front_store(f, t))));
+		    bk_err_slug(rv), "store", s == f->store_default ? NULL :
+		    store_name(s)));
 	}
 	return o;
 }
@@ -459,7 +462,7 @@ static void
 front_readyz(struct front_req *req)
 {
 	/* Answering in time, a master, not loading, its marker intact. */
-	int	 srv = store_ready(req->f->store);
+	int	 srv = store_ready(req->f->store_default);
 	int	 up = srv == BK_OK;
 	int	 tenants = req->f->conf->n_tenants > 0;
 	/* Sign-ins fail closed while no audit record can be written. */
@@ -533,16 +536,17 @@ front_tick_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	metrics_redis_up(f->slot, store_is_up(f->store));
+	metrics_redis_up(f->slot, store_is_up(f->store_default));
 	for (i = 0; i < store_map_count(f->stores); i++)
 		metrics_store_up(f->slot, i,
 		    store_is_up(store_map_at(f->stores, i)));
 	/* Once, by the first worker, when its store is first up. */
-	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store))
+	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store_default))
 		return;
 	f->anchor_checked = 1;
 	if (audit_head_get(f->audit, &h) == BK_OK)
-		store_audit_head_lookup(f->store, h.chain, front_anchor_cb, f);
+		store_audit_head_lookup(f->store_default, h.chain,
+		    front_anchor_cb, f);
 }
 
 struct front *
@@ -573,7 +577,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	if ((f->stores = store_map_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
 		goto out;
-	f->store = store_map_at(f->stores, 0);
+	f->store_default = store_map_at(f->stores, 0);
 	f->pub = front_http_listen(f->http, 0, env->pub_fd,
 	    FRONT_MAX_BODY_PUBLIC,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,

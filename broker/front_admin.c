@@ -301,7 +301,7 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 		rv = front_tenant_ready(req->f, t, time(NULL));
 		json_object_set_new(o, "ready", json_string(rv == BK_OK ?
 		    "ready" : bk_err_slug(rv)));
-		if (front_store(req->f, t) != req->f->store)
+		if (front_store(req->f, t) != req->f->store_default)
 			json_object_set_new(o, "store",
 			    json_string(store_name(front_store(req->f, t))));
 		if (t->login == CONF_LOGIN_OIDC)

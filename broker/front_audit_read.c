@@ -534,7 +534,7 @@ front_audit_page(struct front_audit_rd *rd)
 	sq.done = rd->export ? front_audit_export_done : front_audit_query_done;
 	sq.arg = rd;
 	sq.stores = rd->req->f->stores;
-	store_audit_query(rd->req->f->store, &sq);
+	store_audit_query(rd->req->f->store_default, &sq);
 }
 
 /* The streams to read: the tenant's, or every tenant's and the rest. */

@@ -49,8 +49,11 @@ struct front {
 	struct event_base	*base;
 	const struct conf	*conf;
 	struct audit		*audit;
-	/* the default store (broker.conf's [redis]), stores[0] */
-	struct store		*store;
+	/*
+	 * broker.conf's store (stores[0]): the audit heads, readiness, the
+	 * accept gate.  A tenant's data: front_store() / front_req_store().
+	 */
+	struct store		*store_default;
 	/* every store: the default and the tenants' own (store_map.c) */
 	struct store_map	*stores;
 	struct hout		*hout;		/* the requests' calls out */
