@@ -146,6 +146,15 @@ def test_tenant_redis_reload(two):
     import_users(b, 'beta', BETA_CSV, e.workdir)
     assert [k for k in b.keys() if k.startswith('bk:v1:{beta}:users')]
     assert signin_token(e, 'dave@beta.example', 'beta')
+    # and gains one again: the next generation writes to the second Redis
+    r2.cli(BETA_DB, 'FLUSHDB')
+    b.tenant('beta').redis = {'url': f'redis://127.0.0.1:{r2.port}/{BETA_DB}'}
+    b.reload()
+    assert env.wait_for(lambda: all(b.get('/readyz').json()['tenant_state']['beta'].get('store') == 'beta'
+                                    for _ in range(6)), 15), b.log_tail()
+    import_users(b, 'beta', BETA_CSV, e.workdir)
+    assert signin_token(e, 'dave@beta.example', 'beta')
+    assert [k for k in r2.keys(BETA_DB) if k.startswith('bk:v1:{beta}:tok:')]
 
 
 def test_tenant_redis_config_errors(factory):
