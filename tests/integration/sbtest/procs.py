@@ -174,6 +174,8 @@ class Tenant:
         self.policy = {'consent': 'first_use', 'code_ttl': None, 'session_ttl': None}
         # An OAuth tenant: its [oidc] directives (then login = oidc, no [saml]).
         self.oidc = over.pop('oidc', None)
+        # The tenant's own store: its [redis] directives (None: broker.conf's).
+        self.redis = over.pop('redis', None)
         for k, v in over.items():
             for sec in (self.tenant, self.saml, self.panel_sec, self.policy):
                 if k in sec:
@@ -193,8 +195,9 @@ class Tenant:
             up = ('oidc', list(self.oidc.items()))
         else:
             up = ('saml', list(self.saml.items()))
+        own = [('redis', list(self.redis.items()))] if self.redis else []
         return ini([('tenant', list(self.tenant.items())), up,
-                    ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))])
+                    ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))] + own)
 
 
 class Broker:
