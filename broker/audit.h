@@ -133,9 +133,9 @@ int	audit_verify_path(const char *path, struct audit_verify_result *res);
  * with the key in key_file (NULL, the daemon too: unkeyed SHA-256; a file
  * ending in sealed records then starts a new chain), a new key every
  * epoch_len seconds (lib/chain.h).  The key file is rewritten at once and
- * at every epoch with the current key only.  BK_E_AUDIT_KEY (unreadable, not a key),
- * BK_E_CONF_SECRET_PERM (group or others may read it), BK_E_INVAL
- * (epoch_len 0), BK_E_NOMEM.
+ * at every epoch with the current key only.  BK_E_AUDIT_KEY (unreadable,
+ * not a key), BK_E_CONF_SECRET_PERM (group or others may read it),
+ * BK_E_INVAL (epoch_len 0), BK_E_NOMEM.
  */
 int	audit_key_set(struct audit *a, const char *key_file,
 	    unsigned int epoch_len);
