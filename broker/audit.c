@@ -41,6 +41,7 @@
 #include "bk.h"
 #include "chain.h"
 #include "log.h"
+#include "mon.h"
 
 #define AUDIT_LINE_MAX		(64 * 1024)
 /*
@@ -70,6 +71,8 @@ struct audit_shared {
 	char		 chain[33];
 	/* the seal (audit_key_set): the current epoch's key and its length */
 	int		 keyed;
+	/* the key holder has the key: key holds its epoch and start only */
+	int		 remote;
 	unsigned int	 epoch_len;	/* seconds */
 	struct bk_chain_key key;
 	int		 tail_keyed;	/* the record the file ended with */
@@ -108,6 +111,10 @@ struct audit {
 	unsigned int		 fgen;		/* generation fd belongs to */
 	struct audit_shared	*sh;
 	struct audit_raw	*raw;	/* <path>.raw, opened at first use */
+	/* remote: this process's way to the key holder (audit_sealer()) */
+	audit_seal_fn		 seal;
+	audit_mac_fn		 mac;
+	void			*seal_arg;
 };
 
 /*
@@ -326,7 +333,7 @@ struct audit_raw;
 static void	audit_raw_free(struct audit_raw *);
 
 int
-audit_reopen(struct audit *a)
+audit_reopen(struct audit *a, void (*push)(unsigned long long, int, int))
 {
 	struct stat	 ps, fs;
 	int		 rv;
@@ -345,6 +352,8 @@ audit_reopen(struct audit *a)
 	audit_cut_busy(a);	/* in the file it belongs to */
 	audit_sync_old(a);	/* the old file's records stay durable */
 	if ((rv = audit_open_fds(a)) == BK_OK) {
+		if (push != NULL)	/* before the workers can see it */
+			push(a->sh->fgen + 1, a->fd, a->rfd);
 		a->sh->fgen++;
 		audit_note_file(a);
 		if (__atomic_exchange_n(&a->sh->sync_broken, 0,
@@ -389,70 +398,17 @@ audit_free(struct audit *a)
 
 static int	audit_write_all(int, const char *, size_t);
 
-static int
-audit_key_load(const char *path, struct bk_chain_key *k)
+static void
+audit_key_warn(struct audit *a, time_t now, int e)
 {
-	char		 buf[1024];
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd, rv = BK_E_AUDIT_KEY;
+	struct audit_shared	*sh = a->sh;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		log_warn("audit: key_file %s", path);
-		return BK_E_AUDIT_KEY;
+	if (now - sh->key_warned >= (time_t)sh->epoch_len ||
+	    sh->key_warned == 0) {
+		sh->key_warned = now;
+		log_warnx("audit: cannot rewrite key_file %s: %s; its older "
+		    "key stays on disk", a->key_path, strerror(e));
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		log_warnx("audit: key_file %s must be a regular file of mode "
-		    "0600", path);
-		close(fd);
-		return BK_E_CONF_SECRET_PERM;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0 && bk_chain_key_parse(buf, (size_t)n, k) == BK_OK)
-		rv = BK_OK;
-	else
-		log_warnx("audit: key_file %s holds no audit key", path);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return rv;
-}
-
-/* The current key into the key file, replacing it atomically.  errno. */
-static int
-audit_key_save(struct audit *a)
-{
-	char	 tmp[PATH_MAX], *s = NULL, *dir, *slash;
-	size_t	 n = 0;
-	int	 fd = -1, e = 0, dfd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", a->key_path) >=
-	    (int)sizeof(tmp))
-		return ENAMETOOLONG;
-	if (bk_chain_key_build(&a->sh->key, &s, &n) != BK_OK)
-		return ENOMEM;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0 || fchmod(fd, 0600) != 0 ||
-	    (e = audit_write_all(fd, s, n)) != 0 || fsync(fd) != 0 ||
-	    rename(tmp, a->key_path) != 0)
-		e = e != 0 ? e : errno;
-	if (fd >= 0)
-		close(fd);
-	if (e != 0)
-		(void)unlink(tmp);
-	bk_freezero(s, n);
-	if (e == 0 && (dir = bk_strdup(a->key_path)) != NULL) {
-		slash = strrchr(dir, '/');
-		if (slash != NULL)
-			slash[slash == dir ? 1 : 0] = '\0';
-		if ((dfd = open(slash != NULL ? dir : ".", O_RDONLY |
-		    O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-		free(dir);
-	}
-	return e;
 }
 
 /*
@@ -472,22 +428,22 @@ audit_key_advance(struct audit *a, time_t now, int save)
 
 	if (now >= sh->key.start + (long long)sh->epoch_len) {
 		k = (unsigned long long)(now - sh->key.start) / sh->epoch_len;
-		bk_chain_key_step(&sh->key, sh->key.epoch + (k <
-		    AUDIT_EPOCH_STEPS ? k : AUDIT_EPOCH_STEPS));
+		if (sh->remote)	/* the holder steps when it seals */
+			sh->key.epoch += k < AUDIT_EPOCH_STEPS ? k :
+			    AUDIT_EPOCH_STEPS;
+		else
+			bk_chain_key_step(&sh->key, sh->key.epoch + (k <
+			    AUDIT_EPOCH_STEPS ? k : AUDIT_EPOCH_STEPS));
 		if (k < AUDIT_EPOCH_STEPS)
 			sh->key.start += (long long)(k * sh->epoch_len);
 		else
 			sh->key.start = (long long)now;
 		save = 1;
 	}
-	if (!save || (e = audit_key_save(a)) == 0)
+	if (!save || sh->remote)
 		return;
-	if (now - sh->key_warned >= (time_t)sh->epoch_len ||
-	    sh->key_warned == 0) {
-		sh->key_warned = now;
-		log_warnx("audit: cannot rewrite key_file %s: %s; its older "
-		    "key stays on disk", a->key_path, strerror(e));
-	}
+	if ((e = bk_chain_key_save(a->key_path, &a->sh->key)) != 0)
+		audit_key_warn(a, now, e);
 }
 
 int
@@ -508,7 +464,7 @@ audit_key_set(struct audit *a, const char *key_file, unsigned int epoch_len)
 	}
 	if (epoch_len == 0 || (a->key_path = bk_strdup(key_file)) == NULL)
 		return epoch_len == 0 ? BK_E_INVAL : BK_E_NOMEM;
-	if ((rv = audit_key_load(key_file, &k)) != BK_OK)
+	if ((rv = bk_chain_key_load(key_file, &k)) != BK_OK)
 		return rv;
 	if (k.start == 0)	/* the initial key: epoch 0 begins now */
 		k.start = (long long)time(NULL);
@@ -525,6 +481,39 @@ audit_key_set(struct audit *a, const char *key_file, unsigned int epoch_len)
 	log_info("audit: records are sealed (HMAC-SHA256), epoch %llu, a new "
 	    "key every %u s", sh->key.epoch, epoch_len);
 	return BK_OK;
+}
+
+void
+audit_key_public(struct audit *a, unsigned long long epoch, long long start,
+    unsigned int epoch_len)
+{
+	struct audit_shared	*sh = a->sh;
+
+	if (sh->keyed)
+		return;	/* a later holder: the chain knows better */
+	sh->remote = 1;
+	sh->keyed = 1;
+	sh->epoch_len = epoch_len;
+	memset(&sh->key, 0, sizeof(sh->key));
+	sh->key.epoch = epoch;
+	sh->key.start = start;
+	/* a key file older than the records (its save failed): catch up */
+	if (sh->tail_keyed && sh->tail_epoch > (long long)sh->key.epoch) {
+		sh->key.epoch = (unsigned long long)sh->tail_epoch;
+		sh->key.start = (long long)time(NULL);
+	}
+	audit_key_advance(a, time(NULL), 0);
+	log_info("audit: records are sealed (HMAC-SHA256) by the key holder, "
+	    "epoch %llu, a new key every %u s", sh->key.epoch, epoch_len);
+}
+
+void
+audit_sealer(struct audit *a, audit_seal_fn seal, audit_mac_fn mac,
+    void *arg)
+{
+	a->seal = seal;
+	a->mac = mac;
+	a->seal_arg = arg;
 }
 
 /*
@@ -595,19 +584,27 @@ audit_fail(struct audit_shared *sh, const char *path, int e, size_t len)
 
 /*
  * Under the lock: a process forked before a rotation moves to the new
- * file, and only if the path is still the file the parent switched to
- * (not one moved in since, ahead of the next SIGHUP).  In step two the
- * audit writer is a process of its own and this goes away.
+ * file, and only if it is the file the parent switched to (not one moved
+ * in since, ahead of the next SIGHUP).  A worker (which cannot open the
+ * audit directory) takes the descriptors the parent pushed before it
+ * moved the generation (mon.c); another process opens the path.
  */
 static int
 audit_follow(struct audit *a)
 {
 	struct stat	 st;
-	int		 fd;
+	int		 fd, rfd = -1;
 
 	if (a->fgen == a->sh->fgen)
 		return BK_OK;
-	if ((fd = open(a->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+	if (mon_active()) {
+		if (mon_audit_take(a->sh->fgen, &fd, &rfd) != BK_OK) {
+			log_warnx("audit: the parent did not hand over the "
+			    "new file of %s", a->path);
+			audit_fail(a->sh, a->path, EBADF, 0);
+			return BK_E_AUDIT_WRITE;
+		}
+	} else if ((fd = open(a->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
 		audit_fail(a->sh, a->path, errno, 0);
 		return BK_E_AUDIT_WRITE;
 	}
@@ -616,11 +613,17 @@ audit_follow(struct audit *a)
 		log_warnx("audit: %s is not the file the chain moved to",
 		    a->path);
 		close(fd);
+		if (rfd >= 0)
+			close(rfd);
 		audit_fail(a->sh, a->path, EXDEV, 0);
 		return BK_E_AUDIT_WRITE;
 	}
 	close(a->fd);
 	a->fd = fd;
+	if (rfd >= 0) {
+		close(a->rfd);
+		a->rfd = rfd;
+	}
 	a->fgen = a->sh->fgen;
 	return BK_OK;
 }
@@ -720,9 +723,20 @@ audit_seal(struct audit *a, struct audit_obj *r,
 	memcpy(t + BK_DIGEST_HEX + 1, lo, llen);
 	t[BK_DIGEST_HEX + 1 + llen] = ',';
 	memcpy(t + BK_DIGEST_HEX + 2 + llen, hi + 1, hlen);
-	if ((rv = bk_chain_seal(a->sh->keyed ? &a->sh->key : NULL, t,
-	    BK_DIGEST_HEX + 2 + llen + hlen, hash)) != BK_OK)
+	if (a->sh->remote)
+		rv = a->seal == NULL ? BK_E_AUDIT_KEY : a->seal(a->seal_arg,
+		    a->sh->key.epoch, a->sh->key.start, t, BK_DIGEST_HEX + 2 +
+		    llen + hlen, hash);
+	else
+		rv = bk_chain_seal(a->sh->keyed ? &a->sh->key : NULL, t,
+		    BK_DIGEST_HEX + 2 + llen + hlen, hash);
+	if (rv != BK_OK) {
+		if (rv != BK_E_NOMEM)
+			log_warnx("audit: the record could not be sealed: %s",
+			    bk_strerror(rv));
+		rv = rv == BK_E_NOMEM ? rv : BK_E_AUDIT_WRITE;
 		goto out;
+	}
 	rv = BK_E_NOMEM;
 	p = *line;
 	memcpy(p, lo, llen);
@@ -962,102 +976,19 @@ audit_head_get(struct audit *a, struct audit_head *h)
 	return BK_OK;
 }
 
-/*
- * The files rotated away beside the audit file (its name and a suffix:
- * audit.jsonl.1, audit.jsonl-20261203; not compressed ones, not the raw
- * assertions' side file path.raw), oldest first by modification time, as
- * audit_query.c orders them.  *out returned-owned; BK_E_NOMEM.
- */
-struct audit_rotated {
-	char	*name;
-	time_t	 mtime;
-};
-
-static int
-audit_rotated_cmp(const void *x, const void *y)
-{
-	const struct audit_rotated *p = x, *q = y;
-
-	if (p->mtime != q->mtime)
-		return p->mtime < q->mtime ? -1 : 1;
-	return strcmp(q->name, p->name);	/* .2 before .1 */
-}
-
-static int
-audit_rotated_is(const char *base, const char *name)
-{
-	static const char *const skip[] = { ".gz", ".xz", ".bz2", ".zst",
-	    ".lz4", ".z", ".Z", ".tmp", ".key", ".raw" };
-	size_t	 bl = strlen(base), nl = strlen(name), i, sl;
-
-	if (nl <= bl + 1 || strncmp(name, base, bl) != 0 ||
-	    (name[bl] != '.' && name[bl] != '-'))
-		return 0;
-	for (i = 0; i < BK_NELEM(skip); i++) {
-		sl = strlen(skip[i]);
-		if (nl >= sl && strcmp(name + nl - sl, skip[i]) == 0)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-audit_rotated_list(const char *path, struct audit_rotated **out, size_t *n)
-{
-	char		 dir[PATH_MAX], full[PATH_MAX];
-	const char	*base, *slash = strrchr(path, '/');
-	struct audit_rotated *r = NULL, *nr;
-	struct dirent	*d;
-	struct stat	 st;
-	DIR		*dp;
-
-	*out = NULL;
-	*n = 0;
-	base = slash != NULL ? slash + 1 : path;
-	snprintf(dir, sizeof(dir), "%.*s", slash != NULL ? (int)(slash -
-	    path + (slash == path)) : 1, slash != NULL ? path : ".");
-	if ((dp = opendir(dir)) == NULL)
-		return BK_OK;
-	while ((d = readdir(dp)) != NULL) {
-		if (!audit_rotated_is(base, d->d_name) ||
-		    snprintf(full, sizeof(full), "%s/%s", dir, d->d_name) >=
-		    (int)sizeof(full) || stat(full, &st) != 0 ||
-		    !S_ISREG(st.st_mode) || *n >= 1000)
-			continue;
-		if ((nr = realloc(r, (*n + 1) * sizeof(*r))) == NULL ||
-		    (nr[*n].name = bk_strdup(full)) == NULL) {
-			r = nr != NULL ? nr : r;
-			break;
-		}
-		r = nr;
-		r[(*n)++].mtime = st.st_mtime;
-	}
-	closedir(dp);
-	if (*n > 0)
-		qsort(r, *n, sizeof(*r), audit_rotated_cmp);
-	*out = r;
-	return BK_OK;
-}
-
-/* The rotated files, oldest first, into v.  BK_E_IO stops at a file. */
+/* The rotated files (mon.c: the same set a query reads), oldest first. */
 static int
 audit_verify_rotated(struct audit *a, struct bk_chain_verify *v)
 {
-	struct audit_rotated	*r;
-	size_t			 n, i;
-	int			 fd, rv = BK_OK;
+	struct mon_files	 l;
+	size_t			 i;
+	int			 rv;
 
-	if (audit_rotated_list(a->path, &r, &n) != BK_OK)
-		return BK_E_NOMEM;
-	for (i = 0; i < n; i++) {
-		if (rv == BK_OK && (fd = open(r[i].name, O_RDONLY |
-		    O_CLOEXEC)) >= 0) {
-			rv = bk_chain_verify_fd(v, fd, r[i].name);
-			close(fd);
-		}
-		free(r[i].name);
-	}
-	free(r);
+	if ((rv = mon_files_get(a->path, MON_F_ROTATED, &l)) != BK_OK)
+		return rv == BK_E_NOMEM ? rv : BK_E_IO;
+	for (i = 0; rv == BK_OK && i < l.n; i++)
+		rv = bk_chain_verify_fd(v, l.f[i].fd, l.f[i].path);
+	mon_files_free(&l);
 	return rv;
 }
 
@@ -1072,8 +1003,12 @@ audit_verify_chain(struct audit *a, struct bk_chain_verify *v, int rotated)
 	if (a->sh->keyed && !v->keyed) {
 		/* this epoch's key checks this epoch's seals; no older one */
 		v->keyed = 1;
-		v->key = a->sh->key;
+		v->key = a->sh->key;	/* remote: the epoch only */
 		v->key_epoch0 = a->sh->key.epoch;
+		if (a->sh->remote) {
+			v->mac = a->mac;
+			v->mac_arg = a->seal_arg;
+		}
 	}
 	pthread_mutex_unlock(&a->sh->mu);
 	if ((rv = audit_head_get(a, &h)) != BK_OK)
@@ -1200,20 +1135,11 @@ audit_raw_sync(struct audit *a)
 static int
 audit_sync_dup(struct audit *a)
 {
-	struct stat	 st;
-	int		 fd;
-
-	if (a->fgen == a->sh->fgen)
-		return fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
-	if ((fd = open(a->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || st.st_dev != a->sh->fdev ||
-	    st.st_ino != a->sh->fino) {
-		close(fd);
+	if (audit_follow(a) != BK_OK) {
 		errno = EXDEV;
 		return -1;
 	}
-	return fd;
+	return fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
 }
 
 static void
@@ -1443,6 +1369,18 @@ audit_raw_append(struct audit *a, const char *line, size_t len)
 		__atomic_store_n(&a->raw->dirty, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&a->sh->mu);
 	free(buf);
+	return rv;
+}
+
+int
+audit_raw_prepare(struct audit *a)
+{
+	int	 rv;
+
+	if ((rv = audit_lock(a->sh)) != BK_OK)
+		return rv;
+	rv = audit_raw_open(a);
+	pthread_mutex_unlock(&a->sh->mu);
 	return rv;
 }
 

@@ -78,9 +78,13 @@ int	audit_open(const char *path, struct audit **out);
  * Parent, on SIGHUP: when path is no longer the open file (it was moved
  * away: rotation), open the new file and continue the chain there; every
  * process switches at its next write.  The chain state is never reset.
+ * push (or NULL) gets the new generation and the new file's descriptors
+ * under the lock, before any process can see the generation move: the
+ * parent hands them to its unprivileged workers (mon_push_audit()).
  * @return BK_OK (also when nothing changed), BK_E_IO, BK_E_AUDIT_WRITE.
  */
-int	audit_reopen(struct audit *a);
+int	audit_reopen(struct audit *a,
+	    void (*push)(unsigned long long fgen, int fd, int rfd));
 void	audit_free(struct audit *a);
 
 /**
@@ -124,16 +128,33 @@ int	audit_verify(struct audit *a, struct audit_verify_result *res);
 int	audit_verify_path(const char *path, struct audit_verify_result *res);
 
 /**
- * Parent, after audit_open() and before any fork: seal records with the
- * key in key_file (NULL: unkeyed SHA-256; a file ending in sealed records
- * then starts a new chain), a new key every epoch_len seconds
- * (lib/chain.h).  The key file is rewritten at once and at every epoch
- * with the current key only.  BK_E_AUDIT_KEY (unreadable, not a key),
- * BK_E_CONF_SECRET_PERM (group or others may read it), BK_E_INVAL
- * (epoch_len 0), BK_E_NOMEM.
+ * After audit_open() and before any fork, in a process that holds the key
+ * itself (tests, tools; the daemon uses audit_key_public()): seal records
+ * with the key in key_file (NULL, the daemon too: unkeyed SHA-256; a file
+ * ending in sealed records then starts a new chain), a new key every
+ * epoch_len seconds (lib/chain.h).  The key file is rewritten at once and
+ * at every epoch with the current key only.  BK_E_AUDIT_KEY (unreadable,
+ * not a key), BK_E_CONF_SECRET_PERM (group or others may read it),
+ * BK_E_INVAL (epoch_len 0), BK_E_NOMEM.
  */
 int	audit_key_set(struct audit *a, const char *key_file,
 	    unsigned int epoch_len);
+/* The key holder's audit seal and seal check (keys_seal(), keys_mac()). */
+typedef int (*audit_seal_fn)(void *arg, unsigned long long epoch,
+    long long start, const void *msg, size_t len, char out[65]);
+typedef int (*audit_mac_fn)(void *arg, unsigned long long epoch,
+    const void *msg, size_t len, char out[65]);
+/**
+ * Parent, instead of audit_key_set() in the daemon: records are sealed by
+ * the key holder, which loaded [audit] key_file and found the key at
+ * epoch with start; the chain's shared page keeps those two (a later
+ * call, from a later holder, changes nothing).  Each process then names
+ * its way to the holder with audit_sealer().
+ */
+void	audit_key_public(struct audit *a, unsigned long long epoch,
+	    long long start, unsigned int epoch_len);
+void	audit_sealer(struct audit *a, audit_seal_fn seal, audit_mac_fn mac,
+	    void *arg);
 
 /** The chain's head as the writers see it (under the lock). */
 struct audit_head {
@@ -201,11 +222,17 @@ void	audit_cut_partial(int fd, const char *path);
 
 /**
  * Append one line (a JSON object, no newline) to the raw assertions' side
- * file <path>.raw, opened (0600) at the first use, under the chain lock;
+ * file <path>.raw, opened (0600) at the first use (in the parent:
+ * audit_raw_prepare()), under the chain lock;
  * flushed with the next audit_sync_now() of this process.
  * @return BK_OK, BK_E_AUDIT_WRITE.
  */
 int	audit_raw_append(struct audit *a, const char *line, size_t len);
+/**
+ * Parent, before forking workers that may keep raw assertions: open the
+ * side file now (a worker cannot open it).  BK_OK, BK_E_AUDIT_WRITE.
+ */
+int	audit_raw_prepare(struct audit *a);
 /** 1 while this process wrote to the side file since its last flush. */
 int	audit_raw_is_dirty(const struct audit *a);
 

@@ -11,13 +11,11 @@
  * Trust: the files and every record are untrusted: each line is parsed
  * by jansson, a line that does not parse or is too long is skipped.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -25,11 +23,10 @@
 #include "audit_query.h"
 #include "bk.h"
 #include "log.h"
+#include "mon.h"
 
 /* Longer lines are not records the broker wrote (audit.c caps them). */
 #define AUDIT_QUERY_LINE_MAX	(64 * 1024)
-/* Rotated siblings read at most (more are a configuration mistake). */
-#define AUDIT_QUERY_FILES_MAX	1000
 /* The ring of a newest-first scan holds at most this many records. */
 #define AUDIT_QUERY_RING_MAX	10000
 
@@ -255,135 +252,7 @@ audit_query_match(const struct audit_query *q, const char *line, size_t len)
 	return m;
 }
 
-/* --- the files --- */
-
-struct audit_file {
-	char	*path;
-	time_t	 mtime;
-	int	 current;
-};
-
-struct audit_file_list {
-	struct audit_file	*f;
-	size_t			 n;
-};
-
-static int
-audit_file_cmp(const void *a, const void *b)
-{
-	const struct audit_file *x = a, *y = b;
-
-	if (x->current != y->current)
-		return x->current - y->current;
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? -1 : 1;
-	/* the same second: "audit.log.2" is older than "audit.log.1" */
-	return strcmp(y->path, x->path);
-}
-
-/* A rotated sibling: base + '.' or '-' + a suffix, not compressed. */
-static int
-audit_file_is_sibling(const char *name, const char *base)
-{
-	static const char *const packed[] = { ".gz", ".xz", ".bz2", ".zst",
-	    ".lz4", ".z", ".Z" };
-	size_t	 bl = strlen(base), nl = strlen(name), i, pl;
-
-	if (strncmp(name, base, bl) != 0 || nl == bl ||
-	    (name[bl] != '.' && name[bl] != '-'))
-		return 0;
-	for (i = 0; i < BK_NELEM(packed); i++) {
-		pl = strlen(packed[i]);
-		if (nl > pl && strcmp(name + nl - pl, packed[i]) == 0)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-audit_file_add(struct audit_file_list *l, const char *dir, const char *name,
-    int current)
-{
-	struct stat	 st;
-	struct bk_buf	 b;
-	struct audit_file *n;
-
-	if (l->n >= AUDIT_QUERY_FILES_MAX)
-		return BK_E_TOOBIG;
-	bk_buf_init(&b, 8192);
-	if (bk_buf_addf(&b, "%s/%s", dir, name) != BK_OK) {
-		bk_buf_free(&b);
-		return BK_E_NOMEM;
-	}
-	if (stat(b.data, &st) != 0 || !S_ISREG(st.st_mode)) {
-		bk_buf_free(&b);
-		return BK_OK;	/* gone meanwhile, or not a file */
-	}
-	if ((n = reallocarray(l->f, l->n + 1, sizeof(*n))) == NULL) {
-		bk_buf_free(&b);
-		return BK_E_NOMEM;
-	}
-	l->f = n;
-	l->f[l->n].path = bk_buf_take(&b);
-	l->f[l->n].mtime = st.st_mtime;
-	l->f[l->n].current = current;
-	l->n++;
-	return BK_OK;
-}
-
-static void
-audit_file_list_free(struct audit_file_list *l)
-{
-	size_t	 i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->f[i].path);
-	free(l->f);
-	l->f = NULL;
-	l->n = 0;
-}
-
-/* The audit file and its rotated siblings, oldest first. */
-static int
-audit_file_list_build(const char *path, struct audit_file_list *l)
-{
-	char		*dir = NULL, *slash;
-	const char	*base;
-	DIR		*d = NULL;
-	struct dirent	*e;
-	int		 rv = BK_E_NOMEM;
-
-	memset(l, 0, sizeof(*l));
-	if ((dir = bk_strdup(path)) == NULL)
-		goto out;
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		base = slash + 1;
-	} else {
-		base = dir;
-	}
-	if ((d = opendir(slash != NULL ? (*dir ? dir : "/") : ".")) == NULL) {
-		rv = BK_E_IO;
-		goto out;
-	}
-	rv = BK_OK;
-	while (rv == BK_OK && (e = readdir(d)) != NULL)
-		if (audit_file_is_sibling(e->d_name, base))
-			rv = audit_file_add(l, slash != NULL ? (*dir ? dir :
-			    "") : ".", e->d_name, 0);
-	if (rv == BK_OK)
-		rv = audit_file_add(l, slash != NULL ? (*dir ? dir : "") :
-		    ".", base, 1);
-	if (rv == BK_OK)
-		qsort(l->f, l->n, sizeof(*l->f), audit_file_cmp);
- out:
-	if (d != NULL)
-		closedir(d);
-	free(dir);
-	if (rv != BK_OK)
-		audit_file_list_free(l);
-	return rv;
-}
+/* --- the files (mon.c lists and opens them) --- */
 
 /* A scan's state across files. */
 struct audit_scan_st {
@@ -477,16 +346,17 @@ audit_scan_one(struct audit_scan_st *st, const char *line, size_t len)
 
 /* Every line of one file; a too long line is skipped whole. */
 static int
-audit_scan_file(struct audit_scan_st *st, const char *path, char *buf)
+audit_scan_file(struct audit_scan_st *st, struct mon_file *f, char *buf)
 {
 	FILE	*fp;
 	size_t	 len;
 	int	 rv = BK_OK, skip = 0;
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		log_warn("audit query: %s", log_esc(path));
-		return errno == ENOENT ? BK_OK : BK_E_IO;
+	if ((fp = fdopen(f->fd, "r")) == NULL) {
+		log_warn("audit query: %s", log_esc(f->path));
+		return BK_E_IO;
 	}
+	f->fd = -1;	/* fclose() closes it */
 	while (rv == BK_OK && fgets(buf, AUDIT_QUERY_LINE_MAX + 2, fp)) {
 		len = strlen(buf);
 		if (len == 0 || buf[len - 1] != '\n') {
@@ -531,7 +401,7 @@ audit_files_scan(const char *path, const struct audit_query *q,
     char next[AUDIT_FILE_CURSOR_MAX])
 {
 	struct audit_scan_st	 st;
-	struct audit_file_list	 l;
+	struct mon_files	 l;
 	char			*buf = NULL;
 	size_t			 i;
 	int			 rv;
@@ -540,7 +410,8 @@ audit_files_scan(const char *path, const struct audit_query *q,
 	memset(&st, 0, sizeof(st));
 	if (newest_first && (limit == 0 || limit > AUDIT_QUERY_RING_MAX))
 		return BK_E_TOOBIG;
-	if ((rv = audit_file_list_build(path, &l)) != BK_OK)
+	if ((rv = mon_files_get(path, MON_F_ROTATED | MON_F_CURRENT, &l)) !=
+	    BK_OK)
 		return rv;
 	st.q = q;
 	st.newest_first = newest_first;
@@ -559,7 +430,7 @@ audit_files_scan(const char *path, const struct audit_query *q,
 		goto out;
 	rv = BK_OK;
 	for (i = 0; rv == BK_OK && i < l.n; i++)
-		rv = audit_scan_file(&st, l.f[i].path, buf);
+		rv = audit_scan_file(&st, &l.f[i], buf);
 	if (rv == 1 || rv == BK_OK)
 		rv = cursor != NULL && !st.at_cursor ? BK_E_INVAL : BK_OK;
 	if (rv == BK_OK && newest_first)
@@ -572,6 +443,6 @@ audit_files_scan(const char *path, const struct audit_query *q,
 	free(st.ring);
 	free(st.rcur);
 	free(buf);
-	audit_file_list_free(&l);
+	mon_files_free(&l);
 	return rv;
 }

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -91,15 +92,18 @@ static const struct conf_keyword conf_keywords[] = {
 	    B(access_log), 0, 0, NULL, NULL),
 	KW(BK, "server", "instance", CONF_T_STRING, 0, 0, "<hostname>",
 	    CONF_DERIVED | R, B(instance), 0, 0, NULL, v_token),
+	KW(BK, "server", "user", CONF_T_STRING, 0, 0, "sso-broker",
+	    CONF_DERIVED | R, B(user), 0, 0, NULL, v_token),
 	KW(BK, "redis", "url", CONF_T_URL, 0, 0, "redis://127.0.0.1:6379/0",
 	    CONF_MASKED | R,
-	    B(redis_url), 0, 0, NULL, v_redis_url),
+	    B(redis.url), 0, 0, NULL, v_redis_url),
 	KW(BK, "redis", "sentinels", CONF_T_LIST, 0, 0, NULL, R,
-	    B(sentinels), B(n_sentinels), CONF_MAX_SENTINELS, NULL, v_hostport),
+	    B(redis.sentinels), B(redis.n_sentinels), CONF_MAX_SENTINELS, NULL,
+	    v_hostport),
 	KW(BK, "redis", "master_name", CONF_T_STRING, 0, 0, NULL, R,
-	    B(master_name), 0, 0, NULL, v_token),
+	    B(redis.master_name), 0, 0, NULL, v_token),
 	KW(BK, "redis", "timeout_ms", CONF_T_INT, 50, 60000, "2000", R,
-	    B(redis_timeout_ms), 0, 0, NULL, NULL),
+	    B(redis.timeout_ms), 0, 0, NULL, NULL),
 	KW(BK, "audit", "path", CONF_T_PATH, 0, 0, NULL, CONF_REQUIRED | R,
 	    B(audit_path), 0, 0, NULL, NULL),
 	KW(BK, "audit", "fsync", CONF_T_BOOL, 0, 1, "true", R,
@@ -211,6 +215,16 @@ static const struct conf_keyword conf_keywords[] = {
 	    T(policy.code_ttl), 0, 0, NULL, NULL),
 	KW(TN, "policy", "session_ttl", CONF_T_INT, 300, 604800, "28800", R,
 	    T(policy.session_ttl), 0, 0, NULL, NULL),
+	/* A tenant's own store (conf_tenant_redis_check()); no defaults. */
+	KW(TN, "redis", "url", CONF_T_URL, 0, 0, NULL, CONF_MASKED | R,
+	    T(redis.url), 0, 0, NULL, v_redis_url),
+	KW(TN, "redis", "sentinels", CONF_T_LIST, 0, 0, NULL, R,
+	    T(redis.sentinels), T(redis.n_sentinels), CONF_MAX_SENTINELS, NULL,
+	    v_hostport),
+	KW(TN, "redis", "master_name", CONF_T_STRING, 0, 0, NULL, R,
+	    T(redis.master_name), 0, 0, NULL, v_token),
+	KW(TN, "redis", "timeout_ms", CONF_T_INT, 50, 60000, NULL, R,
+	    T(redis.timeout_ms), 0, 0, NULL, NULL),
 };
 
 _Static_assert(BK_NELEM(conf_keywords) <= CONF_KW_MAX,
@@ -914,6 +928,77 @@ v_redis_url(const char *s, const char **why)
 	return BK_OK;
 }
 
+/*
+ * The cross-field rules of a [redis] section, broker.conf's or a tenant's,
+ * and its URL split into the derived fields.
+ */
+void
+conf_redis_check(struct conf_parse *p, struct conf_redis *rc)
+{
+	struct conf_redis_parts	 r;
+	const char		*why;
+
+	if (rc->n_sentinels > 0 && rc->master_name == NULL)
+		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
+		    "sentinels"), "missing required key [redis] master_name "
+		    "(sentinels is set)");
+	if (rc->n_sentinels == 0 && rc->master_name != NULL)
+		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
+		    "master_name"), "master_name is set without sentinels");
+	if (rc->url != NULL &&
+	    conf_redis_url_split(rc->url, &r, &why) == BK_OK) {
+		rc->host = r.host;
+		rc->port = r.port;
+		rc->unix_path = r.unix_path;
+		rc->db = r.db;
+		rc->user = r.user;
+		rc->password = r.password;
+	}
+}
+
+void
+conf_redis_cleanup(struct conf_redis *rc)
+{
+	size_t	 i;
+
+	bk_strfree_secret(rc->url);
+	free(rc->host);
+	free(rc->unix_path);
+	free(rc->user);
+	bk_strfree_secret(rc->password);
+	for (i = 0; i < rc->n_sentinels; i++)
+		free(rc->sentinels[i]);
+	free(rc->master_name);
+	memset(rc, 0, sizeof(*rc));
+}
+
+static int
+conf_str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int
+conf_redis_same(const struct conf_redis *a, const struct conf_redis *b)
+{
+	size_t	 i;
+
+	if (a->n_sentinels != b->n_sentinels || a->port != b->port ||
+	    a->db != b->db || a->timeout_ms != b->timeout_ms ||
+	    !conf_str_same(a->master_name, b->master_name) ||
+	    !conf_str_same(a->user, b->user) ||
+	    !conf_str_same(a->password, b->password))
+		return 0;
+	for (i = 0; i < a->n_sentinels; i++)
+		if (strcmp(a->sentinels[i], b->sentinels[i]) != 0)
+			return 0;
+	/* With sentinels the URL's host is not used: they name the master. */
+	return a->n_sentinels > 0 || (conf_str_same(a->host, b->host) &&
+	    conf_str_same(a->unix_path, b->unix_path));
+}
+
 /* Parse engine ------------------------------------------------------- */
 
 static const struct conf_keyword *
@@ -1469,12 +1554,47 @@ conf_broker_derive(struct conf_parse *p, struct conf *c)
 		p->errs->nomem = 1;
 }
 
+/*
+ * [server] user: the account the workers run as, looked up now so that
+ * --check-config and a reload refuse an account that does not exist.
+ * Named: it must exist (root only when named so).  Not named: sso-broker,
+ * or nobody where the package did not create it (logged at start).
+ */
+static void
+conf_broker_user(struct conf_parse *p, struct conf *c)
+{
+	struct passwd	*pw;
+	int		 line = conf_parse_line(p, "server", "user");
+
+	if (c->user == NULL && (c->user = bk_strdup("sso-broker")) == NULL) {
+		p->errs->nomem = 1;
+		return;
+	}
+	if ((pw = getpwnam(c->user)) == NULL && line == 0 &&
+	    (pw = getpwnam("nobody")) != NULL) {
+		c->user_fallback = 1;	/* a dump names what is in force */
+		free(c->user);
+		if ((c->user = bk_strdup("nobody")) == NULL) {
+			p->errs->nomem = 1;
+			return;
+		}
+	}
+	if (pw == NULL) {
+		conf_err(p->errs, p->name, line, "user %s does not exist "
+		    "(create the account, name another one, or `user = root` "
+		    "to keep the workers as root)", c->user);
+		return;
+	}
+	c->run_uid = pw->pw_uid;
+	c->run_gid = pw->pw_gid;
+	c->run_root = pw->pw_uid == 0 || geteuid() != 0;
+}
+
 /* Cross-field rules of broker.conf that need no file system. */
 static void
 conf_broker_check(struct conf_parse *p, struct conf *c)
 {
 	struct conf_url_parts	 u;
-	struct conf_redis_parts	 r;
 	const char		*why, *h;
 	size_t			 l, hl;
 	int			 port;
@@ -1504,22 +1624,8 @@ conf_broker_check(struct conf_parse *p, struct conf *c)
 			    "tls_key"), "tls_key is set without tls_cert");
 	}
 	conf_broker_derive(p, c);
-	if (c->n_sentinels > 0 && c->master_name == NULL)
-		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
-		    "sentinels"), "missing required key [redis] master_name "
-		    "(sentinels is set)");
-	if (c->n_sentinels == 0 && c->master_name != NULL)
-		conf_err(p->errs, p->name, conf_parse_line(p, "redis",
-		    "master_name"), "master_name is set without sentinels");
-	if (c->redis_url != NULL &&
-	    conf_redis_url_split(c->redis_url, &r, &why) == BK_OK) {
-		c->redis_host = r.host;
-		c->redis_port = r.port;
-		c->redis_unix_path = r.unix_path;
-		c->redis_db = r.db;
-		c->redis_user = r.user;
-		c->redis_password = r.password;
-	}
+	conf_broker_user(p, c);
+	conf_redis_check(p, &c->redis);
 }
 
 /* Parse and check broker.conf text; *lines gets where each key was set. */
@@ -1711,14 +1817,8 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->n_trusted_proxies; i++)
 		free(c->trusted_proxies[i]);
 	free(c->instance);
-	bk_strfree_secret(c->redis_url);
-	free(c->redis_host);
-	free(c->redis_unix_path);
-	free(c->redis_user);
-	bk_strfree_secret(c->redis_password);
-	for (i = 0; i < c->n_sentinels; i++)
-		free(c->sentinels[i]);
-	free(c->master_name);
+	free(c->user);
+	conf_redis_cleanup(&c->redis);
 	free(c->audit_path);
 	free(c->audit_key_file);
 	free(c->audit_syslog);

@@ -13,6 +13,7 @@
 #define BK_CONF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define CONF_TENANT_ID_MAX	64
 #define CONF_MAX_REDIRECT_URIS	16
@@ -79,6 +80,27 @@ struct conf_policy {
 	int	 session_ttl;
 };
 
+/*
+ * A [redis] section: broker.conf's (the default store) or a tenant's own
+ * (conf_tenant_has_redis()).  One parser and one set of checks for both
+ * (conf.c, conf_redis_check()).
+ */
+struct conf_redis {
+	char	*url;			/* default redis://127.0.0.1:6379/0 */
+	/* url split up (derived; exactly one of host and unix_path set) */
+	char	*host;			/* TCP host, NULL for unix:// */
+	int	 port;			/* default 6379 */
+	char	*unix_path;		/* unix:///path, else NULL */
+	int	 db;			/* /N or ?db=N, default 0 */
+	char	*user;			/* ACL user or NULL */
+	char	*password;		/* AUTH password or NULL, secret */
+	char	*sentinels[CONF_MAX_SENTINELS];	/* host:port, comma separated */
+	size_t	 n_sentinels;
+	char	*master_name;		/* required with sentinels */
+	/* default 2000, 50..60000; a tenant's: broker.conf's unless set */
+	int	 timeout_ms;
+};
+
 struct conf_tenant {
 	char	*id;			/* [a-z0-9-]{1,63}, unique */
 	char	*file;			/* the file it came from */
@@ -98,6 +120,8 @@ struct conf_tenant {
 	void	*saml_sp;
 	/* idp_metadata_url's trust store (struct hout_trust), the parent's */
 	void	*md_trust;
+	/* [redis]: the tenant's own store, or none (no url, no sentinels) */
+	struct conf_redis redis;
 };
 
 /* An address block of [server] trusted_proxies (conf_proxy.c). */
@@ -123,21 +147,20 @@ struct conf {
 	size_t	 n_trusted_proxies;
 	struct conf_cidr proxies[CONF_MAX_PROXIES];
 	char	*instance;		/* default: the host name */
-	/* [redis] */
-	char	*redis_url;		/* default redis://127.0.0.1:6379/0 */
 	/*
-	 * redis_url split up (derived; exactly one of host and unix_path set)
+	 * The workers' account (default sso-broker), resolved at load
+	 * (derived): run_uid/run_gid; run_root when it is root (only when
+	 * named explicitly, or when the broker does not run as root at all);
+	 * user_fallback when the default account does not exist and nobody
+	 * is used instead.
 	 */
-	char	*redis_host;		/* TCP host, NULL for unix:// */
-	int	 redis_port;		/* default 6379 */
-	char	*redis_unix_path;	/* unix:///path, else NULL */
-	int	 redis_db;		/* /N or ?db=N, default 0 */
-	char	*redis_user;		/* ACL user or NULL */
-	char	*redis_password;	/* AUTH password or NULL, secret */
-	char	*sentinels[CONF_MAX_SENTINELS];	/* host:port, comma separated */
-	size_t	 n_sentinels;
-	char	*master_name;		/* required with sentinels */
-	int	 redis_timeout_ms;	/* default 2000, 50..60000 */
+	char	*user;
+	uid_t	 run_uid;
+	gid_t	 run_gid;
+	int	 run_root;
+	int	 user_fallback;
+	/* [redis] */
+	struct conf_redis redis;
 	/* [audit] */
 	char	*audit_path;		/* required */
 	char	*audit_key_file;	/* secret; NULL: no keyed seals */
@@ -240,6 +263,13 @@ struct conf_tenant *conf_tenant_lookup(const struct conf *c, const char *id);
 /** Tenant whose [panel] client_id is client_id, or NULL. */
 struct conf_tenant *conf_tenant_by_client(const struct conf *c,
     const char *client_id);
+/** 1 if the tenant names a store of its own ([redis] url or sentinels). */
+int	conf_tenant_has_redis(const struct conf_tenant *t);
+/**
+ * 1 if a and b name the same data store (address or sentinels and
+ * master, database, user, password, timeout): one connection serves both.
+ */
+int	conf_redis_same(const struct conf_redis *a, const struct conf_redis *b);
 /** 1 if uri is one of the tenant's registered redirect_uris (exact match). */
 int	conf_redirect_uri_ok(const struct conf_tenant *t, const char *uri);
 /**

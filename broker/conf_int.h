@@ -131,6 +131,14 @@ int	conf_file_check(struct conf_errs *e, const char *file, int line,
 int	conf_file_read(struct conf_errs *e, const char *file, int line,
 	    const char *path, size_t max, char **buf, size_t *len);
 
+/**
+ * A [redis] section's cross-field rules (sentinels and master_name
+ * together) and its URL split into the derived fields; errors to p.
+ */
+void	conf_redis_check(struct conf_parse *p, struct conf_redis *rc);
+/** Free what a [redis] section holds (the password zeroed). */
+void	conf_redis_cleanup(struct conf_redis *rc);
+
 /** Load every *.conf of c->tenants_dir into c (named by [file:line]). */
 void	conf_tenants_load(struct conf *c, int dir_line, struct conf_errs *e);
 void	conf_tenant_free(struct conf_tenant *t);

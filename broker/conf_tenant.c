@@ -234,6 +234,7 @@ conf_tenant_free(struct conf_tenant *t)
 	free(t->panel.initiate_login_uri);
 	free(t->acs_url);
 	free(t->metadata_url);
+	conf_redis_cleanup(&t->redis);
 	bk_freezero(t, sizeof(*t));
 }
 
@@ -380,6 +381,36 @@ conf_next_key_check(struct conf_parse *p, const struct conf_tenant *t)
 		    "sp_next_key and sp_next_cert are given both or neither");
 }
 
+int
+conf_tenant_has_redis(const struct conf_tenant *t)
+{
+	return t->redis.url != NULL || t->redis.n_sentinels > 0;
+}
+
+/*
+ * [redis] in a tenant file: the tenant's own store, checked by the rules
+ * of broker.conf's section.  Without url or sentinels the section would
+ * mean nothing; timeout_ms is broker.conf's unless the tenant sets it.
+ */
+static void
+conf_tenant_redis_check(struct conf_parse *p, struct conf_tenant *t,
+    const struct conf *c)
+{
+	int	 l;
+
+	if (!conf_tenant_has_redis(t)) {
+		if ((l = conf_parse_line(p, "redis", "master_name")) != 0 ||
+		    (l = conf_parse_line(p, "redis", "timeout_ms")) != 0)
+			conf_err(p->errs, p->name, l, "[redis] needs url or "
+			    "sentinels in a tenant file (without them the "
+			    "tenant uses broker.conf's store)");
+		return;
+	}
+	conf_redis_check(p, &t->redis);
+	if (t->redis.timeout_ms == 0)
+		t->redis.timeout_ms = c->redis.timeout_ms;
+}
+
 /* Rules that need no file system: login-dependent keys, derived URLs. */
 static void
 conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
@@ -395,6 +426,7 @@ conf_tenant_check(struct conf_parse *p, struct conf_tenant *t,
 	}
 	conf_mdurl_check(p, t);
 	conf_next_key_check(p, t);
+	conf_tenant_redis_check(p, t, c);
 	/*
 	 * "NameID" names the default: the subject's NameID, not an attribute.
 	 */
@@ -754,6 +786,16 @@ conf_dump_scope(enum conf_scope scope, const void *target, void *stdio_file)
 
 		if (kw->scope != scope)
 			continue;
+		/* No [redis] of its own: the tenant uses broker.conf's. */
+		if (scope == CONF_SCOPE_TENANT &&
+		    strcmp(kw->section, "redis") == 0 &&
+		    !conf_tenant_has_redis(target)) {
+			if (sec == NULL || strcmp(sec, kw->section) != 0)
+				fprintf(fp, "\n# [redis] not set: "
+				    "broker.conf's store\n");
+			sec = kw->section;
+			continue;
+		}
 		if (sec == NULL || strcmp(sec, kw->section) != 0) {
 			fprintf(fp, "%s[%s]\n", sec != NULL ? "\n" : "",
 			    kw->section);

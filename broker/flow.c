@@ -156,7 +156,7 @@ flow_authorize(struct front_req *req)
 	/* Kept (never set back): a consent transaction is bound to it. */
 	bk_strfree_secret(req->fl.session);
 	req->fl.session = cookie;
-	store_session_authz(req->f->store, req->t->id, cookie,
+	store_session_authz(front_req_store(req), req->t->id, cookie,
 	    req->fl.client_id, flow_session_found, req);
 }
 
@@ -235,7 +235,7 @@ flow_request(struct front_req *req, const struct rec_signin *up,
 	r.redirect_uri = req->fl.redirect_uri;
 	r.state = req->fl.state;
 	r.challenge = req->fl.challenge;
-	store_signin_put(req->f->store, req->t->id, &r, FRONT_AUTHN_TTL,
+	store_signin_put(front_req_store(req), req->t->id, &r, FRONT_AUTHN_TTL,
 	    flow_request_kept, req);
 }
 
@@ -359,7 +359,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	in.bind = bind;
 	in.sfdc_key = req->fl.sfdc_key;
 	in.client_id = req->t->panel.client_id;
-	store_decide(req->f->store, &in, flow_decided, req);
+	store_decide(front_req_store(req), &in, flow_decided, req);
 	bk_buf_free(&proof);
 }
 
@@ -546,7 +546,7 @@ flow_finish(struct front_req *req)
 	front_set_str(&req->fl.tenant, req->t->id);
 	flow_grant_rec(req, &grant, sdig);
 	in.grant_rec = &grant;
-	store_issue(req->f->store, &in, flow_issued, req);
+	store_issue(front_req_store(req), &in, flow_issued, req);
 }
 
 /* Cookies of a new browser session; the correlation cookie is spent. */
@@ -727,7 +727,7 @@ flow_stand(struct front_req *req, int rv, const char *detail)
 		front_error(req, rv, detail);
 		return;
 	}
-	store_session_authz(req->f->store, req->t->id, cookie,
+	store_session_authz(front_req_store(req), req->t->id, cookie,
 	    req->t->panel.client_id, flow_standing, req);
 	bk_strfree_secret(cookie);
 }

@@ -430,13 +430,15 @@ front_healthz(struct front_req *req)
  * {"acme": {"login": "saml", "ready": true}, "sales": {"login": "oidc",
  * "ready": false, "reason": SLUG}}: one tenant's upstream does not take
  * the broker out of the load balancer, so it is shown, not counted in the
- * status.
+ * status.  Nor does a tenant's own store ("store": its name): only
+ * broker.conf's store makes the broker unavailable.
  */
 static json_t *
 front_readyz_tenants(struct front *f)
 {
 	const struct conf	*c = f->conf;
 	const struct conf_tenant *t;
+	struct store		*s;
 	json_t			*o = json_object();
 	time_t			 now = time(NULL);
 	size_t			 i;
@@ -445,9 +447,13 @@ front_readyz_tenants(struct front *f)
 	for (i = 0; o != NULL && i < c->n_tenants; i++) {
 		t = c->tenants[i];
 		rv = front_tenant_ready(f, t, now);
-		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*}",
-		    "login", conf_login_name(t->login), "ready", rv == BK_OK,
-		    "reason", rv == BK_OK ? NULL : bk_err_slug(rv)));
+		/* "store" only for a tenant with a store of its own */
+		s = front_store(f, t);
+		json_object_set_new(o, t->id, json_pack("{s:s, s:b, s:s*, "
+		    "s:s*}", "login", conf_login_name(t->login), "ready",
+		    rv == BK_OK, "reason", rv == BK_OK ? NULL :
+		    bk_err_slug(rv), "store", s == f->store_default ? NULL :
+		    store_name(s)));
 	}
 	return o;
 }
@@ -456,7 +462,7 @@ static void
 front_readyz(struct front_req *req)
 {
 	/* Answering in time, a master, not loading, its marker intact. */
-	int	 srv = store_ready(req->f->store);
+	int	 srv = store_ready(req->f->store_default);
 	int	 up = srv == BK_OK;
 	int	 tenants = req->f->conf->n_tenants > 0;
 	/* Sign-ins fail closed while no audit record can be written. */
@@ -526,16 +532,21 @@ front_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct front		*f = arg;
 	struct audit_head	 h;
+	size_t			 i;
 
 	(void)fd;
 	(void)ev;
-	metrics_redis_up(f->slot, store_is_up(f->store));
+	metrics_redis_up(f->slot, store_is_up(f->store_default));
+	for (i = 0; i < store_map_count(f->stores); i++)
+		metrics_store_up(f->slot, i,
+		    store_is_up(store_map_at(f->stores, i)));
 	/* Once, by the first worker, when its store is first up. */
-	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store))
+	if (f->anchor_checked || f->slot != 0 || !store_is_up(f->store_default))
 		return;
 	f->anchor_checked = 1;
 	if (audit_head_get(f->audit, &h) == BK_OK)
-		store_audit_head_lookup(f->store, h.chain, front_anchor_cb, f);
+		store_audit_head_lookup(f->store_default, h.chain,
+		    front_anchor_cb, f);
 }
 
 struct front *
@@ -555,7 +566,7 @@ front_new(struct event_base *base, const struct front_env *env)
 	f->tls_ctx = env->tls_ctx;
 	f->keys_fd = env->keys_fd;
 	front_origin_init(f);
-	store_set_hold(&front_hold);
+	store_map_set_hold(&front_hold);
 	hc.hold = &front_hout_hold;
 	if ((f->hout = hout_new(base, &hc)) == NULL ||
 	    (f->hout_rp = hout_new(base, NULL)) == NULL ||
@@ -563,9 +574,10 @@ front_new(struct event_base *base, const struct front_env *env)
 	    NULL ||
 	    (f->mdr = mdr_new(base, f->hout_rp, env->conf)) == NULL)
 		goto out;
-	if ((f->store = store_new(base, env->conf)) == NULL ||
+	if ((f->stores = store_map_new(base, env->conf)) == NULL ||
 	    (f->http = front_http_new(f)) == NULL)
 		goto out;
+	f->store_default = store_map_at(f->stores, 0);
 	f->pub = front_http_listen(f->http, 0, env->pub_fd,
 	    FRONT_MAX_BODY_PUBLIC,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,
@@ -633,6 +645,6 @@ front_free(struct front *f)
 		evhttp_free(f->adm);
 	/* After evhttp_free: the connections it frees are ours to forget. */
 	front_http_free(f->http);
-	store_free(f->store);
+	store_map_free(f->stores);
 	free(f);
 }

@@ -198,7 +198,11 @@ int
 front_tenant_ready(struct front *f, const struct conf_tenant *t, time_t now)
 {
 	struct saml_tenant_info	 info;
+	int			 rv;
 
+	/* Its own store down keeps this tenant out, not the others. */
+	if ((rv = store_ready(front_store(f, t))) != BK_OK)
+		return rv;
 	if (t->login == CONF_LOGIN_OIDC)
 		return rp_ready(f->rp, t);
 	if (t->saml_sp == NULL)
@@ -304,6 +308,9 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 		rv = front_tenant_ready(req->f, t, time(NULL));
 		json_object_set_new(o, "ready", json_string(rv == BK_OK ?
 		    "ready" : bk_err_slug(rv)));
+		if (front_store(req->f, t) != req->f->store_default)
+			json_object_set_new(o, "store",
+			    json_string(store_name(front_store(req->f, t))));
 		if (t->login == CONF_LOGIN_OIDC)
 			json_object_set_new(o, "issuer",
 			    json_string(t->oidc.issuer));
@@ -355,7 +362,7 @@ admin_tenants(struct front_req *req)
 	}
 	for (i = 0; i < n; i++)
 		ids[i] = req->t != NULL ? req->t->id : c->tenants[i]->id;
-	store_user_counts(req->f->store, ids, n, admin_tenants_done,
+	store_map_user_counts(req->f->stores, ids, n, admin_tenants_done,
 	    admin_hold(req));
 	free(ids);
 }
@@ -396,7 +403,7 @@ static void
 admin_export(struct front_req *req, struct admin_ctx *a)
 {
 	(void)a;
-	store_mapping_read(req->f->store, req->t->id, admin_export_done,
+	store_mapping_read(front_req_store(req), req->t->id, admin_export_done,
 	    admin_hold(req));
 }
 
@@ -607,7 +614,7 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 		admin_error(req, rv, NULL);
 		return;
 	}
-	store_mapping_apply(req->f->store, req->t->id, m->ver, a->plan,
+	store_mapping_apply(front_req_store(req), req->t->id, m->ver, a->plan,
 	    admin_import_applied, admin_hold(req));
 }
 
@@ -619,7 +626,7 @@ admin_import(struct front_req *req, struct admin_ctx *a)
 		admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	store_mapping_read(req->f->store, req->t->id, admin_import_read,
+	store_mapping_read(front_req_store(req), req->t->id, admin_import_read,
 	    admin_hold(req));
 }
 
@@ -712,8 +719,8 @@ admin_user_write(struct front_req *req, struct admin_ctx *a)
 		admin_error(req, rv, why);
 		goto out;
 	}
-	store_user_put(req->f->store, req->t->id, a->user_id, &a->old, &u,
-	    admin_user_written, admin_hold(req));
+	store_user_put(front_req_store(req), req->t->id, a->user_id, &a->old,
+	    &u, admin_user_written, admin_hold(req));
  out:
 	pol_user_cleanup(&u);
 }
@@ -749,7 +756,7 @@ admin_user_read(void *arg, int rv, struct store_user *u)
 	if (a->op == ADM_USER_PUT)
 		admin_user_write(req, a);
 	else
-		store_user_delete(req->f->store, req->t->id, a->user_id,
+		store_user_delete(front_req_store(req), req->t->id, a->user_id,
 		    &a->old, admin_user_written, admin_hold(req));
 }
 
@@ -763,8 +770,8 @@ admin_user_start(struct front_req *req, struct admin_ctx *a, enum admin_op op)
 		return;
 	}
 	front_set_str(&req->fl.internal_id, a->user_id);
-	store_user_get(req->f->store, req->t->id, a->user_id, admin_user_read,
-	    admin_hold(req));
+	store_user_get(front_req_store(req), req->t->id, a->user_id,
+	    admin_user_read, admin_hold(req));
 }
 
 static void
@@ -815,7 +822,7 @@ admin_revoke_who(void *arg, int rv, struct store_user *u)
 	/* An unknown profile is still revoked: in-flight grants may exist. */
 	if (rv == BK_OK && u->found)
 		front_set_str(&req->fl.user, u->user.f[POL_COL_SFDC_ID]);
-	store_user_revoke(req->f->store, req->t->id, a->user_id,
+	store_user_revoke(front_req_store(req), req->t->id, a->user_id,
 	    admin_revoke_done, admin_hold(req));
 }
 
@@ -824,8 +831,8 @@ static void
 admin_user_revoke(struct front_req *req, struct admin_ctx *a)
 {
 	front_set_str(&req->fl.internal_id, a->user_id);
-	store_user_get(req->f->store, req->t->id, a->user_id, admin_revoke_who,
-	    admin_hold(req));
+	store_user_get(front_req_store(req), req->t->id, a->user_id,
+	    admin_revoke_who, admin_hold(req));
 }
 
 /* --- audit --- */
@@ -881,6 +888,18 @@ admin_healthz(struct front_req *req, struct admin_ctx *a)
 	front_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
 }
 
+/* redis_store_up by store name ("default" or the first tenant's id). */
+static int
+admin_metrics_stores(struct front_req *req, struct bk_buf *b)
+{
+	const char	*names[METRICS_MAX_STORES];
+	size_t		 i, n = store_map_count(req->f->stores);
+
+	for (i = 0; i < n && i < METRICS_MAX_STORES; i++)
+		names[i] = store_name(store_map_at(req->f->stores, i));
+	return metrics_stores_render(b, names, i);
+}
+
 static void
 admin_metrics(struct front_req *req, struct admin_ctx *a)
 {
@@ -890,6 +909,7 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 	(void)a;
 	bk_buf_init(&b, 4 * 1024 * 1024);
 	if ((rv = metrics_render(&b)) != BK_OK ||
+	    (rv = admin_metrics_stores(req, &b)) != BK_OK ||
 	    (rv = metrics_dec_render(&b)) != BK_OK ||
 	    (rv = metrics_conf_render(&b, req->f->conf,
 	    req->f->tls_ctx)) != BK_OK)

@@ -203,12 +203,12 @@ front_audit_verify_start(struct front_req *req, struct front_audit_thread *t)
 	bk_chain_verify_init(t->v, NULL);
 	/* t->notes holds the chain id until the answer replaces it */
 	snprintf(t->notes, sizeof(t->notes), "%s", h.chain);
-	if (h.seq == 0 || req->f->store == NULL) {
+	if (h.seq == 0 || req->f->store_default == NULL) {
 		front_audit_head_cb(BK_E_NOT_FOUND, 0, NULL, t);
 		return;
 	}
-	store_audit_head_lookup(req->f->store, h.chain, front_audit_head_cb,
-	    t);
+	store_audit_head_lookup(req->f->store_default, h.chain,
+	    front_audit_head_cb, t);
 }
 
 /*

@@ -309,9 +309,11 @@ front_audit_share(struct front_req *req, const struct audit_rec *r,
 		m.chain = h.chain;
 		m.hash = h.hash;
 		m.seq = h.seq;
-		store_audit_append_meta(req->f->store, tenant, line, &m);
+		store_audit_append_meta(store_map_id(req->f->stores, tenant),
+		    tenant, line, &m);
 	} else	/* a value the writer changed: read the record itself */
-		store_audit_append(req->f->store, tenant, line);
+		store_audit_append(store_map_id(req->f->stores, tenant),
+		    tenant, line);
 	audit_syslog_send(req->f->conf->audit_syslog, r->event,
 	    r->outcome != NULL && strcmp(r->outcome, "accepted") == 0, line,
 	    strlen(line));
@@ -531,7 +533,8 @@ front_audit_page(struct front_audit_rd *rd)
 	sq.emit = rd->export ? front_audit_export_emit : front_audit_query_emit;
 	sq.done = rd->export ? front_audit_export_done : front_audit_query_done;
 	sq.arg = rd;
-	store_audit_query(rd->req->f->store, &sq);
+	sq.stores = rd->req->f->stores;
+	store_audit_query(rd->req->f->store_default, &sq);
 }
 
 /* The streams to read: the tenant's, or every tenant's and the rest. */

@@ -148,7 +148,7 @@ front_consent_get(struct front_req *req)
 	}
 	if (front_consent_sso_off(req))
 		return;
-	store_consent_get(req->f->store, req->t->id, tx, 0,
+	store_consent_get(front_req_store(req), req->t->id, tx, 0,
 	    front_consent_page_cb, req);
 }
 
@@ -239,6 +239,6 @@ front_consent_post(struct front_req *req)
 		    csrf == NULL ? BK_E_HTTP_CSRF : BK_E_HTTP_BADPARAM, NULL);
 		return;
 	}
-	store_consent_get(req->f->store, req->t->id, tx, 1,
+	store_consent_get(front_req_store(req), req->t->id, tx, 1,
 	    front_consent_decided, req);
 }

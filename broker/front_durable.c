@@ -238,7 +238,7 @@ front_durable_stream(const char *line, const char *tenant, void *arg)
 	/* an unknown tenant's name is junk: the broker-wide stream */
 	if (tenant != NULL && conf_tenant_lookup(f->conf, tenant) == NULL)
 		tenant = NULL;
-	store_audit_append(f->store, tenant, line);
+	store_audit_append(store_map_id(f->stores, tenant), tenant, line);
 }
 
 static void

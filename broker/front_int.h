@@ -49,7 +49,13 @@ struct front {
 	struct event_base	*base;
 	const struct conf	*conf;
 	struct audit		*audit;
-	struct store		*store;
+	/*
+	 * broker.conf's store (stores[0]): the audit heads, readiness, the
+	 * accept gate.  A tenant's data: front_store() / front_req_store().
+	 */
+	struct store		*store_default;
+	/* every store: the default and the tenants' own (store_map.c) */
+	struct store_map	*stores;
 	struct hout		*hout;		/* the requests' calls out */
 	struct hout		*hout_rp;	/* the provider state's own */
 	struct rp		*rp;		/* OAuth tenants' providers */
@@ -155,6 +161,18 @@ void	front_public_cb(struct evhttp_request *ev, void *arg);
 /** A request on the admin listener. */
 struct front_req *front_admin_req_new(struct front *f,
     struct evhttp_request *ev);
+
+/*
+ * The store that holds tenant t's data (NULL: the default store): every
+ * store operation of a tenant goes through here.  Borrowed, valid while f.
+ */
+static inline struct store *
+front_store(const struct front *f, const struct conf_tenant *t)
+{
+	return store_map_tenant(f->stores, t);
+}
+/* The store of the request's tenant (req->t; none: the default). */
+#define front_req_store(req)	front_store((req)->f, (req)->t)
 
 /* front_params.c: parsing (no I/O) */
 /** Decode one urlencoded component strictly; *out returned-owned. */

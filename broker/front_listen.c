@@ -137,9 +137,9 @@ front_http_gate_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	el = front_http_ms(&fh->t_start, &now);
-	if (!store_is_up(fh->f->store) && el < FRONT_READY_WAIT_MS)
+	if (!store_is_up(fh->f->store_default) && el < FRONT_READY_WAIT_MS)
 		return;
-	if (!store_is_up(fh->f->store))
+	if (!store_is_up(fh->f->store_default))
 		log_warnx("the store is not ready after %ld ms; accepting "
 		    "anyway (requests that need it get 503)", el);
 	else

@@ -217,7 +217,7 @@ front_oidc_callback(struct front_req *req)
 	}
 	req->aux_free = front_oidc_free;
 	bk_sha256_hex(state, strlen(state), sdig);
-	store_signin_take(req->f->store, req->t->id, sdig, bind,
+	store_signin_take(front_req_store(req), req->t->id, sdig, bind,
 	    front_oidc_taken, req);
 }
 

@@ -30,6 +30,7 @@
 
 #include "front_int.h"
 #include "log.h"
+#include "mon.h"
 #include "saml.h"
 
 #define FRONT_RAW_VERSION	1
@@ -157,9 +158,9 @@ void
 front_raw_show(struct front_req *req)
 {
 	const char	*id = front_param(&req->q, "id");
-	struct bk_buf	 path;
+	struct mon_files raw;
 	json_t		*o = NULL;
-	int		 fd, rv;
+	int		 rv;
 
 	if ((rv = front_audit_access(req)) != BK_OK) {
 		front_raw_error(req, rv);
@@ -175,14 +176,17 @@ front_raw_show(struct front_req *req)
 		front_raw_error(req, rv);
 		return;
 	}
-	bk_buf_init(&path, 8192);
-	if (bk_buf_addf(&path, "%s.raw", req->f->conf->audit_path) != BK_OK)
-		rv = BK_E_NOMEM;
-	else if ((fd = open(path.data, O_RDONLY | O_CLOEXEC)) < 0)
-		rv = errno == ENOENT ? BK_E_AUDIT_RAW_NONE : BK_E_IO;
-	else
-		rv = front_raw_find(fd, id, &o);
-	bk_buf_free(&path);
+	/* opened by the parent (mon.c): the worker cannot open it */
+	if ((rv = mon_files_get(req->f->conf->audit_path, MON_F_RAW,
+	    &raw)) == BK_OK) {
+		if (raw.n == 0)
+			rv = BK_E_AUDIT_RAW_NONE;
+		else {
+			rv = front_raw_find(raw.f[0].fd, id, &o);
+			raw.f[0].fd = -1;	/* closed by front_raw_find() */
+		}
+		mon_files_free(&raw);
+	}
 	if (rv != BK_OK)
 		front_raw_error(req, rv);
 	else

@@ -137,7 +137,7 @@ front_oauth_token(struct front_req *req)
 	in.now = (long)bk_now();
 	in.session_ttl = req->t->policy.session_ttl;
 	in.code_ttl = req->t->policy.code_ttl;
-	store_code_redeem(req->f->store, &in, front_token_redeemed, req);
+	store_code_redeem(front_req_store(req), &in, front_token_redeemed, req);
 }
 
 /* Every answer of the redemption but OK. */
@@ -294,8 +294,8 @@ front_oauth_introspect(struct front_req *req)
 		front_inactive(req, NULL, "malformed token");
 		return;
 	}
-	store_token_get(req->f->store, req->t->id, tok, front_introspect_cb,
-	    req);
+	store_token_get(front_req_store(req), req->t->id, tok,
+	    front_introspect_cb, req);
 }
 
 /* --- revocation --- */
@@ -332,7 +332,7 @@ front_revoke_found(void *arg, int rv, const struct rec_token *t)
 		front_set_str(&req->fl.user, t->user);
 		front_set_str(&req->fl.internal_id, t->internal_id);
 	}
-	store_token_revoke(req->f->store, req->t->id,
+	store_token_revoke(front_req_store(req), req->t->id,
 	    front_param(&req->form, "token"), req->t->panel.client_id,
 	    front_revoke_cb, req);
 }
@@ -353,8 +353,8 @@ front_oauth_revoke(struct front_req *req)
 		front_reply(req, 200, "application/json", "{}", 2);
 		return;
 	}
-	store_token_get(req->f->store, req->t->id, tok, front_revoke_found,
-	    req);
+	store_token_get(front_req_store(req), req->t->id, tok,
+	    front_revoke_found, req);
 }
 
 /* --- RFC 8414 --- */
@@ -466,13 +466,14 @@ front_logout_next(struct front_req *req)
 	size_t			 i;
 
 	if (lo->i < lo->n) {
-		store_session_authz(req->f->store, lo->t[lo->i]->id,
+		store_session_authz(front_store(req->f, lo->t[lo->i]),
+		    lo->t[lo->i]->id,
 		    lo->cookie[lo->i], NULL, front_logout_found, req);
 		return;
 	}
 	for (i = 0; i < lo->n; i++)
 		tenants[i] = lo->t[i]->id;
-	store_sessions_end(req->f->store, lo->n, tenants,
+	store_map_sessions_end(req->f->stores, lo->n, tenants,
 	    (const char *const *)lo->cookie, front_logout_cb, req);
 }
 

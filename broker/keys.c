@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "bk.h"
+#include "chain.h"
 #include "conf.h"
 #include "keys.h"
 #include "log.h"
@@ -38,12 +40,16 @@
 #define KEYS_READY_MS		10000
 #define KEYS_ANSWER_MS		1000
 #define KEYS_ERR_MAX		4096
+/* An audit key steps at most this many epochs at once (audit.c's cap). */
+#define KEYS_EPOCH_STEPS	100000ULL
 
 enum keys_type {
 	KEYS_M_SIGN = 1,	/* worker -> holder: arg tenant, data */
 	KEYS_M_SIG,		/* holder -> worker: arg status, signature */
-	KEYS_M_UNWRAP = 10,	/* worker -> holder: arg tenant, keys_unwrap */
-	KEYS_M_CEK,		/* holder -> worker: arg status, the CEK */
+	KEYS_M_SEAL,		/* worker -> holder: struct keys_seal, data */
+	KEYS_M_MAC,		/* worker -> holder: struct keys_seal, data */
+	/* worker -> holder: arg tenant, keys_unwrap_hd, data; KEYS_M_SIG */
+	KEYS_M_UNWRAP = 10,
 	KEYS_C_READY = 100,	/* holder -> parent */
 	KEYS_C_ERROR,		/* holder -> parent: text */
 	KEYS_C_COMPROMISED,	/* holder -> parent: arg slot */
@@ -58,7 +64,14 @@ struct keys_hdr {
 	uint32_t	len;
 };
 
-#define KEYS_MSG_MAX	(sizeof(struct keys_hdr) + KEYS_DATA_MAX)
+/* An audit seal's epoch and its start, before the bytes it covers. */
+struct keys_seal {
+	uint64_t	epoch;
+	int64_t		start;
+};
+
+#define KEYS_MSG_MAX	(sizeof(struct keys_hdr) + sizeof(struct keys_seal) + \
+	KEYS_SEAL_MAX)
 
 /*
  * KEYS_M_UNWRAP's payload: this head, then the EncryptedKey's CipherValue
@@ -74,6 +87,8 @@ struct keys_unwrap_hd {
 struct keys {
 	pid_t	 pid;
 	int	 ctl;
+	int	 akeyed;		/* READY said: the audit key loaded */
+	struct keys_seal akey;		/* its epoch and start then */
 };
 
 /* The holder's state. */
@@ -84,6 +99,10 @@ struct keys_holder {
 	int			 ctl;
 	int			 chan[KEYS_MAX_CHANS];	/* by slot, -1 */
 	int			 retired;
+	/* [audit] key_file: the current epoch's key, stepped on demand */
+	int			 akeyed;
+	struct bk_chain_key	 akey;
+	time_t			 awarned;
 };
 
 static int
@@ -231,6 +250,41 @@ keys_load_all(const struct conf *c, EVP_PKEY **pkey, EVP_PKEY **next,
 	return rv;
 }
 
+/*
+ * [audit] key_file into kh (NULL: only checked).  The initial key (epoch
+ * 0, no start) starts now and is written back in the state form at once,
+ * as every later step is (keys_audit_step()).
+ */
+static int
+keys_audit_load(const struct conf *c, struct keys_holder *kh,
+    struct bk_buf *eb)
+{
+	struct bk_chain_key	 k;
+	int			 rv, e;
+
+	if (c->audit_key_file == NULL)
+		return BK_OK;
+	if ((rv = bk_chain_key_load(c->audit_key_file, &k)) != BK_OK) {
+		(void)bk_buf_addf(eb, "%s: [audit] key_file %s: %s\n", c->file,
+		    c->audit_key_file, bk_strerror(rv));
+		return rv;
+	}
+	if (kh == NULL) {
+		bk_chain_key_cleanup(&k);
+		return BK_OK;
+	}
+	kh->akey = k;
+	kh->akeyed = 1;
+	bk_chain_key_cleanup(&k);
+	if (kh->akey.start == 0) {
+		kh->akey.start = (long long)time(NULL);
+		if ((e = bk_chain_key_save(c->audit_key_file, &kh->akey)) != 0)
+			log_warnx("audit: cannot rewrite key_file %s: %s",
+			    c->audit_key_file, strerror(e));
+	}
+	return BK_OK;
+}
+
 static void
 keys_free_all(EVP_PKEY **pkey, size_t n)
 {
@@ -259,6 +313,8 @@ keys_check(const struct conf *c, char **errors)
 	rv = keys_load_all(c, pkey, next, &eb);
 	keys_free_all(pkey, c->n_tenants);
 	keys_free_all(next, c->n_tenants);
+	if (keys_audit_load(c, NULL, &eb) != BK_OK)
+		rv = BK_E_KEYS_LOAD;
 	if (rv != BK_OK)
 		*errors = bk_buf_take(&eb);
 	bk_buf_free(&eb);
@@ -346,7 +402,7 @@ keys_serve_unwrap(struct keys_holder *kh, int slot, const struct keys_hdr *h,
 	else
 		st = keys_rsa_unwrap(k, &u, data + sizeof(u),
 		    h->len - sizeof(u), cek);
-	st = keys_send(kh->chan[slot], KEYS_M_CEK, h->id, st, cek,
+	st = keys_send(kh->chan[slot], KEYS_M_SIG, h->id, st, cek,
 	    st == BK_OK ? u.cek_len : 0);
 	OPENSSL_cleanse(cek, sizeof(cek));
 	return st;
@@ -356,6 +412,73 @@ keys_serve_unwrap(struct keys_holder *kh, int slot, const struct keys_hdr *h,
  * One request from the worker of slot.  BK_E_IPC_MSG: not a message of
  * the set (the worker is then treated as compromised).
  */
+/*
+ * The audit key moved on to epoch e (never back: the records of earlier
+ * epochs keep their seals, nobody can make new ones), written back to the
+ * key file each time, so a restart goes on from the newest key.
+ */
+static int
+keys_audit_step(struct keys_holder *kh, const struct keys_seal *q)
+{
+	time_t	 now = time(NULL);
+	int	 e;
+
+	if (q->epoch < kh->akey.epoch)
+		return BK_E_AUDIT_KEY;	/* that key is gone */
+	if (q->epoch - kh->akey.epoch > KEYS_EPOCH_STEPS)
+		return BK_E_IPC_MSG;	/* audit.c never asks for more */
+	if (q->epoch == kh->akey.epoch && q->start == kh->akey.start)
+		return BK_OK;
+	bk_chain_key_step(&kh->akey, q->epoch);
+	kh->akey.start = q->start;
+	if ((e = bk_chain_key_save(kh->conf->audit_key_file, &kh->akey)) !=
+	    0 && now - kh->awarned >= 3600) {
+		kh->awarned = now;
+		log_warnx("audit: cannot rewrite key_file %s: %s; its older "
+		    "key stays on disk", kh->conf->audit_key_file,
+		    strerror(e));
+	}
+	return BK_OK;
+}
+
+/*
+ * An audit seal (KEYS_M_SEAL: at that epoch, stepping to it) or a seal to
+ * check (KEYS_M_MAC: a copy stepped, the key itself stays; an earlier
+ * epoch is BK_E_NOT_FOUND).  The answer is the hex digest.
+ */
+static int
+keys_serve_seal(struct keys_holder *kh, int slot, const struct keys_hdr *h,
+    const unsigned char *buf)
+{
+	struct keys_seal	 q;
+	struct bk_chain_key	 k;
+	char			 out[BK_DIGEST_HEX + 1];
+	const unsigned char	*data = buf + sizeof(*h) + sizeof(q);
+	size_t			 len = h->len - sizeof(q);
+	int			 st;
+
+	memcpy(&q, buf + sizeof(*h), sizeof(q));
+	if (!kh->akeyed)
+		st = BK_E_AUDIT_KEY;
+	else if (h->type == KEYS_M_SEAL) {
+		if ((st = keys_audit_step(kh, &q)) == BK_OK)
+			st = bk_chain_seal(&kh->akey, data, len, out);
+	} else if (q.epoch < kh->akey.epoch)
+		st = BK_E_NOT_FOUND;
+	else if (q.epoch - kh->akey.epoch > KEYS_EPOCH_STEPS)
+		st = BK_E_INVAL;
+	else {
+		k = kh->akey;
+		bk_chain_key_step(&k, q.epoch);
+		st = bk_chain_seal(&k, data, len, out);
+		bk_chain_key_cleanup(&k);
+	}
+	if (st == BK_E_IPC_MSG)
+		return st;
+	return keys_send(kh->chan[slot], KEYS_M_SIG, h->id, st, out,
+	    st == BK_OK ? BK_DIGEST_HEX : 0);
+}
+
 static int
 keys_serve(struct keys_holder *kh, int slot, unsigned char *buf)
 {
@@ -368,6 +491,10 @@ keys_serve(struct keys_holder *kh, int slot, unsigned char *buf)
 		return rv;
 	if (h.type == KEYS_M_UNWRAP)
 		return keys_serve_unwrap(kh, slot, &h, buf + sizeof(h));
+	if ((h.type == KEYS_M_SEAL || h.type == KEYS_M_MAC) && h.arg == 0 &&
+	    h.len > sizeof(struct keys_seal) &&
+	    h.len <= sizeof(struct keys_seal) + KEYS_SEAL_MAX)
+		return keys_serve_seal(kh, slot, &h, buf);
 	if (h.type != KEYS_M_SIGN || h.len == 0 || h.len > KEYS_DATA_MAX ||
 	    h.arg < 0 || (size_t)h.arg >= kh->conf->n_tenants)
 		return BK_E_IPC_MSG;
@@ -459,6 +586,7 @@ keys_holder_main(const struct conf *c, int ctl, const int *close_fds,
     size_t nclose)
 {
 	struct keys_holder	 kh;
+	struct keys_seal	 ready;
 	struct bk_buf		 eb;
 	size_t			 i;
 
@@ -479,17 +607,22 @@ keys_holder_main(const struct conf *c, int ctl, const int *close_fds,
 	if ((kh.pkey = calloc(c->n_tenants + 1, sizeof(*kh.pkey))) == NULL ||
 	    (kh.pkey_next = calloc(c->n_tenants + 1,
 	    sizeof(*kh.pkey_next))) == NULL ||
-	    keys_load_all(c, kh.pkey, kh.pkey_next, &eb) != BK_OK) {
+	    keys_load_all(c, kh.pkey, kh.pkey_next, &eb) != BK_OK ||
+	    keys_audit_load(c, &kh, &eb) != BK_OK) {
 		(void)keys_send(ctl, KEYS_C_ERROR, 0, 0, eb.data ? eb.data :
 		    "out of memory", eb.data ? eb.len : 13);
 		_exit(1);
 	}
 	bk_buf_free(&eb);
-	if (keys_send(ctl, KEYS_C_READY, 0, 0, NULL, 0) != BK_OK)
+	ready.epoch = kh.akey.epoch;
+	ready.start = kh.akey.start;
+	if (keys_send(ctl, KEYS_C_READY, 0, kh.akeyed, &ready,
+	    sizeof(ready)) != BK_OK)
 		_exit(1);
 	keys_holder_loop(&kh);
 	keys_free_all(kh.pkey, c->n_tenants);
 	keys_free_all(kh.pkey_next, c->n_tenants);
+	bk_chain_key_cleanup(&kh.akey);
 	_exit(0);
 }
 
@@ -508,8 +641,10 @@ keys_wait_ready(struct keys *k, char **errors)
 		return BK_E_NOMEM;
 	if (poll(&pf, 1, KEYS_READY_MS) == 1 &&
 	    keys_recv(k->ctl, buf, &h, NULL) == BK_OK) {
-		if (h.type == KEYS_C_READY) {
+		if (h.type == KEYS_C_READY && h.len == sizeof(k->akey)) {
 			rv = BK_OK;
+			k->akeyed = h.arg != 0;
+			memcpy(&k->akey, buf + sizeof(h), sizeof(k->akey));
 		} else if (h.type == KEYS_C_ERROR) {
 			rv = BK_E_KEYS_LOAD;
 			if ((*errors = malloc(h.len + 1)) != NULL) {
@@ -642,49 +777,72 @@ keys_pid(const struct keys *k)
 	return k != NULL ? k->pid : 0;
 }
 
+int
+keys_audit_key(const struct keys *k, unsigned long long *epoch,
+    long long *start)
+{
+	if (k == NULL || !k->akeyed)
+		return 0;
+	*epoch = k->akey.epoch;
+	*start = k->akey.start;
+	return 1;
+}
+
 /* --- the worker's side --- */
 
+/* One request and its answer at a time (the loop and the audit threads). */
+static pthread_mutex_t	 keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /*
- * One request of type over fd and its answer of type want (status in its
- * arg, then at most max payload bytes into out).  Blocks at most about a
- * second.
+ * Send a request and wait for its answer (KEYS_M_SIG with the same id);
+ * the answer's bytes into out (at most outmax), *outlen.
  */
 static int
-keys_call(int fd, uint32_t type, size_t ti, const void *data, size_t len,
-    uint32_t want, unsigned char *out, size_t max, size_t *outlen)
+keys_ask(int fd, uint32_t type, int32_t arg, const void *hdr, size_t hlen,
+    const void *data, size_t len, void *out, size_t outmax, size_t *outlen)
 {
 	static uint32_t	 seq;
 	struct pollfd	 pf = { fd, POLLIN, 0 };
 	struct keys_hdr	 h;
-	unsigned char	*buf;
-	uint32_t	 id = ++seq;
+	unsigned char	*buf, *msg = NULL;
+	uint32_t	 id;
 	int		 rv;
 
 	*outlen = 0;
-	if (len == 0 || len > KEYS_DATA_MAX || ti > INT32_MAX)
-		return BK_E_TOOBIG;
-	if (fd < 0 || keys_send(fd, type, id, (int32_t)ti, data, len) != BK_OK)
-		return BK_E_IPC_PEER;
-	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL)
+	if ((buf = malloc(KEYS_MSG_MAX + 1)) == NULL ||
+	    (hlen > 0 && (msg = malloc(hlen + len)) == NULL)) {
+		free(buf);
 		return BK_E_NOMEM;
+	}
+	if (hlen > 0) {
+		memcpy(msg, hdr, hlen);
+		memcpy(msg + hlen, data, len);
+	}
+	pthread_mutex_lock(&keys_mu);
+	id = ++seq;
+	rv = keys_send(fd, type, id, arg, hlen > 0 ? msg : data, hlen + len);
 	/* An answer left over from a request a dead worker made is skipped. */
-	do {
+	while (rv == BK_OK) {
 		rv = BK_E_IPC_PEER;
 		if (poll(&pf, 1, KEYS_ANSWER_MS) != 1 ||
 		    keys_recv(fd, buf, &h, NULL) != BK_OK)
 			break;
-		rv = BK_E_NOT_FOUND;
-	} while (h.type != want || h.id != id);
-	if (rv == BK_E_NOT_FOUND) {
+		rv = BK_OK;
+		if (h.type == KEYS_M_SIG && h.id == id)
+			break;
+	}
+	pthread_mutex_unlock(&keys_mu);
+	if (rv == BK_OK) {
 		rv = h.arg;
-		if (rv == BK_OK && (h.len == 0 || h.len > max))
+		if (rv == BK_OK && (h.len == 0 || h.len > outmax))
 			rv = BK_E_IPC_MSG;
 		if (rv == BK_OK) {
 			memcpy(out, buf + sizeof(h), h.len);
 			*outlen = h.len;
 		}
 	}
-	OPENSSL_cleanse(buf, KEYS_MSG_MAX + 1);
+	free(msg);
+	OPENSSL_cleanse(buf, KEYS_MSG_MAX + 1);	/* a CEK may have been in it */
 	free(buf);
 	return rv;
 }
@@ -693,8 +851,49 @@ int
 keys_sign(int fd, size_t ti, const void *data, size_t len,
     unsigned char *sig, size_t *siglen)
 {
-	return keys_call(fd, KEYS_M_SIGN, ti, data, len, KEYS_M_SIG, sig,
+	*siglen = 0;
+	if (len == 0 || len > KEYS_DATA_MAX || ti > INT32_MAX)
+		return BK_E_TOOBIG;
+	if (fd < 0)
+		return BK_E_IPC_PEER;
+	return keys_ask(fd, KEYS_M_SIGN, (int32_t)ti, NULL, 0, data, len, sig,
 	    KEYS_SIG_MAX, siglen);
+}
+
+static int
+keys_seal_ask(int fd, uint32_t type, unsigned long long epoch,
+    long long start, const void *msg, size_t len,
+    char out[BK_DIGEST_HEX + 1])
+{
+	struct keys_seal q = { epoch, start };
+	size_t		 n;
+	int		 rv;
+
+	if (len == 0 || len > KEYS_SEAL_MAX)
+		return BK_E_TOOBIG;
+	if (fd < 0)
+		return BK_E_IPC_PEER;
+	if ((rv = keys_ask(fd, type, 0, &q, sizeof(q), msg, len, out,
+	    BK_DIGEST_HEX, &n)) == BK_OK && n != BK_DIGEST_HEX)
+		rv = BK_E_IPC_MSG;
+	out[rv == BK_OK ? BK_DIGEST_HEX : 0] = '\0';
+	return rv;
+}
+
+int
+keys_seal(void *fdp, unsigned long long epoch, long long start,
+    const void *msg, size_t len, char out[BK_DIGEST_HEX + 1])
+{
+	return keys_seal_ask(*(const int *)fdp, KEYS_M_SEAL, epoch, start, msg,
+	    len, out);
+}
+
+int
+keys_mac(void *fdp, unsigned long long epoch, const void *msg, size_t len,
+    char out[BK_DIGEST_HEX + 1])
+{
+	return keys_seal_ask(*(const int *)fdp, KEYS_M_MAC, epoch, 0, msg, len,
+	    out);
 }
 
 int
@@ -703,21 +902,20 @@ keys_unwrap(int fd, size_t ti, int slot, int oaep_md, int mgf1_md,
     size_t cek_len)
 {
 	struct keys_unwrap_hd	 u;
-	unsigned char		 msg[sizeof(u) + KEYS_WRAPPED_MAX];
 	size_t			 got = 0;
 	int			 rv;
 
-	if (len == 0 || len > KEYS_WRAPPED_MAX || (cek_len != 16 &&
-	    cek_len != 24 && cek_len != 32))
+	if (len == 0 || len > KEYS_WRAPPED_MAX || ti > INT32_MAX ||
+	    (cek_len != 16 && cek_len != 24 && cek_len != 32))
 		return BK_E_TOOBIG;
+	if (fd < 0)
+		return BK_E_IPC_PEER;
 	u.slot = (uint8_t)slot;
 	u.oaep_md = (uint8_t)oaep_md;
 	u.mgf1_md = (uint8_t)mgf1_md;
 	u.cek_len = (uint8_t)cek_len;
-	memcpy(msg, &u, sizeof(u));
-	memcpy(msg + sizeof(u), wrapped, len);
-	rv = keys_call(fd, KEYS_M_UNWRAP, ti, msg, sizeof(u) + len,
-	    KEYS_M_CEK, cek, cek_len, &got);
+	rv = keys_ask(fd, KEYS_M_UNWRAP, (int32_t)ti, &u, sizeof(u), wrapped,
+	    len, cek, cek_len, &got);
 	if (rv == BK_OK && got != cek_len)
 		rv = BK_E_IPC_MSG;
 	if (rv != BK_OK)

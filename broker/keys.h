@@ -1,8 +1,10 @@
 /*
- * sso-broker: key custody.  The tenants' SP private keys live in one small
- * process, the key holder; workers ask it over a socketpair and never hold
- * the key bytes.
+ * sso-broker: key custody: the SP keys and the audit key in one process.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
+ *
+ * The tenants' SP private keys and the audit sealing key live in one
+ * small process, the key holder; workers (and the parent, for its audit
+ * records) ask it over a socketpair and never hold the key bytes.
  *
  * As relayd's ca process and OpenSSH's privsep monitor do it: one holder
  * per configuration generation, forked by the parent (which never reads a
@@ -67,7 +69,7 @@ int	keys_check(const struct conf *c, char **errors);
 
 /*
  * Worker: RSA-SHA256 signature by tenant index ti's SP key, over the
- * channel fd.  Blocks at most about a second.
+ * channel fd.  Blocks at most about a second.  Any thread.
  * @return BK_OK, BK_E_KEYS_NOKEY, BK_E_IPC_PEER (holder gone or slow),
  * BK_E_TOOBIG.
  */
@@ -96,5 +98,29 @@ int	keys_sign(int fd, size_t ti, const void *data, size_t len,
 int	keys_unwrap(int fd, size_t ti, int slot, int oaep_md, int mgf1_md,
 	    const unsigned char *wrapped, size_t len, unsigned char *cek,
 	    size_t cek_len);
+
+/* An audit seal covers at most this many bytes (a record and its link). */
+#define KEYS_SEAL_MAX	(66 * 1024)
+/*
+ * Worker (and parent): the audit seal, HMAC-SHA256 under the [audit]
+ * key_file key of epoch (the holder steps its key there, never back, and
+ * writes it to the key file; start is the epoch's first second), of len
+ * bytes of msg, as hex into out.  fdp points at the channel.  keys_mac()
+ * is the same for a seal to check: the key stays where it is, and an
+ * earlier epoch's key is gone (BK_E_NOT_FOUND).  Any thread.
+ * @return BK_OK, BK_E_AUDIT_KEY (no key, or epoch is behind it),
+ *	BK_E_NOT_FOUND, BK_E_TOOBIG, BK_E_IPC_PEER.
+ */
+int	keys_seal(void *fdp, unsigned long long epoch, long long start,
+	    const void *msg, size_t len, char out[65]);
+int	keys_mac(void *fdp, unsigned long long epoch, const void *msg,
+	    size_t len, char out[65]);
+/*
+ * Parent: 1 when this holder loaded an [audit] key_file, with the key's
+ * epoch and start as it found them (the chain's shared page keeps them;
+ * the key bytes stay in the holder).
+ */
+int	keys_audit_key(const struct keys *k, unsigned long long *epoch,
+	    long long *start);
 
 #endif /* BK_KEYS_H */

@@ -27,6 +27,7 @@
 #include "hout.h"
 #include "log.h"
 #include "mdr.h"
+#include "mon.h"
 #include "proc.h"
 #include "saml.h"
 
@@ -105,43 +106,23 @@ mdr_schedule(struct mdr_tenant *mt, int seconds)
 }
 
 /*
- * The backing file replaced by the document (a temporary file in the same
- * directory, written, synced, renamed over it), so a restart or a reload
- * never starts from a half-written file.
+ * The backing file replaced by the document (bk_file_replace(): a
+ * temporary file beside it, written, synced, renamed over it), so a
+ * restart or a reload never starts from a half-written file.  A worker
+ * hands the bytes to the parent, which owns the file (mon.c).
  */
 static int
-mdr_file_write(const char *path, const char *body, size_t len)
+mdr_file_write(const struct conf_tenant *t, const char *body, size_t len)
 {
-	struct bk_buf	 tmp;
-	ssize_t		 w;
-	size_t		 off = 0;
-	int		 fd, rv = BK_E_SAML_MD_WRITE;
+	int	 e;
 
-	bk_buf_init(&tmp, 4096);
-	if (bk_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid()) != BK_OK)
-		goto out;
-	if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1) {
-		log_warn("%s", tmp.data);
-		goto out;
-	}
-	while (off < len && (w = write(fd, body + off, len - off)) > 0)
-		off += (size_t)w;
-	if (off != len || fsync(fd) != 0) {
-		log_warn("%s", tmp.data);
-		close(fd);
-		(void)unlink(tmp.data);
-		goto out;
-	}
-	if (close(fd) != 0 || rename(tmp.data, path) != 0) {
-		log_warn("rename %s to %s", tmp.data, path);
-		(void)unlink(tmp.data);
-		goto out;
-	}
-	rv = BK_OK;
- out:
-	bk_buf_free(&tmp);
-	return rv;
+	if (mon_active())
+		return mon_md_save(t->id, body, len);
+	if ((e = bk_file_replace(t->saml.idp_metadata, body, len, 0644)) == 0)
+		return BK_OK;
+	log_warnx("tenant %s: cannot write the IdP metadata backing file "
+	    "%s: %s", t->id, t->saml.idp_metadata, strerror(e));
+	return BK_E_SAML_MD_WRITE;
 }
 
 /* In force: written to the backing file when the bytes are new. */
@@ -167,8 +148,7 @@ mdr_good(struct mdr_tenant *mt, const struct hout_res *res)
 		    t->saml.idp_metadata_url, info.n_certs,
 		    info.metadata_valid_until != 0 ? ts : "-");
 		proc_tenant_expiry_warn(t);
-		if (mdr_file_write(t->saml.idp_metadata, res->body,
-		    res->len) == BK_OK)
+		if (mdr_file_write(t, res->body, res->len) == BK_OK)
 			memcpy(mt->written, fp, sizeof(fp));
 		else
 			mt->info.state = BK_E_SAML_MD_WRITE;

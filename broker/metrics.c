@@ -34,6 +34,7 @@ struct metrics_shared {
 	uint64_t	lat_sum_us[MR_COUNT];
 	uint64_t	decisions[2][METRICS_NREASON];
 	int		redis_up[METRICS_MAX_WORKERS];
+	int		store_up[METRICS_MAX_WORKERS][METRICS_MAX_STORES];
 	int		workers;
 	/* audit durability (issue 9) */
 	uint64_t	audit_syncs, audit_sync_fail, audit_released;
@@ -113,14 +114,49 @@ metrics_redis_up(int slot, int up)
 }
 
 void
+metrics_store_up(int slot, size_t idx, int up)
+{
+	if (msh != NULL && slot >= 0 && slot < METRICS_MAX_WORKERS &&
+	    idx < METRICS_MAX_STORES)
+		__atomic_store_n(&msh->store_up[slot][idx], up,
+		    __ATOMIC_RELAXED);
+}
+
+int
+metrics_stores_render(struct bk_buf *b, const char *const *names, size_t n)
+{
+	size_t	 i, w;
+	int	 rv, up;
+
+	if (msh == NULL)
+		return BK_E_INTERNAL;
+	rv = bk_buf_adds(b, "# HELP ssobroker_redis_store_up Workers whose "
+	    "connection to the store is up (default: broker.conf's [redis]; "
+	    "else the first tenant that names it).\n"
+	    "# TYPE ssobroker_redis_store_up gauge\n");
+	for (i = 0; i < n && i < METRICS_MAX_STORES; i++) {
+		up = 0;
+		for (w = 0; w < (size_t)msh->workers &&
+		    w < METRICS_MAX_WORKERS; w++)
+			up += __atomic_load_n(&msh->store_up[w][i],
+			    __ATOMIC_RELAXED) ? 1 : 0;
+		rv |= bk_buf_addf(b, "ssobroker_redis_store_up{store=\"%s\"} "
+		    "%d\n", names[i], up);
+	}
+	return rv == BK_OK ? BK_OK : BK_E_TOOBIG;
+}
+
+void
 metrics_workers(int n)
 {
 	if (msh != NULL) {
 		int i;
 
 		__atomic_store_n(&msh->workers, n, __ATOMIC_RELAXED);
-		for (i = n; i < METRICS_MAX_WORKERS; i++)
+		for (i = n; i < METRICS_MAX_WORKERS; i++) {
 			msh->redis_up[i] = 0;
+			memset(msh->store_up[i], 0, sizeof(msh->store_up[i]));
+		}
 	}
 }
 

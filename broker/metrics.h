@@ -28,6 +28,18 @@ void	metrics_request(enum metrics_route r, int status, double seconds);
 void	metrics_decision(int accepted, int rv);
 /** Worker's Redis state, by worker slot. */
 void	metrics_redis_up(int slot, int up);
+/*
+ * Each worker's stores (store_map.c) by their index in the map, bounded:
+ * stores past METRICS_MAX_STORES are not shown.
+ */
+#define METRICS_MAX_STORES	64
+void	metrics_store_up(int slot, size_t idx, int up);
+/**
+ * ssobroker_redis_store_up{store="NAME"}: workers whose connection to
+ * store i (names[i], "default" or a tenant id) is up.
+ */
+int	metrics_stores_render(struct bk_buf *out, const char *const *names,
+	    size_t n);
 /** Parent: number of live workers. */
 void	metrics_workers(int n);
 /** One record sent to [audit] syslog (sent 1), or dropped (sent 0). */

@@ -4,11 +4,13 @@
  *
  * The parent reads and checks the configuration, builds every tenant's
  * SAML context, binds the sockets, opens the audit file and forks
- * `workers` workers.  It then only waits for signals (sigtimedwait, no
- * event loop): a dead worker is restarted (with a back-off when it dies
- * young); SIGHUP builds and checks the new configuration first and, only
- * if it is good, starts new workers and tells the old ones to drain, so no
- * connection is dropped; SIGTERM drains every worker and exits 0.
+ * `workers` workers, which drop to [server] user.  It then waits in
+ * poll() for signals (a signalfd) and for the files its unprivileged
+ * workers ask for (mon.c): a dead worker is restarted (with a back-off
+ * when it dies young); SIGHUP builds and checks the new configuration
+ * first and, only if it is good, starts new workers and tells the old
+ * ones to drain, so no connection is dropped; SIGTERM drains every worker
+ * and exits 0.
  * Trust: configuration files only; the parent never reads network data.
  */
 #include <errno.h>
@@ -20,6 +22,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -42,6 +47,7 @@
 #include "notify.h"
 #include "mdr.h"
 #include "metrics.h"
+#include "mon.h"
 #include "proc.h"
 #include "saml.h"
 #include "store.h"
@@ -52,10 +58,14 @@
 #define PROC_STOP_SEC		15
 #define PROC_RESTART_MIN_SEC	1
 #define PROC_EXPIRY_WARN	(14 * 86400)	/* warn this long before */
+/* The holder channel slot of the parent itself (workers: 0..63). */
+#define PROC_SEAL_SLOT		PROC_MAX_WORKERS
 
 struct proc_worker {
 	pid_t	 pid;		/* 0 = not running */
 	int	 kfd;		/* its key holder channel (kept for restarts) */
+	int	 mreq, mpush;	/* its mon.c channels, the parent's ends */
+	int	 creq, cpush;	/* the worker's ends, until it is forked */
 	int	 gen;		/* configuration generation it runs */
 	time_t	 started;
 	/* when a dead current worker may be restarted */
@@ -75,9 +85,12 @@ static struct {
 	int			 gen;
 	struct proc_worker	 w[PROC_MAX_WORKERS * 2];
 	sigset_t		 sigs;
+	int			 sigfd;		/* signalfd of sigs */
+	int			 seal_fd;	/* its own holder channel */
 } P;
 
 static int	proc_idx(int gen, int slot);
+static void	proc_seal_chan(struct keys *);
 static void	proc_audit_write(const struct audit_rec *);
 
 /* --- configuration --- */
@@ -443,16 +456,64 @@ proc_worker_keys(int slot)
 	return own;
 }
 
-static void __attribute__((noreturn))
-proc_worker_main(int slot)
+/*
+ * In a new worker: its own mon.c channels; every other worker's (the
+ * parent's ends, any generation) closed.
+ */
+static void
+proc_worker_mon(int idx)
 {
+	int	 i;
+
+	for (i = 0; i < (int)BK_NELEM(P.w); i++) {
+		if (P.w[i].mreq >= 0)
+			close(P.w[i].mreq);
+		if (P.w[i].mpush >= 0)
+			close(P.w[i].mpush);
+		P.w[i].mreq = P.w[i].mpush = -1;
+	}
+	if (P.sigfd >= 0)
+		close(P.sigfd);
+	keys_chan_close(P.seal_fd);
+	P.seal_fd = -1;
+	mon_worker_init(P.w[idx].creq, P.w[idx].cpush);
+}
+
+/*
+ * In a new worker, before it serves anything: [server] user, no
+ * supplementary groups, no capabilities (setresuid() from root to another
+ * account clears them all), no way back (no_new_privs; setuid(0) must
+ * fail).  Started as another user, the worker stays that user.
+ */
+static void
+proc_worker_drop(const struct conf *c)
+{
+	if (geteuid() != 0 || c->run_root)
+		return;
+	if (setgroups(1, &c->run_gid) != 0 ||
+	    setresgid(c->run_gid, c->run_gid, c->run_gid) != 0 ||
+	    setresuid(c->run_uid, c->run_uid, c->run_uid) != 0)
+		fatal("worker: cannot become user %s", c->user);
+	if (setuid(0) == 0 || geteuid() == 0)
+		fatalx("worker: could become root again after dropping to %s",
+		    c->user);
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+#ifdef BK_SANITIZERS
+	/* LeakSanitizer's tracer needs a dumpable process (tests only) */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+}
+
+static void __attribute__((noreturn))
+proc_worker_main(int idx, int slot)
+{
+	static int		 seal_fd;
 	struct proc_worker_ctx	 w;
 	struct front_env	 env;
 	struct event		*term, *intr;
 	char			 name[32];
 
 	memset(&w, 0, sizeof(w));
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &P.sigs, NULL);
 	snprintf(name, sizeof(name), "worker-%d", slot + 1);
@@ -468,6 +529,14 @@ proc_worker_main(int slot)
 	env.adm_fd = P.adm_fd;
 	env.tls_ctx = P.tls;
 	env.keys_fd = proc_worker_keys(slot);
+	proc_worker_mon(idx);
+	seal_fd = env.keys_fd;	/* this worker's audit seals go there */
+	audit_sealer(P.audit, keys_seal, keys_mac, &seal_fd);
+	proc_worker_drop(P.conf);
+	/* after the drop: a change of credentials clears the death signal */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		exit(0);	/* the parent died meanwhile */
 	log_access_set(P.access_fd);
 	if ((w.front = front_new(w.base, &env)) == NULL)
 		fatalx("worker: cannot start the HTTP front");
@@ -500,12 +569,25 @@ proc_spawn(int idx, int slot)
 	if (P.w[idx].kfd < 0 && P.keys != NULL &&
 	    keys_chan_new(P.keys, slot, &P.w[idx].kfd) != BK_OK)
 		log_warnx("keys: no channel for worker slot %d", slot + 1);
+	if (P.w[idx].mreq >= 0)
+		close(P.w[idx].mreq);
+	if (P.w[idx].mpush >= 0)
+		close(P.w[idx].mpush);
+	P.w[idx].mreq = P.w[idx].mpush = -1;
+	if (mon_chan_new(&P.w[idx].mreq, &P.w[idx].mpush, &P.w[idx].creq,
+	    &P.w[idx].cpush) != BK_OK) {
+		log_warn("worker slot %d: no parent channel", slot + 1);
+		return BK_E_IO;
+	}
 	if ((pid = fork()) < 0) {
 		log_warn("fork");
 		return BK_E_IO;
 	}
 	if (pid == 0)
-		proc_worker_main(slot);
+		proc_worker_main(idx, slot);
+	close(P.w[idx].creq);
+	close(P.w[idx].cpush);
+	P.w[idx].creq = P.w[idx].cpush = -1;
 	P.w[idx].pid = pid;
 	P.w[idx].gen = P.gen;
 	P.w[idx].started = time(NULL);
@@ -532,6 +614,105 @@ proc_spawn_all(void)
 	    P.gen);
 }
 
+/* --- the workers' requests (mon.c) --- */
+
+static void
+proc_mon_close(int i)
+{
+	if (P.w[i].mreq >= 0)
+		close(P.w[i].mreq);
+	if (P.w[i].mpush >= 0)
+		close(P.w[i].mpush);
+	P.w[i].mreq = P.w[i].mpush = -1;
+}
+
+/*
+ * Answer what the workers asked, waiting at most ms for a request or, with
+ * sigfd, a signal.  A worker that sent a message outside the set is
+ * treated as compromised, as the key holder does: killed, then restarted.
+ */
+static void
+proc_mon_poll(int ms)
+{
+	struct pollfd	 pfd[PROC_MAX_WORKERS * 2 + 1];
+	int		 who[PROC_MAX_WORKERS * 2 + 1];
+	int		 i, n = 0, rv;
+
+	if (P.sigfd >= 0) {
+		pfd[n].fd = P.sigfd;
+		pfd[n].events = POLLIN;
+		who[n++] = -1;
+	}
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		if (P.w[i].mreq >= 0) {
+			pfd[n].fd = P.w[i].mreq;
+			pfd[n].events = POLLIN;
+			who[n++] = i;
+		}
+	if (poll(pfd, (nfds_t)n, ms) <= 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (who[i] < 0 || (pfd[i].revents & (POLLIN | POLLHUP |
+		    POLLERR)) == 0)
+			continue;
+		rv = mon_serve(pfd[i].fd, P.conf);
+		if (rv == BK_E_IPC_MSG && P.w[who[i]].pid != 0) {
+			log_warnx("worker %d sent a message outside the "
+			    "parent's set; killing it: treated as compromised",
+			    (int)P.w[who[i]].pid);
+			kill(P.w[who[i]].pid, SIGKILL);
+		}
+		if (rv != BK_OK)
+			proc_mon_close(who[i]);
+	}
+}
+
+/* audit_reopen(): the new file to every running worker, first. */
+static void
+proc_mon_push(unsigned long long fgen, int fd, int rfd)
+{
+	int	 i;
+
+	for (i = 0; i < (int)BK_NELEM(P.w); i++)
+		if (P.w[i].pid != 0 && P.w[i].mpush >= 0 &&
+		    mon_push_audit(P.w[i].mpush, fgen, fd, rfd) != BK_OK)
+			log_warnx("audit: worker %d did not take the new file",
+			    (int)P.w[i].pid);
+}
+
+/* What the workers will run as, said once per configuration. */
+static void
+proc_user_log(const struct conf *c)
+{
+	if (geteuid() != 0)
+		log_info("workers run as uid %d (the broker was not started "
+		    "as root)", (int)geteuid());
+	else if (c->run_root)
+		log_warnx("workers run as root ([server] user = %s): every "
+		    "worker can read every file and key of the host", c->user);
+	else if (c->user_fallback)
+		log_warnx("workers run as nobody: the account sso-broker does "
+		    "not exist (the package creates it; or set [server] user)");
+	else
+		log_info("workers run as %s (uid %d)", c->user,
+		    (int)c->run_uid);
+}
+
+/* The raw assertions' side file, opened here when a tenant keeps them. */
+static void
+proc_raw_prepare(const struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n_tenants; i++)
+		if (c->tenants[i]->saml.keep_raw_assertions) {
+			if (audit_raw_prepare(P.audit) != BK_OK)
+				log_warnx("audit: cannot open %s.raw",
+				    c->audit_path);
+			return;
+		}
+}
+
 static void
 proc_reap(int stopping)
 {
@@ -544,6 +725,7 @@ proc_reap(int stopping)
 			if (P.w[i].pid != pid)
 				continue;
 			P.w[i].pid = 0;
+			proc_mon_close(i);
 			if (stopping || P.w[i].gen != P.gen) {
 				log_debug("worker %d exited", (int)pid);
 				break;
@@ -660,6 +842,40 @@ proc_keys_start(const struct conf *c, struct keys **out, int fatal_err)
 }
 
 /*
+ * [audit] key_file: the key holder loaded it (or the start stopped); the
+ * chain's page learns its epoch and start, and every process seals
+ * through its own channel to the holder.  Without a key: unkeyed.
+ */
+static void
+proc_audit_key(const struct conf *c)
+{
+	unsigned long long	 epoch;
+	long long		 start;
+
+	if (!keys_audit_key(P.keys, &epoch, &start)) {
+		(void)audit_key_set(P.audit, NULL, 0);
+		return;
+	}
+	audit_key_public(P.audit, epoch, start, (unsigned int)c->audit_epoch);
+	proc_seal_chan(P.keys);
+	audit_sealer(P.audit, keys_seal, keys_mac, &P.seal_fd);
+}
+
+/*
+ * The parent's own channel to the holder k: its audit records (reloads,
+ * refusals it makes) are sealed there, as the workers' are.
+ */
+static void
+proc_seal_chan(struct keys *k)
+{
+	keys_chan_close(P.seal_fd);
+	P.seal_fd = -1;
+	if (k != NULL && keys_chan_new(k, PROC_SEAL_SLOT, &P.seal_fd) !=
+	    BK_OK)
+		log_warnx("keys: no channel for the parent's audit seals");
+}
+
+/*
  * The old generation's holder: the parent's copies of its channels are
  * closed, so it exits once the draining workers have closed theirs.
  */
@@ -688,6 +904,7 @@ proc_generation_next(struct keys *keys)
 	int		 i, idx, oldgen = P.gen;
 
 	P.keys = keys;
+	proc_seal_chan(keys);
 	P.gen++;
 	P.nworkers = proc_nworkers(P.conf);
 	for (i = 0; i < PROC_MAX_WORKERS; i++)
@@ -854,6 +1071,29 @@ proc_reload_audit(const struct conf *old, const struct conf *nc)
 	free(after);
 }
 
+/*
+ * [audit] key_file and epoch are the running ones until a restart: the
+ * new holder loads the key the running chain uses.
+ */
+static int
+proc_reload_keep_audit(const struct conf *old, struct conf *nc)
+{
+	char	*kf = NULL;
+
+	if (!proc_str_differs(old->audit_key_file, nc->audit_key_file) &&
+	    old->audit_epoch == nc->audit_epoch)
+		return BK_OK;
+	log_warnx("reload: [audit] key_file and epoch changes need a restart; "
+	    "the running key and epoch are kept");
+	if (old->audit_key_file != NULL &&
+	    (kf = bk_strdup(old->audit_key_file)) == NULL)
+		return BK_E_NOMEM;
+	free(nc->audit_key_file);
+	nc->audit_key_file = kf;
+	nc->audit_epoch = old->audit_epoch;
+	return BK_OK;
+}
+
 static void
 proc_reload(void)
 {
@@ -880,7 +1120,8 @@ proc_reload(void)
 		free(errors);
 		return;
 	}
-	if (proc_reload_tls(nc, &tls) != BK_OK ||
+	if (proc_reload_keep_audit(old, nc) != BK_OK ||
+	    proc_reload_tls(nc, &tls) != BK_OK ||
 	    proc_keys_start(nc, &keys, 0) != BK_OK) {
 		if (tls != NULL)
 			SSL_CTX_free(tls);
@@ -899,10 +1140,12 @@ proc_reload(void)
 	 * Only a rotated file is reopened, under the audit lock; the chain
 	 * state is never reset, because the old workers still write.
 	 */
-	if (audit_reopen(P.audit) != BK_OK)
+	if (audit_reopen(P.audit, proc_mon_push) != BK_OK)
 		log_warnx("audit: cannot open the new %s; records stay in the "
 		    "old file", old->audit_path);
 	P.conf = nc;
+	proc_raw_prepare(nc);
+	proc_user_log(nc);
 	/* New workers take the new context; the old ones drain on theirs. */
 	if (P.tls != NULL)
 		SSL_CTX_free(P.tls);
@@ -940,6 +1183,7 @@ proc_stop(void)
 		if (P.w[i].pid != 0)
 			kill(P.w[i].pid, SIGTERM);
 	while (proc_alive() > 0 && time(NULL) < deadline) {
+		proc_mon_poll(0);
 		sigtimedwait(&P.sigs, NULL, &ts);
 		proc_reap(1);
 	}
@@ -1004,18 +1248,21 @@ proc_keys_tick(void)
 static void
 proc_loop(void)
 {
-	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
-	int		 sig, ready = 0;
+	struct signalfd_siginfo	 si;
+	int			 sig, ready = 0;
 
 	notify_status("starting: waiting for a worker's store");
 	for (;;) {
-		sig = sigtimedwait(&P.sigs, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP) {
-			notify_reloading();
-			proc_reload();
-			ready = 0;	/* READY=1 again, to end RELOADING */
+		proc_mon_poll(500);
+		while (read(P.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			sig = (int)si.ssi_signo;
+			if (sig == SIGTERM || sig == SIGINT)
+				return;
+			if (sig == SIGHUP) {
+				notify_reloading();
+				proc_reload();
+				ready = 0;	/* READY=1 ends RELOADING */
+			}
 		}
 		proc_keys_tick();
 		proc_reap(0);
@@ -1033,13 +1280,17 @@ proc_run(const char *path, struct conf *c)
 	P.conf = c;
 	P.pub_fd = P.adm_fd = P.access_fd = P.access_old = -1;
 	for (i = 0; i < (int)BK_NELEM(P.w); i++)
-		P.w[i].kfd = -1;
+		P.w[i].kfd = P.w[i].mreq = P.w[i].mpush = P.w[i].creq =
+		    P.w[i].cpush = -1;
+	P.seal_fd = -1;
 	sigemptyset(&P.sigs);
 	sigaddset(&P.sigs, SIGCHLD);
 	sigaddset(&P.sigs, SIGHUP);
 	sigaddset(&P.sigs, SIGTERM);
 	sigaddset(&P.sigs, SIGINT);
 	sigprocmask(SIG_BLOCK, &P.sigs, NULL);
+	if ((P.sigfd = signalfd(-1, &P.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * A write past RLIMIT_FSIZE must fail with EFBIG (the audit write
@@ -1055,10 +1306,6 @@ proc_run(const char *path, struct conf *c)
 	proc_nofile_raise();
 	if ((rv = audit_open(c->audit_path, &P.audit)) != BK_OK)
 		fatalx("audit: cannot open %s", c->audit_path);
-	if ((rv = audit_key_set(P.audit, c->audit_key_file,
-	    (unsigned int)c->audit_epoch)) != BK_OK)
-		fatalx("audit: cannot use key_file %s: %s", c->audit_key_file,
-		    bk_strerror(rv));
 	if (proc_bind(c->listen, &P.pub_fd) != BK_OK)
 		fatalx("cannot listen on %s", c->listen);
 	if (proc_bind(c->admin_listen, &P.adm_fd) != BK_OK)
@@ -1067,8 +1314,11 @@ proc_run(const char *path, struct conf *c)
 		fatalx("TLS: cannot load the listener's certificate");
 	proc_tls_log(P.tls, c->tls_cert);
 	proc_keys_start(c, &P.keys, 1);
+	proc_audit_key(c);
 	if (proc_access_open(c, &P.access_fd) != BK_OK)
 		fatalx("cannot open [server] access_log %s", c->access_log);
+	proc_raw_prepare(c);
+	proc_user_log(c);
 	P.nworkers = proc_nworkers(c);
 	log_info("sso-broker listening on %s (public %s), admin on %s, %zu "
 	    "tenants",

@@ -70,17 +70,17 @@ store_addr_cleanup(struct store_addr *a)
 
 /* The address comes from the configuration, already parsed and checked. */
 static int
-store_addr_init(const struct conf *c, struct store_addr *a)
+store_addr_init(const struct conf_redis *c, struct store_addr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->port = c->redis_port;
-	a->db = c->redis_db;
-	if ((c->redis_host && (a->host = bk_strdup(c->redis_host)) == NULL) ||
-	    (c->redis_unix_path &&
-	    (a->path = bk_strdup(c->redis_unix_path)) == NULL) ||
-	    (c->redis_user && (a->user = bk_strdup(c->redis_user)) == NULL) ||
-	    (c->redis_password &&
-	    (a->pass = bk_strdup(c->redis_password)) == NULL)) {
+	a->port = c->port;
+	a->db = c->db;
+	if ((c->host && (a->host = bk_strdup(c->host)) == NULL) ||
+	    (c->unix_path &&
+	    (a->path = bk_strdup(c->unix_path)) == NULL) ||
+	    (c->user && (a->user = bk_strdup(c->user)) == NULL) ||
+	    (c->password &&
+	    (a->pass = bk_strdup(c->password)) == NULL)) {
 		store_addr_cleanup(a);
 		return BK_E_NOMEM;
 	}
@@ -287,7 +287,8 @@ store_go_up(struct store *s)
 	const char	*argv[3];
 	size_t		 i;
 
-	store_shared_up();
+	if (s->is_default)
+		store_shared_up();
 	for (i = 0; store_lua_all[i] != NULL; i++) {
 		argv[0] = "SCRIPT";
 		argv[1] = "LOAD";
@@ -301,11 +302,13 @@ store_go_up(struct store *s)
 	s->fails = 0;
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	if (s->addr.path != NULL)
-		log_info("redis: %s %s", s->was_up ? "reconnected to" :
-		    "connected to", log_esc(s->addr.path));
+		log_info("redis: %s %s (store %s)", s->was_up ?
+		    "reconnected to" : "connected to", log_esc(s->addr.path),
+		    s->name);
 	else
-		log_info("redis: %s %s:%d", s->was_up ? "reconnected to" :
-		    "connected to", log_esc(s->addr.host), s->addr.port);
+		log_info("redis: %s %s:%d (store %s)", s->was_up ?
+		    "reconnected to" : "connected to", log_esc(s->addr.host),
+		    s->addr.port, s->name);
 	s->was_up = 1;
 }
 
@@ -327,8 +330,8 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 		 * s).
 		 */
 		if (s->fails++ % 30 == 0)
-			log_warnx("redis: connect failed: %s (retrying)",
-			    log_esc(ac->errstr));
+			log_warnx("redis: connect failed: %s (store %s, "
+			    "retrying)", log_esc(ac->errstr), s->name);
 		/* hiredis frees the context after this callback. */
 		s->ac = NULL;
 		store_schedule_retry(s);
@@ -367,9 +370,9 @@ store_disconnect_cb(const redisAsyncContext *ac, int status)
 	if (s == NULL)
 		return;
 	if (s->up)
-		log_warnx("redis: connection lost%s%s",
+		log_warnx("redis: connection lost%s%s (store %s)",
 		    ac->errstr[0] ? ": " : "",
-		    log_esc(ac->errstr));
+		    log_esc(ac->errstr), s->name);
 	s->up = 0;
 	s->ac = NULL;	/* hiredis frees it after this callback */
 	s->connecting = 0;
@@ -410,8 +413,8 @@ store_conn_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	if (s->fails++ % 30 == 0)
 		log_warnx_r(BK_E_STORE_CONNECT_TIMEOUT,
-		    "redis: connect not accepted within %d ms (retrying)",
-		    s->conf->redis_timeout_ms);
+		    "redis: connect not accepted within %d ms (store %s, "
+		    "retrying)", s->rc->timeout_ms, s->name);
 	store_drop(s, 0, NULL);
 }
 
@@ -442,8 +445,8 @@ store_connect_addr(struct store *s)
 	redisLibeventAttach(ac, s->base);
 	redisAsyncSetConnectCallback(ac, store_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
-	tv.tv_sec = s->conf->redis_timeout_ms / 1000;
-	tv.tv_usec = (s->conf->redis_timeout_ms % 1000) * 1000;
+	tv.tv_sec = s->rc->timeout_ms / 1000;
+	tv.tv_usec = (s->rc->timeout_ms % 1000) * 1000;
 	evtimer_add(s->conn_timer, &tv);
 }
 
@@ -545,9 +548,10 @@ store_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (s->ac == NULL || s->connecting)
 		return;
 	ms = s->head != NULL ? store_ms_since(&s->head->sent) : 0;
-	if (s->head != NULL && ms >= s->conf->redis_timeout_ms) {
+	if (s->head != NULL && ms >= s->rc->timeout_ms) {
 		log_warnx_r(BK_E_STORE_TIMEOUT,
-		    "redis: no reply in %ld ms, reconnecting", ms);
+		    "redis: no reply in %ld ms (store %s), reconnecting", ms,
+		    s->name);
 		store_drop(s, 0, NULL);
 		return;
 	}
@@ -556,7 +560,8 @@ store_tick_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 struct store *
-store_new(struct event_base *base, const struct conf *c)
+store_new(struct event_base *base, const struct conf *c,
+    const struct conf_redis *rc, const char *name)
 {
 	struct store	*s;
 	struct timeval	 tv = { 0, STORE_TICK_MS * 1000 };
@@ -567,8 +572,12 @@ store_new(struct event_base *base, const struct conf *c)
 	(void)store_shared_init();	/* the parent's page, or our own */
 	s->base = base;
 	s->conf = c;
+	s->rc = rc;
+	s->is_default = rc == &c->redis;
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
-	if (store_addr_init(c, &s->addr) != BK_OK) {
+	store_marker_slot_init(s);
+	if (store_addr_init(rc, &s->addr) != BK_OK) {
 		free(s);
 		return NULL;
 	}
@@ -576,7 +585,7 @@ store_new(struct event_base *base, const struct conf *c)
 	s->retry = evtimer_new(base, store_retry_cb, s);
 	s->conn_timer = evtimer_new(base, store_conn_timer_cb, s);
 	if (s->tick == NULL || s->retry == NULL || s->conn_timer == NULL ||
-	    (c->n_sentinels > 0 && store_sentinel_new(s) != BK_OK)) {
+	    (rc->n_sentinels > 0 && store_sentinel_new(s) != BK_OK)) {
 		store_free(s);
 		return NULL;
 	}
@@ -613,6 +622,12 @@ int
 store_is_up(const struct store *s)
 {
 	return s != NULL && s->up;
+}
+
+const char *
+store_name(const struct store *s)
+{
+	return s != NULL ? s->name : "none";
 }
 
 /* --- replies --- */

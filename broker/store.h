@@ -22,13 +22,22 @@
 
 struct event_base;
 struct conf;
+struct conf_redis;
 struct store;
 /**
- * Create the worker's store and start connecting.  Runs in a worker.
+ * Create one of the worker's stores and start connecting.  Runs in a
+ * worker.  A worker has one per distinct target (store_set.h).
  * @param base	borrowed, the worker's loop.
  * @param c	borrowed; must outlive the store.
+ * @param rc	borrowed, the [redis] section it serves (&c->redis for the
+ *		default store, or a tenant's); must outlive the store.
+ * @param name	borrowed, copied: "default" or the tenant id, for logs and
+ *		metrics (never a URL: it may carry a password).
  */
-struct store *store_new(struct event_base *base, const struct conf *c);
+struct store *store_new(struct event_base *base, const struct conf *c,
+    const struct conf_redis *rc, const char *name);
+/** The store's name ("default" or a tenant id).  Borrowed, as s. */
+const char *store_name(const struct store *s);
 /** Disconnect (pending callbacks get BK_E_STORE_DOWN) and free. */
 void	store_free(struct store *s);
 /**
@@ -57,5 +66,36 @@ int	store_shared_init(void);
  * there): the parent's "ready" for systemd.  Any process.
  */
 int	store_shared_ready(void);
+
+/*
+ * A worker's stores (store_map.c): the default one (broker.conf's
+ * [redis]) and one per distinct target a tenant file's [redis] names.
+ * Tenants naming the same target share a store; every store is a whole
+ * connection (Sentinel, probe, marker).  Built and used in one worker.
+ */
+struct store_map;
+struct conf_tenant;
+/**
+ * Create every store of c and start connecting.
+ * @param c	borrowed; must outlive the map.
+ * @return the map, or NULL (out of memory).
+ */
+struct store_map *store_map_new(struct event_base *base, const struct conf *c);
+void	store_map_free(struct store_map *m);
+/**
+ * The store of tenant t (NULL: the default store).  Borrowed, valid while
+ * m lives.
+ */
+struct store *store_map_tenant(const struct store_map *m,
+    const struct conf_tenant *t);
+/**
+ * The same by tenant id; an id that is no tenant (STORE_AUDIT_BROKER,
+ * NULL) gives the default store.
+ */
+struct store *store_map_id(const struct store_map *m, const char *tenant);
+/** How many stores: 1 + the distinct targets of the tenants' own. */
+size_t	store_map_count(const struct store_map *m);
+/** Store i (0: the default), or NULL past the end. */
+struct store *store_map_at(const struct store_map *m, size_t i);
 
 #endif /* BK_STORE_H */

@@ -135,5 +135,14 @@ typedef void store_counts_cb(void *arg, int rv, const long long *users,
 /** Count the profiles of n tenants in one step. */
 void	store_user_counts(struct store *s, const char *const *tenants,
 	    size_t n, store_counts_cb *cb, void *arg);
+struct store_map;
+/**
+ * store_user_counts() over tenants on any of m's stores: one call per
+ * store, the answers joined; a tenant whose store failed counts -1, and
+ * rv is a failure only when no store answered (store_map.c).
+ */
+void	store_map_user_counts(const struct store_map *m,
+	    const char *const *tenants, size_t n, store_counts_cb *cb,
+	    void *arg);
 
 #endif /* BK_STORE_ADMIN_H */

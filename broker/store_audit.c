@@ -263,7 +263,9 @@ store_audit_append_meta(struct store *s, const char *tenant,
 	args[10] = m->assertion_id != NULL ? m->assertion_id : "";
 	(void)store_eval(s, NULL, NULL, store_lua_audit_append, 4, 11, args,
 	    NULL);
-	store_audit_head_send(s, m, keep + 86400);
+	/* The heads are broker-wide: on the default store, not a tenant's. */
+	store_audit_head_send(s->heads != NULL ? s->heads : s, m,
+	    keep + 86400);
  out:
 	for (i = 0; i < 4; i++)
 		free(k[i]);
@@ -378,6 +380,7 @@ struct store_audit_src {
 	size_t		 n, pos;
 	int		 exhausted;
 	struct store_audit_op *op;
+	struct store	*s;		/* the store of its tenant */
 };
 
 struct store_audit_op {
@@ -608,7 +611,7 @@ store_audit_src_fetch(struct store_audit_op *op, struct store_audit_src *c)
 	args[i++] = cnt;
 	args[i++] = q->idx_val != NULL ? q->idx_val : "";
 	args[i++] = q->oldest_first ? "a" : "d";
-	rv = store_eval(op->s, store_audit_fetch_cb, c, store_lua_audit_fetch,
+	rv = store_eval(c->s, store_audit_fetch_cb, c, store_lua_audit_fetch,
 	    nkeys, i, args, NULL);
 	if (rv == BK_OK)
 		op->outstanding++;
@@ -779,6 +782,8 @@ store_audit_query(struct store *s, const struct store_audit_q *q)
 		op->src[i].op = op;
 		snprintf(op->src[i].tenant, sizeof(op->src[i].tenant), "%s",
 		    q->tenants[i]);
+		op->src[i].s = q->stores != NULL ? store_map_id(q->stores,
+		    q->tenants[i]) : s;
 	}
 	qsort(op->src, op->nsrc, sizeof(*op->src), store_audit_src_cmp);
 	for (i = 0; i < op->nsrc; i++)

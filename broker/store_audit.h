@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 struct store;
+struct store_map;
 
 /*
  * The stream of records without a tenant (config_reload, admin routes
@@ -81,6 +82,8 @@ struct store_audit_q {
 	/* the streams to read: tenant ids, STORE_AUDIT_BROKER for the rest */
 	const char *const *tenants;
 	size_t		 n_tenants;
+	/* each tenant's stream is read on its store (NULL: all on s) */
+	const struct store_map *stores;
 	enum store_audit_idx idx;
 	/* the user, request id or assertion id */
 	const char	*idx_val;

@@ -46,9 +46,25 @@ static const char store_lua_marker[] =
     "end\n"
     "return redis.call('GET', KEYS[1])\n";
 
+/*
+ * A tenant's own store (store_map.c) remembers its marker in a slot of
+ * the same page, found by the target's address (host or socket, port,
+ * database; with sentinels the master's name), so every worker of every
+ * generation reads the same one.  Bounded: past STORE_SHARED_SLOTS
+ * distinct targets a store remembers in its own process only (a
+ * restarted worker then forgets, as without the page).
+ */
+#define STORE_SHARED_SLOTS	1024
+
+struct store_shared_slot {
+	uint64_t	key;		/* 0: free; claimed by CAS */
+	uint64_t	marker;
+};
+
 struct store_shared {
-	uint64_t	marker;		/* 0: none seen yet */
+	uint64_t	marker;		/* the default store's; 0: none yet */
 	int		up_seen;	/* a worker's store was up (atomic) */
+	struct store_shared_slot slot[STORE_SHARED_SLOTS];
 };
 
 static struct store_shared	*store_sh;
@@ -84,6 +100,59 @@ store_shared_ready(void)
 {
 	return store_sh != NULL &&
 	    __atomic_load_n(&store_sh->up_seen, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* The slot key of s's target: never 0. */
+static uint64_t
+store_target_key(const struct store *s)
+{
+	const struct conf_redis	*rc = s->rc;
+	unsigned char		 d[32];
+	struct bk_buf		 b;
+	uint64_t		 k = 0;
+	size_t			 i;
+
+	bk_buf_init(&b, 4096);
+	if (rc->n_sentinels > 0)
+		(void)bk_buf_addf(&b, "s:%s/%d", rc->master_name, rc->db);
+	else if (rc->unix_path != NULL)
+		(void)bk_buf_addf(&b, "u:%s/%d", rc->unix_path, rc->db);
+	else
+		(void)bk_buf_addf(&b, "h:%s:%d/%d", rc->host != NULL ?
+		    rc->host : "", rc->port, rc->db);
+	bk_sha256(b.data != NULL ? b.data : "", b.len, d);
+	bk_buf_free(&b);
+	for (i = 0; i < 8; i++)
+		k = k << 8 | d[i];
+	return k != 0 ? k : 1;
+}
+
+void
+store_marker_slot_init(struct store *s)
+{
+	struct store_shared_slot	*sl;
+	uint64_t			 key, cur;
+	size_t				 i;
+
+	s->marker = &s->marker_private;
+	if (store_sh == NULL)
+		return;
+	if (s->is_default) {
+		s->marker = &store_sh->marker;
+		return;
+	}
+	key = store_target_key(s);
+	for (i = 0; i < STORE_SHARED_SLOTS; i++) {
+		sl = &store_sh->slot[(key + i) % STORE_SHARED_SLOTS];
+		cur = 0;
+		if (__atomic_compare_exchange_n(&sl->key, &cur, key, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) || cur == key) {
+			s->marker = &sl->marker;
+			return;
+		}
+	}
+	log_warnx("redis: the shared marker page is full; store %s "
+	    "remembers its marker in this process only", s->name);
 }
 
 void
@@ -140,9 +209,9 @@ store_marker_lost(struct store *s, uint64_t want, const char *what)
 		    "data this broker was using (restarted empty, flushed, "
 		    "evicted, or another server); /readyz stays 503 until "
 		    "the data is restored, or an operator accepts the loss "
-		    "with: redis-cli -n %d SET " STORE_MARKER_KEY " %016llx",
-		    what, (unsigned long long)want, s->addr.db,
-		    (unsigned long long)want);
+		    "with: redis-cli -n %d SET " STORE_MARKER_KEY " %016llx "
+		    "(store %s)", what, (unsigned long long)want, s->addr.db,
+		    (unsigned long long)want, s->name);
 	s->data_lost = 1;
 }
 
@@ -164,7 +233,7 @@ store_marker_check(struct store *s, const char *v, size_t len)
 	uint64_t	 seen, m = 0;
 	size_t		 i;
 
-	seen = __atomic_load_n(&store_sh->marker, __ATOMIC_ACQUIRE);
+	seen = __atomic_load_n(s->marker, __ATOMIC_ACQUIRE);
 	if (v == NULL) {
 		/*
 		 * Judge by what was known when the GET went out: another
@@ -187,7 +256,7 @@ store_marker_check(struct store *s, const char *v, size_t len)
 		store_marker_lost(s, seen, "holds an unexpected value");
 		return;
 	}
-	if (seen == 0 && !__atomic_compare_exchange_n(&store_sh->marker,
+	if (seen == 0 && !__atomic_compare_exchange_n(s->marker,
 	    &seen, m, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) && seen != m) {
 		store_marker_lost(s, seen, "changed");
 		return;
@@ -293,7 +362,7 @@ store_probe(struct store *s)
 	const char	*get[2] = { "GET", STORE_MARKER_KEY };
 
 	gettimeofday(&s->probe_at, NULL);
-	s->marker_sent = __atomic_load_n(&store_sh->marker, __ATOMIC_ACQUIRE);
+	s->marker_sent = __atomic_load_n(s->marker, __ATOMIC_ACQUIRE);
 	if (store_send(s, store_role_cb, s, 1, role, NULL) != BK_OK ||
 	    store_send(s, store_marker_cb, s, 2, get, NULL) != BK_OK) {
 		store_drop(s, BK_E_STORE_DOWN, "cannot send the probe");
@@ -318,7 +387,7 @@ store_ready(const struct store *s)
 	if (!s->marker_seen)
 		return BK_E_STORE_DOWN;
 	if (s->probing &&
-	    store_ms_since(&s->probe_at) >= s->conf->redis_timeout_ms)
+	    store_ms_since(&s->probe_at) >= s->rc->timeout_ms)
 		return BK_E_STORE_TIMEOUT;
 	return BK_OK;
 }

@@ -113,9 +113,22 @@ struct store_addr {
 
 struct store_sentinel;
 
+#define STORE_NAME_MAX		72	/* "default" or a tenant id */
+
 struct store {
 	struct event_base	*base;
 	const struct conf	*conf;
+	/* the [redis] section it serves: broker.conf's or a tenant's */
+	const struct conf_redis	*rc;
+	/* broker.conf's store: systemd's READY, the audit heads */
+	int			 is_default;
+	/* for logs and metrics: "default", or the first tenant served */
+	char			 name[STORE_NAME_MAX];
+	/* the marker first seen on this target (shared page, store_health.c) */
+	uint64_t		*marker;
+	uint64_t		 marker_private;	/* no shared slot */
+	/* where the audit's chain heads go: the default store (store_map.c) */
+	struct store		*heads;
 	redisAsyncContext	*ac;
 	/* connected, AUTH + SELECT done, ROLE master, not loading */
 	int			 up;
@@ -186,6 +199,12 @@ void	store_master_found(struct store *, const char *host, int port);
 long	store_ms_since(const struct timeval *);
 
 /* store_health.c */
+/**
+ * Point s->marker at the shared slot of s's target (the default store has
+ * its own slot; others are found by their address), or at a private one
+ * when the page is full.
+ */
+void	store_marker_slot_init(struct store *);
 /** Tell the parent (store_shared_ready()) that a store is up. */
 void	store_shared_up(void);
 /** Send ROLE and GET marker (once AUTH/SELECT were queued). */

@@ -238,7 +238,7 @@ sen_hold(struct store_sentinel *ss, const char *why, size_t idx)
 		log_warnx_r(BK_E_STORE_FAILOVER, "redis: sentinel %s:%d: "
 		    "%s for master %s: writes stop until the new master is "
 		    "known", log_esc(ss->host[idx]), ss->port[idx], why,
-		    log_esc(s->conf->master_name));
+		    log_esc(s->rc->master_name));
 	ss->hold = 1;
 	sen_later(&ss->hold_until, STORE_FAILOVER_HOLD_MS);
 	store_drop(s, 0, NULL);
@@ -328,7 +328,7 @@ sen_query_done(struct store_sentinel *ss, size_t idx, const char *host,
 		return;
 	log_warnx_r(BK_E_STORE_NOT_MASTER, "redis: sentinel %s:%d names %s:%d "
 	    "the master of %s (config epoch %lld)", log_esc(ss->host[idx]),
-	    ss->port[idx], log_esc(host), port, log_esc(s->conf->master_name),
+	    ss->port[idx], log_esc(host), port, log_esc(s->rc->master_name),
 	    epoch);
 	sen_move(ss, host, port);
 }
@@ -351,7 +351,7 @@ sen_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 			log_warnx_r(BK_E_STORE_SENTINEL, "redis: sentinel "
 			    "%s:%d does not know master %s",
 			    log_esc(ss->host[l->idx]), ss->port[l->idx],
-			    log_esc(ss->s->conf->master_name));
+			    log_esc(ss->s->rc->master_name));
 		sen_query_next(ss);
 		return;
 	}
@@ -371,7 +371,7 @@ sen_query_failed(struct store_sentinel *ss)
 	if (ss->q_fails++ % 30 == 0)
 		log_warnx_r(BK_E_STORE_SENTINEL, "redis: no sentinel named "
 		    "the master %s (retrying)",
-		    log_esc(ss->s->conf->master_name));
+		    log_esc(ss->s->rc->master_name));
 	store_master_found(ss->s, NULL, 0);
 }
 
@@ -380,7 +380,7 @@ sen_query_next(struct store_sentinel *ss)
 {
 	struct sen_link	*l;
 	const char	*av[3] = { "SENTINEL", "MASTER",
-	    ss->s->conf->master_name };
+	    ss->s->rc->master_name };
 
 	while (ss->q_asked < ss->n) {
 		l = &ss->cmd[ss->q_next];
@@ -450,7 +450,7 @@ static int
 sen_names_ours(const struct store_sentinel *ss, enum sen_ev ev,
     const struct sen_tok *t, size_t n)
 {
-	const char	*name = ss->s->conf->master_name;
+	const char	*name = ss->s->rc->master_name;
 	size_t		 i;
 
 	if (ev == SEN_SWITCH)
@@ -485,7 +485,7 @@ sen_at(struct store_sentinel *ss, const struct sen_tok *ip,
 	    strcmp(s->addr.host, host) != 0 || s->addr.port != p)
 		log_info("redis: sentinel %s:%d: the master of %s is now "
 		    "%s:%d", log_esc(ss->host[idx]), ss->port[idx],
-		    log_esc(s->conf->master_name), log_esc(host), p);
+		    log_esc(s->rc->master_name), log_esc(host), p);
 	sen_move(ss, host, p);
 }
 
@@ -587,7 +587,7 @@ store_sentinel_tick(struct store *s)
 		ss->hold = 0;
 		log_warnx_r(BK_E_STORE_FAILOVER, "redis: no news of the "
 		    "failover of %s; asking the sentinels",
-		    log_esc(s->conf->master_name));
+		    log_esc(s->rc->master_name));
 		store_connect(s);
 	}
 	if (ss->q == NULL && !ss->hold && s->up &&
@@ -627,7 +627,7 @@ int
 store_sentinel_new(struct store *s)
 {
 	struct store_sentinel	*ss;
-	const struct conf	*c = s->conf;
+	const struct conf_redis	*c = s->rc;
 	size_t			 i;
 
 	if ((ss = calloc(1, sizeof(*ss))) == NULL)

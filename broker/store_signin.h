@@ -33,6 +33,11 @@ struct store_hold {
 };
 /** Set once per worker, before the first operation. */
 void	store_set_hold(const struct store_hold *h);
+/**
+ * The same through the store map (store_map.c), whose split calls pass
+ * their own args: what the front sets.
+ */
+void	store_map_set_hold(const struct store_hold *h);
 
 typedef void store_done_cb(void *arg, int rv);
 
@@ -191,6 +196,14 @@ void	store_token_revoke(struct store *s, const char *tenant,
 
 /** End browser sessions: n (tenant, cookie) pairs. */
 void	store_sessions_end(struct store *s, size_t n,
+	    const char *const *tenants, const char *const *cookies,
+	    store_done_cb *cb, void *arg);
+struct store_map;
+/**
+ * store_sessions_end() with the tenants on any of m's stores: one call
+ * per store; cb gets BK_OK or the first failure (store_map.c).
+ */
+void	store_map_sessions_end(const struct store_map *m, size_t n,
 	    const char *const *tenants, const char *const *cookies,
 	    store_done_cb *cb, void *arg);
 

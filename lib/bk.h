@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "errors.h"
 
@@ -103,5 +104,8 @@ char	*bk_str_lower(const char *s);
 void	bk_time_fmt(time_t t, char out[32]);
 /** Current wall-clock time (seconds). */
 time_t	bk_now(void);
+/* path replaced atomically by buf (tmp, fsync, rename, fsync of the dir). */
+int	bk_file_replace(const char *path, const void *buf, size_t len,
+	    mode_t mode);
 
 #endif /* BK_H */

@@ -11,11 +11,13 @@
  * every field's type and size checked before use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -23,6 +25,7 @@
 #include <openssl/hmac.h>
 
 #include "chain.h"
+#include "log.h"
 
 #define BK_CHAIN_DUMP_FLAGS \
 	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
@@ -139,6 +142,49 @@ bk_chain_key_build(const struct bk_chain_key *k, char **out, size_t *len)
 	*out = s;
 	*len = (size_t)n;
 	return BK_OK;
+}
+
+int
+bk_chain_key_load(const char *path, struct bk_chain_key *k)
+{
+	char		 buf[1024];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, rv = BK_E_AUDIT_KEY;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		log_warn("audit: key_file %s", path);
+		return BK_E_AUDIT_KEY;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		log_warnx("audit: key_file %s must be a regular file of mode "
+		    "0600", path);
+		close(fd);
+		return BK_E_CONF_SECRET_PERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0 && bk_chain_key_parse(buf, (size_t)n, k) == BK_OK)
+		rv = BK_OK;
+	else
+		log_warnx("audit: key_file %s holds no audit key", path);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rv;
+}
+
+int
+bk_chain_key_save(const char *path, const struct bk_chain_key *k)
+{
+	char	*s = NULL;
+	size_t	 n = 0;
+	int	 e;
+
+	if (bk_chain_key_build(k, &s, &n) != BK_OK)
+		return ENOMEM;
+	e = bk_file_replace(path, s, n, 0600);
+	bk_freezero(s, n);
+	return e;
 }
 
 int
@@ -305,7 +351,7 @@ bk_chain_rec_seal_check(struct bk_chain_verify *v, struct bk_chain_rec *r)
 {
 	char	*canon, *msg, want[BK_DIGEST_HEX + 1];
 	size_t	 clen;
-	int	 ok = 0;
+	int	 ok = 0, rv;
 
 	if (r->hmac && (!v->keyed || (unsigned long long)r->epoch <
 	    v->key.epoch))
@@ -321,12 +367,23 @@ bk_chain_rec_seal_check(struct bk_chain_verify *v, struct bk_chain_rec *r)
 		memcpy(msg, r->prev, BK_DIGEST_HEX);
 		msg[BK_DIGEST_HEX] = '\n';
 		memcpy(msg + BK_DIGEST_HEX + 1, canon, clen);
-		if (r->hmac)
-			bk_chain_key_step(&v->key,
-			    (unsigned long long)r->epoch);
-		if (bk_chain_seal(r->hmac ? &v->key : NULL, msg,
-		    BK_DIGEST_HEX + 1 + clen, want) == BK_OK)
-			ok = CRYPTO_memcmp(want, r->hash, BK_DIGEST_HEX) == 0;
+		if (r->hmac && v->mac != NULL) {
+			if ((rv = v->mac(v->mac_arg, (unsigned long long)
+			    r->epoch, msg, BK_DIGEST_HEX + 1 + clen, want)) ==
+			    BK_OK)
+				ok = CRYPTO_memcmp(want, r->hash,
+				    BK_DIGEST_HEX) == 0;
+			else if (rv == BK_E_NOT_FOUND)
+				ok = -1;
+		} else {
+			if (r->hmac)
+				bk_chain_key_step(&v->key,
+				    (unsigned long long)r->epoch);
+			if (bk_chain_seal(r->hmac ? &v->key : NULL, msg,
+			    BK_DIGEST_HEX + 1 + clen, want) == BK_OK)
+				ok = CRYPTO_memcmp(want, r->hash,
+				    BK_DIGEST_HEX) == 0;
+		}
 		free(msg);
 	}
 	free(canon);

@@ -8,12 +8,15 @@
  * Trust: bk_b64_decode() and bk_strtonum() take untrusted input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -427,4 +430,54 @@ bk_token_new_dup(char **out)
 	*out = bk_strdup(t);
 	OPENSSL_cleanse(t, sizeof(t));
 	return *out ? BK_OK : BK_E_NOMEM;
+}
+
+/*
+ * path replaced by len bytes of buf, atomically: a temporary file beside it
+ * (path.tmp.<pid>), written, synced, renamed over it, then the directory
+ * synced, so a crash leaves the old file or the new one, never a half.
+ * Returns 0 or the errno of the step that failed (the temporary removed).
+ */
+int
+bk_file_replace(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char		 tmp[PATH_MAX], dir[PATH_MAX];
+	const char	*slash = strrchr(path, '/');
+	size_t		 off = 0;
+	ssize_t		 w;
+	int		 fd, dfd, e = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) < 0)
+		return errno;
+	if (fchmod(fd, mode) != 0)
+		e = errno;
+	while (e == 0 && off < len) {
+		if ((w = write(fd, (const char *)buf + off, len - off)) < 0) {
+			if (errno != EINTR)
+				e = errno;
+			continue;
+		}
+		off += (size_t)w;
+	}
+	if (e == 0 && fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && e == 0)
+		e = errno;
+	if (e == 0 && rename(tmp, path) != 0)
+		e = errno;
+	if (e != 0) {
+		(void)unlink(tmp);
+		return e;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 1 : slash == path ?
+	    1 : (int)(slash - path), slash == NULL ? "." : path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
 }

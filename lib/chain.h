@@ -50,6 +50,13 @@ void	bk_chain_key_cleanup(struct bk_chain_key *k);
  */
 int	bk_chain_key_parse(const char *text, size_t len,
 	    struct bk_chain_key *k);
+/**
+ * Read the key file at path (a regular file of mode 0600; each failure
+ * logged).  BK_OK, BK_E_AUDIT_KEY, BK_E_CONF_SECRET_PERM.
+ */
+int	bk_chain_key_load(const char *path, struct bk_chain_key *k);
+/** Replace the key file at path with k (bk_file_replace()): 0 or errno. */
+int	bk_chain_key_save(const char *path, const struct bk_chain_key *k);
 /** The state form with a newline, returned-owned (a secret: zero it). */
 int	bk_chain_key_build(const struct bk_chain_key *k, char **out,
 	    size_t *len);
@@ -91,6 +98,15 @@ struct bk_chain_verify {
 	int			 keyed;
 	struct bk_chain_key	 key;
 	unsigned long long	 key_epoch0;
+	/*
+	 * Or, keyed with key.epoch only: the seal of msg under the key of
+	 * epoch computed elsewhere (the key holder).  BK_OK and out, or
+	 * BK_E_NOT_FOUND (that epoch's key is gone: not checked).
+	 */
+	int			(*mac)(void *arg, unsigned long long epoch,
+				    const void *msg, size_t len,
+				    char out[BK_DIGEST_HEX + 1]);
+	void			*mac_arg;
 	struct bk_chain_anchor	 anchors[BK_CHAIN_ANCHORS_MAX];
 	size_t			 n_anchors;
 	/* the walk: the last good record */

@@ -169,7 +169,8 @@ def test_failed_flush_gives_503_and_hands_nothing_out(factory, tmp_path):
     if cc is None:
         import pytest
         pytest.skip('no C compiler for the fdatasync shim')
-    so, flag = str(tmp_path / 'failsync.so'), str(tmp_path / 'fail-now')
+    # the flag where the workers ([server] user, not root) can see it: /tmp itself
+    so, flag = str(tmp_path / 'failsync.so'), f'/tmp/sso-broker-failsync-{os.getpid()}'
     src = tmp_path / 'failsync.c'
     src.write_text(FAILSYNC_C)
     subprocess.run([cc, '-shared', '-fPIC', '-o', so, str(src)], check=True)

@@ -343,7 +343,9 @@ def test_unwritable_file_refuses_then_resumes(factory):
 # ---------------------------------------------------------------- a file-size limit
 
 def test_file_size_limit_gives_503_not_dead_workers(factory):
-    b = factory.broker(tenants=NEVER)
+    # prlimit() of a process of another user needs CAP_SYS_RESOURCE, which root in this test
+    # machine's container may lack: the workers stay root here ([server] user = root).
+    b = factory.broker(tenants=NEVER, server_extra={'user': 'root'})
     e = Env(b, b.dir)
     st, code, _, out = attempt(e)
     assert code, describe(out)

@@ -50,7 +50,9 @@ def test_make_install_layout(tmp_path):
         assert os.path.isfile(os.path.join(p, m)), m
     unit = open(os.path.join(p, 'lib/systemd/system/sso-broker.service')).read()
     assert f'ExecStart={_prefix()}/sbin/sso-broker -c {_prefix()}/etc/sso-broker/broker.conf' in unit
-    assert 'Type=notify' in unit and 'User=sso-broker' in unit
+    # started as root: the workers drop to [server] user themselves (test_privsep.py)
+    assert 'Type=notify' in unit and 'User=' not in unit
+    assert 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID' in unit
     assert os.path.isfile(os.path.join(p, 'lib/sysusers.d/sso-broker.conf'))
     assert os.path.isfile(os.path.join(p, 'lib/tmpfiles.d/sso-broker.conf'))
     lr = open(os.path.join(p, 'etc/logrotate.d/sso-broker')).read()
@@ -179,10 +181,12 @@ def test_deb_installs_the_user_and_directories(deb):
         for d in ('/var/lib/sso-broker', '/var/lib/sso-broker/tenants.d', '/var/log/sso-broker'):
             st = os.stat(d)
             assert st.st_mode & 0o007 == 0, d
+            assert st.st_uid == 0, d    # the parent's, not the workers'
         tok = os.stat('/var/lib/sso-broker/admin.token')
-        assert tok.st_mode & 0o077 == 0
-        c = subprocess.run(['runuser', '-u', 'sso-broker', '--', '/usr/sbin/sso-broker', '-c',
-                            '/etc/sso-broker/broker.conf', '--check-config'],
+        assert tok.st_mode & 0o077 == 0 and tok.st_uid == 0
+        # as the unit's ExecStartPre does it: root (the workers would be sso-broker)
+        c = subprocess.run(['/usr/sbin/sso-broker', '-c', '/etc/sso-broker/broker.conf',
+                            '--check-config'],
                            capture_output=True, text=True, timeout=60)
         assert c.returncode == 0, c.stdout + c.stderr
         # Where systemd does not run (CI), the installed unit is still checked.

@@ -142,3 +142,25 @@ def test_holder_that_dies_is_replaced(factory):
     assert env.wait_for(lambda: b.get('/readyz').status_code == 200, 15)
     assert e.signin('alice@acme.example')['code']
     assert b.alive()
+
+
+def test_workers_hold_no_audit_key(factory, tmp_path):
+    """The audit sealing key ([audit] key_file) lives in the key holder too: records are sealed
+    there, over each worker's channel; no worker and not the parent has the epoch key's bytes."""
+    if os.geteuid() != 0:
+        pytest.skip('reading another process memory needs root')
+    import json
+    from test_audit_seal import keyed_broker
+    e, key, _ = keyed_broker(factory, tmp_path, epoch=3600)
+    b = e.b
+    assert e.signin('alice@acme.example')['code']
+    state = json.loads(open(key).read())     # the holder wrote the state form back at start
+    k = bytes.fromhex(state['key'])
+    needles = {'key': k, 'key-hex': state['key'].encode()}
+    holder = _holder_pid(b)
+    workers = [p for p in _children(b.pid) if p != holder]
+    assert workers
+    for w in workers + [b.pid]:
+        assert _found(w, needles) == set(), f'audit key bytes in process {w}'
+    assert 'key' in _found(holder, needles)
+    assert 'sealed (HMAC-SHA256) by the key holder' in b.log_text()

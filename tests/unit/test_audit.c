@@ -322,7 +322,7 @@ test_rotation_followed(void **state)
 	close(go[0]);
 	assert_int_equal(rename(path, old), 0);
 	assert_int_equal(rec(a, "moved@acme.example"), BK_OK); /* before HUP */
-	assert_int_equal(audit_reopen(a), BK_OK);
+	assert_int_equal(audit_reopen(a, NULL), BK_OK);
 	assert_int_equal(write(go[1], "x", 1), 1);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -333,7 +333,7 @@ test_rotation_followed(void **state)
 	assert_int_equal(vr.records, 2);
 	verify_n(a, 2);	/* the child's, then ours */
 	/* a reopen with no rotation changes nothing */
-	assert_int_equal(audit_reopen(a), BK_OK);
+	assert_int_equal(audit_reopen(a, NULL), BK_OK);
 	assert_int_equal(rec(a, "dave@acme.example"), BK_OK);
 	assert_int_equal(audit_verify(a, &vr), BK_OK);
 	assert_true(vr.ok && vr.records == 3 && vr.chains == 1);

@@ -555,6 +555,33 @@ static const struct conf_case cases[] = {
 	    NULL, NULL, BK_E_CONF_SYNTAX,
 	    { A_CONF ":8: invalid org_id '00Dxx': must be a 15- or "
 	    "18-character Salesforce org ID" } },
+	/* A tenant's own store: broker.conf's rules, file:line (issue 12). */
+	{ "tenant redis url bad", NULL, TENANT_OK "[redis]\n"
+	    "url = redis://u:hunter2@host:99999/0\n", NULL, NULL,
+	    BK_E_CONF_SYNTAX, { A_CONF ":21: invalid url" } },
+	{ "tenant redis url scheme", NULL, TENANT_OK "[redis]\n"
+	    "url = http://redis.example/0\n", NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":21: invalid url", "expected redis://host:port/db or "
+	    "unix:///path" } },
+	{ "tenant redis sentinels without master_name", NULL, TENANT_OK
+	    "[redis]\nsentinels = 127.0.0.1:26379\n", NULL, NULL,
+	    BK_E_CONF_SYNTAX, { A_CONF ":21: missing required key [redis] "
+	    "master_name (sentinels is set)" } },
+	{ "tenant redis master_name alone", NULL, TENANT_OK "[redis]\n"
+	    "master_name = big\n", NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":21: [redis] needs url or sentinels in a tenant file" } },
+	{ "tenant redis timeout alone", NULL, TENANT_OK "[redis]\n"
+	    "timeout_ms = 500\n", NULL, NULL, BK_E_CONF_SYNTAX,
+	    { A_CONF ":21: [redis] needs url or sentinels in a tenant file" } },
+	{ "tenant redis timeout range", NULL, TENANT_OK "[redis]\n"
+	    "url = redis://127.0.0.1:6380/0\ntimeout_ms = 10\n", NULL, NULL,
+	    BK_E_CONF_SYNTAX, { A_CONF ":22: invalid timeout_ms" } },
+	{ "tenant redis unknown key", NULL, TENANT_OK "[redis]\n"
+	    "url = redis://127.0.0.1:6380/0\nhost = x\n", NULL, NULL,
+	    BK_E_CONF_SYNTAX, { A_CONF ":22: unknown key" } },
+	{ "tenant redis url twice", NULL, TENANT_OK "[redis]\n"
+	    "url = redis://127.0.0.1:6380/0\nurl = redis://127.0.0.1:6381/0\n",
+	    NULL, NULL, BK_E_CONF_SYNTAX, { A_CONF ":22:" } },
 	{ "sp_next_key alone", NULL, T_TENANT T_SAML
 	    "sp_next_key = @D@/pki/sp.key\n" T_PANEL, NULL, NULL,
 	    BK_E_CONF_SYNTAX,
@@ -721,13 +748,13 @@ test_conf_acceptance(void **state)
 	assert_string_equal(c->admin_listen, "127.0.0.1:18081");
 	assert_int_equal(c->workers, 2);
 	assert_int_equal(c->public_is_loopback_http, 1);
-	assert_string_equal(c->redis_url, "redis://127.0.0.1:6379/0");
-	assert_string_equal(c->redis_host, "127.0.0.1");
-	assert_int_equal(c->redis_port, 6379);
-	assert_int_equal(c->redis_db, 0);
-	assert_null(c->redis_password);
-	assert_int_equal(c->redis_timeout_ms, 2000);
-	assert_int_equal(c->n_sentinels, 0);
+	assert_string_equal(c->redis.url, "redis://127.0.0.1:6379/0");
+	assert_string_equal(c->redis.host, "127.0.0.1");
+	assert_int_equal(c->redis.port, 6379);
+	assert_int_equal(c->redis.db, 0);
+	assert_null(c->redis.password);
+	assert_int_equal(c->redis.timeout_ms, 2000);
+	assert_int_equal(c->redis.n_sentinels, 0);
 	bk_sha256_hex(tok, strlen(tok), digest);
 	assert_string_equal(c->admin_token_digest, digest);
 	assert_int_equal(c->n_tenants, 1);
@@ -825,9 +852,9 @@ test_conf_variants(void **state)
 	assert_int_equal(c->public_is_loopback_http, 0);
 	assert_int_equal(c->workers, 4);
 	assert_string_equal(c->listen, "[::1]:8443");
-	assert_null(c->redis_host);
-	assert_string_equal(c->redis_unix_path, "/run/redis/redis.sock");
-	assert_int_equal(c->redis_db, 3);
+	assert_null(c->redis.host);
+	assert_string_equal(c->redis.unix_path, "/run/redis/redis.sock");
+	assert_int_equal(c->redis.db, 3);
 	/* Relative paths are relative to the file that names them. */
 	snprintf(path, sizeof(path), "%s/audit.jsonl", tdir);
 	assert_string_equal(c->audit_path, path);
@@ -867,6 +894,51 @@ test_conf_variants(void **state)
 	free(errs);
 }
 
+/* A tenant's own [redis]: parsed as broker.conf's, timeout inherited. */
+static void
+test_conf_tenant_redis(void **state)
+{
+	struct conf		*c;
+	struct conf_tenant	*a, *b;
+	char			*errs = NULL;
+
+	(void)state;
+	assert_int_equal(load(BROKER_SERVER "\n[redis]\n"
+	    "url = redis://127.0.0.1:6379/0\ntimeout_ms = 700\n"
+	    "[audit]\npath = @D@/audit.jsonl\n[admin]\n"
+	    "token_file = @D@/pki/admin.token\n[tenants]\ndir = @D@/tenants.d\n",
+	    TENANT_OK "[redis]\nurl = redis://big:s%40cret@10.0.0.9:6390/4\n",
+	    BETA_OK "[redis]\nsentinels = 10.0.0.1:26379,10.0.0.2:26379\n"
+	    "master_name = beta\ntimeout_ms = 300\n", NULL, &c, &errs), BK_OK);
+	assert_null(errs);
+	a = c->tenants[0];
+	b = c->tenants[1];
+	assert_int_equal(conf_tenant_has_redis(a), 1);
+	assert_string_equal(a->redis.host, "10.0.0.9");
+	assert_int_equal(a->redis.port, 6390);
+	assert_int_equal(a->redis.db, 4);
+	assert_string_equal(a->redis.user, "big");
+	assert_string_equal(a->redis.password, "s@cret");
+	assert_int_equal(a->redis.timeout_ms, 700);	/* broker.conf's */
+	assert_int_equal(conf_tenant_has_redis(b), 1);
+	assert_null(b->redis.url);
+	assert_int_equal(b->redis.n_sentinels, 2);
+	assert_string_equal(b->redis.master_name, "beta");
+	assert_int_equal(b->redis.timeout_ms, 300);
+	assert_int_equal(conf_redis_same(&a->redis, &b->redis), 0);
+	assert_int_equal(conf_redis_same(&a->redis, &a->redis), 1);
+	assert_int_equal(conf_redis_same(&a->redis, &c->redis), 0);
+	conf_free(c);
+
+	/* No [redis]: the default store; the same URL as broker.conf's. */
+	assert_int_equal(load(NULL, TENANT_OK, BETA_OK "[redis]\n"
+	    "url = redis://127.0.0.1:6379/0\n", NULL, &c, &errs), BK_OK);
+	assert_int_equal(conf_tenant_has_redis(c->tenants[0]), 0);
+	assert_int_equal(conf_tenant_has_redis(c->tenants[1]), 1);
+	assert_int_equal(conf_redis_same(&c->tenants[1]->redis, &c->redis), 1);
+	conf_free(c);
+}
+
 /* conf_parse_string() and conf_dump(): secrets masked, output re-parses. */
 static void
 test_conf_dump(void **state)
@@ -888,13 +960,13 @@ test_conf_dump(void **state)
 	(void)state;
 	assert_int_equal(conf_parse_string(text, sizeof(text) - 1, "mem.conf",
 	    &c, &errs), BK_OK);
-	assert_string_equal(c->redis_host, "redis.example");
-	assert_int_equal(c->redis_port, 6380);
-	assert_int_equal(c->redis_db, 2);
-	assert_string_equal(c->redis_user, "app");
-	assert_string_equal(c->redis_password, "s3cr@t");
-	assert_int_equal(c->n_sentinels, 2);
-	assert_string_equal(c->sentinels[1], "10.0.0.2:26379");
+	assert_string_equal(c->redis.host, "redis.example");
+	assert_int_equal(c->redis.port, 6380);
+	assert_int_equal(c->redis.db, 2);
+	assert_string_equal(c->redis.user, "app");
+	assert_string_equal(c->redis.password, "s3cr@t");
+	assert_int_equal(c->redis.n_sentinels, 2);
+	assert_string_equal(c->redis.sentinels[1], "10.0.0.2:26379");
 	fp = open_memstream(&out, &outlen);
 	assert_non_null(fp);
 	conf_dump(c, fp);
@@ -909,7 +981,7 @@ test_conf_dump(void **state)
 	assert_int_equal(conf_parse_string(out, outlen, "dump.conf", &c2,
 	    &errs), BK_OK);
 	assert_string_equal(c2->admin_listen, c->admin_listen);
-	assert_int_equal(c2->n_sentinels, 2);
+	assert_int_equal(c2->redis.n_sentinels, 2);
 	conf_free(c2);
 	conf_free(c);
 	free(out);
@@ -1143,6 +1215,7 @@ main(void)
 		cmocka_unit_test(test_conf_secret_perm),
 		cmocka_unit_test(test_conf_sso_values),
 		cmocka_unit_test(test_conf_variants),
+		cmocka_unit_test(test_conf_tenant_redis),
 		cmocka_unit_test(test_conf_dump),
 		cmocka_unit_test(test_conf_man_sync),
 		cmocka_unit_test(test_conf_examples),

@@ -1,11 +1,14 @@
 """Processes the suite runs: a private redis-server, the sso-broker daemon, and the PKI
 they use.  Every process is started here and stopped by PID."""
+import atexit
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -68,7 +71,12 @@ class Redis:
         self.dir = str(d)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or env.free_port()
-        self.sock = os.path.join(self.dir, 'redis.sock')
+        # The workers run as [server] user (not root), so the socket is where that account can
+        # reach it, as an operator sets it up: a directory it may traverse, unixsocketperm 777.
+        sdir = tempfile.mkdtemp(prefix='sso-broker-redis-')
+        os.chmod(sdir, 0o711)
+        atexit.register(shutil.rmtree, sdir, True)
+        self.sock = os.path.join(sdir, 'redis.sock')
         self.proc = None
         self.extra = list(extra)    # more server arguments (a replica: --replicaof 127.0.0.1 PORT)
         self.start()
@@ -78,7 +86,7 @@ class Redis:
         log = open(os.path.join(self.dir, 'redis.log'), 'ab')
         self.proc = subprocess.Popen(
             ['redis-server', '--port', str(self.port), '--bind', '127.0.0.1',
-             '--unixsocket', self.sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
+             '--unixsocket', self.sock, '--unixsocketperm', '777', '--save', '', '--appendonly', 'no',
              '--databases', '64', '--dir', self.dir, *self.extra, *extra],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -166,6 +174,8 @@ class Tenant:
         self.policy = {'consent': 'first_use', 'code_ttl': None, 'session_ttl': None}
         # An OAuth tenant: its [oidc] directives (then login = oidc, no [saml]).
         self.oidc = over.pop('oidc', None)
+        # The tenant's own store: its [redis] directives (None: broker.conf's).
+        self.redis = over.pop('redis', None)
         for k, v in over.items():
             for sec in (self.tenant, self.saml, self.panel_sec, self.policy):
                 if k in sec:
@@ -185,8 +195,9 @@ class Tenant:
             up = ('oidc', list(self.oidc.items()))
         else:
             up = ('saml', list(self.saml.items()))
+        own = [('redis', list(self.redis.items()))] if self.redis else []
         return ini([('tenant', list(self.tenant.items())), up,
-                    ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))])
+                    ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))] + own)
 
 
 class Broker:
