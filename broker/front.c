@@ -388,6 +388,9 @@ front_dispatch(struct front_req *req, struct evhttp_request *ev)
 	}
 	if (query != NULL &&
 	    (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
+		/* a logout message is refused with its record */
+		if (rt->get == front_saml_slo)
+			(void)front_audit(req, "slo_request", rv, "query");
 		front_error(req, rv, NULL);
 		return;
 	}

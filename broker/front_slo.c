@@ -13,7 +13,8 @@
  * verified (saml_logout_verify()), its InResponseTo taken once from the
  * store for this browser, and the page says where the user now stands.
  * /logout?local=1 signs out here only.
- * IdP-initiated: a LogoutRequest at /t/<tenant>/saml/slo is verified, then
+ * IdP-initiated: a LogoutRequest at /t/<tenant>/saml/slo (HTTP-Redirect, or
+ * HTTP-POST with an enveloped XML signature) is verified, then
  * one store step remembers its ID (replay) and ends the sessions of its
  * NameID (and SessionIndex), with their tokens; another user's sessions
  * are never touched.  The answer is a LogoutResponse signed by the key
@@ -328,32 +329,35 @@ front_slo_request(struct front_req *req, struct front_slo *s)
 	bk_buf_free(&proof);
 }
 
-/* GET /t/<tenant>/saml/slo: a LogoutRequest or a LogoutResponse. */
-void
-front_saml_slo(struct front_req *req)
+/* The tenant takes logout messages; *sp set.  Else refused (answered). */
+static struct front_slo *
+front_slo_open(struct front_req *req)
 {
-	const struct evhttp_uri	*uri;
 	struct front_slo	*s;
-	char			*detail = NULL;
 	int			 rv;
 
 	req->fl.event = "slo_request";
 	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
-		return;
+		return NULL;
 	}
 	if ((s = front_slo_aux(req)) == NULL) {
 		front_error(req, BK_E_NOMEM, NULL);
-		return;
+		return NULL;
 	}
 	if (!saml_tenant_has_slo(req->t->saml_sp)) {
 		flow_refuse(req, BK_E_SAML_SLO_NOT_CONFIGURED, NULL);
-		return;
+		return NULL;
 	}
-	uri = req->ev != NULL ? evhttp_request_get_evhttp_uri(req->ev) : NULL;
-	rv = saml_logout_verify(req->t->saml_sp, uri != NULL ?
-	    evhttp_uri_get_query(uri) : NULL, bk_now(), &s->m, &detail);
+	return s;
+}
+
+/* saml_logout_verify*() said rv: refuse, or go on with the message. */
+static void
+front_slo_verified(struct front_req *req, struct front_slo *s, int rv,
+    const char *detail)
+{
 	if (s->m.is_response)
 		req->fl.event = "slo_response";
 	front_slo_note(req, &s->m);
@@ -363,19 +367,54 @@ front_saml_slo(struct front_req *req)
 		front_slo_response(req, s);
 	else
 		front_slo_request(req, s);
+}
+
+/* GET /t/<tenant>/saml/slo: the HTTP-Redirect binding. */
+void
+front_saml_slo(struct front_req *req)
+{
+	const struct evhttp_uri	*uri;
+	struct front_slo	*s;
+	char			*detail = NULL;
+	int			 rv;
+
+	if ((s = front_slo_open(req)) == NULL)
+		return;
+	uri = req->ev != NULL ? evhttp_request_get_evhttp_uri(req->ev) : NULL;
+	rv = saml_logout_verify(req->t->saml_sp, uri != NULL ?
+	    evhttp_uri_get_query(uri) : NULL, bk_now(), &s->m, &detail);
+	front_slo_verified(req, s, rv, detail);
 	free(detail);
 }
 
-/* POST /t/<tenant>/saml/slo: the HTTP-POST binding is not offered. */
+/* POST /t/<tenant>/saml/slo: the HTTP-POST binding (cross-site by design). */
 void
 front_saml_slo_post(struct front_req *req)
 {
-	req->fl.event = "slo_request";
-	if (flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_LOGIN) !=
-	    BK_OK) {
-		front_error(req, BK_E_TENANT_LOGIN_MODE, NULL);
+	struct front_slo	*s;
+	const char		*rq, *rs, *param;
+	char			*detail = NULL;
+	int			 rv;
+
+	if ((s = front_slo_open(req)) == NULL)
+		return;
+	if ((rv = front_form_parse(req, FRONT_MAX_BODY_PUBLIC)) != BK_OK) {
+		flow_refuse(req, rv == BK_E_HTTP_BODY_TOOBIG ||
+		    rv == BK_E_TOOBIG ? BK_E_SAML_SLO_TOOBIG :
+		    BK_E_SAML_SLO_PARAM, "form");
 		return;
 	}
-	flow_refuse(req, BK_E_SAML_SLO_PARAM, "only the HTTP-Redirect "
-	    "binding is offered (the SP metadata says so)");
+	rq = front_param(&req->form, "SAMLRequest");
+	rs = front_param(&req->form, "SAMLResponse");
+	if ((rq == NULL) == (rs == NULL)) {
+		flow_refuse(req, BK_E_SAML_SLO_PARAM, "exactly one of "
+		    "SAMLRequest and SAMLResponse is required");
+		return;
+	}
+	param = rq != NULL ? "SAMLRequest" : "SAMLResponse";
+	rv = saml_logout_verify_post(req->t->saml_sp, param, rq != NULL ? rq :
+	    rs, front_param(&req->form, "RelayState"), bk_now(), &s->m,
+	    &detail);
+	front_slo_verified(req, s, rv, detail);
+	free(detail);
 }

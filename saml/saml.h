@@ -300,6 +300,15 @@ int	saml_tenant_has_slo(const struct saml_tenant *t);
  */
 int	saml_logout_verify(const struct saml_tenant *t, const char *query,
 	    time_t now, struct saml_logout_msg *out, char **detail);
+/**
+ * The same for the HTTP-POST binding: b64 the SAMLRequest or SAMLResponse
+ * (param) form value, relay its RelayState or NULL; the signature is the
+ * root's enveloped XML signature (the ACS's profile and pinned keys),
+ * checked after the message's own checks (the parse comes first).
+ */
+int	saml_logout_verify_post(const struct saml_tenant *t, const char *param,
+	    const char *b64, const char *relay, time_t now,
+	    struct saml_logout_msg *out, char **detail);
 /** 1 if a verified LogoutResponse's top-level status is Success. */
 int	saml_logout_status_ok(const struct saml_logout_msg *m);
 /**

@@ -23,6 +23,8 @@
  * need the store.
  * The messages the broker sends are built with libxml2's tree API (no XML
  * from strings) and encoded by saml_redirect.c; the key holder signs them.
+ * The HTTP-POST binding (saml_logout_verify_post()) has the same checks,
+ * with the root's enveloped XML signature instead of the query's.
  * Trust: the query is untrusted; what *out holds after BK_OK is verified,
  * after a failure it is as claimed (for the audit only).
  */
@@ -339,7 +341,8 @@ saml_lm_facts(xmlNodePtr root, struct saml_logout_msg *m)
 	    (rv = saml_lm_attr(root, "InResponseTo", SAML_ID_MAX,
 	    &m->in_response_to)) != BK_OK)
 		return rv;
-	if (iss != NULL && (rv = saml_lm_text(iss, 512, &m->issuer)) != BK_OK)
+	if (iss != NULL && m->issuer == NULL &&
+	    (rv = saml_lm_text(iss, 512, &m->issuer)) != BK_OK)
 		return rv;
 	return BK_OK;
 }
@@ -518,6 +521,97 @@ saml_logout_verify(const struct saml_tenant *t, const char *query,
 	else
 		rv = saml_lm_check(t, xmlDocGetRootElement(doc),
 		    out->is_response, now, out, detail);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(why);
+	free(xml);
+	return rv;
+}
+
+/*
+ * The HTTP-POST binding (Bindings 3.5): the message carries an enveloped
+ * XML signature on its root, checked as the ACS checks a Response's (the
+ * SAML signature profile, SignedInfo with the pinned keys, then the
+ * Reference, which must be the root itself); it is parsed first, within
+ * the same size and shape limits.
+ */
+static int
+saml_lp_signature(const struct saml_tenant *t, xmlDocPtr doc, xmlNodePtr root,
+    time_t now, struct saml_logout_msg *m, char **detail)
+{
+	struct saml_ctx	 c;
+	xmlNodePtr	 sig = NULL;
+	int		 rv;
+
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	c.now = now;
+	c.doc = doc;
+	c.response = root;
+	if ((rv = saml_sig_find(root, &sig)) != BK_OK || sig == NULL) {
+		*detail = bk_strdup(sig == NULL && rv == BK_OK ? "the message "
+		    "has no enveloped Signature" : "two Signatures");
+		return rv == BK_OK ? BK_E_SAML_SLO_UNSIGNED : rv;
+	}
+	if ((rv = saml_sig_check_profile(&c, root, sig)) == BK_OK)
+		rv = saml_sig_verify(&c, root, sig, m->cert_fingerprint);
+	if (rv != BK_OK) {
+		*detail = c.detail;
+		c.detail = NULL;
+		if (rv == BK_E_SAML_SIG_ALG)
+			rv = BK_E_SAML_SLO_SIG_ALG;
+		else if (rv == BK_E_SAML_SIG_INVALID)
+			rv = BK_E_SAML_SLO_SIGNATURE;
+		m->cert_fingerprint[0] = '\0';
+	}
+	free(c.detail);
+	return rv;
+}
+
+int
+saml_logout_verify_post(const struct saml_tenant *t, const char *param,
+    const char *b64, const char *relay, time_t now,
+    struct saml_logout_msg *out, char **detail)
+{
+	xmlDocPtr	 doc = NULL;
+	xmlNodePtr	 root;
+	unsigned char	*xml = NULL;
+	char		*why = NULL;
+	size_t		 len = 0;
+	int		 rv;
+
+	memset(out, 0, sizeof(*out));
+	*detail = NULL;
+	out->is_response = strcmp(param, "SAMLResponse") == 0;
+	if (strlen(b64) > SAML_LOGOUT_XML_MAX / 3 * 4 + 4) {
+		*detail = bk_strdup("the message exceeds 64 KiB");
+		return BK_E_SAML_SLO_TOOBIG;
+	}
+	if (relay != NULL && (strlen(relay) > SAML_RELAY_MAX ||
+	    !bk_str_is_printable(relay))) {
+		*detail = bk_strdup("RelayState is malformed or over 80 bytes");
+		return BK_E_SAML_SLO_PARAM;
+	}
+	if (relay != NULL && (out->relay_state = bk_strdup(relay)) == NULL)
+		return BK_E_NOMEM;
+	if ((rv = bk_b64_decode(b64, strlen(b64), SAML_LOGOUT_XML_MAX, &xml,
+	    &len)) != BK_OK || len == 0) {
+		*detail = bk_strdup("the message is not base64");
+		free(xml);
+		return rv == BK_E_NOMEM ? rv : BK_E_SAML_SLO_MALFORMED;
+	}
+	if ((rv = saml_xml_parse((const char *)xml, len, SAML_XML_LIMITS, &doc,
+	    &why)) != BK_OK)
+		*detail = why != NULL ? bk_strdup(why) : NULL;
+	else {
+		/* what it says of itself, for the audit, then signed first */
+		root = xmlDocGetRootElement(doc);
+		if ((rv = saml_lm_facts(root, out)) != BK_E_NOMEM &&
+		    (rv = saml_lp_signature(t, doc, root, now, out, detail)) ==
+		    BK_OK)
+			rv = saml_lm_check(t, root, out->is_response, now, out,
+			    detail);
+	}
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	free(why);

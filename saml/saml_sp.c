@@ -491,18 +491,23 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 	return rv;
 }
 
-/* Our SingleLogoutService (HTTP-Redirect), before NameIDFormat. */
+/* Our SingleLogoutService (Redirect, then POST), before NameIDFormat. */
 static int
 saml_sp_metadata_slo(const struct saml_tenant *t, xmlNodePtr sp, xmlNsPtr md)
 {
+	static const char *const bindings[] = { SAML_BINDING_REDIRECT,
+	    SAML_BINDING_POST };
 	xmlNodePtr slo;
+	size_t i;
 
-	if ((slo = xmlNewChild(sp, md, SAML_XC("SingleLogoutService"),
-	    NULL)) == NULL ||
-	    xmlNewProp(slo, SAML_XC("Binding"),
-	    SAML_XC(SAML_BINDING_REDIRECT)) == NULL ||
-	    xmlNewProp(slo, SAML_XC("Location"), SAML_XC(t->slo_url)) == NULL)
-		return BK_E_NOMEM;
+	for (i = 0; i < BK_NELEM(bindings); i++)
+		if ((slo = xmlNewChild(sp, md, SAML_XC("SingleLogoutService"),
+		    NULL)) == NULL ||
+		    xmlNewProp(slo, SAML_XC("Binding"),
+		    SAML_XC(bindings[i])) == NULL ||
+		    xmlNewProp(slo, SAML_XC("Location"),
+		    SAML_XC(t->slo_url)) == NULL)
+			return BK_E_NOMEM;
 	return BK_OK;
 }
 

@@ -10,7 +10,9 @@
  * and base64-encoded and signed here with the test IdP key as a
  * SAMLRequest (bit 1 clear) or SAMLResponse (bit 1 set), so the fuzzer
  * reaches the inflate, the hardened parse and every check after the
- * signature.  The contract is checked, not only survived: a message that
+ * signature; bit 2 set (and bit 0 clear), the rest is the HTTP-POST
+ * binding's XML (unsigned by the key: it must never verify).  The
+ * contract is checked, not only survived: a message that
  * verifies comes from the tenant's IdP, to our SingleLogoutService, and a
  * refusal always says why.  The seeds are in tests/corpus/saml_logout.
  * Trust: the input is hostile; the tenant and keys are test-only.
@@ -134,6 +136,26 @@ fuzz_lo_signed(const char *xml, size_t len, int response)
 	free(b64);
 }
 
+/* xml as the HTTP-POST binding's form value (its own XML signature). */
+static void
+fuzz_lo_post(const char *xml, size_t len, int response)
+{
+	struct saml_logout_msg	 m;
+	char			*b64, *detail = NULL;
+	int			 rv;
+
+	if ((b64 = bk_b64_encode(xml, len)) == NULL)
+		return;
+	rv = saml_logout_verify_post(fuzz_lo_tenant(), response ?
+	    "SAMLResponse" : "SAMLRequest", b64, NULL, FUZZ_NOW, &m, &detail);
+	/* nothing here is signed by the IdP's key */
+	if (rv == BK_OK || (rv != BK_E_NOMEM && detail == NULL))
+		abort();
+	saml_logout_cleanup(&m);
+	free(detail);
+	free(b64);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -143,7 +165,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	if ((data[0] & 1) == 0)
+	if ((data[0] & 5) == 4)
+		fuzz_lo_post(s, size - 1, (data[0] & 2) != 0);
+	else if ((data[0] & 1) == 0)
 		fuzz_lo_one(s);
 	else if (size > 1)
 		fuzz_lo_signed(s, size - 1, (data[0] & 2) != 0);

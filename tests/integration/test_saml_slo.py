@@ -3,9 +3,9 @@ item 5): /logout sends a signed LogoutRequest to the IdP's SingleLogoutService a
 LogoutResponse at /t/<tenant>/saml/slo; a LogoutRequest from the IdP ends the sessions and panel
 tokens of its NameID (and SessionIndex) and is answered with a signed LogoutResponse.
 
-Checked against an IdP this project did not write: python3-lasso in the IdP role (lasso.Logout)
-builds and signs the IdP-initiated LogoutRequest and verifies our LogoutResponse, and verifies our
-LogoutRequest and answers it.  The hostile messages are built here and signed with the IdP's key
+Checked against IdPs this project did not write, python3-lasso (lasso.Logout) and python3-pysaml2
+(saml2.server.Server) in the IdP role: each builds and signs the IdP-initiated LogoutRequest and
+verifies our LogoutResponse, and verifies our LogoutRequest and answers it.  The hostile messages are built here and signed with the IdP's key
 (cryptography), so each case isolates one check; each has its reason code and audit record."""
 import base64
 import datetime
@@ -26,6 +26,7 @@ from sbtest.flows import Env, describe
 from sbtest.idp import idp_metadata
 from sbtest.lasso_idp import LassoIdP
 from sbtest.procs import IDP_ENTITY, IDP_SSO
+from sbtest.pysaml_idp import PySamlIdP
 
 SLO = 'https://acme-it.my.salesforce.com/services/auth/idp/saml2/logout'
 MD = '{urn:oasis:names:tc:SAML:2.0:metadata}'
@@ -54,6 +55,13 @@ def lidp(slo):
     _, _, md = slo.sp['acme']
     return LassoIdP(os.path.join(slo.workdir, 'lasso-slo'), IDP_ENTITY, IDP_SSO, slo.b.pki.key('idp'),
                     slo.b.pki.cert('idp'), md, slo_url=SLO)
+
+
+@pytest.fixture(scope='module')
+def pidp(slo):
+    _, _, md = slo.sp['acme']
+    return PySamlIdP(os.path.join(slo.workdir, 'pysaml2-slo'), IDP_ENTITY, IDP_SSO, slo.b.pki.key('idp'),
+                     slo.b.pki.cert('idp'), md, slo_url=SLO)
 
 
 def _slo_url(e):
@@ -105,9 +113,9 @@ def _one(e, since, event, **want):
 def test_sp_metadata_advertises_slo(slo):
     sp = etree.fromstring(slo.b.get('/t/acme/saml/metadata').content).find(MD + 'SPSSODescriptor')
     s = sp.findall(MD + 'SingleLogoutService')
-    assert len(s) == 1, etree.tostring(sp)
-    assert s[0].get('Binding') == 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect'
-    assert s[0].get('Location') == _slo_url(slo)
+    assert [x.get('Binding') for x in s] == ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+                                             'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST']
+    assert {x.get('Location') for x in s} == {_slo_url(slo)}
     # schema order: SingleLogoutService before NameIDFormat
     tags = [c.tag for c in sp]
     assert tags.index(MD + 'SingleLogoutService') < tags.index(MD + 'NameIDFormat')
@@ -147,6 +155,32 @@ def test_idp_initiated_other_users_sessions_kept(slo, lidp):
     assert lidp.logout_check_response(lo, r.headers['Location']) == SUCCESS
     assert not _active(slo, toka) and not _silent(slo, bra)
     assert _active(slo, tokb) and _silent(slo, brb), "another user's session was ended"
+
+
+def test_idp_initiated_pysaml2(slo, pidp):
+    user, br, tok = _signed_in(slo, pidp)
+    ent, _, _ = slo.sp['acme']
+    url, rid = pidp.logout_request(ent, _slo_url(slo), user)
+    n = slo.audit_len()
+    r = br.get(url)
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    loc = r.headers['Location']
+    assert _q(loc).get('RelayState') == ['rs-pysaml2'], loc
+    assert pidp.logout_check_response(loc, ent, rid) == SUCCESS
+    assert not _active(slo, tok) and not _silent(slo, br)
+    _one(slo, n, 'slo_request', outcome='accepted', user=user)
+
+
+def test_sp_initiated_pysaml2(slo, pidp):
+    user, br, tok = _signed_in(slo, pidp)
+    ent, _, _ = slo.sp['acme']
+    out = br.logout()
+    assert out.kind == 'away' and out.url.startswith(SLO + '?'), describe(out)
+    resp_url, nid = pidp.logout_answer(out.url, ent)
+    assert nid == user
+    page = br.walk(br.get(resp_url))
+    assert 'signed out here and at Salesforce' in page.resp.text, describe(page)
+    assert not _active(slo, tok) and not _silent(slo, br)
 
 
 # -- SP-initiated, with lasso
@@ -360,8 +394,56 @@ def test_request_other_session_index(slo, lidp):
     assert _active(slo, tok) and _silent(slo, br)
 
 
-def test_post_binding_refused(slo):
+def _post(br, url, form):
+    h = {'Origin': 'null', 'Sec-Fetch-Site': 'cross-site'}   # the IdP's auto-submitting form
+    return br.s.post(url, data=form, headers=h, allow_redirects=False, timeout=10)
+
+
+def test_idp_initiated_post_binding_lasso(slo, lidp):
+    """HTTP-POST binding: lasso's enveloped XML signature on the LogoutRequest."""
+    user, br, tok = _signed_in(slo, lidp)
+    url, lo = lidp.logout_request(user, post=True)
+    assert url == _slo_url(slo), url
     n = slo.audit_len()
-    r = slo.browser().s.post(_slo_url(slo), data={'SAMLRequest': 'x'}, allow_redirects=False, timeout=10)
+    r = _post(br, url, {'SAMLRequest': lo.msgBody})
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    assert lidp.logout_check_response(lo, r.headers['Location']) == SUCCESS
+    assert not _active(slo, tok) and not _silent(slo, br)
+    _one(slo, n, 'slo_request', outcome='accepted', user=user)
+
+
+def _post_tampered(xml_b64, how):
+    xml = base64.b64decode(xml_b64)
+    if how == 'unsigned':
+        xml = re.sub(rb'<(\w+:)?Signature[ >].*</(\w+:)?Signature>', b'', xml, flags=re.S)
+    elif how == 'tampered':
+        xml = xml.replace(b'</saml:NameID>', b'x</saml:NameID>', 1)
+    return base64.b64encode(xml).decode()
+
+
+@pytest.mark.parametrize('how,slug', [('unsigned', 'saml_slo_unsigned'), ('tampered', 'saml_slo_signature')])
+def test_post_binding_hostile(slo, lidp, how, slug):
+    user, br, tok = _signed_in(slo, lidp)
+    url, lo = lidp.logout_request(user, post=True)
+    body = _post_tampered(lo.msgBody, how)
+    assert body != lo.msgBody
+    n = slo.audit_len()
+    r = _post(br, url, {'SAMLRequest': body})
+    assert r.status_code == 403 and 'Location' not in r.headers, r.status_code
+    assert _one(slo, n, 'slo_request', reason=slug)['outcome'] == 'rejected'
+    assert _active(slo, tok) and _silent(slo, br)
+
+
+def test_post_binding_malformed(slo):
+    n = slo.audit_len()
+    r = _post(slo.browser(), _slo_url(slo), {'SAMLRequest': 'x', 'SAMLResponse': 'y'})
     assert r.status_code == 400
     _one(slo, n, 'slo_request', reason='saml_slo_param')
+
+
+def test_duplicate_parameter_is_audited(slo):
+    """Refused by the query parser before the handler: still a record."""
+    n = slo.audit_len()
+    r = slo.browser().get('/t/acme/saml/slo?SAMLRequest=a&SAMLRequest=b')
+    assert r.status_code == 400
+    _one(slo, n, 'slo_request', reason='http_dup_param')

@@ -420,6 +420,40 @@ test_build(void **state)
 	saml_redirect_cleanup(&r);
 }
 
+/* The HTTP-POST binding: the root's XML signature is required. */
+static void
+test_post(void **state)
+{
+	struct saml_tenant	*t = *state;
+	struct saml_logout_msg	 m;
+	char			*x = lo_request_xml("_post", IDP, DEST, II, NULL);
+	char			*b64 = bk_b64_encode(x, strlen(x)), *detail = NULL;
+	char			 big[SAML_LOGOUT_XML_MAX / 3 * 4 + 16];
+
+	assert_int_equal(saml_logout_verify_post(t, "SAMLRequest", b64, "rs",
+	    NOW, &m, &detail), BK_E_SAML_SLO_UNSIGNED);
+	assert_non_null(detail);
+	assert_string_equal(m.issuer, IDP);	/* as claimed, for the audit */
+	saml_logout_cleanup(&m);
+	free(detail);
+	assert_int_equal(saml_logout_verify_post(t, "SAMLResponse", b64, NULL,
+	    NOW, &m, &detail), BK_E_SAML_SLO_UNSIGNED);
+	saml_logout_cleanup(&m);
+	free(detail);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(saml_logout_verify_post(t, "SAMLRequest", big, NULL,
+	    NOW, &m, &detail), BK_E_SAML_SLO_TOOBIG);
+	saml_logout_cleanup(&m);
+	free(detail);
+	assert_int_equal(saml_logout_verify_post(t, "SAMLRequest", "!!", NULL,
+	    NOW, &m, &detail), BK_E_SAML_SLO_MALFORMED);
+	saml_logout_cleanup(&m);
+	free(detail);
+	free(b64);
+	free(x);
+}
+
 static void
 test_no_slo(void **state)
 {
@@ -428,10 +462,27 @@ test_no_slo(void **state)
 	struct saml_redirect	 r;
 	char			 id[SAML_ID_MAX + 1];
 
+	struct saml_tenant_info	 info;
+	char			 buf[16384], *detail = NULL;
+	size_t			 len;
+	FILE			*f;
+
 	(void)state;
 	assert_false(saml_tenant_has_slo(t));
 	assert_int_equal(saml_logout_request_build(t, &who, &r, id),
 	    BK_E_SAML_SLO_NOT_CONFIGURED);
+	/* a metadata refresh (saml_md_swap()) brings the endpoint in */
+	assert_non_null(f = fopen(KEYDIR "/idp-metadata-slo.xml", "rb"));
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(saml_tenant_metadata_update(t, buf, len, &detail),
+	    BK_OK);
+	assert_true(saml_tenant_has_slo(t));
+	saml_tenant_info(t, &info);
+	assert_string_equal(info.idp_slo_response_url,
+	    "https://idp.test/services/auth/idp/saml2/logout-response");
+	assert_int_equal(saml_logout_request_build(t, &who, &r, id), BK_OK);
+	saml_redirect_cleanup(&r);
 	saml_tenant_free(t);
 }
 
@@ -461,6 +512,7 @@ main(void)
 		cmocka_unit_test(test_query_shape),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_post),
 		cmocka_unit_test(test_no_slo),
 	};
 

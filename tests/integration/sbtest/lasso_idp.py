@@ -107,13 +107,14 @@ class LassoIdP:
         lo.buildResponseMsg()
         return lo.msgUrl, nid
 
-    def logout_request(self, username, session_dump=None):
-        """An IdP-initiated LogoutRequest (HTTP-Redirect, signed by lasso) -> (URL, lasso.Logout)."""
+    def logout_request(self, username, session_dump=None, post=False):
+        """An IdP-initiated LogoutRequest signed by lasso -> (URL, lasso.Logout); with post, the
+        HTTP-POST binding (enveloped XML signature): lo.msgBody is the SAMLRequest form value."""
         lo = lasso.Logout(self.server)
         lo.setSessionFromDump(session_dump or self.sessions[username])
         if username in self.identities:
             lo.setIdentityFromDump(self.identities[username])
-        lo.initRequest(None, lasso.HTTP_METHOD_REDIRECT)
+        lo.initRequest(None, lasso.HTTP_METHOD_POST if post else lasso.HTTP_METHOD_REDIRECT)
         lo.buildRequestMsg()
         return lo.msgUrl, lo
 
