@@ -483,6 +483,15 @@ saml_lm_check(const struct saml_tenant *t, xmlNodePtr root, int response,
 	    saml_lm_request(root, m, detail);
 }
 
+/* Every refusal says why: the code's own text when no check said more. */
+static int
+saml_lm_done(int rv, char **detail)
+{
+	if (rv != BK_OK && rv != BK_E_NOMEM && *detail == NULL)
+		*detail = bk_strdup(bk_strerror(rv));
+	return rv;
+}
+
 int
 saml_logout_verify(const struct saml_tenant *t, const char *query,
     time_t now, struct saml_logout_msg *out, char **detail)
@@ -514,7 +523,7 @@ saml_logout_verify(const struct saml_tenant *t, const char *query,
 	}
 	if ((rv = saml_lq_verify(t, &q, out, detail)) != BK_OK ||
 	    (rv = saml_lq_inflate(&q, &xml, &len, detail)) != BK_OK)
-		return rv;
+		return saml_lm_done(rv, detail);
 	if ((rv = saml_xml_parse(xml, len, SAML_XML_LIMITS, &doc, &why)) !=
 	    BK_OK)
 		*detail = why != NULL ? bk_strdup(why) : NULL;
@@ -525,7 +534,7 @@ saml_logout_verify(const struct saml_tenant *t, const char *query,
 		xmlFreeDoc(doc);
 	free(why);
 	free(xml);
-	return rv;
+	return saml_lm_done(rv, detail);
 }
 
 /*
@@ -616,7 +625,7 @@ saml_logout_verify_post(const struct saml_tenant *t, const char *param,
 		xmlFreeDoc(doc);
 	free(why);
 	free(xml);
-	return rv;
+	return saml_lm_done(rv, detail);
 }
 
 /* --- what the broker sends --- */
