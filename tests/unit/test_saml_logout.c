@@ -37,13 +37,14 @@
 #define SHA1	"http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 
 static struct saml_tenant *
-lo_tenant(const char *md)
+lo_tenant_sha1(const char *md, int allow_sha1)
 {
 	struct saml_tenant	*t = NULL;
 	struct saml_sp_params	 p;
 	char			*why = NULL;
 
 	memset(&p, 0, sizeof(p));
+	p.allow_sha1 = allow_sha1;
 	p.tenant_id = "t";
 	p.sp_entity_id = "https://broker.test/sp";
 	p.acs_url = "https://broker.test/acs";
@@ -52,6 +53,12 @@ lo_tenant(const char *md)
 	p.clock_skew = 60;
 	assert_int_equal(saml_tenant_new(&p, &t, &why), BK_OK);
 	return t;
+}
+
+static struct saml_tenant *
+lo_tenant(const char *md)
+{
+	return lo_tenant_sha1(md, 0);
 }
 
 /* RSA-SHA256 (or SHA-1) of s with the key file, base64. */
@@ -122,7 +129,7 @@ lo_query(const char *param, const char *xml, enum lo_how how)
 		/* the same query with SigAlg rsa-sha1 */
 		assert_non_null(esc = strstr(q, "&SigAlg="));
 		*esc = '\0';
-		n = strlen(q) + 64;
+		n = strlen(q) + 128;
 		assert_non_null(url = malloc(n));
 		snprintf(url, n, "%s&SigAlg=%s", q,
 		    "http%3A%2F%2Fwww.w3.org%2F2000%2F09%2Fxmldsig%23rsa-sha1");
@@ -420,6 +427,28 @@ test_build(void **state)
 	saml_redirect_cleanup(&r);
 }
 
+/* RSA-SHA1 only where the tenant allows it. */
+static void
+test_sha1_allowed(void **state)
+{
+	struct saml_tenant	*t = lo_tenant_sha1(KEYDIR "/idp-metadata-slo.xml",
+	    1);
+	struct saml_logout_msg	 m;
+	char			*x = lo_request_xml("_s1", IDP, DEST, II, NULL);
+	char			*q = lo_query("SAMLRequest", x, LO_SHA1);
+
+	(void)state;
+	assert_int_equal(lo_verify(t, q, &m), BK_OK);
+	assert_string_equal(m.sig_alg, SHA1);
+	saml_logout_cleanup(&m);
+	assert_int_equal(lo_verify(*state != NULL ? *state : t, q, &m),
+	    BK_E_SAML_SLO_SIG_ALG);
+	saml_logout_cleanup(&m);
+	saml_tenant_free(t);
+	free(q);
+	free(x);
+}
+
 /* The HTTP-POST binding: the root's XML signature is required. */
 static void
 test_post(void **state)
@@ -512,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_query_shape),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_sha1_allowed),
 		cmocka_unit_test(test_post),
 		cmocka_unit_test(test_no_slo),
 	};
