@@ -191,7 +191,7 @@ front_slo_logout(struct front_req *req, const struct conf_tenant *t,
 	rec.rid = key;
 	rec.bind = bind;
 	rec.user = req->fl.user;
-	store_signin_put(req->f->store, t->id, &rec, FRONT_AUTHN_TTL,
+	store_signin_put(front_store(req->f, t), t->id, &rec, FRONT_AUTHN_TTL,
 	    front_slo_kept, req);
 	return 1;
 }
@@ -237,7 +237,7 @@ front_slo_response(struct front_req *req, struct front_slo *s)
 	bk_sha256_hex(corr, strlen(corr), bind);
 	bk_strfree_secret(corr);
 	snprintf(key, sizeof(key), "slo:%s", s->m.in_response_to);
-	store_signin_take(req->f->store, req->t->id, key, bind,
+	store_signin_take(front_req_store(req), req->t->id, key, bind,
 	    front_slo_taken, req);
 }
 
@@ -325,7 +325,7 @@ front_slo_request(struct front_req *req, struct front_slo *s)
 	in.n_si = s->m.n_si;
 	in.proof = proof.data;
 	in.proof_ttl = FRONT_SLO_REPLAY_TTL + req->t->saml.clock_skew;
-	store_slo_end(req->f->store, &in, front_slo_ended, req);
+	store_slo_end(front_req_store(req), &in, front_slo_ended, req);
 	bk_buf_free(&proof);
 }
 
