@@ -47,6 +47,21 @@ static const int audit_agg_oidc[] = {
 	BK_E_HTTP_PARAM_NAME,
 };
 
+/*
+ * Single logout's messages before a verified signature (saml_logout.c;
+ * one that verified has a cert_fp and is never counted, front_durable.c).
+ */
+static const int audit_agg_slo[] = {
+	BK_E_SAML_SLO_PARAM, BK_E_SAML_SLO_TOOBIG, BK_E_SAML_SLO_UNSIGNED,
+	BK_E_SAML_SLO_SIG_ALG, BK_E_SAML_SLO_SIGNATURE, BK_E_SAML_SLO_MALFORMED,
+	BK_E_SAML_XML, BK_E_SAML_DTD, BK_E_SAML_SIG_SHAPE, BK_E_SAML_DUP_ID,
+	BK_E_SAML_XML_DEPTH, BK_E_SAML_XML_NODES, BK_E_SAML_XML_ATTRS,
+	BK_E_SAML_XML_ATTRS_TOTAL, BK_E_SAML_XML_NS, BK_E_SAML_XML_NS_SCOPE,
+	BK_E_SAML_XML_NS_TOTAL, BK_E_SAML_XML_ENCODING, BK_E_HTTP_BADPARAM,
+	BK_E_HTTP_DUPPARAM, BK_E_HTTP_BODY_TOOBIG, BK_E_HTTP_CTYPE,
+	BK_E_HTTP_PARAM_COUNT, BK_E_HTTP_PARAM_NAME,
+};
+
 struct audit_agg_ent {
 	char		 addr[64];
 	char		 tenant[72];
@@ -89,6 +104,10 @@ audit_agg_is_junk(const char *event, int rv)
 		    rv);
 	if (strcmp(event, "id_token") == 0)
 		return audit_agg_in(audit_agg_oidc, BK_NELEM(audit_agg_oidc),
+		    rv);
+	if (strcmp(event, "slo_request") == 0 ||
+	    strcmp(event, "slo_response") == 0)
+		return audit_agg_in(audit_agg_slo, BK_NELEM(audit_agg_slo),
 		    rv);
 	return 0;
 }

@@ -43,6 +43,9 @@ front_flow_cleanup(struct front_flow *fl)
 	free(fl->sig_alg);
 	free(fl->digest_alg);
 	free(fl->key_id);
+	free(fl->nid_format);
+	free(fl->nid_nq);
+	free(fl->nid_spnq);
 	free(fl->before);
 	free(fl->after);
 	bk_strfree_secret(fl->tx);
@@ -471,6 +474,14 @@ flow_session_rec(struct front_req *req, struct rec_session *r)
 	r->assertion_id = req->fl.assertion_id;
 	r->exp = req->fl.sess_exp;
 	snprintf(r->gen, sizeof(r->gen), "%s", req->fl.gen);
+	if (req->fl.upstream == CONF_LOGIN_SAML) {
+		/* what single logout names (front_slo.c) */
+		r->name_id = req->fl.name_id;
+		r->nid_format = req->fl.nid_format;
+		r->nid_nq = req->fl.nid_nq;
+		r->nid_spnq = req->fl.nid_spnq;
+		r->session_index = req->fl.session_index;
+	}
 }
 
 /* The grant to issue: a consent transaction, a code, or none. */

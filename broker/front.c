@@ -68,6 +68,8 @@ static const struct front_route front_routes[] = {
 	{ "saml/login", EVHTTP_REQ_GET, 1, MR_SAML_LOGIN, front_saml_login,
 	    NULL },
 	{ "saml/acs", EVHTTP_REQ_POST, 1, MR_ACS, NULL, front_saml_acs },
+	{ "saml/slo", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_LOGOUT,
+	    front_saml_slo, front_saml_slo_post },
 	{ "consent", EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1, MR_CONSENT,
 	    front_consent_get,
 	    front_consent_post },
@@ -386,6 +388,9 @@ front_dispatch(struct front_req *req, struct evhttp_request *ev)
 	}
 	if (query != NULL &&
 	    (rv = front_params_parse(query, strlen(query), &req->q)) != BK_OK) {
+		/* a logout message is refused with its record */
+		if (rt->get == front_saml_slo)
+			(void)front_audit(req, "slo_request", rv, "query");
 		front_error(req, rv, NULL);
 		return;
 	}

@@ -62,6 +62,9 @@ front_consent_load(struct front_req *req, const struct rec_grant *g,
 		return BK_E_HTTP_NOCOOKIE;
 	if (g->client_id == NULL || (!g->idp_init && g->redirect_uri == NULL))
 		return BK_E_STORE_RECORD;
+	/* the code names its session: a sign-out of it ends the token */
+	bk_strfree_secret(req->fl.session);
+	req->fl.session = bk_strdup(session);
 	front_set_str(&req->fl.internal_id, g->internal_id);
 	front_set_str(&req->fl.user, g->user);
 	front_set_str(&req->fl.sfdc_key, g->sfdc_key);

@@ -99,6 +99,8 @@ struct front_flow {
 	/* and what the audit records of it (flow_note()) */
 	char	*name_id, *issue_instant, *authn_instant, *session_index;
 	char	*sig_alg, *digest_alg, *key_id;
+	/* the NameID's Format and qualifiers, for single logout */
+	char	*nid_format, *nid_nq, *nid_spnq;
 	/* a change's record: JSON object texts, and who made it */
 	char	*before, *after;
 	const char *credential;
@@ -349,6 +351,22 @@ void	front_oauth_introspect(struct front_req *req);
 void	front_oauth_revoke(struct front_req *req);
 void	front_oauth_wellknown(struct front_req *req);
 void	front_logout(struct front_req *req);
+/* front_slo.c: SAML single logout (issue 11 item 2) */
+void	front_saml_slo(struct front_req *req);
+void	front_saml_slo_post(struct front_req *req);
+/**
+ * /logout found sess of tenant t: 1 (and its NameID kept in req->fl) when
+ * t's IdP takes a LogoutRequest for it.
+ */
+int	front_slo_candidate(struct front_req *req,
+	    const struct conf_tenant *t, const struct rec_session *sess);
+/**
+ * After /logout ended this browser's sessions: send the LogoutRequest for
+ * the candidate's session (t, user).  0: nothing sent (?local=1), the
+ * caller answers; 1: the request is answered (req->aux replaced).
+ */
+int	front_slo_logout(struct front_req *req, const struct conf_tenant *t,
+	    const char *user, const char *internal_id);
 void	front_consent_get(struct front_req *req);
 void	front_consent_post(struct front_req *req);
 void	front_admin_cb(struct evhttp_request *ev, void *arg);

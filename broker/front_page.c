@@ -447,6 +447,19 @@ front_page_signed_out(struct front_req *req)
 }
 
 void
+front_page_signed_out_slo(struct front_req *req, int idp_confirmed)
+{
+	char	*next = front_page_next(req);
+
+	front_page_render(req, 200, "Signed out", idp_confirmed ?
+	    "<p>You are signed out here and at Salesforce.</p>" :
+	    "<p>You are signed out here only: Salesforce did not confirm "
+	    "the sign-out, so your Salesforce session may still be open. "
+	    "Sign out in Salesforce, or close the browser.</p>", next);
+	free(next);
+}
+
+void
 front_page_signed_in(struct front_req *req, int status, const char *user)
 {
 	const struct conf_tenant *t = front_page_tenant(req);

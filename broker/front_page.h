@@ -65,6 +65,11 @@ void	front_page_consent(struct front_req *req, const char *user,
 
 /** "Signed out" (200) with the next steps.  Ends the request. */
 void	front_page_signed_out(struct front_req *req);
+/**
+ * "Signed out" after single logout: here and at the IdP (idp_confirmed),
+ * or here only.  Ends the request.
+ */
+void	front_page_signed_out_slo(struct front_req *req, int idp_confirmed);
 
 /**
  * The panel's origins ("scheme://host[:port]" of each redirect URI and of

@@ -243,6 +243,9 @@ front_saml_acs(struct front_req *req)
 	    !req->t->saml.allow_idp_initiated)
 		flow_refuse(req, BK_E_SAML_UNSOLICITED, NULL);
 	else {
+		front_set_str(&req->fl.nid_format, res.name_id_format);
+		front_set_str(&req->fl.nid_nq, res.name_qualifier);
+		front_set_str(&req->fl.nid_spnq, res.sp_name_qualifier);
 		front_acs_identity(req, &res, sfdc, &id);
 		flow_signin(req, &id);
 	}

@@ -400,6 +400,9 @@ struct front_logout {
 	char			*cookie[FRONT_LOGOUT_MAX];
 	char			*user[FRONT_LOGOUT_MAX];
 	char			*internal_id[FRONT_LOGOUT_MAX];
+	/* the session a SAML LogoutRequest is sent for (front_slo.c) */
+	int			 slo;
+	size_t			 slo_i;
 };
 
 static void
@@ -438,6 +441,9 @@ front_logout_cb(void *arg, int rv)
 		    NULL : "session unknown or expired");
 	}
 	req->t = lo->n > 0 ? lo->t[0] : NULL;
+	if (lo->slo && front_slo_logout(req, lo->t[lo->slo_i],
+	    lo->user[lo->slo_i], lo->internal_id[lo->slo_i]))
+		return;
 	front_page_signed_out(req);
 }
 
@@ -453,6 +459,11 @@ front_logout_found(void *arg, int rv, const struct store_session_found *f)
 	if (rv == BK_OK && f->found) {
 		lo->user[lo->i] = bk_strdup(f->sess.user);
 		lo->internal_id[lo->i] = bk_strdup(f->sess.internal_id);
+		if (!lo->slo && front_slo_candidate(req, lo->t[lo->i],
+		    &f->sess)) {
+			lo->slo = 1;
+			lo->slo_i = lo->i;
+		}
 	}
 	lo->i++;
 	front_logout_next(req);

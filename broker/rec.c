@@ -37,6 +37,7 @@ static const struct rec_field rec_signin_f[] = {
 	F(struct rec_signin, challenge, RT_STR, 0),
 	F(struct rec_signin, nonce, RT_STR, 0),
 	F(struct rec_signin, verifier, RT_STR, 0),
+	F(struct rec_signin, user, RT_STR, 0),
 	{ NULL, RT_STR, 0, 0 }
 };
 
@@ -48,6 +49,11 @@ static const struct rec_field rec_session_f[] = {
 	F(struct rec_session, issuer, RT_STR, 0),
 	F(struct rec_session, assertion_id, RT_STR, 0),
 	F(struct rec_session, gen, RT_GEN, 1),
+	F(struct rec_session, name_id, RT_STR, 0),
+	F(struct rec_session, nid_format, RT_STR, 0),
+	F(struct rec_session, nid_nq, RT_STR, 0),
+	F(struct rec_session, nid_spnq, RT_STR, 0),
+	F(struct rec_session, session_index, RT_STR, 0),
 	{ NULL, RT_STR, 0, 0 }
 };
 

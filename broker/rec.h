@@ -47,6 +47,8 @@ struct rec_signin {
 	char	*client_id, *redirect_uri, *state, *challenge;
 	/* OAuth upstream: digest of the nonce sent, the PKCE verifier */
 	char	*nonce, *verifier;
+	/* SAML LogoutRequest (rid "slo:<ID>"): whom it signs out */
+	char	*user;
 };
 
 /* A browser session (sess:<sha256(cookie)>). */
@@ -55,6 +57,8 @@ struct rec_session {
 	char	*issuer, *assertion_id;
 	time_t	 exp;
 	char	 gen[REC_GEN_MAX + 1];
+	/* SAML single logout: the NameID as received, its SessionIndex */
+	char	*name_id, *nid_format, *nid_nq, *nid_spnq, *session_index;
 };
 
 /* A code or a consent transaction (code:, ctx:<sha256(secret)>). */

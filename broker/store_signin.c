@@ -134,7 +134,9 @@ const char store_lua_session_authz[] =
  *       4 revocation generations.
  * ARGV: 1 client_id, 2 redirect_uri, 3 S256(code_verifier), 4 digest of
  *       the new token, 5 token key prefix, 6 token-index prefix, 7 tenant,
- *       8 now, 9 session_ttl, 10 tombstone TTL.
+ *       8 now, 9 session_ttl, 10 tombstone TTL, 11 the session's
+ *       token-set prefix (stok:, the tokens a sign-out of that session
+ *       ends).
  * Returns {"unknown"} | {"reused", tombstone, revoked 0/1} | {"bad"} |
  *   {"mismatch", code record, "client" | "redirect_uri" | "verifier"} |
  *   {"revoked", code record} |
@@ -186,6 +188,12 @@ const char store_lua_redeem[] =
 	"local utok = ARGV[6] .. o.internal_id\n"
 	"local ty = redis.call('TYPE', utok).ok\n"
 	"if ty ~= 'set' and ty ~= 'none' then return {'badtype'} end\n"
+	"local stok = false\n"
+	"if type(o.sess) == 'string' and o.sess:match('^%x+$') then\n"
+	"  stok = ARGV[11] .. o.sess\n"
+	"  ty = redis.call('TYPE', stok).ok\n"
+	"  if ty ~= 'set' and ty ~= 'none' then return {'badtype'} end\n"
+	"end\n"
 	"local tkey = ARGV[5] .. ARGV[4]\n"
 	"local rec = cjson.encode({v = 1, tenant = ARGV[7], client_id = "
 	    "o.client_id,\n"
@@ -199,6 +207,11 @@ const char store_lua_redeem[] =
 	"redis.call('SADD', utok, tkey)\n"
 	"if redis.call('TTL', utok) < ttl then redis.call('EXPIRE', utok, ttl) "
 	    "end\n"
+	"if stok then\n"
+	"  redis.call('SADD', stok, tkey)\n"
+	"  if redis.call('TTL', stok) < ttl then redis.call('EXPIRE', stok, "
+	    "ttl) end\n"
+	"end\n"
 	"return {'ok', rec, ttl}\n";
 
 /*
@@ -242,6 +255,7 @@ struct sop {
 		store_redeem_cb		*redeem;
 		store_token_cb		*token;
 		store_revoke_cb		*revoke;
+		store_slo_cb		*slo;
 	} cb;
 	int	 flag;	/* per operation: request given, take, ... */
 	void	*ctx;	/* per operation: store_code_redeem's wait */
@@ -629,7 +643,7 @@ store_session_authz(struct store *s, const char *tenant, const char *cookie,
 
 /* The ARGV of store_lua_issue; every string it owns is freed with it. */
 struct issue_argv {
-	const char	*a[24];
+	const char	*a[28];
 	char		*own[12];
 	size_t		 n, nown;
 	int		 nomem;
@@ -709,7 +723,9 @@ store_issue(struct store *s, const struct store_issue_in *in,
 {
 	struct sop		*o = sop_new(arg, issue_reply);
 	struct issue_argv	 v;
+	char			 sdig[BK_DIGEST_HEX + 1];
 	size_t			 i, at;
+	int			 slo;
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM);
@@ -724,10 +740,19 @@ store_issue(struct store *s, const struct store_issue_in *in,
 	iv_add(&v, v.nsets);
 	snprintf(v.nsets, sizeof(v.nsets), "%d", issue_sets(&v, in));
 	/* The user's session index, for "revoke every session of a user". */
-	iv_add(&v, in->session != NULL ? "1" : "0");
+	slo = in->session != NULL && in->sess->name_id != NULL;
+	iv_add(&v, slo ? "2" : in->session != NULL ? "1" : "0");
 	if (in->session != NULL) {
 		iv_own(&v, store_key(in->tenant, "usess", in->internal_id));
 		iv_add(&v, v.a[at + 1]);	/* the session's key */
+		iv_add(&v, v.ttl[0]);
+	}
+	/* The NameID's sessions, for single logout from the IdP. */
+	if (slo) {
+		bk_sha256_hex(in->session, strlen(in->session), sdig);
+		iv_own(&v, store_key_digest(in->tenant, "slo",
+		    in->sess->name_id));
+		iv_add(&v, sdig);
 		iv_add(&v, v.ttl[0]);
 	}
 	if (v.nomem)
@@ -934,7 +959,7 @@ redeem_send_waiting(struct store *s, struct sop *o, const char **args)
 	o->reply = redeem_wait_reply;
 	o->drop = redeem_wait_drop;
 	w->rv = BK_E_STORE_DOWN;
-	sop_eval(s, k, store_lua_redeem, 4, 14, args);
+	sop_eval(s, k, store_lua_redeem, 4, 15, args);
 	sop_cmd(s, o, 3, argv);
 }
 
@@ -945,7 +970,7 @@ store_code_redeem(struct store *s, const struct store_redeem_in *in,
 	struct sop	*o = sop_new(arg, redeem_reply);
 	struct skeys	 ks;
 	char		 tdig[BK_DIGEST_HEX + 1], now[24], sttl[24], cttl[24];
-	const char	*args[14];
+	const char	*args[15];
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -973,12 +998,13 @@ store_code_redeem(struct store *s, const struct store_redeem_in *in,
 	args[11] = now;
 	args[12] = sttl;
 	args[13] = cttl;
+	args[14] = skeys_add(&ks, store_key(in->tenant, "stok", ""));
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else if (s->replicas > 0)
 		redeem_send_waiting(s, o, args);
 	else
-		sop_eval(s, o, store_lua_redeem, 4, 14, args);
+		sop_eval(s, o, store_lua_redeem, 4, 15, args);
 	skeys_free(&ks);
 }
 
@@ -1043,13 +1069,91 @@ store_token_revoke(struct store *s, const char *tenant, const char *token,
 
 /* --- sign-out --- */
 
+/*
+ * End one browser session and every panel token minted from it: the
+ * session key, its token set, and their entries in the user's indexes.
+ * p is the tenant's key prefix, d the digest of the session cookie.
+ */
+#define LUA_END_SESSION_FN \
+	"local function end_session(p, d)\n" \
+	"  local sk, tk = p .. 'sess:' .. d, p .. 'stok:' .. d\n" \
+	"  local s = redis.call('GET', sk)\n" \
+	"  local id, n = false, 0\n" \
+	"  if s then\n" \
+	"    local ok, o = pcall(cjson.decode, s)\n" \
+	"    if ok and type(o) == 'table' and type(o.internal_id) == " \
+	    "'string' then\n" \
+	"      id = o.internal_id\n" \
+	"    end\n" \
+	"  end\n" \
+	"  if redis.call('TYPE', tk).ok == 'set' then\n" \
+	"    for _, k in ipairs(redis.call('SMEMBERS', tk)) do\n" \
+	"      n = n + redis.call('DEL', k)\n" \
+	"      if id then redis.call('SREM', p .. 'utok:' .. id, k) end\n" \
+	"    end\n" \
+	"  end\n" \
+	"  if id then redis.call('SREM', p .. 'usess:' .. id, sk) end\n" \
+	"  redis.call('DEL', sk, tk)\n" \
+	"  return s, n\n" \
+	"end\n"
+
+/*
+ * Sign-out in this browser: n sessions, each with its tokens, in one step.
+ * ARGV: n x (tenant key prefix, digest of the session cookie).
+ * Returns "OK".
+ */
+const char store_lua_sessions_end[] =
+	LUA_END_SESSION_FN
+	"for i = 1, #ARGV, 2 do end_session(ARGV[i], ARGV[i + 1]) end\n"
+	"return 'OK'\n";
+
+/*
+ * Single logout from the IdP: the sessions of one NameID (and, when the
+ * LogoutRequest names any, of one of its SessionIndex values), each with
+ * its tokens, after the request's ID is remembered (replay).  A session
+ * of another NameID is never touched, even if listed.
+ * ARGV: 1 tenant key prefix, 2 the NameID's session index key, 3 NameID,
+ *   4 replay key, 5 replay TTL, 6 count of SessionIndex values, 7.. them.
+ * Returns {"replay"} | {"ok", n x (session record, tokens ended)}.
+ */
+const char store_lua_slo_end[] =
+	LUA_END_SESSION_FN
+	"if redis.call('SET', ARGV[4], '1', 'NX', 'EX', ARGV[5]) == false "
+	    "then\n"
+	"  return {'replay'}\n"
+	"end\n"
+	"local out = {'ok'}\n"
+	"if redis.call('TYPE', ARGV[2]).ok ~= 'set' then return out end\n"
+	"local n = tonumber(ARGV[6])\n"
+	"for _, d in ipairs(redis.call('SMEMBERS', ARGV[2])) do\n"
+	"  local s = redis.call('GET', ARGV[1] .. 'sess:' .. d)\n"
+	"  local ok, o = false, nil\n"
+	"  if s then ok, o = pcall(cjson.decode, s) end\n"
+	"  if not s then\n"
+	"    redis.call('SREM', ARGV[2], d)\n"
+	"  elseif ok and type(o) == 'table' and o.name_id == ARGV[3] then\n"
+	"    local m = n == 0\n"
+	"    for i = 1, n do\n"
+	"      if o.session_index == ARGV[6 + i] then m = true end\n"
+	"    end\n"
+	"    if m then\n"
+	"      local rec, t = end_session(ARGV[1], d)\n"
+	"      redis.call('SREM', ARGV[2], d)\n"
+	"      out[#out + 1] = rec\n"
+	"      out[#out + 1] = t\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
+
 void
 store_sessions_end(struct store *s, size_t n, const char *const *tenants,
     const char *const *cookies, store_done_cb *cb, void *arg)
 {
 	struct sop	*o = sop_new(arg, signin_put_reply);
 	struct skeys	 ks;
-	const char	*argv[1 + BK_NELEM(ks.k)];
+	const char	*argv[2 * BK_NELEM(ks.k)];
+	char		 d[BK_NELEM(ks.k)][BK_DIGEST_HEX + 1];
 	size_t		 i;
 
 	if (o == NULL) {
@@ -1058,15 +1162,76 @@ store_sessions_end(struct store *s, size_t n, const char *const *tenants,
 	}
 	memset(&ks, 0, sizeof(ks));
 	o->cb.done = cb;
-	argv[0] = "DEL";
-	for (i = 0; i < n && i < BK_NELEM(ks.k); i++)
-		argv[1 + i] = skeys_add(&ks, store_key_digest(tenants[i],
-		    "sess", cookies[i]));
+	for (i = 0; i < n && i < BK_NELEM(ks.k); i++) {
+		argv[2 * i] = skeys_add(&ks, store_key(tenants[i], "", NULL));
+		bk_sha256_hex(cookies[i], strlen(cookies[i]), d[i]);
+		argv[2 * i + 1] = d[i];
+	}
 	if (n == 0)
 		sop_done(BK_OK, NULL, o);
 	else if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else
-		sop_cmd(s, o, (int)(1 + i), argv);
+		sop_eval(s, o, store_lua_sessions_end, 0, (int)(2 * i), argv);
+	skeys_free(&ks);
+}
+
+static void
+slo_end_reply(struct sop *o, int rv, const struct store_reply *r)
+{
+	struct store_slo_ended	 e;
+	size_t			 i, n;
+
+	memset(&e, 0, sizeof(e));
+	if (rv == BK_OK && store_reply_is(store_reply_elem(r, 0), "replay"))
+		e.replay = 1;
+	else if (rv == BK_OK && !store_reply_is(store_reply_elem(r, 0), "ok"))
+		rv = BK_E_STORE_RECORD;
+	n = rv == BK_OK && !e.replay ? store_reply_count(r) : 0;
+	for (i = 1; i + 1 < n && e.n < BK_NELEM(e.sess); i += 2) {
+		/* an unreadable record still ended: counted, unnamed */
+		(void)reply_elem_rec(r, i, REC_SESSION, &e.sess[e.n]);
+		e.tokens += store_reply_int(store_reply_elem(r, i + 1));
+		e.n++;
+	}
+	if (n > 1)
+		e.total = (n - 1) / 2;
+	o->cb.slo(o->arg, rv, rv == BK_OK ? &e : NULL);
+	for (i = 0; i < e.n; i++)
+		rec_cleanup(REC_SESSION, &e.sess[i]);
+}
+
+void
+store_slo_end(struct store *s, const struct store_slo_in *in,
+    store_slo_cb *cb, void *arg)
+{
+	struct sop	*o = sop_new(arg, slo_end_reply);
+	struct skeys	 ks;
+	const char	*argv[6 + 4];
+	char		 ttl[24], cnt[8];
+	size_t		 i;
+
+	if (o == NULL) {
+		cb(arg, BK_E_NOMEM, NULL);
+		return;
+	}
+	memset(&ks, 0, sizeof(ks));
+	o->cb.slo = cb;
+	argv[0] = skeys_add(&ks, store_key(in->tenant, "", NULL));
+	argv[1] = skeys_add(&ks, store_key_digest(in->tenant, "slo",
+	    in->name_id));
+	argv[2] = in->name_id;
+	argv[3] = skeys_add(&ks, store_key_digest(in->tenant, "sloreplay",
+	    in->proof));
+	ttl_str(ttl, sizeof(ttl), in->proof_ttl < 60 ? 60 : in->proof_ttl);
+	argv[4] = ttl;
+	for (i = 0; i < in->n_si && i < 4; i++)
+		argv[6 + i] = in->session_index[i];
+	snprintf(cnt, sizeof(cnt), "%zu", i);
+	argv[5] = cnt;
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_slo_end, 0, (int)(6 + i), argv);
 	skeys_free(&ks);
 }

@@ -194,7 +194,10 @@ void	store_token_revoke(struct store *s, const char *tenant,
 	    const char *token, const char *client_id, store_revoke_cb *cb,
 	    void *arg);
 
-/** End browser sessions: n (tenant, cookie) pairs. */
+/**
+ * End browser sessions: n (tenant, cookie) pairs, at most 8, each with
+ * the panel tokens minted from it, in one step.
+ */
 void	store_sessions_end(struct store *s, size_t n,
 	    const char *const *tenants, const char *const *cookies,
 	    store_done_cb *cb, void *arg);
@@ -206,5 +209,31 @@ struct store_map;
 void	store_map_sessions_end(const struct store_map *m, size_t n,
 	    const char *const *tenants, const char *const *cookies,
 	    store_done_cb *cb, void *arg);
+
+/* Single logout from the IdP (store_slo_end). */
+struct store_slo_in {
+	const char	*tenant;
+	const char	*name_id;
+	const char	*const *session_index;	/* none: every session */
+	size_t		 n_si;			/* at most 4 */
+	const char	*proof;		/* issuer + LogoutRequest ID */
+	long		 proof_ttl;
+};
+struct store_slo_ended {
+	int			 replay;	/* the request was seen */
+	size_t			 total;		/* sessions ended */
+	size_t			 n;		/* of them, in sess[] */
+	struct rec_session	 sess[8];	/* zeroed when unreadable */
+	long long		 tokens;	/* panel tokens ended */
+};
+typedef void store_slo_cb(void *arg, int rv,
+    const struct store_slo_ended *e);
+/**
+ * Remember the LogoutRequest (replay), then end the sessions of the NameID
+ * (those of one of the SessionIndex values when given) and their tokens,
+ * in one step; another NameID's sessions are never ended.
+ */
+void	store_slo_end(struct store *s, const struct store_slo_in *in,
+	    store_slo_cb *cb, void *arg);
 
 #endif /* BK_STORE_SIGNIN_H */

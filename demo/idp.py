@@ -16,7 +16,8 @@ auto-submitting form.
 
 Routes: GET /idp/sso?SAMLRequest=... (login form, or an answer at once when the browser already has
 a demo Salesforce session), POST /idp/login, GET /idp/ (the "App launcher": IdP-initiated sign-in
-to the demo tenant), GET /idp/launch, GET|POST /idp/logout, GET /idp/metadata, GET /idp/_stats.
+to the demo tenant), GET /idp/launch, GET|POST /idp/logout (with a SAMLRequest: SAML single logout,
+HTTP-Redirect), GET /idp/metadata, GET /idp/_stats.
 Standard library (http.server) + lasso + lxml only.  Listens on 127.0.0.1 only.
 """
 import argparse
@@ -64,6 +65,7 @@ def cert_b64(path):
 
 def metadata_xml(cert, base_url, entity):
     sso = base_url.rstrip('/') + '/idp/sso'
+    slo = base_url.rstrip('/') + '/idp/logout'
     return f'''<?xml version="1.0" encoding="UTF-8"?>
 <!-- sso-broker DEMO IdP (not for production) -->
 <md:EntityDescriptor xmlns:md="{NS['md']}" xmlns:ds="{NS['ds']}" entityID="{html.escape(entity)}">
@@ -71,6 +73,7 @@ def metadata_xml(cert, base_url, entity):
     <md:KeyDescriptor use="signing">
       <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64(cert)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
     </md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{html.escape(slo)}"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
     <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{html.escape(sso)}"/>
   </md:IDPSSODescriptor>
@@ -117,7 +120,9 @@ class IdP:
         self.lock = threading.Lock()
         self.server = None
         self.sp_entity = None
-        self.stats = {'sso_requests': 0, 'login_forms': 0, 'responses': 0, 'failed_logins': 0}
+        self.stats = {'sso_requests': 0, 'login_forms': 0, 'responses': 0, 'failed_logins': 0,
+                      'slo_requests': 0}
+        self.lasso_sessions = {}    # username -> lasso session dump (single logout)
 
     # --- lasso server, built lazily: the broker may start after us ---
     def lasso_server(self):
@@ -224,6 +229,8 @@ class IdP:
         self.check_signed(login.msgBody)
         with self.lock:
             self.stats['responses'] += 1
+            if login.session is not None:
+                self.lasso_sessions[user] = login.session.dump()
         log(f'response for {user} to {login.msgUrl} ({"SP" if query is not None else "IdP"}-initiated)')
         return login.msgUrl, login.msgBody, login.msgRelayState
 
@@ -303,6 +310,8 @@ mallory@demo.example (not mapped). Password: <code>demo</code>.</p>'''
                 return self.launcher()
             if u.path == '/idp/launch':
                 return self.launch()
+            if u.path == '/idp/logout' and 'SAMLRequest' in q:
+                return self.slo(u.query)
             if u.path == '/idp/logout':
                 return self.logout()
             if u.path == '/idp/metadata':
@@ -414,6 +423,28 @@ mallory@demo.example (not mapped). Password: <code>demo</code>.</p>'''
     def logout(self):
         self.idp.end_session(self)
         self.redirect('/idp/', [self.session_cookie('', 0)])
+
+    def slo(self, query):
+        """Single logout from the broker (HTTP-Redirect): lasso checks the LogoutRequest's
+        signature with the SP certificate of the broker's metadata; the demo Salesforce session
+        ends and a signed LogoutResponse goes back to the broker's SingleLogoutService."""
+        lo = lasso.Logout(self.idp.lasso_server())
+        lo.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
+        user = self.idp.session_user(self)
+        with self.idp.lock:
+            self.idp.stats['slo_requests'] += 1
+            dump = self.idp.lasso_sessions.pop(user, None) if user else None
+        if dump:
+            lo.setSessionFromDump(dump)
+        lo.processRequestMsg(query)
+        try:
+            lo.validateRequest()
+        except lasso.Error as e:    # no lasso session: lasso sets the failure status itself
+            log(f'logout validateRequest: {e}')
+        self.idp.end_session(self)
+        lo.buildResponseMsg()
+        log(f'single logout of {user or "(no session)"}')
+        self.redirect(lo.msgUrl, [self.session_cookie('', 0)])
 
 
 def serve(args):

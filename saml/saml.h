@@ -67,6 +67,9 @@ struct saml_tenant_info {
 	struct saml_cert_info sp_cert;	/* sp_cert (the metadata's key) */
 	/* sp_next_cert, the rollover encryption key (not_after 0: none) */
 	struct saml_cert_info sp_next_cert;
+	/* SingleLogoutService, HTTP-Redirect: Location, ResponseLocation */
+	char	idp_slo_url[1024];		/* "" if the IdP has none */
+	char	idp_slo_response_url[1024];	/* "" if none given */
 };
 
 /** Verified facts from one Response.  Strings are returned-owned. */
@@ -93,6 +96,8 @@ struct saml_result {
 	char	*name_id;
 	char	*issue_instant, *authn_instant, *session_index;
 	char	*sig_alg, *digest_alg;
+	/* the NameID's attributes as received, for single logout */
+	char	*name_id_format, *name_qualifier, *sp_name_qualifier;
 };
 
 /**
@@ -293,5 +298,78 @@ int	saml_tenant_cert_der(const struct saml_tenant *t, const char *fp,
 int	saml_response_recheck(const char *b64, size_t len,
 	    const unsigned char *der, size_t der_len, int allow_sha1,
 	    struct saml_result *out, char **detail);
+
+/* saml_logout.c: single logout, front channel (issue 11 item 2) */
+#define SAML_LOGOUT_QUERY_MAX	(16 * 1024)	/* the raw query */
+#define SAML_LOGOUT_XML_MAX	(64 * 1024)	/* the inflated message */
+#define SAML_LOGOUT_SI_MAX	4		/* SessionIndex elements */
+#define SAML_STATUS_UNKNOWN_PRINCIPAL \
+	"urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
+#define SAML_STATUS_PARTIAL_LOGOUT \
+	"urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
+
+/** A LogoutRequest or LogoutResponse read from the IdP (strings owned). */
+struct saml_logout_msg {
+	int	 is_response;
+	char	*id, *issuer, *issue_instant, *destination;
+	char	*in_response_to;		/* LogoutResponse */
+	/* LogoutRequest: the NameID, its Format and qualifiers */
+	char	*name_id, *nid_format, *nid_nq, *nid_spnq;
+	char	*session_index[SAML_LOGOUT_SI_MAX];
+	size_t	 n_si;
+	time_t	 not_on_or_after;		/* 0 if absent */
+	char	*status, *status2;		/* LogoutResponse StatusCodes */
+	char	*relay_state;			/* decoded, <= 80 bytes */
+	char	*sig_alg;
+	char	 cert_fingerprint[SAML_FP_LEN + 1];
+};
+void	saml_logout_cleanup(struct saml_logout_msg *m);
+
+/** Whom a LogoutRequest we send names (borrowed; NULL: absent). */
+struct saml_logout_who {
+	const char *name_id, *format, *nq, *spnq, *session_index;
+};
+
+/** 1 if the IdP's metadata has an HTTP-Redirect SingleLogoutService. */
+int	saml_tenant_has_slo(const struct saml_tenant *t);
+/**
+ * Verify a LogoutRequest or LogoutResponse of the HTTP-Redirect binding:
+ * query is the raw query string, untrusted.  The checks, in order, are in
+ * saml_logout.c; the first failing one's code is returned.  Replay, the
+ * InResponseTo correlation and the sessions are the caller's.
+ * @param out		cleared on entry; release with saml_logout_cleanup()
+ *			(on failure: what was read, as claimed).
+ * @param detail	returned-owned reason, or NULL.
+ * @return BK_OK, BK_E_SAML_SLO_*, a saml_xml_parse() code, BK_E_NOMEM.
+ */
+int	saml_logout_verify(const struct saml_tenant *t, const char *query,
+	    time_t now, struct saml_logout_msg *out, char **detail);
+/**
+ * The same for the HTTP-POST binding: b64 the SAMLRequest or SAMLResponse
+ * (param) form value, relay its RelayState or NULL; the signature is the
+ * root's enveloped XML signature (the ACS's profile and pinned keys),
+ * checked after the message's own checks (the parse comes first).
+ */
+int	saml_logout_verify_post(const struct saml_tenant *t, const char *param,
+	    const char *b64, const char *relay, time_t now,
+	    struct saml_logout_msg *out, char **detail);
+/** 1 if a verified LogoutResponse's top-level status is Success. */
+int	saml_logout_status_ok(const struct saml_logout_msg *m);
+/**
+ * A LogoutRequest to the IdP's SingleLogoutService (HTTP-Redirect, to be
+ * signed: out->sign is set, out->query is the string to sign).
+ * @return BK_OK, BK_E_SAML_SLO_NOT_CONFIGURED, BK_E_INVAL, BK_E_NOMEM.
+ */
+int	saml_logout_request_build(const struct saml_tenant *t,
+	    const struct saml_logout_who *who, struct saml_redirect *out,
+	    char request_id[SAML_ID_MAX + 1]);
+/**
+ * The LogoutResponse to a verified LogoutRequest: Success when ok, else
+ * Requester/status2 (status2 NULL: Responder), to the ResponseLocation
+ * (or Location); to be signed as above.
+ */
+int	saml_logout_response_build(const struct saml_tenant *t,
+	    const char *in_response_to, const char *status2, int ok,
+	    const char *relay_state, struct saml_redirect *out);
 
 #endif /* BK_SAML_H */

@@ -114,6 +114,8 @@ struct saml_tenant {
 	struct _LassoServer *server;
 	/* metadata_signing_cert: a tenant of that one key (saml_mdurl.c) */
 	struct saml_tenant *md_pin;
+	/* our SingleLogoutService: acs_url with "slo" for "acs" */
+	char		*slo_url;
 	/* encrypted assertions (saml_enc.c): the SP certificates' DER */
 	unsigned char	*enc_der[2];	/* SAML_KEY_CURRENT, SAML_KEY_NEXT */
 	size_t		 enc_der_len[2];
@@ -169,6 +171,9 @@ int	 saml_check_prefix_lists(struct saml_ctx *c);
 int	 saml_si_key(struct saml_ctx *c, xmlNodePtr sig, size_t *which);
 int	 saml_si_key_ready(struct saml_tenant *t, size_t i);
 void	 saml_si_key_free(struct saml_tenant *t, size_t i);
+int	 saml_si_rsa_ok(const struct saml_tenant *t, size_t i, int md,
+	    const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+	    size_t len);
 
 /* saml_sig.c */
 int	 saml_sig_find(xmlNodePtr elem, xmlNodePtr *sig);

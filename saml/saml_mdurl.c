@@ -149,6 +149,11 @@ saml_md_swap(struct saml_tenant *t, struct saml_tenant *n)
 	saml_md_xchg(&t->info.metadata_valid_until,
 	    &n->info.metadata_valid_until,
 	    sizeof(t->info.metadata_valid_until));
+	saml_md_xchg(t->info.idp_slo_url, n->info.idp_slo_url,
+	    sizeof(t->info.idp_slo_url));
+	saml_md_xchg(t->info.idp_slo_response_url,
+	    n->info.idp_slo_response_url,
+	    sizeof(t->info.idp_slo_response_url));
 }
 
 /* "reason" or "reason: entityID" into *detail (returned-owned). */

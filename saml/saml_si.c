@@ -215,8 +215,8 @@ saml_si_key_free(struct saml_tenant *t, size_t i)
 	}
 }
 
-/* 1 if sig is key i's signature of tbs with digest m. */
-static int
+/* 1 if sig is key i's signature of tbs with digest m (saml_logout.c too). */
+int
 saml_si_rsa_ok(const struct saml_tenant *t, size_t i, int md,
     const unsigned char *sig, size_t siglen, const unsigned char *tbs,
     size_t len)

@@ -263,6 +263,43 @@ saml_md_add_cert(struct saml_tenant *t, xmlNodePtr kd, const char **why)
 	return rv;
 }
 
+/* An http(s) URL that fits dst (char[1024]), copied; else -1. */
+static int
+saml_md_url(const char *loc, char *dst, size_t size)
+{
+	if (loc == NULL || (strncmp(loc, "https://", 8) != 0 &&
+	    strncmp(loc, "http://", 7) != 0) || strlen(loc) >= size)
+		return -1;
+	memcpy(dst, loc, strlen(loc) + 1);
+	return 0;
+}
+
+/*
+ * The first HTTP-Redirect SingleLogoutService: Location and the optional
+ * ResponseLocation (single logout, saml_logout.c).  Other bindings are
+ * skipped; a tenant without one logs out locally only.
+ */
+static int
+saml_md_slo(struct saml_tenant *t, xmlNodePtr n, const char **why)
+{
+	const char *v = saml_xml_attr(n, "Binding");
+	const char *rl = saml_xml_attr(n, "ResponseLocation");
+
+	if (!saml_xml_is(n, SAML_NS_MD, "SingleLogoutService") || v == NULL ||
+	    strcmp(v, SAML_BINDING_REDIRECT) != 0 ||
+	    t->info.idp_slo_url[0] != '\0')
+		return BK_OK;
+	*why = "bad HTTP-Redirect SingleLogoutService Location";
+	if (saml_md_url(saml_xml_attr(n, "Location"), t->info.idp_slo_url,
+	    sizeof(t->info.idp_slo_url)) != 0 || (rl != NULL &&
+	    saml_md_url(rl, t->info.idp_slo_response_url,
+	    sizeof(t->info.idp_slo_response_url)) != 0)) {
+		t->info.idp_slo_url[0] = '\0';
+		return BK_E_SAML_METADATA;
+	}
+	return BK_OK;
+}
+
 /* IDPSSODescriptor: SAML 2.0, HTTP-Redirect SSO URL, signing keys. */
 static int
 saml_md_idp(struct saml_tenant *t, xmlNodePtr idp, const char **why)
@@ -289,6 +326,8 @@ saml_md_idp(struct saml_tenant *t, xmlNodePtr idp, const char **why)
 				return BK_E_SAML_METADATA;
 			memcpy(t->info.idp_sso_url, loc, strlen(loc) + 1);
 		}
+		if ((rv = saml_md_slo(t, n, why)) != BK_OK)
+			return rv;
 		if (!saml_xml_is(n, SAML_NS_MD, "KeyDescriptor"))
 			continue;
 		v = saml_xml_attr(n, "use");
@@ -452,6 +491,26 @@ saml_sp_cert_load(const struct saml_sp_params *p, char **der_b64,
 	return rv;
 }
 
+/* Our SingleLogoutService (Redirect, then POST), before NameIDFormat. */
+static int
+saml_sp_metadata_slo(const struct saml_tenant *t, xmlNodePtr sp, xmlNsPtr md)
+{
+	static const char *const bindings[] = { SAML_BINDING_REDIRECT,
+	    SAML_BINDING_POST };
+	xmlNodePtr slo;
+	size_t i;
+
+	for (i = 0; i < BK_NELEM(bindings); i++)
+		if ((slo = xmlNewChild(sp, md, SAML_XC("SingleLogoutService"),
+		    NULL)) == NULL ||
+		    xmlNewProp(slo, SAML_XC("Binding"),
+		    SAML_XC(bindings[i])) == NULL ||
+		    xmlNewProp(slo, SAML_XC("Location"),
+		    SAML_XC(t->slo_url)) == NULL)
+			return BK_E_NOMEM;
+	return BK_OK;
+}
+
 /* SP metadata with libxml2's tree API (no XML built from strings). */
 static int
 saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
@@ -490,6 +549,7 @@ saml_sp_metadata_build(struct saml_tenant *t, const char *cert_b64)
 	    xmlNewTextChild(xd, ds, SAML_XC("X509Certificate"),
 	    SAML_XC(cert_b64)) == NULL ||
 	    saml_enc_metadata_add(t, kd, md) != BK_OK ||
+	    saml_sp_metadata_slo(t, sp, md) != BK_OK ||
 	    xmlNewTextChild(sp, md, SAML_XC("NameIDFormat"),
 	    SAML_XC(SAML_FMT_UNSPEC)) == NULL ||
 	    (acs = xmlNewChild(sp, md, SAML_XC("AssertionConsumerService"),
@@ -552,6 +612,19 @@ saml_lasso_build(struct saml_tenant *t, const struct saml_sp_params *p,
 	return rv;
 }
 
+/* Our SingleLogoutService: the ACS URL's last segment "acs" -> "slo". */
+static char *
+saml_slo_url(const char *acs)
+{
+	size_t	 n = strlen(acs);
+	char	*s;
+
+	if ((s = bk_strdup(acs)) != NULL && n >= 4 &&
+	    strcmp(acs + n - 4, "/acs") == 0)
+		memcpy(s + n - 3, "slo", 3);
+	return s;
+}
+
 static int
 saml_tenant_copy(struct saml_tenant *t, const struct saml_sp_params *p)
 {
@@ -562,7 +635,8 @@ saml_tenant_copy(struct saml_tenant *t, const struct saml_sp_params *p)
 	t->sign_requests = p->sign_requests != 0;
 	if ((t->tenant_id = bk_strdup(p->tenant_id)) == NULL ||
 	    (t->sp_entity_id = bk_strdup(p->sp_entity_id)) == NULL ||
-	    (t->acs_url = bk_strdup(p->acs_url)) == NULL)
+	    (t->acs_url = bk_strdup(p->acs_url)) == NULL ||
+	    (t->slo_url = saml_slo_url(p->acs_url)) == NULL)
 		return BK_E_NOMEM;
 	if (p->username_attribute != NULL && (t->username_attribute =
 	    bk_strdup(p->username_attribute)) == NULL)
@@ -628,6 +702,7 @@ saml_tenant_free(struct saml_tenant *t)
 	free(t->tenant_id);
 	free(t->sp_entity_id);
 	free(t->acs_url);
+	free(t->slo_url);
 	free(t->username_attribute);
 	free(t->sp_metadata);
 	free(t);

@@ -525,6 +525,13 @@ saml_result_facts(struct saml_ctx *c)
 	if (r->name_id == NULL && nid != NULL &&
 	    saml_xml_text(nid, &r->name_id) == BK_E_NOMEM)
 		return BK_E_NOMEM;
+	if ((rv = saml_keep_attr(nid, "Format", 256,
+	    &r->name_id_format)) != BK_OK ||
+	    (rv = saml_keep_attr(nid, "NameQualifier", 1024,
+	    &r->name_qualifier)) != BK_OK ||
+	    (rv = saml_keep_attr(nid, "SPNameQualifier", 1024,
+	    &r->sp_name_qualifier)) != BK_OK)
+		return rv;
 	st = saml_xml_child(c->assertion, SAML_NS_ASSERT, "AuthnStatement");
 	sig = c->assert_sig != NULL ? c->assert_sig : c->resp_sig;
 	/* refused before the Signatures were placed: the ones it has */
@@ -729,6 +736,9 @@ saml_result_cleanup(struct saml_result *r)
 	free(r->in_response_to);
 	free(r->username);
 	free(r->name_id);
+	free(r->name_id_format);
+	free(r->name_qualifier);
+	free(r->sp_name_qualifier);
 	free(r->issue_instant);
 	free(r->authn_instant);
 	free(r->session_index);

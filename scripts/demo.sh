@@ -230,11 +230,15 @@ if [ "${DEMO_REDIS_UNIX:-}" != 1 ]; then
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 	rcli=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
 else
-	rm -f "$RUN/redis.sock"
-	spawn redis "$RUN/redis.log" redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
+	# The broker's workers run as [server] user (sso-broker, or nobody), not root: the socket
+	# must be reachable by that account, as loopback TCP is (the files stay 0600).
+	chmod 711 "$RUN"
+	mkdir -p "$RUN/sock" && chmod 711 "$RUN/sock"
+	rm -f "$RUN/sock/redis.sock"
+	spawn redis "$RUN/redis.log" redis-server --port 0 --unixsocket "$RUN/sock/redis.sock" --unixsocketperm 777 \
 		--save '' --appendonly no --dir "$RUN"
-	REDIS_URL=unix://$RUN/redis.sock
-	rcli=(redis-cli -s "$RUN/redis.sock")
+	REDIS_URL=unix://$RUN/sock/redis.sock
+	rcli=(redis-cli -s "$RUN/sock/redis.sock")
 fi
 for _ in $(seq 100); do "${rcli[@]}" ping >/dev/null 2>&1 && break; sleep 0.1; done
 "${rcli[@]}" ping >/dev/null 2>&1 || fail "redis-server did not start: $(tail -n 3 "$RUN/redis.log" | tr '\n' ' ')"

@@ -319,16 +319,56 @@ def test_sign_in_allow_then_sign_in_once(stack, browser):
     assert 'Signed in as alice@demo.example on extension 0101' in text, text
     b.shot('idp-initiated')
 
-    # sign out: revoke, broker /logout; the next sign-in goes back to the IdP
+    # sign out: revoke, broker /logout and single logout at the IdP; the next sign-in goes back to
+    # the IdP, which asks for the password again (test_sign_out_through_slo checks that in detail)
     b.d.find_element(By.ID, 'signout').click()
-    b.wait_url(pub + '/logout')
+    b.wait_text('You are signed out here and at Salesforce', 'signed out here only')
     b.cookies('after-logout')
     b.shot('logout')
     before = idp_stats(stack)
     b.d.get(panel + '/start')
+    idp_login(b, stack, 'alice@demo.example')
     text = b.wait_text('Signed in as alice@demo.example on extension 0101', 'Sign-in failed', 'Allow')
     assert idp_stats(stack)['sso_requests'] == before['sso_requests'] + 1, 'after /logout the broker did not ask the IdP'
     assert 'Signed in as alice@demo.example' in text, 'consent was asked again after first_use Allow: ' + text
+
+
+def test_sign_out_through_slo(stack, browser):
+    """Sign in at the demo IdP (lasso) with the password, sign out at the panel: the broker sends a
+    signed LogoutRequest, the IdP ends its session and answers; the next sign-in must type the
+    password again."""
+    b, panel, pub = browser, stack['PANEL_URL'], stack['BROKER_URL']
+    b.d.get(panel + '/start')
+    idp_login(b, stack, 'alice@demo.example')
+    text = b.wait_text('Allow', 'Signed in as alice@demo.example', 'Sign-in failed')
+    if 'Signed in as alice' not in text:
+        wait_consent(b, stack)
+        decide(b, stack, 'allow')
+    text = b.wait_text('Signed in as alice@demo.example', 'Sign-in failed')
+    assert 'Signed in as alice@demo.example' in text, text
+    # with the IdP session alive, a sign-in needs no password (the control)
+    b.d.get(stack['IDP_URL'] + '/idp/')
+    assert 'App Launcher' in b.wait_text('App Launcher', 'Log in')
+    before = idp_stats(stack)
+    b.d.get(panel + '/signout')
+    text = b.wait_text('You are signed out here and at Salesforce', 'signed out here only', 'Sign-in refused')
+    b.shot('slo-signed-out')
+    assert 'You are signed out here and at Salesforce' in text, text
+    assert b.d.current_url.startswith(pub + '/t/demo/saml/slo'), b.d.current_url
+    assert idp_stats(stack)['slo_requests'] == before['slo_requests'] + 1, 'the IdP saw no LogoutRequest'
+    # the IdP session ended: its launcher asks for the password
+    b.d.get(stack['IDP_URL'] + '/idp/')
+    assert 'Log in' in b.wait_text('App Launcher', 'Log in')
+    # and a new sign-in from the panel shows the password form again
+    before = idp_stats(stack)
+    b.d.get(panel + '/start')
+    b.wait_text('Salesforce (demo)')
+    assert b.d.current_url.startswith(stack['IDP_URL'] + '/idp/sso'), b.d.current_url
+    assert b.d.find_elements(By.ID, 'password'), 'no password field: the IdP session survived the logout'
+    idp_login(b, stack, 'alice@demo.example')
+    text = b.wait_text('Signed in as alice@demo.example', 'Sign-in failed', 'Allow')
+    assert 'Signed in as alice@demo.example' in text, text
+    assert idp_stats(stack)['sso_requests'] == before['sso_requests'] + 1
 
 
 def test_unmapped_user_gets_error_page(stack, browser):

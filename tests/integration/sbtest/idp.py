@@ -42,7 +42,8 @@ def pem_body(path):
         return ''.join(l.strip() for l in f if l.strip() and not l.startswith('-----'))
 
 
-def idp_metadata(entity, sso, cert_paths):
+def idp_metadata(entity, sso, cert_paths, slo=None, slo_response=None):
+    """slo: an HTTP-Redirect SingleLogoutService Location (and ResponseLocation)."""
     keys = ''.join(
         f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{pem_body(c)}'
         f'</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>' for c in cert_paths)
@@ -50,7 +51,11 @@ def idp_metadata(entity, sso, cert_paths):
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<md:EntityDescriptor xmlns:md="{MD}" xmlns:ds="{DS}" entityID="{entity}">'
             f'<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="{SAMLP}">'
-            f'{keys}<md:NameIDFormat>{UNSPEC}</md:NameIDFormat>'
+            f'{keys}'
+            + (f'<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+               f'Location="{slo}"' + (f' ResponseLocation="{slo_response}"' if slo_response else '') + '/>'
+               if slo else '') +
+            f'<md:NameIDFormat>{UNSPEC}</md:NameIDFormat>'
             f'<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso}"/>'
             f'<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{post}"/>'
             f'</md:IDPSSODescriptor></md:EntityDescriptor>\n')

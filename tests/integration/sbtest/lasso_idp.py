@@ -18,12 +18,13 @@ UNSPEC = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
 
 
 class LassoIdP:
-    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False):
+    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False,
+                 slo_url=None):
         os.makedirs(workdir, exist_ok=True)
         self.idp_md = os.path.join(workdir, 'lasso-idp-metadata.xml')
         self.sp_md = os.path.join(workdir, 'lasso-sp-metadata.xml')
         with open(self.idp_md, 'w') as f:
-            md = idp_metadata(entity, sso_url, [cert])
+            md = idp_metadata(entity, sso_url, [cert], slo=slo_url)
             if want_signed:
                 md = md.replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"')
             f.write(md)
@@ -34,6 +35,8 @@ class LassoIdP:
         self.server.addProvider(lasso.PROVIDER_ROLE_SP, self.sp_md)
         self.entity = entity
         self.want_signed = want_signed
+        self.sessions = {}      # username -> lasso session dump (for single logout)
+        self.identities = {}
 
     def answer(self, redirect_url, username, *, is_portal_user='false', encrypt=None):
         """-> (SAMLResponse base64, RelayState, ACS URL).  encrypt: None, or dict(sym=
@@ -80,5 +83,52 @@ class LassoIdP:
         st.attribute = tuple(attrs)
         a.attributeStatement = (st,)
         login.buildAuthnResponseMsg()
+        if login.session is not None:
+            self.sessions[username] = login.session.dump()
+        if login.identity is not None:
+            self.identities[username] = login.identity.dump()
         relay = urllib.parse.parse_qs(query).get('RelayState', [None])[0]
         return login.msgBody, relay, login.msgUrl
+
+    # -- single logout (HTTP-Redirect), lasso.Logout in the IdP role
+    def logout_answer(self, redirect_url, username):
+        """The SP's LogoutRequest (signature checked by lasso with the SP certificate of its
+        metadata) -> (LogoutResponse URL, the request's NameID).  Ends the user's IdP session."""
+        query = urllib.parse.urlparse(redirect_url).query
+        lo = lasso.Logout(self.server)
+        lo.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
+        if username in self.sessions:
+            lo.setSessionFromDump(self.sessions[username])
+        if username in self.identities:
+            lo.setIdentityFromDump(self.identities[username])
+        lo.processRequestMsg(query)
+        nid = lo.request.nameId.content
+        try:
+            lo.validateRequest()
+        except lasso.Error as e:
+            if getattr(e, 'code', None) not in (lasso.PROFILE_ERROR_SESSION_NOT_FOUND,
+                                                lasso.PROFILE_ERROR_IDENTITY_NOT_FOUND,
+                                                lasso.LOGOUT_ERROR_UNSUPPORTED_PROFILE):
+                raise
+        self.sessions.pop(username, None)
+        lo.buildResponseMsg()
+        return lo.msgUrl, nid
+
+    def logout_request(self, username, session_dump=None, post=False):
+        """An IdP-initiated LogoutRequest signed by lasso -> (URL, lasso.Logout); with post, the
+        HTTP-POST binding (enveloped XML signature): lo.msgBody is the SAMLRequest form value."""
+        lo = lasso.Logout(self.server)
+        lo.setSessionFromDump(session_dump or self.sessions[username])
+        if username in self.identities:
+            lo.setIdentityFromDump(self.identities[username])
+        lo.initRequest(None, lasso.HTTP_METHOD_POST if post else lasso.HTTP_METHOD_REDIRECT)
+        lo.buildRequestMsg()
+        return lo.msgUrl, lo
+
+    @staticmethod
+    def logout_check_response(lo, redirect_url):
+        """lasso checks our LogoutResponse (signature with the SP certificate, InResponseTo,
+        status); raises lasso.Error otherwise."""
+        lo.setSignatureVerifyHint(lasso.PROFILE_SIGNATURE_VERIFY_HINT_FORCE)
+        lo.processResponseMsg(urllib.parse.urlparse(redirect_url).query)
+        return lo.response.status.statusCode.value

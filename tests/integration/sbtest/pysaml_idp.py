@@ -31,7 +31,8 @@ class RequestRefused(Exception):
 
 
 class PySamlIdP:
-    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False):
+    def __init__(self, workdir, entity, sso_url, key, cert, sp_metadata_xml, want_signed=False,
+                 slo_url=None):
         os.makedirs(workdir, exist_ok=True)
         self.sp_md = os.path.join(workdir, 'sp-metadata.xml')
         with open(self.sp_md, 'wb') as f:
@@ -46,7 +47,9 @@ class PySamlIdP:
             'metadata': {'local': [self.sp_md]},
             'service': {'idp': {
                 'endpoints': {'single_sign_on_service': [(sso_url, BINDING_HTTP_REDIRECT),
-                                                         (sso_url, BINDING_HTTP_POST)]},
+                                                         (sso_url, BINDING_HTTP_POST)],
+                              **({'single_logout_service': [(slo_url, BINDING_HTTP_REDIRECT)]}
+                                 if slo_url else {})},
                 'name_id_format': [NAMEID_FORMAT_UNSPECIFIED],
                 'want_authn_requests_signed': False,
                 'policy': {'default': {'lifetime': {'minutes': 5}, 'attribute_restrictions': None,
@@ -123,3 +126,45 @@ class PySamlIdP:
             with open(encrypt['cert']) as f:
                 kw['encrypt_cert_assertion'] = f.read()
         return kw
+
+    # -- single logout (HTTP-Redirect), pysaml2's Server in the IdP role
+    def _sp_certs(self, sp_entity):
+        return self.server.metadata.certs(sp_entity, 'any', 'signing')
+
+    def _verify_redirect(self, url, sp_entity):
+        from saml2.sigver import verify_redirect_signature
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(url).query).items()}
+        if 'Signature' not in q or 'SigAlg' not in q:
+            raise RequestRefused('the logout message is not signed')
+        for c in self._sp_certs(sp_entity):
+            if verify_redirect_signature(q, self.server.sec.sec_backend, c):
+                return q
+        raise RequestRefused('the logout message signature does not verify')
+
+    def logout_request(self, sp_entity, sp_slo_url, username, session_index=None):
+        """An IdP-initiated LogoutRequest, signed on the HTTP-Redirect binding by pysaml2
+        -> (URL, request ID)."""
+        req_id, req = self.server.create_logout_request(
+            sp_slo_url, sp_entity, name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=username),
+            session_indexes=[session_index] if session_index else None, sign=False)
+        info = self.server.apply_binding(BINDING_HTTP_REDIRECT, str(req), sp_slo_url, 'rs-pysaml2',
+                                         sign=True, sigalg=SIG_RSA_SHA256)
+        return dict(info['headers'])['Location'], req_id
+
+    def logout_check_response(self, url, sp_entity, request_id):
+        """pysaml2 checks our LogoutResponse: the query signature with the SP metadata's
+        certificate, then parses it -> its top-level status."""
+        q = self._verify_redirect(url, sp_entity)
+        resp = self.server.parse_logout_request_response(q['SAMLResponse'], BINDING_HTTP_REDIRECT)
+        assert resp.in_response_to == request_id, (resp.in_response_to, request_id)
+        return resp.response.status.status_code.value
+
+    def logout_answer(self, url, sp_entity):
+        """The SP's LogoutRequest (signature checked by pysaml2) -> (LogoutResponse URL, NameID)."""
+        q = self._verify_redirect(url, sp_entity)
+        req = self.server.parse_logout_request(q['SAMLRequest'], BINDING_HTTP_REDIRECT)
+        resp = self.server.create_logout_response(req.message, [BINDING_HTTP_REDIRECT], sign=False)
+        dest = self.server.metadata.single_logout_service(sp_entity, BINDING_HTTP_REDIRECT, 'spsso')[0]['location']
+        info = self.server.apply_binding(BINDING_HTTP_REDIRECT, str(resp), dest, q.get('RelayState'),
+                                         response=True, sign=True, sigalg=SIG_RSA_SHA256)
+        return dict(info['headers'])['Location'], req.message.name_id.text
