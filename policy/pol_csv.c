@@ -9,6 +9,9 @@
  * tells us whether the next line starts a new row or continues a quoted
  * field, and so which line each row starts on.  Cell bytes are kept as
  * they are (no space trimming by libcsv): the field rules decide.
+ * Before parsing: the file must be UTF-8 (else the line and byte are
+ * named), the delimiter is taken from the header line (',', ';', tab)
+ * and Excel's bare ="..." cells are rewritten to their text.
  * Writing quotes with csv_write() and prefixes cells that a spreadsheet
  * would evaluate (=, +, -, @) with "'", which the reader strips again.
  * Trust: the whole upload is untrusted; every size is capped.
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include <csv.h>
+#include <glib.h>
 
 #include "bk.h"
 #include "pol.h"
@@ -231,12 +235,112 @@ pol_csv_feed(struct csv_parser *p, struct pol_csv_ctx *ctx, const char *csv,
 	return BK_OK;
 }
 
+/*
+ * Is the whole file UTF-8?  NUL bytes are left to the field reader (they
+ * become a visible control there), so each NUL-free run is checked.
+ */
+static int
+pol_csv_utf8(struct pol_csv_doc *doc, const char *csv, size_t len)
+{
+	const char	*end, *nul;
+	size_t		 pos = 0, seg, line = 1, i;
+
+	while (pos < len) {
+		nul = memchr(csv + pos, '\0', len - pos);
+		seg = nul != NULL ? (size_t)(nul - csv) - pos : len - pos;
+		if (!g_utf8_validate(csv + pos, (gssize)seg, &end)) {
+			for (i = 0; csv + i < end; i++)
+				if (csv[i] == '\n')
+					line++;
+			doc->err_line = line;
+			(void)snprintf(doc->err_buf, sizeof(doc->err_buf),
+			    "byte %zu of the file (0x%02X) is not UTF-8 text: "
+			    "save it as CSV UTF-8 (Excel: Save As, \"CSV UTF-8 "
+			    "(Comma delimited)\")", (size_t)(end - csv) + 1,
+			    (unsigned)(unsigned char)*end);
+			doc->err_why = doc->err_buf;
+			return BK_E_POL_CSV_ENCODING;
+		}
+		pos += seg + 1;
+	}
+	return BK_OK;
+}
+
+/*
+ * The delimiter is the one of ',', ';' and tab that the header line uses
+ * most, outside quotes (a European Excel writes ';'); a tie is ','.
+ */
+static char
+pol_csv_delim(const char *csv, size_t len)
+{
+	size_t	 i, n_comma = 0, n_semi = 0, n_tab = 0;
+	int	 inq = 0;
+
+	for (i = 0; i < len && (inq || csv[i] != '\n'); i++) {
+		if (csv[i] == '"')
+			inq = !inq;
+		else if (!inq && csv[i] == ',')
+			n_comma++;
+		else if (!inq && csv[i] == ';')
+			n_semi++;
+		else if (!inq && csv[i] == '\t')
+			n_tab++;
+	}
+	if (n_semi > n_comma && n_semi >= n_tab)
+		return ';';
+	if (n_tab > n_comma && n_tab > n_semi)
+		return '\t';
+	return ',';
+}
+
+/*
+ * Excel's text-forcing cell ="0101" is not CSV (a quote inside an unquoted
+ * field): rewrite each such cell, unquoted and without a quote inside, to
+ * its text.  The copy is never longer and keeps every '\n', so line
+ * numbers stay those of the file.  Returns a malloc'd copy or NULL (nomem).
+ */
+static char *
+pol_csv_unformula(const char *csv, size_t len, char delim, size_t *olen)
+{
+	char	*out;
+	size_t	 i = 0, o = 0, j;
+	int	 inq = 0, start = 1;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	while (i < len) {
+		if (!inq && start && i + 1 < len && csv[i] == '=' &&
+		    csv[i + 1] == '"') {
+			for (j = i + 2; j < len && csv[j] != '"' &&
+			    csv[j] != '\n' && csv[j] != delim; j++)
+				;
+			if (j < len && csv[j] == '"' && (j + 1 == len ||
+			    csv[j + 1] == delim || csv[j + 1] == '\r' ||
+			    csv[j + 1] == '\n')) {
+				memcpy(out + o, csv + i + 2, j - i - 2);
+				o += j - i - 2;
+				i = j + 1;
+				start = 0;
+				continue;
+			}
+		}
+		if (csv[i] == '"')
+			inq = !inq;
+		start = !inq && (csv[i] == delim || csv[i] == '\n');
+		out[o++] = csv[i++];
+	}
+	*olen = o;
+	return out;
+}
+
 int
 pol_csv_read(const char *csv, size_t len, size_t max_rows,
     struct pol_csv_doc *doc)
 {
 	struct csv_parser	 p;
 	struct pol_csv_ctx	 ctx;
+	char			*copy = NULL;
+	size_t			 skip = 0;
 	int			 rv, pinit = 0;
 
 	memset(doc, 0, sizeof(*doc));
@@ -266,6 +370,20 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 		goto out;
 	}
 	csv_set_space_func(&p, pol_csv_no_space);
+	if ((rv = pol_csv_utf8(doc, csv, len)) != BK_OK)
+		goto out;
+	if (len >= 3 && memcmp(csv, "\xef\xbb\xbf", 3) == 0)
+		skip = 3;
+	doc->delim = pol_csv_delim(csv + skip, len - skip);
+	csv_set_delim(&p, doc->delim);
+	if (memmem(csv, len, "=\"", 2) != NULL) {
+		if ((copy = pol_csv_unformula(csv, len, doc->delim, &len)) ==
+		    NULL) {
+			rv = BK_E_NOMEM;
+			goto out;
+		}
+		csv = copy;
+	}
 	if ((rv = pol_csv_feed(&p, &ctx, csv, len)) != BK_OK)
 		goto out;
 	if (csv_fini(&p, pol_csv_field_cb, pol_csv_row_cb, &ctx) != 0) {
@@ -287,6 +405,7 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
  out:
 	if (pinit)
 		csv_free(&p);
+	free(copy);
 	pol_csv_fields_free(ctx.cur, ctx.cur_kept);
 	return rv;
 }

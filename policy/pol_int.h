@@ -46,14 +46,20 @@ struct pol_csv_doc {
 	size_t	 n;
 	size_t	 cap;
 	size_t	 err_line;		/* for a malformed file */
-	const char *err_why;		/* static text */
+	const char *err_why;		/* static text, or err_buf */
+	char	 err_buf[192];
+	char	 delim;			/* ',' or what the header used */
 };
 
 /**
  * Split csv into rows (libcsv strict mode).  A UTF-8 BOM at the start is
  * skipped, blank lines and rows of only empty fields are dropped.
- * @return BK_OK, BK_E_POL_CSV_MALFORMED (doc->err_line, doc->err_why),
- *	BK_E_NOMEM.  doc is always initialised; free with pol_csv_doc_cleanup().
+ * The delimiter (',', ';' or tab) is the one the header line uses most;
+ * Excel's text-forcing cell ="..." reads as its text; bytes that are not
+ * UTF-8 are BK_E_POL_CSV_ENCODING, naming the line and byte.
+ * @return BK_OK, BK_E_POL_CSV_MALFORMED or BK_E_POL_CSV_ENCODING
+ *	(doc->err_line, doc->err_why), BK_E_NOMEM.  doc is always
+ *	initialised; free with pol_csv_doc_cleanup().
  */
 int	pol_csv_read(const char *csv, size_t len, size_t max_rows,
 	    struct pol_csv_doc *doc);

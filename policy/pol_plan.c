@@ -539,7 +539,7 @@ pol_import_plan(const char *csv, size_t len, const struct pol_userset *cur,
 		goto out;
 	}
 	rv = pol_csv_read(csv, len, (size_t)POL_MAX_ROWS + 1, &pl.doc);
-	if (rv == BK_E_POL_CSV_MALFORMED) {
+	if (rv == BK_E_POL_CSV_MALFORMED || rv == BK_E_POL_CSV_ENCODING) {
 		rv = pol_plan_fatal(p, rv, pl.doc.err_line, pl.doc.err_why);
 		goto out;
 	}

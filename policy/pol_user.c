@@ -8,12 +8,14 @@
  * so the three paths cannot disagree about what a valid profile is.
  * Field rules (docs/admin.md):
  *   8x8 Internal ID  1-256 bytes of printable ASCII, no spaces; required.
- *   Salesforce ID    pol_sfdc_key() rules; empty = the profile has no SSO.
+ *   Salesforce ID    pol_sfdc_key() rules, spaces around it trimmed;
+ *                    empty = the profile has no SSO.
  *   Extension        1-16 extensions separated by ';', each 1-32 ASCII
  *                    digits (leading zeros kept); spaces around ';' trimmed.
  *   Email            exactly one '@', non-empty on both sides, no spaces.
  *   names, custom    free text; tab/CR/LF allowed in names and custom
  *                    fields only; leading/trailing spaces trimmed.
+ * Excel's ="text" reads as text in every column (CSV and API alike).
  * A leading "'" (spreadsheets add it to keep text as text) is stripped from
  * the two IDs and Extension; on other columns only in front of a formula
  * character, which is what pol_export_csv() writes to defuse CSV injection.
@@ -397,10 +399,20 @@ pol_field_norm(enum pol_col c, char **val, const char **why, int strip)
 		*why = ci->e_long;
 		return BK_E_POL_FIELD;
 	}
+	/* Excel's text-forcing ="0101", when it arrives quoted as a cell. */
+	if (v != NULL && strip && (n = strlen(v)) >= 3 && v[0] == '=' &&
+	    v[1] == '"' && v[n - 1] == '"' && memchr(v + 2, '"', n - 3) ==
+	    NULL) {
+		memmove(v, v + 2, n - 3);
+		v[n - 3] = '\0';
+	}
 	if (v != NULL && strip && pol_strip_quote(c, v))
 		memmove(v, v + 1, strlen(v));
-	/* Key columns keep their bytes: whitespace there is an error. */
-	if (v != NULL && c != POL_COL_INTERNAL_ID && c != POL_COL_SFDC_ID)
+	/*
+	 * The Internal ID keeps its bytes (whitespace there is an error);
+	 * a space around a Salesforce ID is a spreadsheet slip: trimmed.
+	 */
+	if (v != NULL && c != POL_COL_INTERNAL_ID)
 		pol_trim(v);
 	if (v != NULL && v[0] == '\0') {
 		free(v);

@@ -99,6 +99,73 @@ check_report(const struct pol_plan *p)
 	free(js);
 }
 
+/* ------------------------------------------------- spreadsheet-made files */
+
+/* Each file leaves 1001 as it is: the form parses to the stored values. */
+static void
+test_spreadsheet_forms(void **state)
+{
+	static const char *ok[] = {
+		"8x8 Internal ID;Extension;Salesforce ID\n"
+		    "1001;0101;alice@acme.com\n",
+		"8x8 Internal ID\tExtension\tSalesforce ID\n"
+		    "1001\t0101\talice@acme.com\n",
+		"\xef\xbb\xbf" "8x8 Internal ID,Extension,Salesforce ID\n"
+		    "1001,=\"0101\", alice@acme.com \n",
+		"8x8 Internal ID,Extension,Salesforce ID\r\n"
+		    "=\"1001\",\"=\"\"0101\"\"\",=\"alice@acme.com\"\r\n",
+		"8x8 Internal ID;Extension;Salesforce ID\n"
+		    "1001;=\"0101\";\"alice@acme.com\"\n",
+	};
+	struct pol_userset	*s = fx_set();
+	struct pol_plan		*p;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(plan_run(ok[i], 0, 0, s, &p), BK_OK);
+		assert_null(p->fatal);
+		assert_int_equal(p->n_unchanged, 1);
+		assert_int_equal(p->n_changed + p->n_rejected, 0);
+		check_report(p);
+		pol_plan_free(p);
+	}
+	pol_userset_free(s);
+}
+
+/* A Windows-1252 file: the error says what to do, and where. */
+static void
+test_spreadsheet_1252(void **state)
+{
+	static const char *bad[] = {
+		"8x8 Internal ID,Extension,First Name\n1001,0101,Ren\xe9\n",
+		"8x8 Internal ID;Extension\n1001;0101\n\xff\xfe;1\n",
+		"\xef\xbb" "8x8 Internal ID\n1001\n",
+		"8x8 Internal ID\n1001\x00\xe9\n",
+	};
+	static const size_t lens[] = { 0, 0, 0, 22 };
+	struct pol_userset	*s = fx_set();
+	struct pol_plan		*p;
+	size_t			 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = lens[i] ? lens[i] : strlen(bad[i]);
+		assert_int_equal(pol_import_plan(bad[i], n, s, NULL, &p),
+		    BK_E_POL_CSV_ENCODING);
+		assert_non_null(p->fatal);
+		assert_non_null(strstr(p->fatal, "save it as CSV UTF-8"));
+		assert_non_null(strstr(p->fatal, "byte "));
+		assert_int_equal(p->n_upserts, 0);
+		pol_plan_free(p);
+	}
+	assert_int_equal(pol_import_plan(bad[0], strlen(bad[0]), s, NULL, &p),
+	    BK_E_POL_CSV_ENCODING);
+	assert_non_null(strstr(p->fatal, "line 2: byte 51 of the file (0xE9)"));
+	pol_plan_free(p);
+	pol_userset_free(s);
+}
+
 /* -------------------------------------------------------- row-level table */
 
 #define H	"8x8 Internal ID"
@@ -196,18 +263,14 @@ static const struct row_case row_cases[] = {
 	{ "dup_sfdc_sfdc_header", H ",SFDC ID\n1003,bob@acme.com\n", 0, 0,
 	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_DUP_SFDC,
 	    "Salesforce ID", "already mapped to profile 1002", 2, 0, 1 },
+	/* A spreadsheet's stray space around a Salesforce ID is trimmed. */
 	{ "sfdc_leading_space", H ",Salesforce ID\n1001,\" alice@acme.com\"\n",
-	    0, 0, BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
-	    "Salesforce ID", "whitespace", 2, 0, 1 },
+	    0, 0, BK_OK, 1, POL_UNCHANGED, 0, NULL, NULL, 2, 0, 0 },
 	{ "sfdc_trailing_space_unquoted", H ",Salesforce ID\n1001,a@b.c \n",
-	    0, 0, BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
-	    "Salesforce ID", "whitespace", 2, 0, 1 },
+	    0, 0, BK_OK, 1, POL_CHANGED, 0, NULL, NULL, 2, 0, 0 },
 	{ "sfdc_control", H ",Salesforce ID\n1001,a\x01@b.c\n", 0, 0,
 	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
 	    "Salesforce ID", "control", 2, 0, 1 },
-	{ "sfdc_bad_utf8", H ",Salesforce ID\n1001,a\xc3@b.c\n", 0, 0,
-	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
-	    "Salesforce ID", "UTF-8", 2, 0, 1 },
 	{ "sfdc_too_long", H ",Salesforce ID\n1001," L256 L256 L256 L256 "x\n",
 	    0, 0, BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
 	    "Salesforce ID", "longer than 256", 2, 0, 1 },
@@ -252,12 +315,6 @@ static const struct row_case row_cases[] = {
 	{ "field_c1_control", H ",Last Name\n1001,a\xc2\x85" "b\n", 0, 0,
 	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD, "Last Name",
 	    "control characters", 2, 0, 1 },
-	{ "field_bad_utf8", H ",Last Name\n1001,Sm\xffth\n", 0, 0,
-	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD, "Last Name",
-	    "not valid UTF-8", 2, 0, 1 },
-	{ "field_overlong_utf8", H ",Custom Field 3\n1001,\xc0\xaf\n", 0, 0,
-	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD,
-	    "Custom Field 3", "not valid UTF-8", 2, 0, 1 },
 	{ "row_more_fields", H ",Extension\n1001,0101,extra\n", 0, 0,
 	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_ROW_SHAPE, NULL,
 	    "3 fields; the header has 2", 2, 0, 1 },
@@ -351,8 +408,15 @@ static const struct fatal_case fatal_cases[] = {
 	    BK_E_POL_CSV_HEADER, "\"Salesforce ID\" appears more than once" },
 	{ "repeated_id_header", H "," H "\n1001,1001\n", BK_E_POL_CSV_HEADER,
 	    "\"8x8 Internal ID\" appears more than once" },
-	{ "header_bad_utf8", H ",Ext\xff\n1001,1\n", BK_E_POL_CSV_HEADER,
-	    "not valid text" },
+	/* A file that is not UTF-8 is refused whole, naming line and byte. */
+	{ "header_bad_utf8", H ",Ext\xff\n1001,1\n", BK_E_POL_CSV_ENCODING,
+	    "line 1: byte 20 of the file (0xFF)" },
+	{ "sfdc_bad_utf8", H ",Salesforce ID\n1001,a\xc3@b.c\n",
+	    BK_E_POL_CSV_ENCODING, "save it as CSV UTF-8" },
+	{ "field_bad_utf8", H ",Last Name\n1001,Sm\xffth\n",
+	    BK_E_POL_CSV_ENCODING, "line 2: byte 34 " },
+	{ "field_overlong_utf8", H ",Custom Field 3\n1001,\xc0\xaf\n",
+	    BK_E_POL_CSV_ENCODING, "(0xC0)" },
 };
 
 static void
@@ -920,7 +984,7 @@ static const struct api_case api_cases[] = {
 	{ "{\"extension\":\"1;1\"}", BK_E_POL_FIELD, 0, NULL },
 	{ "{\"first_name\":\"ok\",\"email\":\"bad\"}", BK_E_POL_FIELD, 0,
 	    NULL },
-	{ "{\"salesforce_id\":\" x@y\"}", BK_E_POL_FIELD, 0, NULL },
+	{ "{\"salesforce_id\":\" x@y \"}", BK_OK, POL_COL_SFDC_ID, "x@y" },
 };
 
 static void
@@ -996,6 +1060,8 @@ main(void)
 		cmocka_unit_test(test_100k),
 		cmocka_unit_test(test_sfdc_key),
 		cmocka_unit_test(test_field_check),
+		cmocka_unit_test(test_spreadsheet_forms),
+		cmocka_unit_test(test_spreadsheet_1252),
 		cmocka_unit_test(test_primary_ext),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_api_json),
