@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bk.h"
 #include "pol.h"
@@ -59,11 +60,12 @@ const char store_lua_snapshot[] =
 /*
  * Apply a validated import all or nothing (BRIEF: atomic).  The version
  * check refuses a plan computed from a mapping that changed since.
- * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
  * ARGV: 1 expected version, 2 token-index prefix, 3 session-index prefix,
  *   then sections, each a count and its items:
  *   upserts (id, record), deletes (id), index deletes (key),
- *   index sets (key, id), revocations (id).
+ *   index sets (key, id), revocations (id: its tokens and sessions end,
+ *   its generation moves on, so codes and sign-ins in flight are void).
  */
 const char store_lua_apply[] =
 	LUA_REVOKE_FN
@@ -86,16 +88,17 @@ const char store_lua_apply[] =
 	    "= i + 2 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); "
-	    "i = i + 1 end\n"
+	    "redis.call('HINCRBY', KEYS[4], ARGV[i], 1); i = i + 1 end\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return 'OK'\n";
 
 /*
  * One profile written, if it is still what the caller read.
- * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
  * ARGV: 1 id, 2 expected current record ("" = must not exist), 3 new record,
  *   4 old Salesforce key (""), 5 new Salesforce key (""), 6 token-index
- *   prefix, 7 session-index prefix.
+ *   prefix, 7 session-index prefix, 8 "1" when the user's sign-ins end
+ *   (the Salesforce ID or the extension changes: issue 10 item 4).
  * Returns {"ok"} | {"conflict"} | {"dup", other id}.
  */
 const char store_lua_user_set[] =
@@ -108,7 +111,10 @@ const char store_lua_user_set[] =
 	"end\n"
 	"if ARGV[4] ~= '' and ARGV[4] ~= ARGV[5] then\n"
 	"  redis.call('HDEL', KEYS[2], ARGV[4])\n"
+	"end\n"
+	"if ARGV[8] == '1' then\n"
 	"  revoke_user(ARGV[6] .. ARGV[1], ARGV[7] .. ARGV[1])\n"
+	"  redis.call('HINCRBY', KEYS[4], ARGV[1], 1)\n"
 	"end\n"
 	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) "
 	    "end\n"
@@ -124,7 +130,7 @@ const char store_lua_hlen[] =
 
 /*
  * Delete one profile (and end its sessions), if unchanged since read.
- * KEYS: 1 users, 2 Salesforce index, 3 version.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
  * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
  *   prefix, 5 session-index prefix.
  */
@@ -138,6 +144,7 @@ const char store_lua_user_del[] =
 	"end\n"
 	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
+	"redis.call('HINCRBY', KEYS[4], ARGV[1], 1)\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return {'ok'}\n";
 
@@ -200,7 +207,7 @@ sa_eval(struct store *s, struct sa_call *c, store_cb *done,
 /* The tenant's keys every mapping write needs, returned-owned (NULL on
    ENOMEM): users, Salesforce index, version, token and session index
    prefixes. */
-enum { SA_USERS, SA_SFDC, SA_VER, SA_UTOK, SA_USESS, SA_NKEYS };
+enum { SA_USERS, SA_SFDC, SA_VER, SA_UGEN, SA_UTOK, SA_USESS, SA_NKEYS };
 
 static void
 sa_keys(const char *tenant, char *k[SA_NKEYS])
@@ -208,6 +215,7 @@ sa_keys(const char *tenant, char *k[SA_NKEYS])
 	k[SA_USERS] = store_key(tenant, "users", NULL);
 	k[SA_SFDC] = store_key(tenant, "sfdc", NULL);
 	k[SA_VER] = store_key(tenant, "users:ver", NULL);
+	k[SA_UGEN] = store_key(tenant, "ugen", NULL);
 	k[SA_UTOK] = store_key(tenant, "utok", "");
 	k[SA_USESS] = store_key(tenant, "usess", "");
 }
@@ -330,6 +338,51 @@ sa_argv_free(struct sa_argv *a)
 }
 
 /* See store_lua_apply for the order. */
+/*
+ * Whether a field that says who signs in where changed: the Salesforce
+ * ID (compared as its index key would be: case-insensitively) or the
+ * extension.  A user's sign-ins end then (issue 10 item 4).
+ */
+static int
+sa_field_differs(const char *a, const char *b, int nocase)
+{
+	a = a != NULL ? a : "";
+	b = b != NULL ? b : "";
+	return nocase ? strcasecmp(a, b) != 0 : strcmp(a, b) != 0;
+}
+
+static int
+sa_user_moved(const struct pol_user *old, const struct pol_user *u)
+{
+	return sa_field_differs(old->f[POL_COL_SFDC_ID], u->f[POL_COL_SFDC_ID],
+	    1) || sa_field_differs(old->f[POL_COL_EXTENSION],
+	    u->f[POL_COL_EXTENSION], 0);
+}
+
+/* The plan's changed rows whose user moved: counted, or added to a. */
+static size_t
+sa_plan_moved(const struct pol_plan *p, struct sa_argv *a)
+{
+	const struct pol_row	*r;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < p->n_rows; i++) {
+		r = &p->rows[i];
+		if (r->kind != POL_CHANGED || r->internal_id == NULL)
+			continue;
+		for (j = 0; j < r->n_changes; j++)
+			if (r->changes[j].col == POL_COL_SFDC_ID ||
+			    r->changes[j].col == POL_COL_EXTENSION)
+				break;
+		if (j == r->n_changes)
+			continue;
+		if (a != NULL)
+			sa_argv_add(a, r->internal_id, NULL);
+		n++;
+	}
+	return n;
+}
+
 static int
 sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
     struct sa_argv *a)
@@ -338,8 +391,8 @@ sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
 	char	*rec;
 
 	memset(a, 0, sizeof(*a));
-	a->cap = 7 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
-	    1 + 2 * p->n_index_set + 1 + p->n_deletes;
+	a->cap = 8 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
+	    1 + 2 * p->n_index_set + 1 + p->n_deletes + p->n_rows;
 	a->v = calloc(a->cap, sizeof(*a->v));
 	a->own = calloc(a->cap, sizeof(*a->own));
 	if (a->v == NULL || a->own == NULL)
@@ -347,6 +400,7 @@ sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
 	sa_argv_add(a, k[SA_USERS], NULL);
 	sa_argv_add(a, k[SA_SFDC], NULL);
 	sa_argv_add(a, k[SA_VER], NULL);
+	sa_argv_add(a, k[SA_UGEN], NULL);
 	sa_argv_add(a, ver, NULL);
 	sa_argv_add(a, k[SA_UTOK], NULL);
 	sa_argv_add(a, k[SA_USESS], NULL);
@@ -369,10 +423,11 @@ sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
 		sa_argv_add(a, p->index_set[2 * i], NULL);
 		sa_argv_add(a, p->index_set[2 * i + 1], NULL);
 	}
-	/* Sessions end for deleted profiles and for changed usernames. */
-	sa_argv_count(a, p->n_deletes);
+	/* Sign-ins end for deleted profiles and changed ways in (item 4). */
+	sa_argv_count(a, p->n_deletes + sa_plan_moved(p, NULL));
 	for (i = 0; i < p->n_deletes; i++)
 		sa_argv_add(a, p->deletes[i], NULL);
+	sa_plan_moved(p, a);
 	return a->nomem ? BK_E_NOMEM : BK_OK;
 }
 
@@ -407,7 +462,7 @@ store_mapping_apply(struct store *s, const char *tenant, const char *ver,
 	if (sa_apply_argv(k, ver, plan, &a) != BK_OK)
 		sa_apply_done(BK_E_NOMEM, NULL, c);
 	else
-		sa_eval(s, c, sa_apply_done, store_lua_apply, 3, (int)a.n, a.v,
+		sa_eval(s, c, sa_apply_done, store_lua_apply, 4, (int)a.n, a.v,
 		    NULL);
 	sa_argv_free(&a);
 	sa_keys_free(k);
@@ -538,7 +593,7 @@ sa_write(struct store *s, const char *tenant, const char *id,
 {
 	struct sa_call	*c;
 	char		*k[SA_NKEYS], *okey = NULL, *nkey = NULL;
-	const char	*args[10];
+	const char	*args[12];
 	int		 rv;
 
 	if ((c = sa_call_new(arg)) == NULL) {
@@ -563,21 +618,24 @@ sa_write(struct store *s, const char *tenant, const char *id,
 	args[0] = k[SA_USERS];
 	args[1] = k[SA_SFDC];
 	args[2] = k[SA_VER];
-	args[3] = id;
-	args[4] = old->found ? old->stored : "";
+	args[3] = k[SA_UGEN];
+	args[4] = id;
+	args[5] = old->found ? old->stored : "";
 	if (u != NULL) {
-		args[5] = c->rec;
-		args[6] = okey;
-		args[7] = nkey;
-		args[8] = k[SA_UTOK];
-		args[9] = k[SA_USESS];
-		sa_eval(s, c, sa_write_done, store_lua_user_set, 3, 10, args,
+		args[6] = c->rec;
+		args[7] = okey;
+		args[8] = nkey;
+		args[9] = k[SA_UTOK];
+		args[10] = k[SA_USESS];
+		args[11] = old->found && sa_user_moved(&old->user, u) ? "1" :
+		    "0";
+		sa_eval(s, c, sa_write_done, store_lua_user_set, 4, 12, args,
 		    NULL);
 	} else {
-		args[5] = okey;
-		args[6] = k[SA_UTOK];
-		args[7] = k[SA_USESS];
-		sa_eval(s, c, sa_write_done, store_lua_user_del, 3, 8, args,
+		args[6] = okey;
+		args[7] = k[SA_UTOK];
+		args[8] = k[SA_USESS];
+		sa_eval(s, c, sa_write_done, store_lua_user_del, 4, 9, args,
 		    NULL);
 	}
  out:
