@@ -41,9 +41,15 @@ enum mon_type {
 	MON_P_AUDIT = 200	/* parent push: struct mon_p_audit, 2 fds */
 };
 
+/*
+ * seq: a worker's request number, echoed in each of its answers, so that
+ * an answer that came too late (the worker gave up waiting) is never
+ * taken for the next request's.
+ */
 struct mon_hdr {
 	uint32_t	type;
 	uint32_t	len;
+	uint32_t	seq;
 };
 
 struct mon_q_files {
@@ -85,15 +91,16 @@ struct mon_msg {
 };
 
 static int		mon_req = -1, mon_push = -1;
+static uint32_t		mon_seq;	/* under mon_mu: the request asked */
 static pthread_mutex_t	mon_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- wire --- */
 
 static int
-mon_send(int fd, uint32_t type, const void *body, size_t len,
+mon_send(int fd, uint32_t type, uint32_t seq, const void *body, size_t len,
     const int *fds, int nfd)
 {
-	struct mon_hdr	 h = { type, (uint32_t)len };
+	struct mon_hdr	 h = { type, (uint32_t)len, seq };
 
 	return ipc_send(fd, &h, sizeof(h), body, len, fds, nfd);
 }
@@ -312,15 +319,15 @@ mon_chan_new(int *parent_req, int *parent_push, int *child_req,
 }
 
 static int
-mon_done(int fd, int rv)
+mon_done(int fd, uint32_t seq, int rv)
 {
 	struct mon_a_done	 d = { rv };
 
-	return mon_send(fd, MON_A_DONE, &d, sizeof(d), NULL, 0);
+	return mon_send(fd, MON_A_DONE, seq, &d, sizeof(d), NULL, 0);
 }
 
 static int
-mon_serve_files(int fd, const struct conf *c, uint32_t what)
+mon_serve_files(int fd, const struct conf *c, uint32_t what, uint32_t seq)
 {
 	struct mon_files	 l;
 	struct mon_a_file	 a;
@@ -339,11 +346,12 @@ mon_serve_files(int fd, const struct conf *c, uint32_t what)
 		    name != NULL ? name + 1 : l.f[i].path);
 		a.mtime = (int64_t)l.f[i].mtime;
 		a.current = (uint32_t)l.f[i].current;
-		if (mon_send(fd, MON_A_FILE, &a, sizeof(a), &l.f[i].fd, 1) !=
+		if (mon_send(fd, MON_A_FILE, seq, &a, sizeof(a), &l.f[i].fd,
+		    1) !=
 		    BK_OK)
 			rv = BK_E_IPC_PEER;
 	}
-	if (rv != BK_E_IPC_PEER && mon_done(fd, rv) != BK_OK)
+	if (rv != BK_E_IPC_PEER && mon_done(fd, seq, rv) != BK_OK)
 		rv = BK_E_IPC_PEER;
 	mon_files_free(&l);
 	return rv == BK_E_IPC_PEER ? rv : BK_OK;
@@ -383,7 +391,7 @@ mon_serve_md(int fd, const struct conf *c, struct mon_msg *m)
 			    strerror(e));
 	}
 	free(buf);
-	return mon_done(fd, rv);
+	return mon_done(fd, m->h.seq, rv);
 }
 
 int
@@ -396,7 +404,8 @@ mon_serve(int fd, const struct conf *c)
 		return rv == BK_E_NOT_FOUND ? BK_OK : rv;
 	switch (m.h.type) {
 	case MON_Q_FILES:
-		rv = m.io.nfd == 0 ? mon_serve_files(fd, c, m.b.files.what) :
+		rv = m.io.nfd == 0 ? mon_serve_files(fd, c, m.b.files.what,
+		    m.h.seq) :
 		    BK_E_IPC_MSG;
 		break;
 	case MON_Q_MD_SAVE:
@@ -416,7 +425,7 @@ mon_push_audit(int push_fd, unsigned long long fgen, int fd, int rfd)
 	struct mon_p_audit	 p = { fgen };
 	int			 fds[2] = { fd, rfd };
 
-	return mon_send(push_fd, MON_P_AUDIT, &p, sizeof(p), fds, 2);
+	return mon_send(push_fd, MON_P_AUDIT, 0, &p, sizeof(p), fds, 2);
 }
 
 /* --- worker --- */
@@ -436,6 +445,21 @@ mon_active(void)
 	return mon_req >= 0;
 }
 
+/*
+ * Under mon_mu: the next answer to request mon_seq.  Answers to an
+ * earlier request (given up on when the parent was slow) are dropped with
+ * their descriptors.  No answer within MON_ANSWER_S: BK_E_UNAVAILABLE.
+ */
+static int
+mon_answer(struct mon_msg *m)
+{
+	int	 rv;
+
+	while ((rv = mon_recv(mon_req, m, 0)) == BK_OK && m->h.seq != mon_seq)
+		ipc_msg_close(&m->io);
+	return rv == BK_E_NOT_FOUND ? BK_E_UNAVAILABLE : rv;
+}
+
 /* Under mon_mu: answers until MON_A_DONE; files into out. */
 static int
 mon_files_read(const char *audit_path, struct mon_files *out)
@@ -447,8 +471,8 @@ mon_files_read(const char *audit_path, struct mon_files *out)
 	int		 rv;
 
 	for (;;) {
-		if ((rv = mon_recv(mon_req, &m, 0)) != BK_OK)
-			return rv == BK_E_NOT_FOUND ? BK_E_IPC_PEER : rv;
+		if ((rv = mon_answer(&m)) != BK_OK)
+			return rv;
 		if (m.h.type == MON_A_DONE && m.io.nfd == 0)
 			return m.b.done.rv;
 		if (m.h.type != MON_A_FILE || m.io.nfd != 1 ||
@@ -486,11 +510,11 @@ mon_files_get(const char *audit_path, int what, struct mon_files *out)
 	if (!mon_active())
 		return mon_files_open(audit_path, what, out);
 	pthread_mutex_lock(&mon_mu);
-	if ((rv = mon_send(mon_req, MON_Q_FILES, &q, sizeof(q), NULL, 0)) ==
+	if ((rv = mon_send(mon_req, MON_Q_FILES, ++mon_seq, &q, sizeof(q),
+	    NULL, 0)) ==
 	    BK_OK && (rv = mon_files_read(audit_path, out)) == BK_E_NOMEM) {
 		/* drain to the end, so the next request starts clean */
-		while (mon_recv(mon_req, &m, 0) == BK_OK &&
-		    m.h.type != MON_A_DONE)
+		while (mon_answer(&m) == BK_OK && m.h.type != MON_A_DONE)
 			ipc_msg_close(&m.io);
 	}
 	pthread_mutex_unlock(&mon_mu);
@@ -554,8 +578,9 @@ mon_md_save(const char *tenant, const char *body, size_t len)
 		return BK_E_SAML_MD_WRITE;
 	}
 	pthread_mutex_lock(&mon_mu);
-	rv = mon_send(mon_req, MON_Q_MD_SAVE, &q, sizeof(q), &fd, 1);
-	if (rv == BK_OK && (rv = mon_recv(mon_req, &m, 0)) == BK_OK) {
+	rv = mon_send(mon_req, MON_Q_MD_SAVE, ++mon_seq, &q, sizeof(q), &fd,
+	    1);
+	if (rv == BK_OK && (rv = mon_answer(&m)) == BK_OK) {
 		rv = m.h.type == MON_A_DONE ? m.b.done.rv : BK_E_IPC_MSG;
 		ipc_msg_close(&m.io);
 	}

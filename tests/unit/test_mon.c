@@ -118,13 +118,15 @@ test_files_open(void **state)
 
 /* A "parent" in a child process, answering until the channel closes. */
 static pid_t
-server(int fd, const struct conf *c)
+server(int fd, int other, const struct conf *c)
 {
 	pid_t	 pid = fork();
 	int	 rv;
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		if (other >= 0)
+			close(other);	/* else the worker's end never reads EOF */
 		while ((rv = mon_serve(fd, c)) == BK_OK)
 			usleep(1000);
 		_exit(rv == BK_E_IPC_PEER ? 0 : 1);
@@ -153,6 +155,7 @@ test_worker_asks_parent(void **state)
 	struct conf_tenant	 t, *tp;
 	struct mon_files	 l;
 	char			 b[32];
+	const uint32_t		 stale[4] = { 101, 4, 999, 0 };
 	int			 sv[2], st;
 	pid_t			 pid;
 	FILE			*fp;
@@ -160,7 +163,13 @@ test_worker_asks_parent(void **state)
 	(void)state;
 	conf_fake(&c, &t, &tp);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	pid = server(sv[0], &c);
+	pid = server(sv[0], sv[1], &c);
+	/*
+	 * A late answer (MON_A_DONE, request 999) to a request the worker
+	 * gave up on: dropped, never taken for the next request's.
+	 */
+	assert_int_equal(ipc_send(sv[0], stale, sizeof(stale), NULL, 0, NULL,
+	    0), BK_OK);
 	close(sv[0]);
 	mon_worker_init(sv[1], -1);
 	assert_true(mon_active());
@@ -233,33 +242,36 @@ test_hostile_messages(void **state)
 	uint32_t	 m[80];
 
 	(void)state;
+	/* the header: type, body length, request number; then the body */
 	memset(m, 0, sizeof(m));
 	m[0] = 1;	/* files, what = 0 */
 	m[1] = 4;
-	assert_int_equal(hostile(m, 12, 0), BK_E_IPC_MSG);
-	m[2] = 64;	/* a bit outside the set */
-	assert_int_equal(hostile(m, 12, 0), BK_E_IPC_MSG);
-	m[1] = 8;	/* wrong size */
-	m[2] = MON_F_ROTATED;
+	m[2] = 7;
 	assert_int_equal(hostile(m, 16, 0), BK_E_IPC_MSG);
+	m[3] = 64;	/* a bit outside the set */
+	assert_int_equal(hostile(m, 16, 0), BK_E_IPC_MSG);
+	m[1] = 8;	/* wrong size */
+	m[3] = MON_F_ROTATED;
+	assert_int_equal(hostile(m, 20, 0), BK_E_IPC_MSG);
 	m[1] = 4;	/* a descriptor where none belongs */
-	assert_int_equal(hostile(m, 12, 1), BK_E_IPC_MSG);
-	assert_int_equal(hostile(m, 12, 3), BK_E_IPC_MSG);	/* too many */
+	assert_int_equal(hostile(m, 16, 1), BK_E_IPC_MSG);
+	assert_int_equal(hostile(m, 16, 3), BK_E_IPC_MSG);	/* too many */
+	assert_int_equal(hostile(m, 16, 0), BK_OK);	/* the good one */
 	m[0] = 99;	/* unknown type */
 	m[1] = 0;
-	assert_int_equal(hostile(m, 8, 0), BK_E_IPC_MSG);
+	assert_int_equal(hostile(m, 12, 0), BK_E_IPC_MSG);
 	m[0] = 101;	/* an answer's type, from a worker */
 	m[1] = 4;
-	assert_int_equal(hostile(m, 12, 0), BK_E_IPC_MSG);
+	assert_int_equal(hostile(m, 16, 0), BK_E_IPC_MSG);
 	m[0] = 3;	/* not a type of the set (any more) */
-	assert_int_equal(hostile(m, 12, 0), BK_E_IPC_MSG);
+	assert_int_equal(hostile(m, 16, 0), BK_E_IPC_MSG);
 	m[0] = 2;	/* metadata: no memfd */
 	m[1] = 128;
-	memcpy(&m[2], "acme", 5);
-	assert_int_equal(hostile(m, 8 + 128, 0), BK_E_IPC_MSG);
-	memset(&m[2], 'a', 128);	/* a tenant id without its NUL */
-	assert_int_equal(hostile(m, 8 + 128, 1), BK_E_IPC_MSG);
-	assert_int_equal(hostile(m, 4, 0), BK_E_IPC_MSG);	/* short */
+	memcpy(&m[3], "acme", 5);
+	assert_int_equal(hostile(m, 12 + 128, 0), BK_E_IPC_MSG);
+	memset(&m[3], 'a', 128);	/* a tenant id without its NUL */
+	assert_int_equal(hostile(m, 12 + 128, 1), BK_E_IPC_MSG);
+	assert_int_equal(hostile(m, 8, 0), BK_E_IPC_MSG);	/* short */
 	/* the peer gone: not a compromise */
 	{
 		struct conf		 c;
