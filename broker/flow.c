@@ -144,7 +144,7 @@ flow_authorize(struct front_req *req)
 	char	*cookie;
 	int	 rv;
 
-	if ((rv = flow_policy_gate(req->t, req->t->login, FLOW_GATE_ALL)) !=
+	if ((rv = front_gate(req, req->t, req->t->login, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		if (rv == BK_E_TENANT_SSO_OFF)
 			(void)front_audit(req, "authorize", rv, NULL);
@@ -328,7 +328,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	int			 rv;
 
 	flow_keep_identity(req, id);
-	if ((rv = flow_policy_gate(req->t, id->upstream, FLOW_GATE_ALL)) !=
+	if ((rv = front_gate(req, req->t, id->upstream, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;
@@ -524,7 +524,7 @@ flow_finish(struct front_req *req)
 	char			 sdig[BK_DIGEST_HEX + 1];
 	int			 rv;
 
-	if (flow_policy_gate(req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
+	if (front_gate(req, req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
 		/* Switched off (SIGHUP) while this sign-in was under way. */
 		(void)front_audit(req, "authorize", BK_E_TENANT_SSO_OFF, NULL);
 		front_error(req, BK_E_TENANT_SSO_OFF, NULL);

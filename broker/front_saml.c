@@ -29,7 +29,7 @@ front_saml_metadata(struct front_req *req)
 	size_t		 len;
 	int		 rv;
 
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
@@ -129,7 +129,7 @@ front_saml_login(struct front_req *req)
 {
 	int	 rv;
 
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_ALL)) !=
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		if (rv == BK_E_TENANT_SSO_OFF)
 			(void)front_audit(req, "authorize", rv, NULL);
@@ -216,7 +216,7 @@ front_saml_acs(struct front_req *req)
 
 	memset(&res, 0, sizeof(res));
 	req->fl.event = "assertion";
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
@@ -224,7 +224,7 @@ front_saml_acs(struct front_req *req)
 	if (front_acs_input(req, &b64) != BK_OK)
 		return;
 	front_raw_note(req, b64);
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;
