@@ -305,13 +305,15 @@ front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
 		front_admin_error(req, BK_E_SSO_STORE, NULL);
 	} else if (!req->replied) {
 		snprintf(det, sizeof(det), on ? "on" : "off: %lld sessions and "
-		    "%lld tokens ended", d->sessions, d->tokens);
+		    "%lld tokens ended%s", d->sessions, d->tokens, d->partial ?
+		    " (count short: the sweep broke off)" : "");
 		front_audit(req, "sso_set", BK_OK, det);
 		o = front_sso_reply_json(req);
 		if (o != NULL && !on)
-			json_object_set_new(o, "ended", json_pack("{s:I, s:I}",
-			    "sessions", (json_int_t)d->sessions,
-			    "tokens", (json_int_t)d->tokens));
+			json_object_set_new(o, "ended", json_pack("{s:I, s:I, "
+			    "s:b}", "sessions", (json_int_t)d->sessions,
+			    "tokens", (json_int_t)d->tokens,
+			    "complete", !d->partial));
 		front_reply_json(req, o != NULL ? 200 : 500, o);
 	}
 	front_req_unref(req);

@@ -184,6 +184,7 @@ extern const char store_lua_hlen[];
 /* The SSO switch's scripts (store_sso.c), seen by the store alone. */
 extern const char store_lua_sso_read[];
 extern const char store_lua_sso_set[];
+extern const char store_lua_sso_sweep[];
 extern const char store_lua_token_get[];
 
 /*

@@ -35,7 +35,10 @@
  *       6 client_id for unsolicited sign-ins.
  * Returns {"replay"} | {"irt"} | {"unmapped"} |
  *         {"ok", user record, request record or "", consent 0/1, generation}.
- * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  The
+ * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  While
+ * the tenant's stored switch is off the generation is "0.0", which no real
+ * one equals (a tenant generation starts at 1), so store_lua_issue refuses
+ * it.  The
  * user's revocation generation is read here, at the instant the assertion
  * is accepted, so a revocation while the sign-in is finishing voids it.
  */
@@ -62,7 +65,7 @@ const char store_lua_decide[] =
 	"if ARGV[1] ~= '' then redis.call('DEL', KEYS[2]) end\n"
 	"local consent = redis.call('EXISTS', ARGV[5] .. id .. ':' .. client)\n"
 	"return {'ok', rec, st or '', consent, "
-	    "cur_gen(KEYS[5], KEYS[6], id) or 'off'}\n";
+	    "cur_gen(KEYS[5], KEYS[6], id) or '0.0'}\n";
 
 /*
  * What a sign-in issues (session, code, consent transaction, remembered

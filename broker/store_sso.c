@@ -36,18 +36,14 @@ const char store_lua_sso_read[] =
 	"return r\n";
 
 /*
- * Set the switch.  Off moves the tenant's generation on first (that is
- * what voids every session, code, Allow page and token at once: the
- * sign-in's scripts compare it, LUA_CUR_GEN_FN), then empties every
- * profile's token and session index sets, deleting what they list, for
- * the count (O(profiles) in one script: an admin action, rare).
+ * Set the switch.  Off moves the tenant's generation on: that alone voids
+ * every session, code, Allow page and token of the tenant at once (the
+ * sign-in's scripts compare it, LUA_CUR_GEN_FN); store_lua_sso_sweep then
+ * deletes what is void, for the count.
  * The type check comes before any write, so a refused script changed
  * nothing; under maxmemory only the first write can be refused.
- * KEYS: 1 the sso hash, 2 users hash.
- * ARGV: 1 "1" | "0", 2 by, 3 at, 4 the token-index prefix, 5 the
- *   session-index prefix.
- * Returns {"badtype"} | {"ok", was on, was by, was at, gen, tokens,
- *   sessions}.
+ * KEYS: 1 the sso hash.  ARGV: 1 "1" | "0", 2 by, 3 at.
+ * Returns {"badtype"} | {"ok", was on, was by, was at, gen}.
  */
 const char store_lua_sso_set[] =
 	"local t = redis.call('TYPE', KEYS[1]).ok\n"
@@ -55,7 +51,31 @@ const char store_lua_sso_set[] =
 	"local w = redis.call('HMGET', KEYS[1], 'on', 'by', 'at')\n"
 	"redis.call('HSET', KEYS[1], 'on', ARGV[1], 'by', ARGV[2], 'at', "
 	    "ARGV[3])\n"
-	"local n, m = 0, 0\n"
+	"if ARGV[1] == '0' then redis.call('HINCRBY', KEYS[1], 'gen', 1) end\n"
+	"return {'ok', w[1], w[2], w[3], redis.call('HGET', KEYS[1], 'gen') "
+	    "or '0'}\n";
+
+/*
+ * After an off, one batch of the sweep: the token and session index sets
+ * of the next STORE_SSO_SWEEP profiles (HSCAN from the cursor) are
+ * emptied and what they list deleted.  A batch at a time, so Redis never
+ * stalls for a big account (one script over 100,000 profiles took half a
+ * second).  It stops when the switch is no longer off at generation gen
+ * (switched on, or off again: that off sweeps), so a session made after
+ * an on is never touched.
+ * KEYS: 1 the sso hash, 2 users hash.
+ * ARGV: 1 gen, 2 cursor, 3 batch size, 4 token-index prefix,
+ *   5 session-index prefix.
+ * Returns {next cursor ("0": done), tokens, sessions}.
+ */
+const char store_lua_sso_sweep[] =
+	"local s = redis.pcall('HMGET', KEYS[1], 'on', 'gen')\n"
+	"if type(s) ~= 'table' or s.err or s[1] ~= '0' or s[2] ~= ARGV[1] "
+	    "then\n"
+	"  return {'0', 0, 0}\n"
+	"end\n"
+	"if redis.call('TYPE', KEYS[2]).ok ~= 'hash' then return {'0', 0, 0} "
+	    "end\n"
 	"local function ends(k)\n"
 	"  local c = 0\n"
 	"  local ms = redis.pcall('SMEMBERS', k)\n"
@@ -65,17 +85,13 @@ const char store_lua_sso_set[] =
 	"  end\n"
 	"  return c\n"
 	"end\n"
-	"if ARGV[1] == '0' then\n"
-	"  redis.call('HINCRBY', KEYS[1], 'gen', 1)\n"
-	"  if redis.call('TYPE', KEYS[2]).ok == 'hash' then\n"
-	"    for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
-	"      n = n + ends(ARGV[4] .. id)\n"
-	"      m = m + ends(ARGV[5] .. id)\n"
-	"    end\n"
-	"  end\n"
+	"local r = redis.call('HSCAN', KEYS[2], ARGV[2], 'COUNT', ARGV[3])\n"
+	"local n, m = 0, 0\n"
+	"for i = 1, #r[2], 2 do\n"
+	"  n = n + ends(ARGV[4] .. r[2][i])\n"
+	"  m = m + ends(ARGV[5] .. r[2][i])\n"
 	"end\n"
-	"return {'ok', w[1], w[2], w[3], redis.call('HGET', KEYS[1], 'gen') "
-	    "or '0', n, m}\n";
+	"return {r[1], n, m}\n";
 
 /*
  * A panel token, for introspection and revocation: the record, unless
@@ -102,10 +118,15 @@ struct ssop {
 	store_sso_read_cb	*read;
 	store_sso_set_cb	*set;
 	size_t			 n;
-	/* set: what is written */
+	/* set: what is written, then the sweep's state */
 	int			 on;
 	time_t			 at;
 	char			 by[STORE_SSO_BY_MAX + 1];
+	struct store		*s;
+	char			*tenant;
+	char			 cursor[24];
+	char			 gen[24];
+	struct store_sso_done	 d;
 };
 
 /* A decimal string reply in [0, max] into *x: 1, or 0 (absent: *x 0). */
@@ -241,32 +262,101 @@ store_sso_read(struct store *s, const char *const *tenants, size_t n,
 }
 
 static void
+ssop_free(struct ssop *o)
+{
+	free(o->tenant);
+	free(o);
+}
+
+static void	sso_sweep_next(struct ssop *o);
+
+/* The switch is set; a failed sweep only leaves the counts short. */
+static void
+sso_sweep_done(int rv, const struct store_reply *r, void *arg)
+{
+	struct ssop	*o = arg;
+	const char	*c;
+	size_t		 len;
+
+	if (rv == BK_OK && (c = store_reply_str(elem(r, 0), &len)) != NULL &&
+	    len > 0 && len < sizeof(o->cursor)) {
+		memcpy(o->cursor, c, len);
+		o->cursor[len] = '\0';
+		o->d.tokens += store_reply_int(elem(r, 1));
+		o->d.sessions += store_reply_int(elem(r, 2));
+		if (strcmp(o->cursor, "0") != 0) {
+			sso_sweep_next(o);
+			return;
+		}
+	} else
+		o->d.partial = 1;
+	o->set(o->arg, BK_OK, &o->d);
+	ssop_free(o);
+}
+
+static void
+sso_sweep_next(struct ssop *o)
+{
+	char		*k0, *k1, *p4, *p5, n[16];
+	const char	*args[7];
+	int		 rv = BK_E_NOMEM;
+
+	snprintf(n, sizeof(n), "%d", STORE_SSO_SWEEP);
+	args[0] = k0 = store_key(o->tenant, "sso", NULL);
+	args[1] = k1 = store_key(o->tenant, "users", NULL);
+	args[2] = o->gen;
+	args[3] = o->cursor;
+	args[4] = n;
+	args[5] = p4 = store_key(o->tenant, "utok", "");
+	args[6] = p5 = store_key(o->tenant, "usess", "");
+	if (k0 != NULL && k1 != NULL && p4 != NULL && p5 != NULL)
+		rv = store_eval(o->s, sso_sweep_done, o, store_lua_sso_sweep, 2,
+		    7, args, NULL);
+	free(k0);
+	free(k1);
+	free(p4);
+	free(p5);
+	if (rv != BK_OK)
+		sso_sweep_done(rv, NULL, o);
+}
+
+static void
 sso_set_done(int rv, const struct store_reply *r, void *arg)
 {
 	struct ssop		*o = arg;
-	struct store_sso_done	 d;
+	struct store_sso_done	*d = &o->d;
+	const char		*g;
+	size_t			 len;
 	int			 bad = 0;
 
-	memset(&d, 0, sizeof(d));
 	if (rv == BK_OK && store_reply_is(elem(r, 0), "badtype")) {
 		log_warnx_r(BK_E_STORE_REPLY, "redis: the SSO switch's key "
 		    "is not a hash: nothing changed");
 		rv = BK_E_STORE_REPLY;
 	} else if (rv == BK_OK && (!store_reply_is(elem(r, 0), "ok") ||
-	    store_reply_count(r) != 7))
+	    store_reply_count(r) != 5))
 		rv = BK_E_STORE_REPLY;
-	if (rv == BK_OK) {
-		sso_parse(elem(r, 1), elem(r, 2), elem(r, 3), NULL, &d.was);
-		d.tokens = store_reply_int(elem(r, 5));
-		d.sessions = store_reply_int(elem(r, 6));
-		(void)sso_num(elem(r, 4), 1LL << 62, &d.now.gen, &bad);
-		d.now.set = 1;
-		d.now.on = o->on;
-		d.now.at = o->at;
-		snprintf(d.now.by, sizeof(d.now.by), "%s", o->by);
+	if (rv != BK_OK) {
+		o->set(o->arg, rv, NULL);
+		ssop_free(o);
+		return;
 	}
-	o->set(o->arg, rv, rv == BK_OK ? &d : NULL);
-	free(o);
+	sso_parse(elem(r, 1), elem(r, 2), elem(r, 3), NULL, &d->was);
+	(void)sso_num(elem(r, 4), 1LL << 62, &d->now.gen, &bad);
+	d->now.set = 1;
+	d->now.on = o->on;
+	d->now.at = o->at;
+	snprintf(d->now.by, sizeof(d->now.by), "%s", o->by);
+	g = store_reply_str(elem(r, 4), &len);
+	if (o->on || g == NULL || len == 0 || len >= sizeof(o->gen)) {
+		o->set(o->arg, BK_OK, d);
+		ssop_free(o);
+		return;
+	}
+	memcpy(o->gen, g, len);
+	o->gen[len] = '\0';
+	snprintf(o->cursor, sizeof(o->cursor), "0");
+	sso_sweep_next(o);
 }
 
 void
@@ -274,34 +364,30 @@ store_sso_set(struct store *s, const char *tenant, int on, const char *by,
     time_t at, store_sso_set_cb *cb, void *arg)
 {
 	struct ssop	*o = calloc(1, sizeof(*o));
-	char		*k0, *k1, *p4, *p5, ts[24];
-	const char	*args[7];
+	char		*k0, ts[24];
+	const char	*args[4];
 	int		 rv = BK_E_NOMEM;
 
-	if (o == NULL) {
+	if (o == NULL || (o->tenant = bk_strdup(tenant)) == NULL) {
+		free(o);
 		cb(arg, BK_E_NOMEM, NULL);
 		return;
 	}
 	o->arg = arg;
 	o->set = cb;
+	o->s = s;
 	o->on = on != 0;
 	o->at = at;
 	snprintf(o->by, sizeof(o->by), "%s", by != NULL ? by : "");
 	snprintf(ts, sizeof(ts), "%lld", (long long)at);
 	args[0] = k0 = store_key(tenant, "sso", NULL);
-	args[1] = k1 = store_key(tenant, "users", NULL);
-	args[2] = on ? "1" : "0";
-	args[3] = o->by;
-	args[4] = ts;
-	args[5] = p4 = store_key(tenant, "utok", "");
-	args[6] = p5 = store_key(tenant, "usess", "");
-	if (k0 != NULL && k1 != NULL && p4 != NULL && p5 != NULL)
-		rv = store_eval(s, sso_set_done, o, store_lua_sso_set, 2, 7,
+	args[1] = on ? "1" : "0";
+	args[2] = o->by;
+	args[3] = ts;
+	if (k0 != NULL)
+		rv = store_eval(s, sso_set_done, o, store_lua_sso_set, 1, 4,
 		    args, NULL);
+	free(k0);
 	if (rv != BK_OK)
 		sso_set_done(rv, NULL, o);
-	free(k0);
-	free(k1);
-	free(p4);
-	free(p5);
 }

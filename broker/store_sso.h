@@ -9,8 +9,9 @@
  * broker reads (front_sso.c).  Switching off moves the tenant's
  * generation on, in the same script: every session, code, Allow page and
  * panel token recorded under the old one is void at once (the sign-in's
- * scripts and the introspection compare it, store_signin.c), and the
- * tenant's token and session index sets are emptied, for the count.
+ * scripts and the introspection compare it, store_signin.c); then the
+ * tenant's token and session index sets are emptied in batches of
+ * STORE_SSO_SWEEP profiles (never one long script), for the count.
  * As store_admin.h: every operation calls its callback exactly once (at
  * once when nothing could be sent); results are borrowed, valid during
  * the callback; keeping arg alive until then is the caller's part.
@@ -49,18 +50,28 @@ typedef void store_sso_read_cb(void *arg, int rv, const struct store_sso *v,
 void	store_sso_read(struct store *s, const char *const *tenants, size_t n,
 	    store_sso_read_cb *cb, void *arg);
 
+/* Profiles an off's sweep covers per script (store_sso.c). */
+#define STORE_SSO_SWEEP		1000
+
 struct store_sso_done {
 	struct store_sso	 was;	/* before the change */
 	struct store_sso	 now;	/* after it */
-	/* switched off: the tokens and browser sessions ended */
+	/* switched off: the tokens and browser sessions deleted */
 	long long		 tokens, sessions;
+	/*
+	 * The sweep broke off (the store went away, or the switch changed
+	 * again): the counts are short; what was not deleted is void all the
+	 * same and expires with its TTL.
+	 */
+	int			 partial;
 };
 typedef void store_sso_set_cb(void *arg, int rv,
     const struct store_sso_done *d);
 /**
  * Set tenant's switch to on (1) or off (0), by credential by, at time at,
- * in one script.  Off also moves the tenant's generation on and ends the
- * tenant's tokens and sessions (setting off twice does it again).
+ * in one script.  Off also moves the tenant's generation on (every token
+ * and session of the tenant is void from then on; setting off twice does
+ * it again) and then deletes them, batch by batch, before cb runs.
  * rv: BK_OK, BK_E_STORE_DOWN / BK_E_STORE_TIMEOUT (nothing changed),
  * BK_E_STORE_REPLY (a key of the wrong type: nothing changed), BK_E_NOMEM.
  * @param by	borrowed; at most STORE_SSO_BY_MAX bytes are kept.

@@ -308,10 +308,12 @@ ssoctl_cmd_tenants_sso(struct ssoctl *c)
 	    by != NULL ? by : "-", at != NULL ? at : "-");
 	free(by);
 	free(at);
+	/* A sweep that broke off counted less than it voided. */
 	if ((ended = json_object_get(j, "ended")) != NULL)
-		printf("ended %" JSON_INTEGER_FORMAT " sessions and %"
+		printf("ended %s%" JSON_INTEGER_FORMAT " sessions and %"
 		    JSON_INTEGER_FORMAT " tokens; codes and sign-ins in flight "
-		    "are void\n",
+		    "are void\n", json_is_false(json_object_get(ended,
+		    "complete")) ? "at least " : "",
 		    json_integer_value(json_object_get(ended, "sessions")),
 		    json_integer_value(json_object_get(ended, "tokens")));
 	rv = BK_OK;

@@ -216,3 +216,43 @@ def test_redis_down_is_503_and_changes_nothing(factory, tmp_path):
         assert recs[-1]['outcome'] == 'rejected' and recs[-1]['reason'] == 'sso_store_unavailable', recs[-1]
     finally:
         rd.stop()
+
+
+def test_tenant_with_its_own_store(factory, tmp_path):
+    """beta's [redis] names a second server: its switch lives there, read by the poll of that
+    store; acme's, on broker.conf's Redis, is not touched by beta's off."""
+    r2 = Redis(tmp_path / 'redis-beta-sso')
+    try:
+        url = f'redis://127.0.0.1:{r2.port}/3'
+        b = factory.broker(tenants=[('acme', {}), ('beta', {'consent': 'never',
+                                                            'redis': {'url': url}})])
+        e = Env(b, b.dir)
+        tok = e.token_for('dave@beta.example', 'beta')
+        acme = e.token_for('alice@acme.example', 'acme')
+        p = put(b, False, 'beta')
+        assert p.status_code == 200 and p.json()['ended']['tokens'] == 1, p.text
+        assert 'bk:v1:{beta}:sso' in r2.keys(3) and 'bk:v1:{beta}:sso' not in b.keys()
+        assert e.panel('beta').introspect(tok).json() == {'active': False}
+        assert e.panel('acme').introspect(acme).json().get('active') is True
+        assert everywhere(lambda: sso(b, 'beta')['sso_enabled'] is False and sso(b)['sso_enabled'] is True)
+        assert everywhere(lambda: b.get('/t/beta/saml/login').status_code == 403)
+    finally:
+        r2.stop()
+
+
+def test_off_sweeps_a_big_account_in_batches(factory):
+    """3,000 more profiles: the sweep after an off takes several batches (STORE_SSO_SWEEP) and
+    still ends every session and token it lists, and says its count is complete."""
+    e = factory.env()
+    b = e.b
+    csv = '8x8 Internal ID,Extension,Salesforce ID\n' + ''.join(
+        f'{9000 + i},{9000 + i},big{i}@acme.example\n' for i in range(3000))
+    a = admin(b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1', data=csv.encode(),
+              headers={'Content-Type': 'text/csv'})
+    assert a.status_code == 200, a.text[:300]
+    toks = [signed_in(e, u)[1] for u in (e.fresh_user()[0], 'big2999@acme.example', 'big0@acme.example')]
+    p = put(b, False)
+    assert p.status_code == 200, p.text
+    assert p.json()['ended'] == {'sessions': 3, 'tokens': 3, 'complete': True}, p.json()
+    assert not [k for k in b.keys() if ':usess:' in k or ':utok:' in k or ':tok:' in k]
+    assert all(e.panel().introspect(t).json() == {'active': False} for t in toks)
