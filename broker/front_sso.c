@@ -294,7 +294,7 @@ front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
 	size_t			 i;
 	json_t			*o;
 	char			 det[128];
-	int			 on = req->fl.allow;
+	int			 on;
 
 	/* In force here at once, whether or not the client still waits. */
 	if (rv == BK_OK && (i = front_sso_idx(req->f, req->t)) != (size_t)-1)
@@ -304,6 +304,7 @@ front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
 		front_audit(req, "sso_set", BK_E_SSO_STORE, bk_err_slug(rv));
 		front_admin_error(req, BK_E_SSO_STORE, NULL);
 	} else if (!req->replied) {
+		on = d->now.on;
 		snprintf(det, sizeof(det), on ? "on" : "off: %lld sessions and "
 		    "%lld tokens ended%s", d->sessions, d->tokens, d->partial ?
 		    " (count short: the sweep broke off)" : "");
@@ -330,7 +331,6 @@ front_sso_put(struct front_req *req)
 		front_admin_error(req, rv, why);
 		return;
 	}
-	req->fl.allow = on;
 	front_sso_change_note(req, front_sso_in_force(req->f, req->t), on);
 	front_req_ref(req);
 	store_sso_set(front_req_store(req), req->t->id, on,

@@ -256,3 +256,21 @@ def test_off_sweeps_a_big_account_in_batches(factory):
     assert p.json()['ended'] == {'sessions': 3, 'tokens': 3, 'complete': True}, p.json()
     assert not [k for k in b.keys() if ':usess:' in k or ':utok:' in k or ':tok:' in k]
     assert all(e.panel().introspect(t).json() == {'active': False} for t in toks)
+
+
+def test_open_allow_page_yields_nothing_after_off(factory):
+    """An Allow page opened before the off gives no code after it (consent first_use)."""
+    e = factory.env()
+    b = e.b
+    user, _, _ = e.fresh_user()
+    br = e.browser()
+    login = br.start_login('acme')
+    from sbtest.idp import b64
+    out = br.post_acs('acme', b64(e.idp['acme'].good(user, login.rid)), login.relay)
+    assert out.kind == 'form', describe(out)
+    assert put(b, False).status_code == 200
+    assert everywhere(lambda: sso(b)['sso_enabled'] is False)
+    done = br.consent(out.resp, 'allow')
+    assert done.resp.status_code == 403 and 'code=' not in (done.url or ''), describe(done)
+    recs = [x for x in b.audit() if x.get('event') == 'consent']
+    assert recs and recs[-1]['outcome'] == 'rejected' and recs[-1]['reason'] in ('sso_disabled', 'revoked'), recs[-1:]
