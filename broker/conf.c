@@ -127,6 +127,8 @@ static const struct conf_keyword conf_keywords[] = {
 	KW(BK, "admin", "token_file", CONF_T_PATH, 0, 0, NULL,
 	    CONF_REQUIRED | CONF_SECRET | R, B(admin_token_file), 0, 0, NULL,
 	    NULL),
+	KW(BK, "admin", "console_url", CONF_T_URL, 0, 0, NULL, R,
+	    B(console_url), 0, 0, NULL, NULL),
 	KW(BK, "tenants", "dir", CONF_T_PATH, 0, 0, NULL, CONF_REQUIRED | R,
 	    B(tenants_dir), 0, 0, NULL, NULL),
 
@@ -225,6 +227,13 @@ static const struct conf_keyword conf_keywords[] = {
 	    T(redis.master_name), 0, 0, NULL, v_token),
 	KW(TN, "redis", "timeout_ms", CONF_T_INT, 50, 60000, NULL, R,
 	    T(redis.timeout_ms), 0, 0, NULL, NULL),
+	/* Who may sign in to the console, by Salesforce username. */
+	KW(TN, "admin", "users", CONF_T_LIST, 0, 0, NULL, R,
+	    T(console_users), T(n_console_users), CONF_MAX_CONSOLE, NULL,
+	    v_token),
+	KW(TN, "admin", "auditors", CONF_T_LIST, 0, 0, NULL, R,
+	    T(console_auditors), T(n_console_auditors), CONF_MAX_CONSOLE, NULL,
+	    v_token),
 };
 
 _Static_assert(BK_NELEM(conf_keywords) <= CONF_KW_MAX,
@@ -1615,6 +1624,15 @@ conf_broker_check(struct conf_parse *p, struct conf *c)
 		    "admin_listen"), "admin_listen %s is not a loopback "
 		    "address; set tls_cert and tls_key or listen on 127.0.0.1",
 		    c->admin_listen);
+	/* The console's address for browsers: the admin listener itself. */
+	if (c->console_url == NULL && c->admin_listen != NULL &&
+	    (c->console_url = malloc(l = strlen(c->admin_listen) + 9)) !=
+	    NULL)
+		snprintf(c->console_url, l, "%s://%s", c->tls_cert != NULL ?
+		    "https" : "http", c->admin_listen);
+	if (c->console_url != NULL && (l = strlen(c->console_url)) > 0 &&
+	    c->console_url[l - 1] == '/')
+		c->console_url[l - 1] = '\0';
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		if (c->tls_cert != NULL)
 			conf_err(p->errs, p->name, conf_parse_line(p, "server",
@@ -1811,6 +1829,7 @@ conf_free(struct conf *c)
 	free(c->listen);
 	free(c->public_url);
 	free(c->admin_listen);
+	free(c->console_url);
 	free(c->tls_cert);
 	free(c->access_log);
 	free(c->tls_key);

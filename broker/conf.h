@@ -18,6 +18,7 @@
 #define CONF_TENANT_ID_MAX	64
 #define CONF_MAX_REDIRECT_URIS	16
 #define CONF_MAX_SENTINELS	8
+#define CONF_MAX_CONSOLE	64	/* [admin] users, auditors */
 #define CONF_MAX_PROXIES	32
 
 enum conf_login { CONF_LOGIN_SAML = 2, CONF_LOGIN_OIDC };
@@ -122,6 +123,11 @@ struct conf_tenant {
 	void	*md_trust;
 	/* [redis]: the tenant's own store, or none (no url, no sentinels) */
 	struct conf_redis redis;
+	/* [admin]: Salesforce usernames allowed into the console, per role */
+	char	*console_users[CONF_MAX_CONSOLE];
+	size_t	 n_console_users;
+	char	*console_auditors[CONF_MAX_CONSOLE];
+	size_t	 n_console_auditors;
 };
 
 /* An address block of [server] trusted_proxies (conf_proxy.c). */
@@ -138,6 +144,8 @@ struct conf {
 	/* required, http(s)://host[:port], no path */
 	char	*public_url;
 	char	*admin_listen;		/* default 127.0.0.1:8081 */
+	/* where browsers reach the console; default http://<admin_listen> */
+	char	*console_url;
 	int	 workers;		/* default 0 = one per core */
 	char	*tls_cert, *tls_key;	/* both or neither; key is secret */
 	char	*access_log;		/* path, or NULL: no access log */

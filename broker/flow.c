@@ -205,6 +205,9 @@ flow_login(struct front_req *req)
 
 static void flow_request_kept(void *, int);
 
+/* A request's purpose, kept with it: the console's (front_console_sso.c). */
+static char flow_purpose_console[] = "console";
+
 /*
  * The upstream request rid, bound to this browser through the
  * correlation cookie (P09), for FRONT_AUTHN_TTL.  The cookie's value is
@@ -238,6 +241,7 @@ flow_request(struct front_req *req, const struct rec_signin *up,
 	r.redirect_uri = req->fl.redirect_uri;
 	r.state = req->fl.state;
 	r.challenge = req->fl.challenge;
+	r.purpose = req->fl.console ? flow_purpose_console : NULL;
 	store_signin_put(front_req_store(req), req->t->id, &r, FRONT_AUTHN_TTL,
 	    flow_request_kept, req);
 }
@@ -325,11 +329,20 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	struct store_decide_in	 in;
 	struct bk_buf		 proof;
 	char			*corr, bind[BK_DIGEST_HEX + 1] = "";
-	int			 rv;
+	enum flow_gate		 g = FLOW_GATE_ALL;
+	int			 rv, console;
 
 	flow_keep_identity(req, id);
-	if ((rv = front_gate(req, req->t, id->upstream, FLOW_GATE_ALL)) !=
-	    BK_OK) {
+	/*
+	 * A console sign-in passes with SSO off (an admin may be about to
+	 * switch it on).  Whether a SAML request opened the console is known
+	 * once the store has it: SSO is then checked on its decision.
+	 */
+	console = id->request != NULL && id->request->purpose != NULL &&
+	    strcmp(id->request->purpose, "console") == 0;
+	if (console || (id->request == NULL && id->request_id != NULL))
+		g = FLOW_GATE_LOGIN;
+	if ((rv = front_gate(req, req->t, id->upstream, g)) != BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;
 	}
@@ -362,6 +375,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	in.bind = bind;
 	in.sfdc_key = req->fl.sfdc_key;
 	in.client_id = req->t->panel.client_id;
+	in.console = console;
 	store_decide(front_req_store(req), &in, flow_decided, req);
 	bk_buf_free(&proof);
 }
@@ -390,6 +404,15 @@ flow_decided(void *arg, int rv, const struct store_decision *d)
 		flow_refuse(req, rv, NULL);
 		return;
 	}
+	if (d->verdict == STORE_DECIDE_CONSOLE) {
+		front_console_signin(req);
+		return;
+	}
+	if ((rv = front_gate(req, req->t, req->fl.upstream, FLOW_GATE_SSO)) !=
+	    BK_OK) {
+		flow_refuse(req, rv, NULL);
+		return;
+	}
 	switch (d->verdict) {
 	case STORE_DECIDE_REPLAY:
 		flow_refuse_spent(req, req->fl.replay_rv, NULL);
@@ -402,6 +425,7 @@ flow_decided(void *arg, int rv, const struct store_decision *d)
 		flow_refuse(req, BK_E_POL_UNMAPPED, NULL);
 		return;
 	case STORE_DECIDE_OK:
+	case STORE_DECIDE_CONSOLE:
 		break;
 	}
 	front_set_str(&req->fl.internal_id, d->prof.internal_id);

@@ -76,6 +76,8 @@ static const struct front_route front_routes[] = {
 	{ "oidc/callback", EVHTTP_REQ_GET, 1, MR_OIDC_CALLBACK,
 	    front_oidc_callback, NULL },
 	{ "signed-in", EVHTTP_REQ_GET, 1, MR_SIGNED_IN, flow_signed_in, NULL },
+	{ "console/login", EVHTTP_REQ_GET, 1, MR_SAML_LOGIN,
+	    front_console_login, NULL },
 };
 
 /* --- request life cycle --- */

@@ -106,6 +106,8 @@ struct front_flow {
 	/* a change's record: JSON object texts, and who made it */
 	char	*before, *after;
 	const char *credential;
+	/* the sign-in opens the admin console (front_console_sso.c) */
+	int	 console;
 	enum conf_login	 upstream;
 	const char	*event;		/* audit event of the upstream */
 	int	 replay_rv, request_rv;	/* the upstream's codes */
@@ -372,6 +374,13 @@ struct saml_redirect;
  */
 int	front_saml_redirect_url(struct front_req *req,
 	    const struct saml_redirect *r, char **url);
+/*
+ * front_console_sso.c: an admin's sign-in to the console through the
+ * tenant's upstream.  GET /t/<tenant>/console/login; and the flow's end
+ * for a request that opened the console (the role, a one-time code).
+ */
+void	front_console_login(struct front_req *req);
+void	front_console_signin(struct front_req *req);
 /* The OAuth upstream (front_oidc.c). */
 void	front_oidc_start(struct front_req *req);
 void	front_oidc_callback(struct front_req *req);

@@ -311,7 +311,9 @@ front_oidc_taken(void *arg, int rv, const struct rec_signin *r)
 		flow_refuse(req, BK_E_OIDC_CODE, NULL);
 		return;
 	}
-	if ((rv = front_gate(req, req->t, CONF_LOGIN_OIDC, FLOW_GATE_SSO)) !=
+	/* An admin's console sign-in passes with SSO off (flow_signin). */
+	if ((o->sr.purpose == NULL || strcmp(o->sr.purpose, "console") != 0) &&
+	    (rv = front_gate(req, req->t, CONF_LOGIN_OIDC, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;

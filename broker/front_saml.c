@@ -224,7 +224,13 @@ front_saml_acs(struct front_req *req)
 	if (front_acs_input(req, &b64) != BK_OK)
 		return;
 	front_raw_note(req, b64);
-	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
+	/*
+	 * SSO off refuses before the costly checks, unless the tenant has
+	 * console users: an admin's Response is then verified, and the flow
+	 * applies the switch to every sign-in that is not theirs.
+	 */
+	if (req->t->n_console_users + req->t->n_console_auditors == 0 &&
+	    (rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;

@@ -33,6 +33,7 @@
 #include "bk.h"
 #include "chain.h"
 #include "conf.h"
+#include "ipc.h"
 #include "keys.h"
 #include "log.h"
 
@@ -110,61 +111,40 @@ keys_send(int fd, uint32_t type, uint32_t id, int32_t arg, const void *data,
     size_t len)
 {
 	struct keys_hdr	 h = { type, id, arg, (uint32_t)len };
-	struct iovec	 iov[2] = { { &h, sizeof(h) },
-	    { (void *)(uintptr_t)data, len } };
-	struct msghdr	 m;
 
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = iov;
-	m.msg_iovlen = len > 0 ? 2 : 1;
-	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ?
-	    BK_OK : BK_E_IPC_PEER;
+	return ipc_send(fd, &h, sizeof(h), data, len, NULL, 0);
 }
 
 /*
  * One datagram into buf (KEYS_MSG_MAX + 1 bytes).  A datagram longer than
  * the largest message, or shorter than a header, or whose header's length
- * is not its payload's, is BK_E_IPC_MSG.  0 bytes: the peer closed.
+ * is not its payload's, is BK_E_IPC_MSG.  0 bytes: the peer closed.  At
+ * most one descriptor, into *passed_fd (NULL: none may come).
  */
 static int
 keys_recv(int fd, unsigned char *buf, struct keys_hdr *h, int *passed_fd)
 {
-	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec	 iov = { buf, KEYS_MSG_MAX + 1 };
-	struct msghdr	 m;
-	struct cmsghdr	*c;
-	ssize_t		 n;
+	struct ipc_msg	 im;
+	int		 rv;
 
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
 	if (passed_fd != NULL)
 		*passed_fd = -1;
-	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
-		return errno == EAGAIN ? BK_E_NOT_FOUND : BK_E_IPC_PEER;
-	if (n == 0)
+	if ((rv = ipc_recv(fd, buf, KEYS_MSG_MAX + 1, passed_fd != NULL ? 1 :
+	    0, MSG_DONTWAIT, &im)) != BK_OK)
+		return rv;
+	if (im.len == 0 && im.nfd == 0)
 		return BK_E_IPC_PEER;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int got;
-
-			memcpy(&got, CMSG_DATA(c), sizeof(got));
-			if (passed_fd != NULL)
-				*passed_fd = got;
-			else
-				close(got);
-		}
-	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-	    (size_t)n < sizeof(*h))
+	if (im.len < sizeof(*h)) {
+		ipc_msg_close(&im);
 		return BK_E_IPC_MSG;
+	}
 	memcpy(h, buf, sizeof(*h));
-	if (h->len != (size_t)n - sizeof(*h))
+	if (h->len != im.len - sizeof(*h)) {
+		ipc_msg_close(&im);
 		return BK_E_IPC_MSG;
+	}
+	if (passed_fd != NULL && im.nfd == 1)
+		*passed_fd = im.fd[0];
 	return BK_OK;
 }
 

@@ -20,6 +20,7 @@
 #include "bk.h"
 #include "conf.h"
 #include "log.h"
+#include "ipc.h"
 #include "mon.h"
 
 /* A metadata document is at most SAML_METADATA_MAX (saml/saml_int.h). */
@@ -80,8 +81,7 @@ union mon_body {
 struct mon_msg {
 	struct mon_hdr	h;
 	union mon_body	b;
-	int		fd[MON_FDS_MAX];
-	int		nfd;
+	struct ipc_msg	io;	/* its descriptors (at most MON_FDS_MAX) */
 };
 
 static int		mon_req = -1, mon_push = -1;
@@ -93,31 +93,9 @@ static int
 mon_send(int fd, uint32_t type, const void *body, size_t len,
     const int *fds, int nfd)
 {
-	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(MON_FDS_MAX * sizeof(int))];
-	} cm;
 	struct mon_hdr	 h = { type, (uint32_t)len };
-	struct iovec	 iov[2] = { { &h, sizeof(h) },
-	    { (void *)(uintptr_t)body, len } };
-	struct msghdr	 m;
-	struct cmsghdr	*c;
 
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = iov;
-	m.msg_iovlen = len > 0 ? 2 : 1;
-	if (nfd > 0) {
-		memset(&cm, 0, sizeof(cm));
-		m.msg_control = cm.b;
-		m.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
-	}
-	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ?
-	    BK_OK : BK_E_IPC_PEER;
+	return ipc_send(fd, &h, sizeof(h), body, len, fds, nfd);
 }
 
 /* The size each type must have, or -1 for a type outside the set. */
@@ -134,17 +112,6 @@ mon_type_len(uint32_t type)
 	}
 }
 
-static void
-mon_msg_close(struct mon_msg *m)
-{
-	int	 i;
-
-	for (i = 0; i < m->nfd; i++)
-		if (m->fd[i] >= 0)
-			close(m->fd[i]);
-	m->nfd = 0;
-}
-
 /*
  * One message: its size checked against its type, at most MON_FDS_MAX
  * descriptors (more, or a cut message, is BK_E_IPC_MSG).  flags as
@@ -153,61 +120,32 @@ mon_msg_close(struct mon_msg *m)
 static int
 mon_recv(int fd, struct mon_msg *out, int flags)
 {
-	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE((MON_FDS_MAX + 1) * sizeof(int))];
-	} cm;
 	unsigned char	 buf[MON_MSG_MAX + 1];
-	struct iovec	 iov = { buf, sizeof(buf) };
-	struct msghdr	 m;
-	struct cmsghdr	*c;
-	ssize_t		 n, want;
-	size_t		 k, i;
-	int		 got[MON_FDS_MAX + 1], ngot = 0, rv = BK_OK;
+	struct ipc_msg	 im;
+	ssize_t		 want;
+	int		 rv;
 
 	memset(out, 0, sizeof(*out));
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | flags)) < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ?
-		    BK_E_NOT_FOUND : BK_E_IPC_PEER;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			int	 x;
-
-			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(x));
-			if (ngot < (int)BK_NELEM(got))
-				got[ngot++] = x;
-			else
-				close(x);
-		}
-	}
-	if (n == 0 && ngot == 0)
-		return BK_E_IPC_PEER;
-	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-	    (size_t)n < sizeof(out->h) || ngot > MON_FDS_MAX)
+	if ((rv = ipc_recv(fd, buf, sizeof(buf), MON_FDS_MAX, flags, &im)) !=
+	    BK_OK)
+		return rv;
+	if (im.len < sizeof(out->h))
 		rv = BK_E_IPC_MSG;
 	else {
 		memcpy(&out->h, buf, sizeof(out->h));
 		want = mon_type_len(out->h.type);
 		if (want < 0 || out->h.len != (size_t)want ||
-		    (size_t)n != sizeof(out->h) + (size_t)want)
+		    im.len != sizeof(out->h) + (size_t)want)
 			rv = BK_E_IPC_MSG;
 		else
 			memcpy(&out->b, buf + sizeof(out->h), (size_t)want);
 	}
-	for (i = 0; i < (size_t)ngot; i++)
-		if (rv == BK_OK)
-			out->fd[out->nfd++] = got[i];
-		else
-			close(got[i]);
-	return rv;
+	if (rv != BK_OK) {
+		ipc_msg_close(&im);
+		return rv;
+	}
+	out->io = im;
+	return BK_OK;
 }
 
 static void
@@ -420,9 +358,9 @@ mon_serve_md(int fd, const struct conf *c, struct mon_msg *m)
 	char			*buf = NULL;
 	size_t			 i;
 	ssize_t			 n = 0;
-	int			 rv = BK_E_SAML_MD_WRITE, e;
+	int			 rv = BK_E_SAML_MD_WRITE, e, mfd;
 
-	if (m->nfd != 1 || memchr(m->b.md.tenant, '\0',
+	if (m->io.nfd != 1 || memchr(m->b.md.tenant, '\0',
 	    sizeof(m->b.md.tenant)) == NULL)
 		return BK_E_IPC_MSG;
 	for (i = 0; i < c->n_tenants && t == NULL; i++)
@@ -431,10 +369,11 @@ mon_serve_md(int fd, const struct conf *c, struct mon_msg *m)
 	if (t == NULL || t->saml.idp_metadata_url == NULL ||
 	    t->saml.idp_metadata == NULL)
 		return BK_E_IPC_MSG;	/* no backing file to ask for */
-	if (fstat(m->fd[0], &st) == 0 && S_ISREG(st.st_mode) &&
+	mfd = m->io.fd[0];
+	if (fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > 0 && st.st_size <= MON_MD_MAX &&
 	    (buf = malloc((size_t)st.st_size)) != NULL &&
-	    (n = pread(m->fd[0], buf, (size_t)st.st_size, 0)) == st.st_size) {
+	    (n = pread(mfd, buf, (size_t)st.st_size, 0)) == st.st_size) {
 		if ((e = bk_file_replace(t->saml.idp_metadata, buf, (size_t)n,
 		    0644)) == 0)
 			rv = BK_OK;
@@ -457,7 +396,7 @@ mon_serve(int fd, const struct conf *c)
 		return rv == BK_E_NOT_FOUND ? BK_OK : rv;
 	switch (m.h.type) {
 	case MON_Q_FILES:
-		rv = m.nfd == 0 ? mon_serve_files(fd, c, m.b.files.what) :
+		rv = m.io.nfd == 0 ? mon_serve_files(fd, c, m.b.files.what) :
 		    BK_E_IPC_MSG;
 		break;
 	case MON_Q_MD_SAVE:
@@ -467,7 +406,7 @@ mon_serve(int fd, const struct conf *c)
 		rv = BK_E_IPC_MSG;	/* an answer's type from a worker */
 		break;
 	}
-	mon_msg_close(&m);
+	ipc_msg_close(&m.io);
 	return rv;
 }
 
@@ -510,12 +449,12 @@ mon_files_read(const char *audit_path, struct mon_files *out)
 	for (;;) {
 		if ((rv = mon_recv(mon_req, &m, 0)) != BK_OK)
 			return rv == BK_E_NOT_FOUND ? BK_E_IPC_PEER : rv;
-		if (m.h.type == MON_A_DONE && m.nfd == 0)
+		if (m.h.type == MON_A_DONE && m.io.nfd == 0)
 			return m.b.done.rv;
-		if (m.h.type != MON_A_FILE || m.nfd != 1 ||
+		if (m.h.type != MON_A_FILE || m.io.nfd != 1 ||
 		    memchr(m.b.file.name, '\0', sizeof(m.b.file.name)) ==
 		    NULL || out->n >= MON_FILES_MAX) {
-			mon_msg_close(&m);
+			ipc_msg_close(&m.io);
 			return BK_E_IPC_MSG;
 		}
 		bk_buf_init(&b, PATH_MAX);
@@ -524,14 +463,14 @@ mon_files_read(const char *audit_path, struct mon_files *out)
 		    (nf = reallocarray(out->f, out->n + 1,
 		    sizeof(*nf))) == NULL) {
 			bk_buf_free(&b);
-			mon_msg_close(&m);
+			ipc_msg_close(&m.io);
 			return BK_E_NOMEM;	/* the caller drains the rest */
 		}
 		out->f = nf;
 		nf[out->n].path = bk_buf_take(&b);
 		nf[out->n].mtime = (time_t)m.b.file.mtime;
 		nf[out->n].current = m.b.file.current != 0;
-		nf[out->n].fd = m.fd[0];
+		nf[out->n].fd = m.io.fd[0];
 		out->n++;
 	}
 }
@@ -552,7 +491,7 @@ mon_files_get(const char *audit_path, int what, struct mon_files *out)
 		/* drain to the end, so the next request starts clean */
 		while (mon_recv(mon_req, &m, 0) == BK_OK &&
 		    m.h.type != MON_A_DONE)
-			mon_msg_close(&m);
+			ipc_msg_close(&m.io);
 	}
 	pthread_mutex_unlock(&mon_mu);
 	if (rv != BK_OK)
@@ -570,8 +509,8 @@ mon_audit_take(unsigned long long fgen, int *fd, int *rfd)
 	for (;;) {
 		if ((rv = mon_recv(mon_push, &m, MSG_DONTWAIT)) != BK_OK)
 			break;
-		if (m.h.type != MON_P_AUDIT || m.nfd != 2) {
-			mon_msg_close(&m);
+		if (m.h.type != MON_P_AUDIT || m.io.nfd != 2) {
+			ipc_msg_close(&m.io);
 			rv = BK_E_IPC_MSG;
 			break;
 		}
@@ -579,8 +518,8 @@ mon_audit_take(unsigned long long fgen, int *fd, int *rfd)
 			close(*fd);
 		if (*rfd >= 0)
 			close(*rfd);
-		*fd = m.fd[0];
-		*rfd = m.fd[1];
+		*fd = m.io.fd[0];
+		*rfd = m.io.fd[1];
 		if (m.b.push.fgen == fgen)
 			return BK_OK;
 	}
@@ -618,7 +557,7 @@ mon_md_save(const char *tenant, const char *body, size_t len)
 	rv = mon_send(mon_req, MON_Q_MD_SAVE, &q, sizeof(q), &fd, 1);
 	if (rv == BK_OK && (rv = mon_recv(mon_req, &m, 0)) == BK_OK) {
 		rv = m.h.type == MON_A_DONE ? m.b.done.rv : BK_E_IPC_MSG;
-		mon_msg_close(&m);
+		ipc_msg_close(&m.io);
 	}
 	pthread_mutex_unlock(&mon_mu);
 	close(fd);

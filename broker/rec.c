@@ -38,6 +38,7 @@ static const struct rec_field rec_signin_f[] = {
 	F(struct rec_signin, nonce, RT_STR, 0),
 	F(struct rec_signin, verifier, RT_STR, 0),
 	F(struct rec_signin, user, RT_STR, 0),
+	F(struct rec_signin, purpose, RT_STR, 0),
 	{ NULL, RT_STR, 0, 0 }
 };
 

@@ -52,6 +52,8 @@ struct rec_signin {
 	char	*nonce, *verifier;
 	/* SAML LogoutRequest (rid "slo:<ID>"): whom it signs out */
 	char	*user;
+	/* "console": an admin signing in to the console, not a panel */
+	char	*purpose;
 };
 
 /* A browser session (sess:<sha256(cookie)>). */

@@ -32,9 +32,12 @@
  *       6 the tenant's SSO switch (store_sso.h).
  * ARGV: 1 request ID ("" = unsolicited), 2 browser binding digest,
  *       3 replay TTL, 4 Salesforce key, 5 consent key prefix,
- *       6 client_id for unsolicited sign-ins.
- * Returns {"replay"} | {"irt"} | {"unmapped"} |
+ *       6 client_id for unsolicited sign-ins, 7 "console" when the
+ *       request, already taken, opened the admin console.
+ * Returns {"replay"} | {"irt"} | {"unmapped"} | {"console", request or ""} |
  *         {"ok", user record, request record or "", consent 0/1, generation}.
+ * A console sign-in (its request says so) needs no profile: it is marked
+ * used and its request consumed, and the console decides the role.
  * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  While
  * the tenant's stored switch is off the generation is "0.0", which no real
  * one equals (a tenant generation starts at 1), so store_lua_issue refuses
@@ -56,6 +59,12 @@ const char store_lua_decide[] =
 	"    return {'irt'}\n"
 	"  end\n"
 	"  if type(o.client_id) == 'string' then client = o.client_id end\n"
+	"  if o.purpose == 'console' then ARGV[7] = 'console' end\n"
+	"end\n"
+	"if ARGV[7] == 'console' then\n"
+	"  redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3])\n"
+	"  if ARGV[1] ~= '' then redis.call('DEL', KEYS[2]) end\n"
+	"  return {'console', st or ''}\n"
 	"end\n"
 	"local id = redis.call('HGET', KEYS[3], ARGV[4])\n"
 	"if not id then return {'unmapped'} end\n"
@@ -543,7 +552,12 @@ decide_reply(struct sop *o, int rv, const struct store_reply *r)
 		d.verdict = STORE_DECIDE_REQUEST;
 	else if (store_reply_is(st, "unmapped"))
 		d.verdict = STORE_DECIDE_UNMAPPED;
-	else if (!store_reply_is(st, "ok") ||
+	else if (store_reply_is(st, "console")) {
+		d.verdict = STORE_DECIDE_CONSOLE;
+		if (o->flag && reply_elem_rec(r, 1, REC_SIGNIN, &d.request) ==
+		    BK_OK)
+			d.has_request = 1;
+	} else if (!store_reply_is(st, "ok") ||
 	    reply_profile(r, 1, &d.prof) != BK_OK)
 		rv = BK_E_STORE_RECORD;
 	else if (o->flag) {
@@ -566,7 +580,7 @@ store_decide(struct store *s, const struct store_decide_in *in,
 {
 	struct sop	*o = sop_new(arg, decide_reply);
 	struct skeys	 ks;
-	const char	*args[12];
+	const char	*args[13];
 	char		 ttl[24];
 
 	if (o == NULL) {
@@ -592,10 +606,11 @@ store_decide(struct store *s, const struct store_decide_in *in,
 	args[9] = in->sfdc_key;
 	args[10] = skeys_add(&ks, store_key(in->tenant, "consent", ""));
 	args[11] = in->client_id ? in->client_id : "";
+	args[12] = in->console ? "console" : "";
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else
-		sop_eval(s, o, store_lua_decide, 6, 12, args);
+		sop_eval(s, o, store_lua_decide, 6, 13, args);
 	skeys_free(&ks);
 }
 

@@ -71,13 +71,15 @@ struct store_decide_in {
 	const char	*bind;		/* digest of the correlation cookie */
 	const char	*sfdc_key;	/* normalised Salesforce username */
 	const char	*client_id;	/* the panel, for unsolicited ones */
+	int		 console;	/* the request was the console's */
 };
 
 enum store_decide_verdict {
 	STORE_DECIDE_OK,
 	STORE_DECIDE_REPLAY,	/* the proof was used before */
 	STORE_DECIDE_REQUEST,	/* request unknown, used, another browser's */
-	STORE_DECIDE_UNMAPPED	/* no profile for the username */
+	STORE_DECIDE_UNMAPPED,	/* no profile for the username */
+	STORE_DECIDE_CONSOLE	/* an admin's console sign-in: no profile */
 };
 
 struct store_decision {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -27,6 +28,7 @@
 #include <openssl/rsa.h>
 
 #include "bk.h"
+#include "chain.h"
 #include "conf.h"
 #include "keys.h"
 #include "log.h"
@@ -345,6 +347,78 @@ test_hostile_unwrap_is_cut_off(void **state)
 	keys_retire(k);
 }
 
+/*
+ * The audit key: a seal at epoch 5 is the HMAC under the initial key
+ * stepped to 5, the key file is rewritten at 5, and from then on an
+ * earlier epoch's seal is refused (that key is gone) while a check at a
+ * later epoch leaves the key where it is.
+ */
+static void
+test_audit_key_one_way(void **state)
+{
+	static char		 dir[] = "/tmp/bk-keys-XXXXXX";
+	static char		 path[64];
+	struct fixture		 fx;
+	struct keys		*k = NULL;
+	struct bk_chain_key	 ref, disk;
+	char			*errors = NULL, out[65], want[65];
+	const char		 hex[] = "000102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f\n";
+	const char		 msg[] = "prev\n{\"seq\":1}";
+	unsigned long long	 e;
+	long long		 st;
+	FILE			*f;
+	int			 fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.key", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(hex, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	fixture_init(&fx, KEYDIR "/sp.key", KEYDIR "/sp.crt");
+	fx.c.audit_key_file = path;
+	fx.c.audit_epoch = 3600;
+	assert_int_equal(keys_start(&fx.c, NULL, 0, &k, &errors), BK_OK);
+	assert_null(errors);
+	assert_true(keys_audit_key(k, &e, &st));
+	assert_int_equal(e, 0);
+	assert_int_equal(keys_chan_new(k, 0, &fd), BK_OK);
+	assert_int_equal(bk_chain_key_parse(hex, sizeof(hex) - 1, &ref),
+	    BK_OK);
+	bk_chain_key_step(&ref, 5);
+	assert_int_equal(bk_chain_seal(&ref, msg, sizeof(msg) - 1, want),
+	    BK_OK);
+	assert_int_equal(keys_seal(&fd, 5, 18000, msg, sizeof(msg) - 1, out),
+	    BK_OK);
+	assert_string_equal(out, want);
+	assert_int_equal(bk_chain_key_load(path, &disk), BK_OK);
+	assert_int_equal(disk.epoch, 5);
+	assert_memory_equal(disk.k, ref.k, sizeof(ref.k));
+	/* behind the key: no new seal, no check */
+	assert_int_equal(keys_seal(&fd, 4, 14400, msg, sizeof(msg) - 1, out),
+	    BK_E_AUDIT_KEY);
+	assert_int_equal(keys_mac(&fd, 4, msg, sizeof(msg) - 1, out),
+	    BK_E_NOT_FOUND);
+	/* a check ahead steps a copy: the key stays at 5 */
+	bk_chain_key_step(&ref, 7);
+	assert_int_equal(bk_chain_seal(&ref, msg, sizeof(msg) - 1, want),
+	    BK_OK);
+	assert_int_equal(keys_mac(&fd, 7, msg, sizeof(msg) - 1, out), BK_OK);
+	assert_string_equal(out, want);
+	assert_int_equal(keys_seal(&fd, 5, 18000, msg, sizeof(msg) - 1, out),
+	    BK_OK);
+	assert_int_equal(bk_chain_key_load(path, &disk), BK_OK);
+	assert_int_equal(disk.epoch, 5);
+	bk_chain_key_cleanup(&ref);
+	bk_chain_key_cleanup(&disk);
+	keys_chan_close(fd);
+	keys_retire(k);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -354,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_key_not_matching_its_certificate),
 		cmocka_unit_test(test_unwrap),
 		cmocka_unit_test(test_hostile_unwrap_is_cut_off),
+		cmocka_unit_test(test_audit_key_one_way),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 
 #include "bk.h"
 #include "conf.h"
+#include "ipc.h"
 #include "mon.h"
 
 static char	 dir[] = "/tmp/bk-mon-XXXXXX";
@@ -184,41 +186,42 @@ test_worker_asks_parent(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 }
 
-/* Raw bytes (and fds) from a worker: what mon_serve() says to them. */
+/* Descriptors open in this process. */
+static int
+open_fds(void)
+{
+	DIR	*d = opendir("/proc/self/fd");
+	int	 n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Raw bytes (and fds) from a worker: what mon_serve() says to them.  No
+ * descriptor that came with a refused message may stay open.
+ */
 static int
 hostile(const void *msg, size_t len, int nfd)
 {
 	struct conf		 c;
 	struct conf_tenant	 t, *tp;
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(4 * sizeof(int))];
-	} cm;
-	struct iovec	 iov = { (void *)(uintptr_t)msg, len };
-	struct msghdr	 m;
-	struct cmsghdr	*ch;
-	int		 sv[2], fds[4], i, rv;
+	int			 sv[2], fds[IPC_FDS_MAX], i, rv, before;
 
 	conf_fake(&c, &t, &tp);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	if (nfd > 0) {
-		for (i = 0; i < nfd; i++)
-			fds[i] = open("/dev/null", O_RDONLY);
-		m.msg_control = cm.b;
-		m.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
-		ch = CMSG_FIRSTHDR(&m);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
-		memcpy(CMSG_DATA(ch), fds, (size_t)nfd * sizeof(int));
-	}
-	assert_int_equal(sendmsg(sv[1], &m, 0), (ssize_t)len);
+	for (i = 0; i < nfd; i++)
+		fds[i] = open("/dev/null", O_RDONLY);
+	assert_int_equal(ipc_send(sv[1], msg, len, NULL, 0, fds, nfd), BK_OK);
 	for (i = 0; i < nfd; i++)
 		close(fds[i]);
+	before = open_fds();
 	rv = mon_serve(sv[0], &c);
+	if (rv != BK_OK)
+		assert_int_equal(open_fds(), before);
 	close(sv[0]);
 	close(sv[1]);
 	return rv;

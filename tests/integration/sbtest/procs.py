@@ -176,6 +176,8 @@ class Tenant:
         self.oidc = over.pop('oidc', None)
         # The tenant's own store: its [redis] directives (None: broker.conf's).
         self.redis = over.pop('redis', None)
+        # Who may open the console: its [admin] directives (users, auditors).
+        self.admin = over.pop('admin', None)
         for k, v in over.items():
             for sec in (self.tenant, self.saml, self.panel_sec, self.policy):
                 if k in sec:
@@ -196,6 +198,7 @@ class Tenant:
         else:
             up = ('saml', list(self.saml.items()))
         own = [('redis', list(self.redis.items()))] if self.redis else []
+        own += [('admin', list(self.admin.items()))] if self.admin else []
         return ini([('tenant', list(self.tenant.items())), up,
                     ('panel', list(self.panel_sec.items())), ('policy', list(self.policy.items()))] + own)
 
