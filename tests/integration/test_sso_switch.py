@@ -274,3 +274,17 @@ def test_open_allow_page_yields_nothing_after_off(factory):
     assert done.resp.status_code == 403 and 'code=' not in (done.url or ''), describe(done)
     recs = [x for x in b.audit() if x.get('event') == 'consent']
     assert recs and recs[-1]['outcome'] == 'rejected' and recs[-1]['reason'] in ('sso_disabled', 'revoked'), recs[-1:]
+
+
+def test_admin_switch_off_does_not_lock_the_console_out(factory):
+    """With the account's switch off (an admin's value), an admin still signs in to the console
+    (to switch it on again), while an agent's sign-in stays refused."""
+    from test_console_signin import ADMIN, BOSS, code_of, console_signin, grant
+    b = factory.broker([('acme', {'admin': ADMIN})])
+    e = Env(b, b.dir, users=False)
+    assert put(b, False).status_code == 200
+    assert everywhere(lambda: sso(b)['sso_enabled'] is False)
+    _, out = console_signin(e, BOSS)
+    g, _ = grant(e, 'acme', code_of(e, out))
+    assert g['role'] == 'admin'
+    assert login_status(b) == 403
