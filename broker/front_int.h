@@ -190,7 +190,7 @@ front_store(const struct front *f, const struct conf_tenant *t)
 #define FRONT_SSO_POLL_MS	500
 struct front_sso;
 struct store_sso;
-/** Worker: the cache and its timer (a first read at once).  BK_E_NOMEM. */
+/** Worker: the cache and its timer (reads from its first tick).  BK_E_NOMEM. */
 int	front_sso_new(struct front *f);
 /** After store_map_free() (its callbacks are answered first). */
 void	front_sso_free(struct front *f);
