@@ -144,7 +144,7 @@ flow_authorize(struct front_req *req)
 	char	*cookie;
 	int	 rv;
 
-	if ((rv = flow_policy_gate(req->t, req->t->login, FLOW_GATE_ALL)) !=
+	if ((rv = front_gate(req, req->t, req->t->login, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		if (rv == BK_E_TENANT_SSO_OFF)
 			(void)front_audit(req, "authorize", rv, NULL);
@@ -342,7 +342,7 @@ flow_signin(struct front_req *req, const struct flow_identity *id)
 	    strcmp(id->request->purpose, "console") == 0;
 	if (console || (id->request == NULL && id->request_id != NULL))
 		g = FLOW_GATE_LOGIN;
-	if ((rv = flow_policy_gate(req->t, id->upstream, g)) != BK_OK) {
+	if ((rv = front_gate(req, req->t, id->upstream, g)) != BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;
 	}
@@ -408,7 +408,7 @@ flow_decided(void *arg, int rv, const struct store_decision *d)
 		front_console_signin(req);
 		return;
 	}
-	if ((rv = flow_policy_gate(req->t, req->fl.upstream, FLOW_GATE_SSO)) !=
+	if ((rv = front_gate(req, req->t, req->fl.upstream, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;
@@ -548,7 +548,7 @@ flow_finish(struct front_req *req)
 	char			 sdig[BK_DIGEST_HEX + 1];
 	int			 rv;
 
-	if (flow_policy_gate(req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
+	if (front_gate(req, req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
 		/* Switched off (SIGHUP) while this sign-in was under way. */
 		(void)front_audit(req, "authorize", BK_E_TENANT_SSO_OFF, NULL);
 		front_error(req, BK_E_TENANT_SSO_OFF, NULL);

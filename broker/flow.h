@@ -70,9 +70,13 @@ struct flow_facts {
  * signs in this way, and is set up for it) or both, in that order.
  */
 enum flow_gate { FLOW_GATE_LOGIN = 1, FLOW_GATE_SSO = 2, FLOW_GATE_ALL = 3 };
-/** @return BK_OK, BK_E_TENANT_LOGIN_MODE or BK_E_TENANT_SSO_OFF. */
-int	flow_policy_gate(const struct conf_tenant *t, enum conf_login upstream,
-	    enum flow_gate g);
+/**
+ * @param sso_on	the switch in force (front_sso_in_force(): an admin's
+ *			value in Redis, else the file's starting value).
+ * @return BK_OK, BK_E_TENANT_LOGIN_MODE or BK_E_TENANT_SSO_OFF.
+ */
+int	flow_policy_gate(const struct conf_tenant *t, int sso_on,
+	    enum conf_login upstream, enum flow_gate g);
 /** Whether the Allow page is shown, given a remembered "Allow". */
 int	flow_policy_consent(const struct conf_tenant *t, int remembered);
 

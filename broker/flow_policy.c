@@ -4,7 +4,8 @@
  *
  * Every route that signs someone in asks these, so the rules are written
  * once (tests/unit/test_flow.c): which way in a tenant uses and whether it
- * is set up for it, whether SSO is on (the account's switch), and whether
+ * is set up for it, whether SSO is on (the account's switch, its value in
+ * force given by the caller: front_sso_in_force()), and whether
  * the Allow page is shown.
  * Trust: the configuration is checked; nothing here reads a request.
  */
@@ -29,11 +30,11 @@ flow_policy_login(const struct conf_tenant *t, enum conf_login upstream)
 }
 
 int
-flow_policy_gate(const struct conf_tenant *t, enum conf_login upstream,
-    enum flow_gate g)
+flow_policy_gate(const struct conf_tenant *t, int sso_on,
+    enum conf_login upstream, enum flow_gate g)
 {
 	/* The account's switch first: it says more than "not this way". */
-	if ((g & FLOW_GATE_SSO) && !t->sso_enabled)
+	if ((g & FLOW_GATE_SSO) && !sso_on)
 		return BK_E_TENANT_SSO_OFF;
 	if ((g & FLOW_GATE_LOGIN) && !flow_policy_login(t, upstream))
 		return BK_E_TENANT_LOGIN_MODE;

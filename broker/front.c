@@ -596,7 +596,8 @@ front_new(struct event_base *base, const struct front_env *env)
 	if (f->pub == NULL || f->adm == NULL)
 		goto out;
 	if ((f->tick = event_new(base, -1, EV_PERSIST, front_tick_cb,
-	    f)) == NULL || front_durable_new(f) != BK_OK)
+	    f)) == NULL || front_durable_new(f) != BK_OK ||
+	    front_sso_new(f) != BK_OK)
 		goto out;
 	evtimer_add(f->tick, &tv);
 	return f;
@@ -653,5 +654,6 @@ front_free(struct front *f)
 	/* After evhttp_free: the connections it frees are ours to forget. */
 	front_http_free(f->http);
 	store_map_free(f->stores);
+	front_sso_free(f);	/* after: its reads in flight were answered */
 	free(f);
 }

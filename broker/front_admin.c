@@ -276,7 +276,7 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 	    " s:o, s:s?,"
 	    " s:s, s:s, s:s, s:o, s:s?}",
 	    "id", t->id, "login", conf_login_name(t->login),
-	    "enable_salesforce_sso", t->sso_enabled,
+	    "enable_salesforce_sso", front_sso_in_force(req->f, t),
 	    "consent", conf_consent_name(t->policy.consent),
 	    "code_ttl", t->policy.code_ttl, "session_ttl",
 	    t->policy.session_ttl,
@@ -315,6 +315,7 @@ admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
 			json_object_set_new(o, "issuer",
 			    json_string(t->oidc.issuer));
 		admin_tenant_md_json(req, t, o);
+		front_sso_json(req->f, t, o);
 	}
 	return o;
 }
@@ -835,6 +836,21 @@ admin_user_revoke(struct front_req *req, struct admin_ctx *a)
 	    admin_revoke_who, admin_hold(req));
 }
 
+/* The account's SSO switch (front_sso.c). */
+static void
+admin_sso_get(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_sso_get(req);
+}
+
+static void
+admin_sso_put(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_sso_put(req);
+}
+
 /* --- audit --- */
 
 /* Filters, sources, paging and the audit_read record: front_audit_read.c. */
@@ -900,6 +916,13 @@ admin_metrics_stores(struct front_req *req, struct bk_buf *b)
 	return metrics_stores_render(b, names, i);
 }
 
+/* The switch in force, for the tenant gauge. */
+static int
+admin_metrics_sso(const void *arg, const struct conf_tenant *t)
+{
+	return front_sso_in_force(arg, t);
+}
+
 static void
 admin_metrics(struct front_req *req, struct admin_ctx *a)
 {
@@ -912,7 +935,7 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 	    (rv = admin_metrics_stores(req, &b)) != BK_OK ||
 	    (rv = metrics_dec_render(&b)) != BK_OK ||
 	    (rv = metrics_conf_render(&b, req->f->conf,
-	    req->f->tls_ctx)) != BK_OK)
+	    req->f->tls_ctx, admin_metrics_sso, req->f)) != BK_OK)
 		admin_error(req, rv, NULL);
 	else
 		front_reply(req, 200,
@@ -959,6 +982,7 @@ static const struct admin_route admin_tenant_routes[] = {
 	    admin_user_delete },
 	{ "users/:id/sessions/revoke", 0, MR_ADMIN, NULL, admin_user_revoke,
 	    NULL, NULL },
+	{ "sso", ADM_405, MR_ADMIN, admin_sso_get, NULL, admin_sso_put, NULL },
 };
 
 static char *

@@ -127,13 +127,13 @@ front_tx_ok(const char *tx)
 }
 
 /*
- * SSO switched off (SIGHUP) while the page was open: an outstanding
- * transaction yields no code (issue 6).
+ * SSO switched off (by an admin, or a SIGHUP) while the page was open: an
+ * outstanding transaction yields no code (issue 6; issue 10 item 3).
  */
 static int
 front_consent_sso_off(struct front_req *req)
 {
-	if (req->t->sso_enabled)
+	if (front_sso_in_force(req->f, req->t))
 		return 0;
 	front_audit(req, "consent", BK_E_TENANT_SSO_OFF, NULL);
 	front_error(req, BK_E_TENANT_SSO_OFF, NULL);

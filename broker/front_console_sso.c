@@ -32,7 +32,7 @@ front_console_login(struct front_req *req)
 	int	 rv;
 
 	req->fl.event = "console_signin";
-	if ((rv = flow_policy_gate(req->t, req->t->login, FLOW_GATE_LOGIN)) !=
+	if ((rv = front_gate(req, req->t, req->t->login, FLOW_GATE_LOGIN)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;

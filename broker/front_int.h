@@ -71,6 +71,8 @@ struct front {
 	int			 draining;
 	/* held answers, sync thread, junk counts (front_durable.c) */
 	struct front_durable	*dur;
+	/* the SSO switch in force, per tenant (front_sso.c) */
+	struct front_sso	*sso;
 	struct timespec		 last_done;	/* last request's end */
 	/* scheme://host[:port] of public_url */
 	char			 origin[512];
@@ -177,6 +179,35 @@ front_store(const struct front *f, const struct conf_tenant *t)
 }
 /* The store of the request's tenant (req->t; none: the default). */
 #define front_req_store(req)	front_store((req)->f, (req)->t)
+
+/*
+ * front_sso.c: the account's SSO switch (issue 10 item 3).  The value in
+ * force: the one an admin set, in the tenant's store, as this worker last
+ * read it (every FRONT_SSO_POLL_MS); before any read since the worker
+ * started, or when none was ever set, the tenant file's starting value.
+ * A read that fails keeps the last value known.
+ */
+#define FRONT_SSO_POLL_MS	500
+struct front_sso;
+struct store_sso;
+/** Worker: the cache and its timer (reads from its first tick).  BK_E_NOMEM. */
+int	front_sso_new(struct front *f);
+/** After store_map_free() (its callbacks are answered first). */
+void	front_sso_free(struct front *f);
+/** 1 when SSO is on for t now (borrowed; f's configuration). */
+int	front_sso_in_force(const struct front *f, const struct conf_tenant *t);
+/** The switch as last read for t (set 0: none read), or NULL. */
+const struct store_sso *front_sso_known(const struct front *f,
+	    const struct conf_tenant *t);
+/** The switch's fields for a tenant's JSON (the admin's tenants, show). */
+void	front_sso_json(const struct front *f, const struct conf_tenant *t,
+	    void *json_obj);
+/** GET and PUT /api/v1/tenants/<t>/sso. */
+void	front_sso_get(struct front_req *req);
+void	front_sso_put(struct front_req *req);
+/* The gate of a sign-in step with the switch in force (flow_policy.c). */
+#define front_gate(req, t, up, g) \
+	flow_policy_gate((t), front_sso_in_force((req)->f, (t)), (up), (g))
 
 /* front_params.c: parsing (no I/O) */
 /** Decode one urlencoded component strictly; *out returned-owned. */

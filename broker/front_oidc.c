@@ -194,7 +194,7 @@ front_oidc_callback(struct front_req *req)
 	int		 rv;
 
 	req->fl.event = "id_token";
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_OIDC,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_OIDC,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
@@ -313,7 +313,7 @@ front_oidc_taken(void *arg, int rv, const struct rec_signin *r)
 	}
 	/* An admin's console sign-in passes with SSO off (flow_signin). */
 	if ((o->sr.purpose == NULL || strcmp(o->sr.purpose, "console") != 0) &&
-	    (rv = flow_policy_gate(req->t, CONF_LOGIN_OIDC, FLOW_GATE_SSO)) !=
+	    (rv = front_gate(req, req->t, CONF_LOGIN_OIDC, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;

@@ -273,12 +273,12 @@ front_page_signin_url(const struct front_req *req,
 {
 	struct bk_buf	 b;
 
-	if (t == NULL || flow_policy_gate(t, t->login, FLOW_GATE_SSO) != BK_OK)
+	if (t == NULL || front_gate(req, t, t->login, FLOW_GATE_SSO) != BK_OK)
 		return NULL;
 	if (t->panel.initiate_login_uri != NULL)
 		return front_url_add(t->panel.initiate_login_uri, "iss",
 		    req->f->conf->public_url, NULL, NULL, NULL, NULL);
-	if (flow_policy_gate(t, CONF_LOGIN_SAML, FLOW_GATE_LOGIN) != BK_OK)
+	if (front_gate(req, t, CONF_LOGIN_SAML, FLOW_GATE_LOGIN) != BK_OK)
 		return NULL;
 	bk_buf_init(&b, 256);
 	if (bk_buf_addf(&b, "/t/%s/saml/login", t->id) != BK_OK) {

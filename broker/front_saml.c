@@ -29,7 +29,7 @@ front_saml_metadata(struct front_req *req)
 	size_t		 len;
 	int		 rv;
 
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
@@ -129,7 +129,7 @@ front_saml_login(struct front_req *req)
 {
 	int	 rv;
 
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_ALL)) !=
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_ALL)) !=
 	    BK_OK) {
 		if (rv == BK_E_TENANT_SSO_OFF)
 			(void)front_audit(req, "authorize", rv, NULL);
@@ -216,7 +216,7 @@ front_saml_acs(struct front_req *req)
 
 	memset(&res, 0, sizeof(res));
 	req->fl.event = "assertion";
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return;
@@ -230,7 +230,7 @@ front_saml_acs(struct front_req *req)
 	 * applies the switch to every sign-in that is not theirs.
 	 */
 	if (req->t->n_console_users + req->t->n_console_auditors == 0 &&
-	    (rv = flow_policy_gate(req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
+	    (rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);
 		return;

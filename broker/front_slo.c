@@ -337,7 +337,7 @@ front_slo_open(struct front_req *req)
 	int			 rv;
 
 	req->fl.event = "slo_request";
-	if ((rv = flow_policy_gate(req->t, CONF_LOGIN_SAML,
+	if ((rv = front_gate(req, req->t, CONF_LOGIN_SAML,
 	    FLOW_GATE_LOGIN)) != BK_OK) {
 		front_error(req, rv, NULL);
 		return NULL;

@@ -116,7 +116,7 @@ front_oauth_token(struct front_req *req)
 	if (front_backchannel_begin(req) != BK_OK ||
 	    front_token_params(req) != BK_OK)
 		return;
-	if (flow_policy_gate(req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
+	if (front_gate(req, req->t, req->t->login, FLOW_GATE_SSO) != BK_OK) {
 		/* Switched off (SIGHUP) after the code was issued. */
 		front_token_refuse(req, BK_E_TENANT_SSO_OFF,
 		    "Salesforce SSO is not enabled for this account");

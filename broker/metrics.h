@@ -70,12 +70,16 @@ struct conf;
 int	metrics_conf_init(void);
 /** Parent: a (re)load applied (ok, the new generation) or refused. */
 void	metrics_reload_note(int ok, unsigned int gen);
+/* Whether SSO is on for t now (the switch in force), for the gauge. */
+struct conf_tenant;
+typedef int metrics_sso_fn(const void *arg, const struct conf_tenant *t);
 /**
  * Append build info, the tenants, every certificate's expiry (IdP and SP
  * of each tenant; the listener's, from tls_ctx, an SSL_CTX or NULL) and
- * the last reload.  BK_OK or BK_E_TOOBIG.
+ * the last reload.  sso(sso_arg, t) gives each tenant's switch in force
+ * (NULL: the file's).  BK_OK or BK_E_TOOBIG.
  */
 int	metrics_conf_render(struct bk_buf *out, const struct conf *c,
-	    void *tls_ctx);
+	    void *tls_ctx, metrics_sso_fn *sso, const void *sso_arg);
 
 #endif /* BK_METRICS_H */

@@ -135,19 +135,22 @@ metrics_certs(struct bk_buf *b, const struct conf *c, void *tls_ctx)
 }
 
 static int
-metrics_tenants(struct bk_buf *b, const struct conf *c)
+metrics_tenants(struct bk_buf *b, const struct conf *c, metrics_sso_fn *sso,
+    const void *arg)
 {
 	size_t	 i;
 	int	 rv;
 
 	rv = bk_buf_adds(b, "# HELP ssobroker_tenant_info The tenants in "
-	    "force: login (saml or oidc) and whether Salesforce SSO is on.\n"
+	    "force: login (saml or oidc) and whether Salesforce SSO is on "
+	    "(the switch in force: an admin's, else the file's).\n"
 	    "# TYPE ssobroker_tenant_info gauge\n");
 	for (i = 0; rv == BK_OK && i < c->n_tenants; i++)
 		rv = bk_buf_addf(b, "ssobroker_tenant_info{tenant=\"%s\","
 		    "login=\"%s\",sso=\"%s\"} 1\n", c->tenants[i]->id,
 		    conf_login_name(c->tenants[i]->login),
-		    c->tenants[i]->sso_enabled ? "on" : "off");
+		    (sso != NULL ? sso(arg, c->tenants[i]) :
+		    c->tenants[i]->sso_enabled) ? "on" : "off");
 	return rv;
 }
 
@@ -184,12 +187,13 @@ metrics_build_reload(struct bk_buf *b)
 }
 
 int
-metrics_conf_render(struct bk_buf *b, const struct conf *c, void *tls_ctx)
+metrics_conf_render(struct bk_buf *b, const struct conf *c, void *tls_ctx,
+    metrics_sso_fn *sso, const void *sso_arg)
 {
 	int	 rv;
 
 	if ((rv = metrics_build_reload(b)) == BK_OK &&
-	    (rv = metrics_tenants(b, c)) == BK_OK &&
+	    (rv = metrics_tenants(b, c, sso, sso_arg)) == BK_OK &&
 	    (rv = metrics_certs(b, c, tls_ctx)) == BK_OK)
 		rv = mdr_metrics_render(b, c);
 	return rv == BK_OK ? BK_OK : BK_E_TOOBIG;

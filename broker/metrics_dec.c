@@ -30,7 +30,7 @@ static const char *const metrics_dec_events[] = {
 	"code_redeemed", "token_introspected", "token_revoked", "logout",
 	"session_revoked", "mapping_import", "user_set", "user_delete",
 	"config_reload", "tenant_added", "tenant_removed", "tenant_changed",
-	"audit_read", "other"
+	"audit_read", "sso_set", "other"
 };
 #define METRICS_DEC_NEVENT	BK_NELEM(metrics_dec_events)
 

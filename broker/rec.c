@@ -119,13 +119,18 @@ rec_kind_name(enum rec_kind k)
 int
 rec_gen_ok(const char *s, size_t len)
 {
-	size_t	 i;
+	size_t	 i, dot = 0;
 
 	if (s == NULL || len == 0 || len > REC_GEN_MAX)
 		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && dot == 0 && i > 0 && i + 1 < len) {
+			dot = i;
+			continue;
+		}
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
+	}
 	return 1;
 }
 

@@ -27,8 +27,11 @@
 #define REC_VERSION	1
 /* Longest string field (a URL, a state, a Salesforce username). */
 #define REC_STR_MAX	4096
-/* A revocation generation: decimal digits, this many at most. */
-#define REC_GEN_MAX	20
+/*
+ * A revocation generation: the user's (decimal digits), then, once the
+ * tenant's SSO was switched off, "." and the tenant's (store_sso.h).
+ */
+#define REC_GEN_MAX	41
 
 enum rec_kind {
 	REC_SIGNIN,	/* a sign-in started here: the upstream request */
@@ -103,7 +106,7 @@ char	*rec_write(enum rec_kind k, const void *in);
 void	rec_cleanup(enum rec_kind k, void *rec);
 /** The kind's name ("session"), for logs. */
 const char *rec_kind_name(enum rec_kind k);
-/** 1 if s is a revocation generation (REC_GEN_MAX digits at most). */
+/** 1 if s is a revocation generation: digits[.digits], REC_GEN_MAX at most. */
 int	rec_gen_ok(const char *s, size_t len);
 
 #endif /* BK_REC_H */

@@ -48,6 +48,9 @@ const char *const store_lua_all[] = {
 	/* admin (store_admin.c) */
 	store_lua_user_revoke, store_lua_snapshot, store_lua_apply,
 	store_lua_user_set, store_lua_user_del, store_lua_hlen,
+	/* the SSO switch (store_sso.c) */
+	store_lua_sso_read, store_lua_sso_set, store_lua_sso_sweep,
+	store_lua_token_get,
 	/* audit (store_audit.c) */
 	store_lua_audit_append, store_lua_audit_head, store_lua_audit_fetch,
 	NULL

@@ -181,6 +181,30 @@ extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];
 extern const char store_lua_hlen[];
 
+/* The SSO switch's scripts (store_sso.c), seen by the store alone. */
+extern const char store_lua_sso_read[];
+extern const char store_lua_sso_set[];
+extern const char store_lua_sso_sweep[];
+extern const char store_lua_token_get[];
+
+/*
+ * The generation a sign-in records and its later steps compare: the
+ * user's (ugen, bumped by a revocation or a change of the profile) and,
+ * once the tenant's switch was ever set off, ".<tenant generation>" (the
+ * sso hash's gen, bumped by every off: store_sso.h).  false while the
+ * stored switch is off, which no recorded generation equals.  A tenant
+ * never switched off keeps the plain user generation, as before.
+ */
+#define LUA_CUR_GEN_FN \
+	"local function cur_gen(ugen, sso, id)\n" \
+	"  local g = redis.call('HGET', ugen, id) or '0'\n" \
+	"  local s = redis.pcall('HMGET', sso, 'on', 'gen')\n" \
+	"  if type(s) ~= 'table' or s.err then return false end\n" \
+	"  if s[1] == '0' then return false end\n" \
+	"  if s[2] then return g .. '.' .. s[2] end\n" \
+	"  return g\n" \
+	"end\n"
+
 /* The audit's scripts (store_audit.c), seen by the store alone. */
 extern const char store_lua_audit_append[];
 extern const char store_lua_audit_head[];

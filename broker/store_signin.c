@@ -28,7 +28,8 @@
  * The decision on a verified identity (any upstream), after every pure
  * check passed.
  * KEYS: 1 replay key, 2 sign-in request key (unused when unsolicited),
- *       3 Salesforce index hash, 4 users hash, 5 revocation generations.
+ *       3 Salesforce index hash, 4 users hash, 5 revocation generations,
+ *       6 the tenant's SSO switch (store_sso.h).
  * ARGV: 1 request ID ("" = unsolicited), 2 browser binding digest,
  *       3 replay TTL, 4 Salesforce key, 5 consent key prefix,
  *       6 client_id for unsolicited sign-ins, 7 "console" when the
@@ -37,11 +38,15 @@
  *         {"ok", user record, request record or "", consent 0/1, generation}.
  * A console sign-in (its request says so) needs no profile: it is marked
  * used and its request consumed, and the console decides the role.
- * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  The
+ * Nothing is written unless the answer is "ok" (P20, P21, P11, T05).  While
+ * the tenant's stored switch is off the generation is "0.0", which no real
+ * one equals (a tenant generation starts at 1), so store_lua_issue refuses
+ * it.  The
  * user's revocation generation is read here, at the instant the assertion
  * is accepted, so a revocation while the sign-in is finishing voids it.
  */
 const char store_lua_decide[] =
+	LUA_CUR_GEN_FN
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return {'replay'} end\n"
 	"local st = false\n"
 	"local client = ARGV[6]\n"
@@ -69,20 +74,22 @@ const char store_lua_decide[] =
 	"if ARGV[1] ~= '' then redis.call('DEL', KEYS[2]) end\n"
 	"local consent = redis.call('EXISTS', ARGV[5] .. id .. ':' .. client)\n"
 	"return {'ok', rec, st or '', consent, "
-	    "redis.call('HGET', KEYS[5], id) or '0'}\n";
+	    "cur_gen(KEYS[5], KEYS[6], id) or '0.0'}\n";
 
 /*
  * What a sign-in issues (session, code, consent transaction, remembered
  * consent), in one step, if the user was not revoked since the flow read
  * the user's generation (at the ACS, from the session, or into the consent
  * transaction): a revocation racing a sign-in wins.
- * KEYS: 1 revocation generations (hash: internal ID -> count).
+ * KEYS: 1 revocation generations (hash: internal ID -> count), 2 the
+ *   tenant's SSO switch (switched off since: "revoked" too).
  * ARGV: 1 internal ID, 2 expected generation, then n, n x (key, value,
  *   ttl), then m, m x (set, member, ttl).  A set's TTL only ever grows.
  * Returns "OK" | "revoked" (nothing written).
  */
 const char store_lua_issue[] =
-	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= ARGV[2] then\n"
+	LUA_CUR_GEN_FN
+	"if cur_gen(KEYS[1], KEYS[2], ARGV[1]) ~= ARGV[2] then\n"
 	"  return 'revoked'\n"
 	"end\n"
 	"local i = 4\n"
@@ -104,19 +111,21 @@ const char store_lua_issue[] =
  * A browser session authorizes a panel: the session must exist, must not
  * predate a revocation of its user, and its user must still map to the
  * same profile.
- * KEYS: 1 Salesforce index hash, 2 users hash, 3 revocation generations.
+ * KEYS: 1 Salesforce index hash, 2 users hash, 3 revocation generations,
+ *       4 the tenant's SSO switch (switched off since: no session).
  * ARGV: 1 session key, 2 consent key prefix, 3 client_id.
  * Returns {"nosession"} | {"gone"} |
  *         {"ok", session, user record, consent, generation}.
  */
 const char store_lua_session_authz[] =
+	LUA_CUR_GEN_FN
 	"local s = redis.call('GET', ARGV[1])\n"
 	"if not s then return {'nosession'} end\n"
 	"local ok, o = pcall(cjson.decode, s)\n"
 	"if not ok or type(o) ~= 'table' or type(o.sfdc_key) ~= 'string' or\n"
 	"   type(o.internal_id) ~= 'string' then return {'nosession'} end\n"
-	"local gen = redis.call('HGET', KEYS[3], o.internal_id) or '0'\n"
-	"if (o.gen or '0') ~= gen then return {'nosession'} end\n"
+	"local gen = cur_gen(KEYS[3], KEYS[4], o.internal_id)\n"
+	"if not gen or (o.gen or '0') ~= gen then return {'nosession'} end\n"
 	"local id = redis.call('HGET', KEYS[1], o.sfdc_key)\n"
 	"if id ~= o.internal_id then return {'gone'} end\n"
 	"local rec = redis.call('HGET', KEYS[2], id)\n"
@@ -140,7 +149,7 @@ const char store_lua_session_authz[] =
  * script's first denyoom write, so an out-of-memory fault leaves the code
  * as it was; later writes of a script that wrote are never refused.
  * KEYS: 1 code key, 2 its tombstone key, 3 Salesforce index hash,
- *       4 revocation generations.
+ *       4 revocation generations, 5 the tenant's SSO switch.
  * ARGV: 1 client_id, 2 redirect_uri, 3 S256(code_verifier), 4 digest of
  *       the new token, 5 token key prefix, 6 token-index prefix, 7 tenant,
  *       8 now, 9 session_ttl, 10 tombstone TTL, 11 the session's
@@ -153,6 +162,7 @@ const char store_lua_session_authz[] =
  *   {"ok", token record, ttl}.
  */
 const char store_lua_redeem[] =
+	LUA_CUR_GEN_FN
 	"local v = redis.call('GET', KEYS[1])\n"
 	"if not v then\n"
 	"  local t = redis.call('GET', KEYS[2])\n"
@@ -182,8 +192,8 @@ const char store_lua_redeem[] =
 	"elseif o.challenge ~= ARGV[3] then why = 'verifier' end\n"
 	"if why then redis.call('DEL', KEYS[1]); return {'mismatch', v, why} "
 	    "end\n"
-	"local gen = redis.call('HGET', KEYS[4], o.internal_id) or '0'\n"
-	"if (o.gen or '0') ~= gen then\n"
+	"local gen = cur_gen(KEYS[4], KEYS[5], o.internal_id)\n"
+	"if not gen or (o.gen or '0') ~= gen then\n"
 	"  redis.call('DEL', KEYS[1]); return {'revoked', v}\n"
 	"end\n"
 	"if redis.call('HGET', KEYS[3], o.sfdc_key) ~= o.internal_id then\n"
@@ -570,7 +580,7 @@ store_decide(struct store *s, const struct store_decide_in *in,
 {
 	struct sop	*o = sop_new(arg, decide_reply);
 	struct skeys	 ks;
-	const char	*args[12];
+	const char	*args[13];
 	char		 ttl[24];
 
 	if (o == NULL) {
@@ -588,18 +598,19 @@ store_decide(struct store *s, const struct store_decide_in *in,
 	args[2] = skeys_add(&ks, store_key(in->tenant, "sfdc", NULL));
 	args[3] = skeys_add(&ks, store_key(in->tenant, "users", NULL));
 	args[4] = skeys_add(&ks, store_key(in->tenant, "ugen", NULL));
-	args[5] = in->request_id ? in->request_id : "";
-	args[6] = in->bind ? in->bind : "";
+	args[5] = skeys_add(&ks, store_key(in->tenant, "sso", NULL));
+	args[6] = in->request_id ? in->request_id : "";
+	args[7] = in->bind ? in->bind : "";
 	ttl_str(ttl, sizeof(ttl), in->proof_ttl < 60 ? 60 : in->proof_ttl);
-	args[7] = ttl;
-	args[8] = in->sfdc_key;
-	args[9] = skeys_add(&ks, store_key(in->tenant, "consent", ""));
-	args[10] = in->client_id ? in->client_id : "";
-	args[11] = in->console ? "console" : "";
+	args[8] = ttl;
+	args[9] = in->sfdc_key;
+	args[10] = skeys_add(&ks, store_key(in->tenant, "consent", ""));
+	args[11] = in->client_id ? in->client_id : "";
+	args[12] = in->console ? "console" : "";
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else
-		sop_eval(s, o, store_lua_decide, 5, 12, args);
+		sop_eval(s, o, store_lua_decide, 6, 13, args);
 	skeys_free(&ks);
 }
 
@@ -633,7 +644,7 @@ store_session_authz(struct store *s, const char *tenant, const char *cookie,
 {
 	struct sop	*o = sop_new(arg, session_reply);
 	struct skeys	 ks;
-	const char	*args[6];
+	const char	*args[7];
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -644,13 +655,14 @@ store_session_authz(struct store *s, const char *tenant, const char *cookie,
 	args[0] = skeys_add(&ks, store_key(tenant, "sfdc", NULL));
 	args[1] = skeys_add(&ks, store_key(tenant, "users", NULL));
 	args[2] = skeys_add(&ks, store_key(tenant, "ugen", NULL));
-	args[3] = skeys_add(&ks, store_key_digest(tenant, "sess", cookie));
-	args[4] = skeys_add(&ks, store_key(tenant, "consent", ""));
-	args[5] = client_id ? client_id : "";
+	args[3] = skeys_add(&ks, store_key(tenant, "sso", NULL));
+	args[4] = skeys_add(&ks, store_key_digest(tenant, "sess", cookie));
+	args[5] = skeys_add(&ks, store_key(tenant, "consent", ""));
+	args[6] = client_id ? client_id : "";
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else
-		sop_eval(s, o, store_lua_session_authz, 3, 6, args);
+		sop_eval(s, o, store_lua_session_authz, 4, 7, args);
 	skeys_free(&ks);
 }
 
@@ -749,6 +761,7 @@ store_issue(struct store *s, const struct store_issue_in *in,
 	o->cb.done = cb;
 	memset(&v, 0, sizeof(v));
 	iv_own(&v, store_key(in->tenant, "ugen", NULL));
+	iv_own(&v, store_key(in->tenant, "sso", NULL));
 	iv_add(&v, in->internal_id);
 	iv_add(&v, in->gen[0] != '\0' ? in->gen : "0");
 	at = v.n;
@@ -773,7 +786,7 @@ store_issue(struct store *s, const struct store_issue_in *in,
 	if (v.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else
-		sop_eval(s, o, store_lua_issue, 1, (int)v.n, v.a);
+		sop_eval(s, o, store_lua_issue, 2, (int)v.n, v.a);
 	for (i = 0; i < v.nown; i++)
 		bk_strfree_secret(v.own[i]);
 }
@@ -974,7 +987,7 @@ redeem_send_waiting(struct store *s, struct sop *o, const char **args)
 	o->reply = redeem_wait_reply;
 	o->drop = redeem_wait_drop;
 	w->rv = BK_E_STORE_DOWN;
-	sop_eval(s, k, store_lua_redeem, 4, 15, args);
+	sop_eval(s, k, store_lua_redeem, 5, 16, args);
 	sop_cmd(s, o, 3, argv);
 }
 
@@ -985,7 +998,7 @@ store_code_redeem(struct store *s, const struct store_redeem_in *in,
 	struct sop	*o = sop_new(arg, redeem_reply);
 	struct skeys	 ks;
 	char		 tdig[BK_DIGEST_HEX + 1], now[24], sttl[24], cttl[24];
-	const char	*args[15];
+	const char	*args[16];
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -1003,23 +1016,24 @@ store_code_redeem(struct store *s, const struct store_redeem_in *in,
 	    in->code));
 	args[2] = skeys_add(&ks, store_key(in->tenant, "sfdc", NULL));
 	args[3] = skeys_add(&ks, store_key(in->tenant, "ugen", NULL));
-	args[4] = in->client_id;
-	args[5] = in->redirect_uri;
-	args[6] = in->challenge;
-	args[7] = tdig;
-	args[8] = skeys_add(&ks, store_key(in->tenant, "tok", ""));
-	args[9] = skeys_add(&ks, store_key(in->tenant, "utok", ""));
-	args[10] = in->tenant;
-	args[11] = now;
-	args[12] = sttl;
-	args[13] = cttl;
-	args[14] = skeys_add(&ks, store_key(in->tenant, "stok", ""));
+	args[4] = skeys_add(&ks, store_key(in->tenant, "sso", NULL));
+	args[5] = in->client_id;
+	args[6] = in->redirect_uri;
+	args[7] = in->challenge;
+	args[8] = tdig;
+	args[9] = skeys_add(&ks, store_key(in->tenant, "tok", ""));
+	args[10] = skeys_add(&ks, store_key(in->tenant, "utok", ""));
+	args[11] = in->tenant;
+	args[12] = now;
+	args[13] = sttl;
+	args[14] = cttl;
+	args[15] = skeys_add(&ks, store_key(in->tenant, "stok", ""));
 	if (ks.nomem)
 		sop_done(BK_E_NOMEM, NULL, o);
 	else if (s->replicas > 0)
 		redeem_send_waiting(s, o, args);
 	else
-		sop_eval(s, o, store_lua_redeem, 4, 15, args);
+		sop_eval(s, o, store_lua_redeem, 5, 16, args);
 	skeys_free(&ks);
 }
 
@@ -1040,13 +1054,24 @@ store_token_get(struct store *s, const char *tenant, const char *token,
     store_token_cb *cb, void *arg)
 {
 	struct sop	*o = sop_new(arg, token_reply);
+	struct skeys	 ks;
+	const char	*args[3];
 
 	if (o == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
 		return;
 	}
 	o->cb.token = cb;
-	sop_get_rec(s, o, tenant, "tok", token, 0);
+	/* Its generation checked too: SSO off voids it (store_sso.h). */
+	memset(&ks, 0, sizeof(ks));
+	args[0] = skeys_add(&ks, store_key_digest(tenant, "tok", token));
+	args[1] = skeys_add(&ks, store_key(tenant, "ugen", NULL));
+	args[2] = skeys_add(&ks, store_key(tenant, "sso", NULL));
+	if (ks.nomem)
+		sop_done(BK_E_NOMEM, NULL, o);
+	else
+		sop_eval(s, o, store_lua_token_get, 3, 3, args);
+	skeys_free(&ks);
 }
 
 static void

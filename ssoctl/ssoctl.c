@@ -673,6 +673,8 @@ ssoctl_dispatch(struct ssoctl *c)
 		return ssoctl_cmd_tenants_list(c);
 	case SSOCTL_V_TENANTS_SHOW:
 		return ssoctl_cmd_tenants_show(c);
+	case SSOCTL_V_TENANTS_SSO:
+		return ssoctl_cmd_tenants_sso(c);
 	case SSOCTL_V_USERS_EXPORT:
 		return ssoctl_cmd_users_export(c);
 	case SSOCTL_V_USERS_IMPORT:

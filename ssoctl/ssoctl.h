@@ -81,7 +81,8 @@ enum ssoctl_verb {
 	SSOCTL_V_AUDIT_EXPORT,
 	SSOCTL_V_AUDIT_VERIFY,
 	SSOCTL_V_AUDIT_KEYGEN,
-	SSOCTL_V_AUDIT_SHOW_ASSERTION
+	SSOCTL_V_AUDIT_SHOW_ASSERTION,
+	SSOCTL_V_TENANTS_SSO
 };
 
 /** The parsed command line; every string is borrowed from argv. */
@@ -89,6 +90,8 @@ struct ssoctl_args {
 	enum ssoctl_verb	 verb;
 	/* the verb's positional argument (ID or FILE), NULL when absent */
 	const char		*arg;
+	/* a second positional argument (tenants sso on|off ID), or NULL */
+	const char		*arg2;
 	/* option values; flags are set to "1"; NULL when not given */
 	const char		*opt[SSOCTL_O_COUNT];
 	/* --file, each in the order given (opt[SSOCTL_O_FILE] is the first) */

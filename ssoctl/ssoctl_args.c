@@ -79,7 +79,8 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 enum ssoctl_pos {
 	SSOCTL_POS_NONE,	/* no argument */
 	SSOCTL_POS_OPT,		/* zero or one */
-	SSOCTL_POS_ONE		/* exactly one */
+	SSOCTL_POS_ONE,		/* exactly one */
+	SSOCTL_POS_ONE_OPT	/* one, then zero or one more */
 };
 
 struct ssoctl_verbdef {
@@ -97,6 +98,8 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "tenants", NULL, SSOCTL_V_TENANTS_LIST, SSOCTL_POS_NONE, NULL, 0 },
 	{ "tenants", "list", SSOCTL_V_TENANTS_LIST, SSOCTL_POS_NONE, NULL, 0 },
 	{ "tenants", "show", SSOCTL_V_TENANTS_SHOW, SSOCTL_POS_OPT, "ID", 0 },
+	{ "tenants", "sso", SSOCTL_V_TENANTS_SSO, SSOCTL_POS_ONE_OPT, "on|off",
+	    0 },
 	{ "users", "export", SSOCTL_V_USERS_EXPORT, SSOCTL_POS_NONE, NULL,
 	    O(OUTPUT) },
 	{ "users", "import", SSOCTL_V_USERS_IMPORT, SSOCTL_POS_ONE, "FILE",
@@ -124,6 +127,9 @@ const char ssoctl_usage[] =
 "commands:\n"
 "  tenants [list]                 list the tenants\n"
 "  tenants show [ID]              one tenant: policy, IdP certificates\n"
+"  tenants sso on|off [ID]        switch SSO on or off for the whole account\n"
+"                                 (every broker; off ends its sessions and\n"
+"                                 tokens)\n"
 "  users export [-o FILE]         the user mapping as CSV\n"
 "  users import FILE [--dry-run] [--allow-new] [--delete-missing]\n"
 "                                 upload a CSV (FILE may be -); print the\n"
@@ -305,18 +311,30 @@ ssoctl_args_check(const struct ssoctl_verbdef *v, const char **words,
 	const char	*sub = v->sub != NULL ? v->sub : "";
 	int		id;
 
+	if (v->pos == SSOCTL_POS_ONE_OPT && nargs == 2) {
+		a->arg2 = words[1];
+		nargs = 1;
+	}
 	if (nargs > 1 || (nargs == 1 && v->pos == SSOCTL_POS_NONE)) {
 		snprintf(err, errlen, "%s%s%s: unexpected argument '%s'",
 		    v->group, *sub ? " " : "", sub,
 		    words[v->pos == SSOCTL_POS_NONE ? 0 : 1]);
 		return BK_E_INVAL;
 	}
-	if (nargs == 0 && v->pos == SSOCTL_POS_ONE) {
+	if (nargs == 0 && (v->pos == SSOCTL_POS_ONE ||
+	    v->pos == SSOCTL_POS_ONE_OPT)) {
 		snprintf(err, errlen, "%s %s: missing %s", v->group, sub,
 		    v->argname);
 		return BK_E_INVAL;
 	}
-	if (nargs == 1 && words[0][0] == '\0') {
+	if (v->verb == SSOCTL_V_TENANTS_SSO && strcmp(words[0], "on") != 0 &&
+	    strcmp(words[0], "off") != 0) {
+		snprintf(err, errlen, "tenants sso: '%.64s' is not on or off",
+		    words[0]);
+		return BK_E_INVAL;
+	}
+	if ((nargs == 1 && words[0][0] == '\0') ||
+	    (a->arg2 != NULL && a->arg2[0] == '\0')) {
 		snprintf(err, errlen, "%s %s: empty %s", v->group, sub,
 		    v->argname);
 		return BK_E_INVAL;

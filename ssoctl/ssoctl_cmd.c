@@ -29,7 +29,8 @@ static const char *const ssoctl_tenant_keys[] = {
 	"sign_requests", "require_encryption", "allow_cbc", "encryption_keys",
 	"idp_entity_id", "metadata_valid_until",
 	"sp_entity_id", "acs_url", "panel_client_id", "redirect_uris", "users",
-	"issuer", "ready", NULL
+	"issuer", "ready", "sso_enabled", "sso_file_value", "sso_source",
+	"sso_set_by", "sso_set_at", NULL
 };
 static const char *const ssoctl_tenant_skip[] = { "idp_certificates", NULL };
 
@@ -96,6 +97,18 @@ ssoctl_cert_expiry(const json_t *t)
 	return s;
 }
 
+/* b's text as a table cell (sanitized), returned-owned; b is emptied. */
+static char *
+ssoctl_cell_take(struct bk_buf *b)
+{
+	char	*s;
+
+	if ((s = bk_buf_take(b)) != NULL)
+		ssoctl_sanitize(s, s, strlen(s) + 1);
+	bk_buf_free(b);
+	return s;
+}
+
 /*
  * The IdP metadata's source: "file", or "url STATE AGE" (AGE since the
  * last fetch put in force, "-" before one); "-" for an OAuth tenant.
@@ -109,7 +122,6 @@ ssoctl_metadata_cell(const json_t *t)
 	    "metadata_state"));
 	const json_t	*age = json_object_get(t, "metadata_age");
 	struct bk_buf	 b;
-	char		*s;
 
 	if (src == NULL || strcmp(src, "url") != 0)
 		return bk_strdup(src != NULL ? src : "-");
@@ -119,10 +131,7 @@ ssoctl_metadata_cell(const json_t *t)
 		    (long long)json_integer_value(age));
 	else
 		(void)bk_buf_addf(&b, "url %s -", st != NULL ? st : "-");
-	if ((s = bk_buf_take(&b)) != NULL)
-		ssoctl_sanitize(s, s, strlen(s) + 1);
-	bk_buf_free(&b);
-	return s;
+	return ssoctl_cell_take(&b);
 }
 
 /*
@@ -147,12 +156,33 @@ ssoctl_get_list(struct ssoctl *c, const char *path, const char *key,
 	return BK_OK;
 }
 
+/*
+ * Who set the switch in force and when ("admin-token 2026-12-03T17:00:00Z"),
+ * or "file" while the tenant file's starting value is in force.
+ */
+static char *
+ssoctl_sso_cell(const json_t *t)
+{
+	const char	*by = json_string_value(json_object_get(t,
+	    "sso_set_by"));
+	const char	*at = json_string_value(json_object_get(t,
+	    "sso_set_at"));
+	struct bk_buf	 b;
+
+	if (by == NULL)
+		return bk_strdup("file");
+	bk_buf_init(&b, 512);
+	(void)bk_buf_addf(&b, "%.128s %.40s", by, at != NULL ? at : "-");
+	return ssoctl_cell_take(&b);
+}
+
 /* The tenants table: a heading, then a row per tenant.  BK_E_NOMEM. */
 static int
 ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 {
 	static const char *const head[] = { "ID", "LOGIN", "SSO", "CONSENT",
-	    "IDP ENTITY", "CERT EXPIRY", "METADATA", "USERS", "READY" };
+	    "IDP ENTITY", "CERT EXPIRY", "METADATA", "USERS", "READY",
+	    "SSO SET BY" };
 	json_t	*e, *v;
 	size_t	 i;
 
@@ -172,7 +202,8 @@ ssoctl_tenants_table(struct ssoctl_table *t, json_t *arr)
 		    ssoctl_table_set(t, 5, ssoctl_cert_expiry(e)) ||
 		    ssoctl_table_set(t, 6, ssoctl_metadata_cell(e)) ||
 		    ssoctl_table_setj(t, 7, json_object_get(e, "users")) ||
-		    ssoctl_table_setj(t, 8, json_object_get(e, "ready")))
+		    ssoctl_table_setj(t, 8, json_object_get(e, "ready")) ||
+		    ssoctl_table_set(t, 9, ssoctl_sso_cell(e)))
 			return BK_E_NOMEM;
 		ssoctl_table_next(t);
 	}
@@ -239,6 +270,52 @@ ssoctl_cmd_tenants_show(struct ssoctl *c)
 		free(na);
 		free(subj);
 	}
+	rv = BK_OK;
+ out:
+	bk_buf_free(&path);
+	json_decref(j);
+	return rv;
+}
+
+int
+ssoctl_cmd_tenants_sso(struct ssoctl *c)
+{
+	struct bk_buf	 path;
+	json_t		*j = NULL, *ended;
+	char		*by, *at;
+	char		 id[256];
+	int		 on = strcmp(c->args->arg, "on") == 0, rv;
+
+	/* "tenants sso off ID" names the tenant; else --tenant rules. */
+	if (c->args->arg2 != NULL && (c->tenant = bk_strdup(c->args->arg2)) ==
+	    NULL)
+		return ssoctl_fail(c, BK_E_NOMEM, "out of memory");
+	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/sso")) != BK_OK)
+		return rv;
+	if ((rv = ssoctl_json_call(c, "PUT", path.data, on ?
+	    "{\"enabled\": true}" : "{\"enabled\": false}", &j, NULL)) !=
+	    BK_OK)
+		goto out;
+	if (c->json) {
+		rv = ssoctl_json_print(c, j);
+		goto out;
+	}
+	ssoctl_sanitize(c->tenant, id, sizeof(id));
+	by = ssoctl_jval(json_object_get(j, "sso_set_by"), "-");
+	at = ssoctl_jval(json_object_get(j, "sso_set_at"), "-");
+	printf("tenant %s: SSO is %s on every broker (set by %s at %s)\n",
+	    id, json_is_true(json_object_get(j, "sso_enabled")) ? "on" : "off",
+	    by != NULL ? by : "-", at != NULL ? at : "-");
+	free(by);
+	free(at);
+	/* A sweep that broke off counted less than it voided. */
+	if ((ended = json_object_get(j, "ended")) != NULL)
+		printf("ended %s%" JSON_INTEGER_FORMAT " sessions and %"
+		    JSON_INTEGER_FORMAT " tokens; codes and sign-ins in flight "
+		    "are void\n", json_is_false(json_object_get(ended,
+		    "complete")) ? "at least " : "",
+		    json_integer_value(json_object_get(ended, "sessions")),
+		    json_integer_value(json_object_get(ended, "tokens")));
 	rv = BK_OK;
  out:
 	bk_buf_free(&path);

@@ -92,6 +92,8 @@ void	ssoctl_sanitize(const char *s, char *out, size_t outlen);
 /* The verbs (ssoctl_cmd.c); each returns BK_OK or sets c->err. */
 int	ssoctl_cmd_tenants_list(struct ssoctl *c);
 int	ssoctl_cmd_tenants_show(struct ssoctl *c);
+/** tenants sso on|off [ID]: PUT .../sso, then what it did. */
+int	ssoctl_cmd_tenants_sso(struct ssoctl *c);
 int	ssoctl_cmd_users_export(struct ssoctl *c);
 int	ssoctl_cmd_users_import(struct ssoctl *c);
 int	ssoctl_cmd_users_get(struct ssoctl *c);

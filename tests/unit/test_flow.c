@@ -58,10 +58,11 @@ t_gate(void **st)
 	(void)st;
 	for (i = 0; i < BK_NELEM(rows); i++) {
 		memset(&t, 0, sizeof(t));
-		t.sso_enabled = rows[i].sso;
+		/* The value in force decides, never the file's (issue 10). */
+		t.sso_enabled = !rows[i].sso;
 		t.login = (enum conf_login)rows[i].login;
 		t.saml_sp = rows[i].sp ? &sp_dummy : NULL;
-		assert_int_equal(flow_policy_gate(&t,
+		assert_int_equal(flow_policy_gate(&t, rows[i].sso,
 		    (enum conf_login)rows[i].upstream,
 		    (enum flow_gate)rows[i].gate), rows[i].want);
 	}
@@ -184,7 +185,8 @@ t_limits(void **st)
 	assert_int_equal(rec_read(REC_SESSION, rec, strlen(rec), &s, NULL),
 	    BK_E_STORE_RECORD);
 	snprintf(rec, n + 200, "{\"v\":1,\"internal_id\":\"i\",\"user\":\"u\","
-	    "\"sfdc_key\":\"u\",\"exp\":1,\"gen\":\"123456789012345678901\"}");
+	    "\"sfdc_key\":\"u\",\"exp\":1,\"gen\":\"12345678901234567890."
+	    "1234567890123456789012\"}");
 	assert_int_equal(rec_read(REC_SESSION, rec, strlen(rec), &s, NULL),
 	    BK_E_STORE_RECORD);
 	free(big);
@@ -192,6 +194,11 @@ t_limits(void **st)
 	assert_int_equal(rec_gen_ok("0", 1), 1);
 	assert_int_equal(rec_gen_ok("-1", 2), 0);
 	assert_int_equal(rec_gen_ok("", 0), 0);
+	/* user.tenant, once the tenant's SSO was switched off */
+	assert_int_equal(rec_gen_ok("3.2", 3), 1);
+	assert_int_equal(rec_gen_ok("3.", 2), 0);
+	assert_int_equal(rec_gen_ok(".2", 2), 0);
+	assert_int_equal(rec_gen_ok("1.2.3", 5), 0);
 }
 
 int
