@@ -50,6 +50,8 @@ const char *const store_lua_all[] = {
 	store_lua_user_set, store_lua_user_del, store_lua_hlen,
 	/* audit (store_audit.c) */
 	store_lua_audit_append, store_lua_audit_head, store_lua_audit_fetch,
+	/* admin credentials (store_cred.c) */
+	store_lua_cred_add, store_lua_cred_revoke,
 	NULL
 };
 
