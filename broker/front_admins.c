@@ -72,6 +72,19 @@ front_admin_forbid(struct front_req *req, const char *why)
 
 /* --- who the token is --- */
 
+/*
+ * 401, on record as admin_auth: a guessed or revoked token is seen in the
+ * audit.  Such records are junk (audit_agg.c): a flood of wrong tokens is
+ * recorded within [audit] junk_records, then counted.
+ */
+static void
+front_admin_unauth(struct front_req *req, const char *why)
+{
+	(void)front_audit(req, "admin_auth", BK_E_HTTP_UNAUTH, why);
+	front_admin_error(req, BK_E_HTTP_UNAUTH,
+	    "missing or wrong admin token");
+}
+
 static int
 front_admin_cred_copy(const struct admin_cred *src, struct admin_cred **out)
 {
@@ -137,8 +150,8 @@ front_admin_lookup_cb(void *arg, int rv, const struct admin_cred *c)
 		return;
 	}
 	if (c == NULL) {
-		front_admin_error(req, BK_E_HTTP_UNAUTH,
-		    "missing or wrong admin token");
+		front_admin_unauth(req, "no credential has this token (wrong "
+		    "or revoked)");
 		return;
 	}
 	if ((rv = front_admin_cred_set(req, c)) != BK_OK) {
@@ -160,8 +173,8 @@ front_admin_authenticate(struct front_req *req,
 
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0' ||
 	    (n = strlen(h + 7)) > FRONT_ADMIN_TOKEN_MAX) {
-		front_admin_error(req, BK_E_HTTP_UNAUTH,
-		    "missing or wrong admin token");
+		front_admin_unauth(req, h == NULL ? "no Authorization header" :
+		    "not a bearer token of at most 512 bytes");
 		return;
 	}
 	bk_sha256_hex(h + 7, n, d);

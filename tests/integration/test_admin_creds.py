@@ -284,6 +284,11 @@ def test_hostile_revoke(m, creds, path, code):
 def test_bad_tokens_401(m, creds, auth):
     r = admin(m.b, 'GET', '/api/v1/tenants', token=auth if auth else False)
     assert r.status_code == 401 and r.headers.get('WWW-Authenticate', '').startswith('Bearer')
+    rec = record(m.b, r.json()['request_id'], 'admin_auth')
+    assert rec[-1]['outcome'] == 'rejected' and rec[-1]['reason'] == 'unauthorized'
+    assert 'credential' not in rec[-1]
+    if auth and len(auth) > 7:
+        assert auth[7:] not in json.dumps(rec) or len(auth[7:]) < 4
 
 
 # ---------------------------------------------------------------- the matrix
