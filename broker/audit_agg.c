@@ -105,6 +105,9 @@ audit_agg_is_junk(const char *event, int rv)
 	if (strcmp(event, "id_token") == 0)
 		return audit_agg_in(audit_agg_oidc, BK_NELEM(audit_agg_oidc),
 		    rv);
+	/* a wrong admin token (front_admins.c): nothing was verified */
+	if (strcmp(event, "admin_auth") == 0)
+		return rv == BK_E_HTTP_UNAUTH;
 	if (strcmp(event, "slo_request") == 0 ||
 	    strcmp(event, "slo_response") == 0)
 		return audit_agg_in(audit_agg_slo, BK_NELEM(audit_agg_slo),

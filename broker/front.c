@@ -91,6 +91,8 @@ front_req_free(struct front_req *req)
 	front_params_cleanup(&req->form);
 	front_flow_cleanup(&req->fl);
 	free(req->form_action);
+	admin_cred_cleanup(req->cred);
+	free(req->cred);
 	if (req->aux_free != NULL)
 		req->aux_free(req->aux);
 	free(req);

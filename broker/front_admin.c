@@ -3,8 +3,12 @@
  * audit, metrics.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * Every route but /healthz needs the bearer admin token, compared as a
- * SHA-256 digest in constant time against the configured one.
+ * Every route but /healthz needs a bearer admin token: the token file's
+ * (the credential "operator") or a named, scoped credential from the
+ * store (front_admins.c).  Each route row names the roles it admits
+ * (an operator is admitted everywhere); a tenant route, and what a
+ * global route shows, is limited to the credential's tenants.  Anything
+ * else is a 403 that changes nothing, with its record.
  * The routes are two tables (admin_routes[], admin_tenant_routes[]), read
  * like the public one in front.c: a path and a handler per method.
  * Handlers parse, call one store operation (store_admin.h) and render.
@@ -150,21 +154,6 @@ front_admin_error(struct front_req *req, int rv, const char *msg)
 	admin_error(req, rv, msg);
 }
 
-static int
-admin_auth(struct front_req *req)
-{
-	const char	*h = front_header(req, "Authorization");
-	char		 d[BK_DIGEST_HEX + 1];
-
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
-		return BK_E_HTTP_UNAUTH;
-	bk_sha256_hex(h + 7, strlen(h + 7), d);
-	if (!bk_ct_eq(d, BK_DIGEST_HEX, req->f->conf->admin_token_digest,
-	    BK_DIGEST_HEX))
-		return BK_E_HTTP_UNAUTH;
-	return BK_OK;
-}
-
 /* The request body, copied into a->body (BK_E_NOMEM). */
 static int
 admin_body(struct front_req *req, struct admin_ctx *a)
@@ -247,6 +236,14 @@ admin_tenant_md_json(struct front_req *req, const struct conf_tenant *t,
 	    json_integer(mi.failures));
 }
 
+/* A tenant in the list: one the credential administers or audits. */
+static int
+admin_tenant_visible(const struct front_req *req, const struct conf_tenant *t)
+{
+	return front_admin_allows(req->cred, ADMIN_ROLE_ADMIN, t) ||
+	    front_admin_allows(req->cred, ADMIN_ROLE_AUDITOR, t);
+}
+
 static json_t *
 admin_tenant_json(struct front_req *req, const struct conf_tenant *t,
     long long users)
@@ -326,7 +323,7 @@ admin_tenants_done(void *arg, int rv, const long long *users, size_t n)
 	struct front_req	*req = admin_held(arg);
 	const struct conf	*c;
 	json_t			*arr, *o;
-	size_t			 i;
+	size_t			 i, k;
 
 	if (req == NULL)
 		return;
@@ -343,26 +340,32 @@ admin_tenants_done(void *arg, int rv, const long long *users, size_t n)
 	}
 	c = req->f->conf;
 	arr = json_array();
-	for (i = 0; i < c->n_tenants && i < n; i++)
-		json_array_append_new(arr, admin_tenant_json(req,
-		    c->tenants[i], users != NULL ? users[i] : -1));
+	for (i = 0, k = 0; i < c->n_tenants && k < n; i++)
+		if (admin_tenant_visible(req, c->tenants[i])) {
+			json_array_append_new(arr, admin_tenant_json(req,
+			    c->tenants[i], users != NULL ? users[k] : -1));
+			k++;
+		}
 	front_reply_json(req, 200, json_pack("{s:o}", "tenants", arr));
 }
 
-/* Every tenant, or req->t alone. */
+/* Every tenant the credential may see, or req->t alone. */
 static void
 admin_tenants(struct front_req *req)
 {
 	const struct conf	*c = req->f->conf;
 	const char		**ids;
-	size_t			 i, n = req->t != NULL ? 1 : c->n_tenants;
+	size_t			 i, n = 0;
 
-	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+	if ((ids = calloc(c->n_tenants + 1, sizeof(*ids))) == NULL) {
 		admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		ids[i] = req->t != NULL ? req->t->id : c->tenants[i]->id;
+	if (req->t != NULL)
+		ids[n++] = req->t->id;
+	for (i = 0; req->t == NULL && i < c->n_tenants; i++)
+		if (admin_tenant_visible(req, c->tenants[i]))
+			ids[n++] = c->tenants[i]->id;
 	store_map_user_counts(req->f->stores, ids, n, admin_tenants_done,
 	    admin_hold(req));
 	free(ids);
@@ -943,6 +946,29 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 	bk_buf_free(&b);
 }
 
+/* --- admin credentials (front_admins.c) --- */
+
+static void
+admin_admins_list(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_admins_list(req);
+}
+
+static void
+admin_admins_add(struct front_req *req, struct admin_ctx *a)
+{
+	(void)a;
+	front_admins_add(req);
+}
+
+/* ":id" is the credential's name here. */
+static void
+admin_admins_revoke(struct front_req *req, struct admin_ctx *a)
+{
+	front_admins_revoke(req, a->user_id);
+}
+
 /* --- routing --- */
 
 /*
@@ -952,37 +978,59 @@ admin_metrics(struct front_req *req, struct admin_ctx *a)
 struct admin_route {
 	const char		*path;
 	int			 flags;
+	/* the roles it admits besides operator (ADM_R_*; 0: operator only) */
+	int			 roles;
 	enum metrics_route	 mr;
 	admin_fn		*get, *post, *put, *del;
 };
 #define ADM_OPEN	0x1	/* no admin token: liveness */
 #define ADM_405		0x2
+#define ADM_R_OPERATOR	0
+#define ADM_R_ADMIN	(1 << ADMIN_ROLE_ADMIN)
+#define ADM_R_AUDITOR	(1 << ADMIN_ROLE_AUDITOR)
 
+/*
+ * The global routes.  What a global route admitting a scoped role shows
+ * is limited to the credential's tenants: the tenant list, the audit
+ * (front_audit_read.c), a raw assertion (front_raw.c).  /metrics and the
+ * audit verify cover every tenant: operator only.
+ */
 static const struct admin_route admin_routes[] = {
-	{ "/healthz", ADM_OPEN, MR_HEALTHZ,
+	{ "/healthz", ADM_OPEN, ADM_R_OPERATOR, MR_HEALTHZ,
 	    admin_healthz, admin_healthz, admin_healthz, admin_healthz },
-	{ "/metrics", 0, MR_METRICS,
+	{ "/metrics", 0, ADM_R_OPERATOR, MR_METRICS,
 	    admin_metrics, admin_metrics, admin_metrics, admin_metrics },
-	{ "/api/v1/tenants", 0, MR_ADMIN, admin_tenants_get, NULL, NULL, NULL },
-	{ "/api/v1/audit", 0, MR_ADMIN, admin_audit_query, NULL, NULL, NULL },
-	{ "/api/v1/audit/export", 0, MR_ADMIN,
+	{ "/api/v1/tenants", 0, ADM_R_ADMIN | ADM_R_AUDITOR, MR_ADMIN,
+	    admin_tenants_get, NULL, NULL, NULL },
+	{ "/api/v1/audit", 0, ADM_R_AUDITOR, MR_ADMIN,
+	    admin_audit_query, NULL, NULL, NULL },
+	{ "/api/v1/audit/export", 0, ADM_R_AUDITOR, MR_ADMIN,
 	    admin_audit_export, NULL, NULL, NULL },
-	{ "/api/v1/audit/verify", 0, MR_ADMIN,
+	{ "/api/v1/audit/verify", 0, ADM_R_OPERATOR, MR_ADMIN,
 	    admin_audit_verify, NULL, NULL, NULL },
-	{ "/api/v1/audit/assertion", 0, MR_ADMIN,
+	{ "/api/v1/audit/assertion", 0, ADM_R_AUDITOR, MR_ADMIN,
 	    admin_audit_assertion, NULL, NULL, NULL },
+	{ "/api/v1/admins", ADM_405, ADM_R_OPERATOR, MR_ADMIN,
+	    admin_admins_list, admin_admins_add, NULL, NULL },
+	{ "/api/v1/admins/:id", ADM_405, ADM_R_OPERATOR, MR_ADMIN,
+	    NULL, NULL, NULL, admin_admins_revoke },
 };
 
-/* Under /api/v1/tenants/<tenant>/; ":id" is a segment, an 8x8 Internal ID. */
+/*
+ * Under /api/v1/tenants/<tenant>/; ":id" is a segment, an 8x8 Internal
+ * ID.  Only for credentials of that tenant (or an operator).
+ */
 static const struct admin_route admin_tenant_routes[] = {
-	{ "", ADM_405, MR_ADMIN, admin_tenants_get, NULL, NULL, NULL },
-	{ "users.csv", ADM_405, MR_ADMIN, admin_export, admin_import, NULL,
-	    NULL },
-	{ "users/:id", 0, MR_ADMIN, admin_user_get, NULL, admin_user_put,
-	    admin_user_delete },
-	{ "users/:id/sessions/revoke", 0, MR_ADMIN, NULL, admin_user_revoke,
-	    NULL, NULL },
-	{ "sso", ADM_405, MR_ADMIN, admin_sso_get, NULL, admin_sso_put, NULL },
+	{ "", ADM_405, ADM_R_ADMIN | ADM_R_AUDITOR, MR_ADMIN,
+	    admin_tenants_get, NULL, NULL, NULL },
+	{ "users.csv", ADM_405, ADM_R_ADMIN, MR_ADMIN,
+	    admin_export, admin_import, NULL, NULL },
+	{ "users/:id", 0, ADM_R_ADMIN, MR_ADMIN,
+	    admin_user_get, NULL, admin_user_put, admin_user_delete },
+	{ "users/:id/sessions/revoke", 0, ADM_R_ADMIN, MR_ADMIN,
+	    NULL, admin_user_revoke, NULL, NULL },
+	{ "sso", ADM_405, ADM_R_ADMIN, MR_ADMIN,
+	    admin_sso_get, NULL, admin_sso_put, NULL },
 };
 
 static char *
@@ -1027,7 +1075,24 @@ admin_path_match(const char *p, const char *s, struct admin_ctx *a)
 	return *s == '\0' ? ADM_MATCH : ADM_NOMATCH;
 }
 
-/* Run rt's handler for method m, or answer 404/405. */
+/*
+ * Whether req's credential may use rt (on req->t, if set): one of the
+ * row's roles, on the tenant.  The open route asks nothing.
+ */
+static int
+admin_route_allows(const struct front_req *req, const struct admin_route *rt)
+{
+	if (rt->flags & ADM_OPEN)
+		return 1;
+	if (front_admin_allows(req->cred, ADMIN_ROLE_OPERATOR, req->t))
+		return 1;
+	return ((rt->roles & ADM_R_ADMIN) &&
+	    front_admin_allows(req->cred, ADMIN_ROLE_ADMIN, req->t)) ||
+	    ((rt->roles & ADM_R_AUDITOR) &&
+	    front_admin_allows(req->cred, ADMIN_ROLE_AUDITOR, req->t));
+}
+
+/* Run rt's handler for method m, or answer 404/405 (or 403). */
 static void
 admin_route_run(struct front_req *req, const struct admin_route *rt,
     enum evhttp_cmd_type m, struct admin_ctx *a)
@@ -1035,6 +1100,7 @@ admin_route_run(struct front_req *req, const struct admin_route *rt,
 	admin_fn	*fn = m == EVHTTP_REQ_GET ? rt->get :
 	    m == EVHTTP_REQ_POST ? rt->post : m == EVHTTP_REQ_PUT ? rt->put :
 	    m == EVHTTP_REQ_DELETE ? rt->del : NULL;
+	char		 why[160];
 
 	if (fn == NULL) {
 		admin_error(req, rt->flags & ADM_405 ? BK_E_HTTP_METHOD :
@@ -1042,6 +1108,16 @@ admin_route_run(struct front_req *req, const struct admin_route *rt,
 		return;
 	}
 	req->route = rt->mr;
+	if (!admin_route_allows(req, rt)) {
+		snprintf(why, sizeof(why), "use this route%s%s%s (it admits: "
+		    "operator%s%s%s)", req->t != NULL ? " on tenant '" : "",
+		    req->t != NULL ? req->t->id : "", req->t != NULL ? "'" : "",
+		    rt->roles & ADM_R_ADMIN ? ", admin" : "",
+		    rt->roles & ADM_R_AUDITOR ? ", auditor" : "",
+		    rt->roles != 0 ? " of the tenant" : "");
+		front_admin_forbid(req, why);
+		return;
+	}
 	fn(req, a);
 }
 
@@ -1090,45 +1166,81 @@ admin_tenant_dispatch(struct front_req *req, const char *rest,
 		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 }
 
+/* The global route for path, with its ":id" segment in a (or NULL). */
+static const struct admin_route *
+admin_route_find(const char *path, struct admin_ctx *a, enum admin_match *mt)
+{
+	size_t	 i;
+
+	*mt = ADM_NOMATCH;
+	for (i = 0; i < BK_NELEM(admin_routes); i++) {
+		*mt = admin_path_match(admin_routes[i].path, path, a);
+		if (*mt == ADM_MATCH)
+			return &admin_routes[i];
+		if (*mt == ADM_BADSEG)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* After the credential is known (front_admin_authenticate()). */
+static void
+admin_dispatch_authed(struct front_req *req)
+{
+	const struct evhttp_uri	*uri = req->ev != NULL ?
+	    evhttp_request_get_evhttp_uri(req->ev) : NULL;
+	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char		*query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const struct admin_route *rt;
+	struct admin_ctx	 a;
+	enum admin_match	 mt;
+	int			 rv;
+
+	if (path == NULL) {
+		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
+		return;
+	}
+	if (query != NULL && (rv = front_params_parse(query,
+	    strlen(query), &req->q)) != BK_OK) {
+		admin_error(req, rv, NULL);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if ((rt = admin_route_find(path, &a, &mt)) != NULL)
+		admin_route_run(req, rt, evhttp_request_get_command(req->ev),
+		    &a);
+	else if (strncmp(path, "/api/v1/tenants/", 16) == 0)
+		admin_tenant_dispatch(req, path + 16,
+		    evhttp_request_get_command(req->ev));
+	else
+		admin_error(req, mt == ADM_BADSEG ? BK_E_HTTP_BADPARAM :
+		    BK_E_HTTP_NOROUTE, NULL);
+	free(a.user_id);
+}
+
 static void
 admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 {
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(ev);
 	const char		*path = uri ? evhttp_uri_get_path(uri) : NULL;
-	const char		*query = uri ? evhttp_uri_get_query(uri) : NULL;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
-	const struct admin_route *rt = NULL;
-	size_t			 i;
-	int			 rv;
+	const struct admin_route *rt;
+	struct admin_ctx	 a;
+	enum admin_match	 mt;
 
 	req->want_json = 1;
 	if (path == NULL) {
 		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 		return;
 	}
-	for (i = 0; i < BK_NELEM(admin_routes) && rt == NULL; i++)
-		if (strcmp(admin_routes[i].path, path) == 0)
-			rt = &admin_routes[i];
-	/* The token first, for every route but liveness, known or not. */
-	if (rt == NULL || !(rt->flags & ADM_OPEN)) {
-		if ((rv = admin_auth(req)) != BK_OK) {
-			admin_error(req, rv, "missing or wrong admin token");
-			return;
-		}
-		/* The credential's name in the records (issue 10: named). */
-		req->fl.credential = "admin-token";
-		if (query != NULL && (rv = front_params_parse(query,
-		    strlen(query), &req->q)) != BK_OK) {
-			admin_error(req, rv, NULL);
-			return;
-		}
+	memset(&a, 0, sizeof(a));
+	rt = admin_route_find(path, &a, &mt);
+	free(a.user_id);
+	/* Liveness needs no token; every other path, known or not, does. */
+	if (rt != NULL && (rt->flags & ADM_OPEN)) {
+		admin_route_run(req, rt, evhttp_request_get_command(ev), NULL);
+		return;
 	}
-	if (rt != NULL)
-		admin_route_run(req, rt, m, NULL);
-	else if (strncmp(path, "/api/v1/tenants/", 16) == 0)
-		admin_tenant_dispatch(req, path + 16, m);
-	else
-		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
+	front_admin_authenticate(req, admin_dispatch_authed);
 }
 
 void

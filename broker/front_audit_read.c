@@ -83,13 +83,13 @@ int
 front_audit_access(struct front_req *req)
 {
 	/*
-	 * The audit names users and their addresses: only a credential
-	 * allowed to read it may.  Until named, scoped credentials exist
-	 * (the admin issue), that is the admin token, which the admin router
-	 * has checked before any handler runs; a role check goes here.
+	 * The audit names users and their addresses: only an auditor (of
+	 * its tenants, front_audit_scope()) or an operator may read it.
+	 * The admin router has checked the route's roles already; this is
+	 * the same rule where the handlers start.
 	 */
-	if (req->fl.credential == NULL)
-		req->fl.credential = "admin-token";
+	if (!front_admin_allows(req->cred, ADMIN_ROLE_AUDITOR, NULL))
+		return BK_E_AUDIT_FORBIDDEN;
 	return BK_OK;
 }
 
@@ -247,13 +247,45 @@ front_audit_filters_build(struct front_audit_rd *rd)
 	return rv;
 }
 
+/*
+ * A scoped auditor reads its tenants' records only: a tenant filter must
+ * name one of them (else 403); without one, the streams read are its
+ * tenants' (front_audit_tenants()), and a file read, which filters on
+ * one tenant, takes its only tenant or needs one named.
+ */
+static int
+front_audit_scope(struct front_audit_rd *rd, char *why, size_t wl)
+{
+	const struct admin_cred	*c = rd->req->cred;
+
+	if (c == NULL || c->role == ADMIN_ROLE_OPERATOR)
+		return BK_OK;
+	if (rd->v[0] != NULL) {
+		if (front_admin_allows_id(c, ADMIN_ROLE_AUDITOR, rd->v[0]))
+			return BK_OK;
+		snprintf(why, wl, "credential '%s' may not read the audit of "
+		    "tenant '%.64s'", c->name, rd->v[0]);
+		return BK_E_ADMIN_FORBIDDEN;
+	}
+	if (!rd->file)
+		return BK_OK;
+	if (c->n_tenants != 1) {
+		snprintf(why, wl, "source=file: name one of credential "
+		    "'%s''s tenants (tenant=ID)", c->name);
+		return BK_E_AUDIT_FILTER;
+	}
+	rd->v[0] = c->tenants[0];
+	return BK_OK;
+}
+
 static int
 front_audit_parse(struct front_audit_rd *rd, char *why, size_t wl)
 {
 	int	 rv;
 
 	if ((rv = front_audit_names_check(rd, why, wl)) != BK_OK ||
-	    (rv = front_audit_values_check(rd, why, wl)) != BK_OK)
+	    (rv = front_audit_values_check(rd, why, wl)) != BK_OK ||
+	    (rv = front_audit_scope(rd, why, wl)) != BK_OK)
 		return rv;
 	rd->q.tenant = rd->v[0];
 	rd->q.user = rd->v[1];
@@ -551,8 +583,12 @@ front_audit_tenants(struct front_audit_rd *rd)
 		return BK_OK;
 	}
 	for (i = 0; i < c->n_tenants; i++)
-		rd->tenants[rd->n_tenants++] = c->tenants[i]->id;
-	rd->tenants[rd->n_tenants++] = STORE_AUDIT_BROKER;
+		if (front_admin_allows_id(rd->req->cred, ADMIN_ROLE_AUDITOR,
+		    c->tenants[i]->id))
+			rd->tenants[rd->n_tenants++] = c->tenants[i]->id;
+	/* the records without a tenant: the operator's alone */
+	if (front_admin_allows_id(rd->req->cred, ADMIN_ROLE_OPERATOR, NULL))
+		rd->tenants[rd->n_tenants++] = STORE_AUDIT_BROKER;
 	return BK_OK;
 }
 

@@ -19,6 +19,7 @@
 
 #include <event2/http.h>
 
+#include "admin_cred.h"
 #include "audit.h"
 #include "bk.h"
 #include "conf.h"
@@ -158,6 +159,8 @@ struct front_req {
 	void			(*aux_free)(void *);
 	/* the newest record this request wrote: answered once durable */
 	unsigned long long	 audit_seq;
+	/* admin listener: the credential that made the request (owned) */
+	struct admin_cred	*cred;
 };
 
 /* front.c */
@@ -271,6 +274,37 @@ int	front_audit_pipe_start(struct front_req *req, const char *ctype,
 
 /** The admin API's error answer: {"error", "message", "request_id"}. */
 void	front_admin_error(struct front_req *req, int rv, const char *msg);
+
+/* front_admins.c: named, scoped admin credentials (issue 10 item 1). */
+/**
+ * Whether credential c (borrowed; NULL: none) may act with role need on
+ * tenant t.  An operator may do everything; another role only its own
+ * (roles do not include each other) and, with t, only on its tenants;
+ * t NULL asks for the role alone (a global route, which then restricts
+ * what it shows to c's tenants).  For the console too.  Pure.
+ */
+int	front_admin_allows(const struct admin_cred *c, enum admin_role need,
+	    const struct conf_tenant *t);
+/** As front_admin_allows() for a tenant ID (NULL: no tenant: operator). */
+int	front_admin_allows_id(const struct admin_cred *c,
+	    enum admin_role need, const char *tenant_id);
+/**
+ * Authenticate req's bearer token: the token file's (at once, no store
+ * needed) or a stored credential (looked up in the default store, so
+ * next runs in its callback).  On success req->cred and
+ * req->fl.credential are set and next(req) runs; else req is answered
+ * 401 (missing or wrong token) or 503 (the store is unavailable).
+ */
+void	front_admin_authenticate(struct front_req *req,
+	    void (*next)(struct front_req *req));
+/** 403 for req's credential with why ("may not ..."), and its record. */
+void	front_admin_forbid(struct front_req *req, const char *why);
+/** GET /api/v1/admins: every credential (never a token or digest). */
+void	front_admins_list(struct front_req *req);
+/** POST /api/v1/admins: {name, role, tenants[]}, answered with the token. */
+void	front_admins_add(struct front_req *req);
+/** DELETE /api/v1/admins/{name} (name borrowed, copied). */
+void	front_admins_revoke(struct front_req *req, const char *name);
 
 /* front_audit_read.c: the admin's reads of the audit. */
 struct audit_query;

@@ -187,6 +187,14 @@ front_raw_show(struct front_req *req)
 		}
 		mon_files_free(&raw);
 	}
+	/* a scoped auditor reads its own tenants' assertions only */
+	if (rv == BK_OK && !front_admin_allows_id(req->cred,
+	    ADMIN_ROLE_AUDITOR, json_string_value(json_object_get(o,
+	    "tenant")))) {
+		json_decref(o);
+		front_admin_forbid(req, "read an assertion of another tenant");
+		return;
+	}
 	if (rv != BK_OK)
 		front_raw_error(req, rv);
 	else

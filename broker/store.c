@@ -53,6 +53,8 @@ const char *const store_lua_all[] = {
 	store_lua_token_get,
 	/* audit (store_audit.c) */
 	store_lua_audit_append, store_lua_audit_head, store_lua_audit_fetch,
+	/* admin credentials (store_cred.c) */
+	store_lua_cred_add, store_lua_cred_revoke,
 	NULL
 };
 

@@ -180,6 +180,9 @@ extern const char store_lua_apply[];
 extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];
 extern const char store_lua_hlen[];
+/* The admin credentials' scripts (store_cred.c). */
+extern const char store_lua_cred_add[];
+extern const char store_lua_cred_revoke[];
 
 /* The SSO switch's scripts (store_sso.c), seen by the store alone. */
 extern const char store_lua_sso_read[];

@@ -697,6 +697,12 @@ ssoctl_dispatch(struct ssoctl *c)
 		return ssoctl_cmd_audit_keygen(c);
 	case SSOCTL_V_AUDIT_SHOW_ASSERTION:
 		return ssoctl_cmd_audit_show_assertion(c);
+	case SSOCTL_V_ADMINS_LIST:
+		return ssoctl_cmd_admins_list(c);
+	case SSOCTL_V_ADMINS_ADD:
+		return ssoctl_cmd_admins_add(c);
+	case SSOCTL_V_ADMINS_REVOKE:
+		return ssoctl_cmd_admins_revoke(c);
 	default:
 		break;
 	}

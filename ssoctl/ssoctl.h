@@ -62,6 +62,7 @@ enum ssoctl_opt_id {
 	SSOCTL_O_KEY_FILE,
 	SSOCTL_O_HEAD,
 	SSOCTL_O_VERIFY,	/* audit show-assertion */
+	SSOCTL_O_ROLE,		/* admins add */
 	SSOCTL_O_COUNT
 };
 
@@ -82,8 +83,14 @@ enum ssoctl_verb {
 	SSOCTL_V_AUDIT_VERIFY,
 	SSOCTL_V_AUDIT_KEYGEN,
 	SSOCTL_V_AUDIT_SHOW_ASSERTION,
-	SSOCTL_V_TENANTS_SSO
+	SSOCTL_V_TENANTS_SSO,
+	SSOCTL_V_ADMINS_ADD,
+	SSOCTL_V_ADMINS_LIST,
+	SSOCTL_V_ADMINS_REVOKE
 };
+
+/* admins add --tenant: at most this many (the broker's cap too) */
+#define SSOCTL_TENANTS_MAX	64
 
 /** The parsed command line; every string is borrowed from argv. */
 struct ssoctl_args {
@@ -97,6 +104,9 @@ struct ssoctl_args {
 	/* --file, each in the order given (opt[SSOCTL_O_FILE] is the first) */
 	const char		*files[SSOCTL_FILES_MAX];
 	size_t			 nfiles;
+	/* --tenant, each in the order given (repeatable for admins add) */
+	const char		*tenants[SSOCTL_TENANTS_MAX];
+	size_t			 ntenants;
 };
 
 /**

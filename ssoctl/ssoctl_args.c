@@ -73,6 +73,7 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 	[SSOCTL_O_KEY_FILE] =		{ "key-file", 0, 1 },
 	[SSOCTL_O_HEAD] =		{ "head", 0, 1 },
 	[SSOCTL_O_VERIFY] =		{ "verify", 0, 0 },
+	[SSOCTL_O_ROLE] =		{ "role", 0, 1 },
 };
 
 /* Positional-argument rules for a verb. */
@@ -118,6 +119,12 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "audit", "keygen", SSOCTL_V_AUDIT_KEYGEN, SSOCTL_POS_ONE, "FILE", 0 },
 	{ "audit", "show-assertion", SSOCTL_V_AUDIT_SHOW_ASSERTION,
 	    SSOCTL_POS_ONE, "ID", O(VERIFY) | O(FILE) },
+	{ "admins", NULL, SSOCTL_V_ADMINS_LIST, SSOCTL_POS_NONE, NULL, 0 },
+	{ "admins", "list", SSOCTL_V_ADMINS_LIST, SSOCTL_POS_NONE, NULL, 0 },
+	{ "admins", "add", SSOCTL_V_ADMINS_ADD, SSOCTL_POS_ONE, "NAME",
+	    O(ROLE) },
+	{ "admins", "revoke", SSOCTL_V_ADMINS_REVOKE, SSOCTL_POS_ONE, "NAME",
+	    0 },
 };
 
 const char ssoctl_usage[] =
@@ -156,6 +163,11 @@ const char ssoctl_usage[] =
 "                                 (keep_raw_assertions); --verify checks its\n"
 "                                 signature offline against the recorded IdP\n"
 "                                 certificate\n"
+"  admins [list]                  the admin credentials (operator)\n"
+"  admins add NAME --role admin|auditor|operator [--tenant T]...\n"
+"                                 a new credential for the tenants given;\n"
+"                                 its token is printed once\n"
+"  admins revoke NAME             end a credential, on every broker\n"
 "  help, --help, --version\n"
 "\n"
 "filters: --user U --event E --outcome accepted|rejected --reason R\n"
@@ -178,21 +190,32 @@ ssoctl_opt_name(enum ssoctl_opt_id id)
 	return ssoctl_opts[id].name;
 }
 
+/* One more value of a repeatable option: list[*n], the first in *first. */
+static int
+ssoctl_args_push(const char **list, size_t *n, size_t max,
+    const char **first, const char *val, int id, char *err, size_t errlen)
+{
+	if (*n == max) {
+		snprintf(err, errlen, "more than %zu --%s options", max,
+		    ssoctl_opts[id].name);
+		return BK_E_INVAL;
+	}
+	list[(*n)++] = val;
+	if (*first == NULL)
+		*first = val;
+	return BK_OK;
+}
+
 static int
 ssoctl_args_set(struct ssoctl_args *a, int id, const char *val,
     char *err, size_t errlen)
 {
-	if (id == SSOCTL_O_FILE) {	/* repeatable */
-		if (a->nfiles == SSOCTL_FILES_MAX) {
-			snprintf(err, errlen, "more than %d --file options",
-			    SSOCTL_FILES_MAX);
-			return BK_E_INVAL;
-		}
-		a->files[a->nfiles++] = val;
-		if (a->opt[id] == NULL)
-			a->opt[id] = val;
-		return BK_OK;
-	}
+	if (id == SSOCTL_O_TENANT)	/* repeatable for admins add */
+		return ssoctl_args_push(a->tenants, &a->ntenants,
+		    SSOCTL_TENANTS_MAX, &a->opt[id], val, id, err, errlen);
+	if (id == SSOCTL_O_FILE)	/* repeatable */
+		return ssoctl_args_push(a->files, &a->nfiles,
+		    SSOCTL_FILES_MAX, &a->opt[id], val, id, err, errlen);
 	if (a->opt[id] != NULL) {
 		snprintf(err, errlen, "option --%s given twice",
 		    ssoctl_opts[id].name);
@@ -347,6 +370,10 @@ ssoctl_args_check(const struct ssoctl_verbdef *v, const char **words,
 			    *sub ? " " : "", sub);
 			return BK_E_INVAL;
 		}
+	}
+	if (a->ntenants > 1 && v->verb != SSOCTL_V_ADMINS_ADD) {
+		snprintf(err, errlen, "option --tenant given twice");
+		return BK_E_INVAL;
 	}
 	a->verb = v->verb;
 	a->arg = nargs == 1 ? words[0] : NULL;

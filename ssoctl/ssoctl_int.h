@@ -106,6 +106,10 @@ int	ssoctl_cmd_audit_verify(struct ssoctl *c);
 int	ssoctl_cmd_audit_keygen(struct ssoctl *c);
 /** audit show-assertion ID [--verify] [--file F] (ssoctl_assertion.c). */
 int	ssoctl_cmd_audit_show_assertion(struct ssoctl *c);
+/* admin credentials (ssoctl_admins.c) */
+int	ssoctl_cmd_admins_list(struct ssoctl *c);
+int	ssoctl_cmd_admins_add(struct ssoctl *c);
+int	ssoctl_cmd_admins_revoke(struct ssoctl *c);
 /** 1: the verb needs no broker (keygen, verify --file): no token, no URL. */
 int	ssoctl_verb_is_offline(const struct ssoctl_args *a);
 

@@ -167,7 +167,7 @@ def test_sessions_revoked_names_the_user(acme):
     assert r.status_code == 200, r.text
     rec = one(acme, n, 'session_revoked')
     assert rec.get('user') == user and rec.get('internal_id') == iid, rec
-    assert rec.get('credential') == 'admin-token', rec
+    assert rec.get('credential') == 'operator', rec
 
 
 def test_user_edits_before_and_after(factory):
@@ -176,7 +176,7 @@ def test_user_edits_before_and_after(factory):
     r = admin(e.b, 'PUT', '/api/v1/tenants/acme/users/1002', json={'extension': '0777', 'email': None})
     assert r.status_code == 200, r.text
     rec = one(e, n, 'user_set', outcome='accepted')
-    assert rec.get('credential') == 'admin-token' and rec.get('internal_id') == '1002', rec
+    assert rec.get('credential') == 'operator' and rec.get('internal_id') == '1002', rec
     assert rec.get('user') == 'bob@acme.example', rec
     b, a = rec.get('before'), rec.get('after')
     assert b.get('extension') == '0102' and a.get('extension') == '0777', rec
@@ -213,7 +213,7 @@ def test_import_records_every_change(factory):
     assert len(gone) == 1 + 60 and all('after' not in x and x.get('before') for x in gone), len(gone)
     carol = by['1003']
     assert carol['before'].get('first_name') == 'Carol', carol
-    assert all(x.get('credential') == 'admin-token' for x in recs), recs[:1]
+    assert all(x.get('credential') == 'operator' for x in recs), recs[:1]
     summary = [x for x in e.new_audit(n, 'mapping_import') if not x.get('internal_id')]
     assert summary and summary[-1].get('detail', '').startswith('added=1 changed=1 deleted='), summary
 

@@ -220,7 +220,7 @@ def test_every_read_is_recorded(pair):
         details[-5:]
     assert any(x.get('outcome') == 'rejected' and 'usr' in x.get('detail', '') for x in reads), details[-5:]
     assert any(d.startswith('verify') for d in details), details[-5:]
-    assert all(x.get('credential') == 'admin-token' for x in reads), reads[-1]
+    assert all(x.get('credential') == 'operator' for x in reads), reads[-1]
     assert all('tenant' not in x for x in reads)     # broker-wide: they go to the _broker stream
     assert stream_has(e1.b, lambda x: x.get('event') == 'audit_read')
     # no token: no read, and nothing is said

@@ -106,6 +106,20 @@ static const struct args_case cases[] = {
 	    "--url needs a value" },
 	{ { "--tenant", "a", "--tenant", "b", "tenants" }, BK_E_INVAL, 0, NULL,
 	    0, NULL, "given twice" },
+	/* admins add: --tenant repeatable there alone */
+	{ { "admins", "add", "jane", "--role", "admin", "--tenant", "a",
+	    "--tenant", "b" }, BK_OK, SSOCTL_V_ADMINS_ADD, "jane",
+	    SSOCTL_O_ROLE, "admin", NULL },
+	{ { "admins" }, BK_OK, SSOCTL_V_ADMINS_LIST, NULL, SSOCTL_O_URL, NULL,
+	    NULL },
+	{ { "admins", "revoke", "jane" }, BK_OK, SSOCTL_V_ADMINS_REVOKE,
+	    "jane", SSOCTL_O_URL, NULL, NULL },
+	{ { "admins", "revoke" }, BK_E_INVAL, 0, NULL, 0, NULL,
+	    "missing NAME" },
+	{ { "admins", "revoke", "x", "--role", "admin" }, BK_E_INVAL, 0, NULL,
+	    0, NULL, "does not apply" },
+	{ { "users", "get", "1", "--tenant", "a", "--tenant", "b" },
+	    BK_E_INVAL, 0, NULL, 0, NULL, "given twice" },
 };
 
 static void
