@@ -427,7 +427,7 @@ admin_import_report(struct front_req *req, int status, int rv, int applied)
 		json_object_set_new(o, "error", json_string(bk_err_slug(rv)));
 		json_object_set_new(o, "message",
 		    json_string(a->plan->fatal ? a->plan->fatal :
-		    bk_strerror(rv)));
+		    a->plan->hold ? a->plan->hold : bk_strerror(rv)));
 		json_object_set_new(o, "request_id", json_string(req->id));
 	}
 	front_reply_json(req, status, o);
@@ -592,11 +592,28 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 		admin_error(req, rv, NULL);
 		return;
 	}
+	memset(&o, 0, sizeof(o));
 	o.allow_new = admin_flag(req, "allow_new");
 	o.delete_missing = admin_flag(req, "delete_missing");
+	/* Checked by the plan: a malformed one refuses the upload. */
+	o.confirm_zero = front_param(&req->q, "confirm_zero");
+	o.confirm_delete = front_param(&req->q, "confirm_delete");
 	rv = pol_import_plan(a->body, a->body_len, m->users, &o, &a->plan);
 	if (a->plan == NULL) {
 		admin_error(req, rv, NULL);
+		return;
+	}
+	/*
+	 * A plan waiting for a confirmation is what a dry run is for; an
+	 * apply of it is refused whole with 409 and writes nothing.
+	 */
+	if (a->dry_run && (rv == BK_E_POL_ZERO_UNCONFIRMED ||
+	    rv == BK_E_POL_DELETE_UNCONFIRMED))
+		rv = BK_OK;
+	if (rv == BK_E_POL_ZERO_UNCONFIRMED ||
+	    rv == BK_E_POL_DELETE_UNCONFIRMED) {
+		front_audit(req, "mapping_import", rv, NULL);
+		admin_import_report(req, 409, rv, 0);
 		return;
 	}
 	if (rv != BK_OK) {

@@ -62,6 +62,8 @@ enum ssoctl_opt_id {
 	SSOCTL_O_KEY_FILE,
 	SSOCTL_O_HEAD,
 	SSOCTL_O_VERIFY,	/* audit show-assertion */
+	SSOCTL_O_CONFIRM_ZERO,	/* users import: held changes confirmed */
+	SSOCTL_O_CONFIRM_DELETE,
 	SSOCTL_O_COUNT
 };
 
