@@ -385,8 +385,10 @@ admin_export_done(void *arg, int rv, const struct store_mapping *m)
 
 	if (req == NULL)
 		return;
+	/* excel=1: ="0101" cells, so that Excel keeps leading zeros */
 	if (rv == BK_OK)
-		rv = pol_export_csv(m->users, &csv, &len);
+		rv = pol_export_csv_opts(m->users, admin_flag(req, "excel"),
+		    &csv, &len);
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;

@@ -90,6 +90,15 @@ int	pol_userset_sorted(const struct pol_userset *s,
 
 /** CSV export of every profile, headers first, in the template's order. */
 int	pol_export_csv(const struct pol_userset *s, char **out, size_t *len);
+/**
+ * The same; with excel != 0, Extension cells and all-digit 8x8 Internal
+ * IDs are written as ="0101" (Excel's text-forcing form, which the import
+ * reads back as 0101), so that a spreadsheet opening the file keeps their
+ * leading zeros.  Only digits and ';' are ever wrapped: no formula can
+ * come of it.
+ */
+int	pol_export_csv_opts(const struct pol_userset *s, int excel,
+	    char **out, size_t *len);
 
 struct pol_import_opts {
 	/* unknown internal IDs create profiles */

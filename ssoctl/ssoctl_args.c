@@ -75,6 +75,7 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 	[SSOCTL_O_VERIFY] =		{ "verify", 0, 0 },
 	[SSOCTL_O_CONFIRM_ZERO] =	{ "confirm-dropped-zero", 0, 1 },
 	[SSOCTL_O_CONFIRM_DELETE] =	{ "confirm-delete", 0, 1 },
+	[SSOCTL_O_EXCEL] =		{ "excel", 0, 0 },
 };
 
 /* Positional-argument rules for a verb. */
@@ -100,7 +101,7 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "tenants", "list", SSOCTL_V_TENANTS_LIST, SSOCTL_POS_NONE, NULL, 0 },
 	{ "tenants", "show", SSOCTL_V_TENANTS_SHOW, SSOCTL_POS_OPT, "ID", 0 },
 	{ "users", "export", SSOCTL_V_USERS_EXPORT, SSOCTL_POS_NONE, NULL,
-	    O(OUTPUT) },
+	    O(OUTPUT) | O(EXCEL) },
 	{ "users", "import", SSOCTL_V_USERS_IMPORT, SSOCTL_POS_ONE, "FILE",
 	    O(DRY_RUN) | O(ALLOW_NEW) | O(DELETE_MISSING) | O(CONFIRM_ZERO) |
 	    O(CONFIRM_DELETE) },
@@ -127,7 +128,9 @@ const char ssoctl_usage[] =
 "commands:\n"
 "  tenants [list]                 list the tenants\n"
 "  tenants show [ID]              one tenant: policy, IdP certificates\n"
-"  users export [-o FILE]         the user mapping as CSV\n"
+"  users export [-o FILE] [--excel]\n"
+"                                 the user mapping as CSV (--excel: \"0101\"\n"
+"                                 written as =\"0101\" so Excel keeps zeros)\n"
 "  users import FILE [--dry-run] [--allow-new] [--delete-missing]\n"
 "               [--confirm-delete N] [--confirm-dropped-zero ID[,ID..]|all]\n"
 "                                 upload a CSV (FILE may be -); print the\n"

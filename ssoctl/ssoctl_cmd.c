@@ -281,6 +281,12 @@ ssoctl_cmd_users_export(struct ssoctl *c)
 
 	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
 		return rv;
+	/* ="0101": Excel keeps the leading zeros (docs/admin.md) */
+	if (c->args->opt[SSOCTL_O_EXCEL] != NULL &&
+	    bk_buf_adds(&path, "?excel=1") != BK_OK) {
+		bk_buf_free(&path);
+		return ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
+	}
 	return ssoctl_get_to_output(c, &path);
 }
 

@@ -76,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pol_plan		*p, *p2;
 	char			*js, *csv, del[32];
 	size_t			 len;
-	int			 rv, mode, held;
+	int			 rv, mode, held, excel;
 
 	if (pol_userset_new(&s) != BK_OK)
 		abort();
@@ -122,16 +122,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(js);
 		if (rv == BK_OK) {
 			ns = fz_apply(s, p);
-			if (pol_export_csv(ns, &csv, &len) != BK_OK)
-				abort();
-			/* The export changes nothing: nothing to confirm. */
+			/* Either export changes nothing: nothing to confirm. */
 			o.confirm_zero = o.confirm_delete = NULL;
-			p2 = NULL;
-			if (pol_import_plan(csv, len, ns, &o, &p2) != BK_OK ||
-			    p2->n_changed + p2->n_added + p2->n_deleted != 0)
-				abort();
-			pol_plan_free(p2);
-			free(csv);
+			for (excel = 0; excel < 2; excel++) {
+				if (pol_export_csv_opts(ns, excel, &csv,
+				    &len) != BK_OK)
+					abort();
+				p2 = NULL;
+				if (pol_import_plan(csv, len, ns, &o, &p2) !=
+				    BK_OK || p2->n_changed + p2->n_added +
+				    p2->n_deleted != 0)
+					abort();
+				pol_plan_free(p2);
+				free(csv);
+			}
 			pol_userset_free(ns);
 		}
 		pol_plan_free(p);

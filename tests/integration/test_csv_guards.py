@@ -261,3 +261,20 @@ def test_salesforce_id_cleared_is_an_information_warning(base):
     w = [x for x in rep['warnings'] if x['kind'] == 'salesforce_id_cleared']
     assert len(w) == 1 and w[0]['blocking'] is False and rep['applicable'] is True, rep
     assert post(base.b, body).status_code == 200
+
+
+# --- export and leading zeros ---
+
+def test_excel_export_keeps_zeros_and_reads_back_unchanged(base, tmp_path):
+    plain = export(base.b).decode()
+    assert ',0101,' in plain and '="' not in plain, plain     # the template's plain text by default
+    r = admin(base.b, 'GET', URL + '?excel=1')
+    assert r.status_code == 200, r.text
+    text = r.content.decode()
+    assert ',="0101",' in text and ',="0102;0202",' in text, text
+    rep = post(base.b, text, '?dry_run=1').json()
+    assert rep['summary']['unchanged'] == 3 and rep['summary']['changed'] == 0, rep
+    out = tmp_path / 'x.csv'
+    s = run(base.b, 'users', 'export', '--excel', '-o', str(out))
+    assert s.returncode == 0, s.stderr
+    assert out.read_text() == text
