@@ -413,26 +413,24 @@ static void
 admin_import_report(struct front_req *req, int status, int rv, int applied)
 {
 	struct admin_ctx	*a = req->aux;
+	struct pol_report_meta	 m;
 	char			*rep = NULL;
-	json_t			*o;
-	json_error_t		 err;
 
-	if (pol_plan_report(a->plan, applied, &rep) != BK_OK ||
-	    (o = json_loads(rep, 0, &err)) == NULL) {
-		free(rep);
+	/* Built and written once: a big import's report is megabytes. */
+	memset(&m, 0, sizeof(m));
+	m.dry_run = a->dry_run;
+	if (rv != BK_OK) {
+		m.error = bk_err_slug(rv);
+		m.message = a->plan->fatal ? a->plan->fatal :
+		    a->plan->hold ? a->plan->hold : bk_strerror(rv);
+		m.request_id = req->id;
+	}
+	if (pol_plan_report_meta(a->plan, applied, &m, &rep) != BK_OK) {
 		admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
+	front_reply(req, status, "application/json", rep, strlen(rep));
 	free(rep);
-	json_object_set_new(o, "dry_run", json_boolean(a->dry_run));
-	if (rv != BK_OK) {
-		json_object_set_new(o, "error", json_string(bk_err_slug(rv)));
-		json_object_set_new(o, "message",
-		    json_string(a->plan->fatal ? a->plan->fatal :
-		    a->plan->hold ? a->plan->hold : bk_strerror(rv)));
-		json_object_set_new(o, "request_id", json_string(req->id));
-	}
-	front_reply_json(req, status, o);
 }
 
 /* The profiles the plan deletes, as read: their records' before. */

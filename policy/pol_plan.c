@@ -818,6 +818,13 @@ pol_plan_row_json(const struct pol_row *r)
 int
 pol_plan_report(const struct pol_plan *p, int applied, char **json)
 {
+	return pol_plan_report_meta(p, applied, NULL, json);
+}
+
+int
+pol_plan_report_meta(const struct pol_plan *p, int applied,
+    const struct pol_report_meta *m, char **json)
+{
 	json_t	*o = NULL, *sum, *rows, *ign, *r;
 	size_t	 i, held;
 	int	 rv = BK_E_NOMEM, e = 0;
@@ -861,6 +868,15 @@ pol_plan_report(const struct pol_plan *p, int applied, char **json)
 		e |= pol_json_str(o, "error", p->fatal);
 		e |= json_object_set_new(o, "code",
 		    json_string(bk_err_slug(p->fatal_err)));
+	}
+	if (m != NULL) {
+		e |= json_object_set_new(o, "dry_run", json_boolean(m->dry_run));
+		if (m->error != NULL)
+			e |= pol_json_str(o, "error", m->error);
+		if (m->message != NULL)
+			e |= pol_json_str(o, "message", m->message);
+		if (m->request_id != NULL)
+			e |= pol_json_str(o, "request_id", m->request_id);
 	}
 	if (e != 0)
 		goto out;
