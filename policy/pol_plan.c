@@ -870,7 +870,8 @@ pol_plan_report_meta(const struct pol_plan *p, int applied,
 		    json_string(bk_err_slug(p->fatal_err)));
 	}
 	if (m != NULL) {
-		e |= json_object_set_new(o, "dry_run", json_boolean(m->dry_run));
+		e |= json_object_set_new(o, "dry_run",
+		    json_boolean(m->dry_run));
 		if (m->error != NULL)
 			e |= pol_json_str(o, "error", m->error);
 		if (m->message != NULL)
