@@ -584,6 +584,7 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 	struct front_req	*req = admin_held(arg);
 	struct admin_ctx	*a;
 	struct pol_import_opts	 o;
+	const char		*v;
 
 	if (req == NULL)
 		return;
@@ -595,6 +596,16 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 	memset(&o, 0, sizeof(o));
 	o.allow_new = admin_flag(req, "allow_new");
 	o.delete_missing = admin_flag(req, "delete_missing");
+	/* delete_missing=N would read as "no deletions": say where N goes. */
+	if ((v = front_param(&req->q, "delete_missing")) != NULL &&
+	    !o.delete_missing && strcmp(v, "0") != 0 &&
+	    strcmp(v, "false") != 0) {
+		front_audit(req, "mapping_import", BK_E_POL_CONFIRM_INVALID,
+		    NULL);
+		admin_error(req, BK_E_POL_CONFIRM_INVALID, "delete_missing is "
+		    "1 or 0; confirm the count with confirm_delete=N");
+		return;
+	}
 	/* Checked by the plan: a malformed one refuses the upload. */
 	o.confirm_zero = front_param(&req->q, "confirm_zero");
 	o.confirm_delete = front_param(&req->q, "confirm_delete");

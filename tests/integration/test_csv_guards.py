@@ -192,7 +192,8 @@ def test_delete_missing_through_ssoctl(base, tmp_path):
     '?confirm_zero=%C3%A9', '?delete_missing=1&confirm_delete=-1', '?delete_missing=1&confirm_delete=abc',
     '?delete_missing=1&confirm_delete=1e3', '?delete_missing=1&confirm_delete=%202',
     '?delete_missing=1&confirm_delete=', '?delete_missing=1&confirm_delete=99999999999999999999',
-    '?delete_missing=1&confirm_delete=+2', '?confirm_delete=2',
+    '?delete_missing=1&confirm_delete=+2', '?confirm_delete=2', '?delete_missing=2',
+    '?delete_missing=yes&confirm_delete=2',
 ])
 @pytest.mark.parametrize('dry', [False, True], ids=['apply', 'dry'])
 def test_hostile_confirmations_refused(base, q, dry):
