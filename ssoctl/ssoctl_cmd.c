@@ -450,7 +450,11 @@ ssoctl_confirm_hint(const json_t *nc)
 	z = json_object_get(nc, "confirm_zero");
 	d = json_object_get(nc, "confirm_delete");
 	printf("to apply, confirm with:");
-	if (json_is_string(z) && (s = ssoctl_jval(z, "")) != NULL) {
+	/* A long list would not fit in a request line: "all", once read. */
+	if (json_is_string(z) && strlen(json_string_value(z)) > 1024)
+		printf(" --confirm-dropped-zero all (after checking every "
+		    "row above)");
+	else if (json_is_string(z) && (s = ssoctl_jval(z, "")) != NULL) {
 		printf(" --confirm-dropped-zero %s", s);
 		free(s);
 	}
