@@ -300,6 +300,14 @@ pol_ext_check(char *v, char **norm, const char **why)
 			rv = BK_E_POL_FIELD;
 			*why = "Extension must be 1-" XSTR(POL_EXT_MAX)
 			    " digits (several separated by ';')";
+			/* 1.01E+11, 101.0: what Excel makes of a number */
+			if (strspn(p, "0123456789.,E+-e") == len &&
+			    strpbrk(p, "0123456789") != NULL &&
+			    strpbrk(p, ".,Ee") != NULL)
+				*why = "Extension must be 1-" XSTR(POL_EXT_MAX)
+				    " digits (several separated by ';'); a "
+				    "spreadsheet may have turned it into a "
+				    "number: format the column as Text";
 			goto out;
 		}
 		if (n == POL_MAX_EXTENSIONS) {

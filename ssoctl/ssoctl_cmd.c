@@ -352,18 +352,19 @@ static void
 ssoctl_row_error_print(const json_t *e, int cont)
 {
 	const json_t	*v;
+	const char	*sep = cont ? "\n    " : ": ";
 	char		*s;
 
-	if (cont)
-		printf("\n   ");
 	if ((v = json_object_get(e, "column")) != NULL && !json_is_null(v) &&
 	    (s = ssoctl_jval(v, "")) != NULL) {
-		if (s[0] != '\0')
-			printf(": %s", s);
+		if (s[0] != '\0') {
+			printf("%s%s", sep, s);
+			sep = ": ";
+		}
 		free(s);
 	}
 	if ((s = ssoctl_jval(json_object_get(e, "reason"), "")) != NULL) {
-		printf(": %s", s);
+		printf("%s%s", sep, s);
 		free(s);
 	}
 }

@@ -291,6 +291,9 @@ static const struct row_case row_cases[] = {
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
 	{ "ext_plus", H ",Extension\n1001,+4420\n", 0, 0, BK_E_POL_ROW_INVALID,
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
+	{ "ext_excel_number", H ",Extension\n1001,1.01E+11\n", 0, 0,
+	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD, "Extension",
+	    "format the column as Text", 2, 0, 1 },
 	{ "ext_33_digits", H ",Extension\n1001,"
 	    "123456789012345678901234567890123\n", 0, 0, BK_E_POL_ROW_INVALID,
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
