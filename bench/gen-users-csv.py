@@ -3,11 +3,14 @@
 # Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
 #
 # usage: gen-users-csv.py N [OUT] [--seed S] [--change-every K] [--sfdc FMT]
+#                         [--drop-zero-every K]
 #   N rows with all ten template columns, in export order, CRLF line ends
 #   (like a spreadsheet), extensions with leading zeros, every 50th row with
 #   two extensions, a quoted custom field with a comma, and unique
 #   Salesforce usernames.  --change-every K alters the extension of every
 #   K-th row so that importing over a previous file gives a realistic diff.
+#   --drop-zero-every K writes every K-th extension (of the rows not
+#   changed) without its leading zeros, as Excel does (000123 -> 123).
 #   Deterministic for a given seed.  Writes to OUT or stdout.
 #   --sfdc FMT sets the Salesforce ID pattern (a %-format of the row number),
 #   e.g. 'user%06d@acme-corp.example.com' to match the NameIDs that
@@ -32,6 +35,7 @@ def main():
     ap.add_argument("out", nargs="?")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--change-every", type=int, default=0)
+    ap.add_argument("--drop-zero-every", type=int, default=0)
     ap.add_argument("--sfdc", default="user%d@acme.my.salesforce.example",
                     help="Salesforce ID pattern, %%-format of the row number")
     a = ap.parse_args()
@@ -47,6 +51,8 @@ def main():
         ext = "%06d" % (i + 1)
         if a.change_every and i % a.change_every == 0:
             ext = "9" + ext[1:]
+        elif a.drop_zero_every and i % a.drop_zero_every == 1:
+            ext = ext.lstrip("0") or "0"
         if i % 50 == 0:
             ext += ";%06d" % (500000 + i)
         w.writerow([

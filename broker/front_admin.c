@@ -389,8 +389,10 @@ admin_export_done(void *arg, int rv, const struct store_mapping *m)
 
 	if (req == NULL)
 		return;
+	/* excel=1: ="0101" cells, so that Excel keeps leading zeros */
 	if (rv == BK_OK)
-		rv = pol_export_csv(m->users, &csv, &len);
+		rv = pol_export_csv_opts(m->users, admin_flag(req, "excel"),
+		    &csv, &len);
 	if (rv != BK_OK) {
 		admin_error(req, rv, NULL);
 		return;
@@ -415,26 +417,24 @@ static void
 admin_import_report(struct front_req *req, int status, int rv, int applied)
 {
 	struct admin_ctx	*a = req->aux;
+	struct pol_report_meta	 m;
 	char			*rep = NULL;
-	json_t			*o;
-	json_error_t		 err;
 
-	if (pol_plan_report(a->plan, applied, &rep) != BK_OK ||
-	    (o = json_loads(rep, 0, &err)) == NULL) {
-		free(rep);
+	/* Built and written once: a big import's report is megabytes. */
+	memset(&m, 0, sizeof(m));
+	m.dry_run = a->dry_run;
+	if (rv != BK_OK) {
+		m.error = bk_err_slug(rv);
+		m.message = a->plan->fatal ? a->plan->fatal :
+		    a->plan->hold ? a->plan->hold : bk_strerror(rv);
+		m.request_id = req->id;
+	}
+	if (pol_plan_report_meta(a->plan, applied, &m, &rep) != BK_OK) {
 		admin_error(req, BK_E_NOMEM, NULL);
 		return;
 	}
+	front_reply(req, status, "application/json", rep, strlen(rep));
 	free(rep);
-	json_object_set_new(o, "dry_run", json_boolean(a->dry_run));
-	if (rv != BK_OK) {
-		json_object_set_new(o, "error", json_string(bk_err_slug(rv)));
-		json_object_set_new(o, "message",
-		    json_string(a->plan->fatal ? a->plan->fatal :
-		    bk_strerror(rv)));
-		json_object_set_new(o, "request_id", json_string(req->id));
-	}
-	front_reply_json(req, status, o);
 }
 
 /* The profiles the plan deletes, as read: their records' before. */
@@ -588,6 +588,7 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 	struct front_req	*req = admin_held(arg);
 	struct admin_ctx	*a;
 	struct pol_import_opts	 o;
+	const char		*v;
 
 	if (req == NULL)
 		return;
@@ -596,11 +597,38 @@ admin_import_read(void *arg, int rv, const struct store_mapping *m)
 		admin_error(req, rv, NULL);
 		return;
 	}
+	memset(&o, 0, sizeof(o));
 	o.allow_new = admin_flag(req, "allow_new");
 	o.delete_missing = admin_flag(req, "delete_missing");
+	/* delete_missing=N would read as "no deletions": say where N goes. */
+	if ((v = front_param(&req->q, "delete_missing")) != NULL &&
+	    !o.delete_missing && strcmp(v, "0") != 0 &&
+	    strcmp(v, "false") != 0) {
+		front_audit(req, "mapping_import", BK_E_POL_CONFIRM_INVALID,
+		    NULL);
+		admin_error(req, BK_E_POL_CONFIRM_INVALID, "delete_missing is "
+		    "1 or 0; confirm the count with confirm_delete=N");
+		return;
+	}
+	/* Checked by the plan: a malformed one refuses the upload. */
+	o.confirm_zero = front_param(&req->q, "confirm_zero");
+	o.confirm_delete = front_param(&req->q, "confirm_delete");
 	rv = pol_import_plan(a->body, a->body_len, m->users, &o, &a->plan);
 	if (a->plan == NULL) {
 		admin_error(req, rv, NULL);
+		return;
+	}
+	/*
+	 * A plan waiting for a confirmation is what a dry run is for; an
+	 * apply of it is refused whole with 409 and writes nothing.
+	 */
+	if (a->dry_run && (rv == BK_E_POL_ZERO_UNCONFIRMED ||
+	    rv == BK_E_POL_DELETE_UNCONFIRMED))
+		rv = BK_OK;
+	if (rv == BK_E_POL_ZERO_UNCONFIRMED ||
+	    rv == BK_E_POL_DELETE_UNCONFIRMED) {
+		front_audit(req, "mapping_import", rv, NULL);
+		admin_import_report(req, 409, rv, 0);
 		return;
 	}
 	if (rv != BK_OK) {

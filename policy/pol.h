@@ -90,12 +90,30 @@ int	pol_userset_sorted(const struct pol_userset *s,
 
 /** CSV export of every profile, headers first, in the template's order. */
 int	pol_export_csv(const struct pol_userset *s, char **out, size_t *len);
+/**
+ * The same; with excel != 0, Extension cells and all-digit 8x8 Internal
+ * IDs are written as ="0101" (Excel's text-forcing form, which the import
+ * reads back as 0101), so that a spreadsheet opening the file keeps their
+ * leading zeros.  Only digits and ';' are ever wrapped: no formula can
+ * come of it.
+ */
+int	pol_export_csv_opts(const struct pol_userset *s, int excel,
+	    char **out, size_t *len);
 
 struct pol_import_opts {
 	/* unknown internal IDs create profiles */
 	int	allow_new;
 	/* profiles absent from the file are deleted */
 	int	delete_missing;
+	/*
+	 * The admin's confirmations, as given (borrowed, NULL = none; checked
+	 * by pol_import_plan(), BK_E_POL_CONFIRM_INVALID):
+	 * confirm_zero: "all", or the 8x8 Internal IDs (separated by ',') of
+	 *	the rows whose dropped-leading-zero change is meant;
+	 * confirm_delete: the number of deletions the admin expects, decimal.
+	 */
+	const char *confirm_zero;
+	const char *confirm_delete;
 };
 
 enum pol_change { POL_ADDED = 2, POL_CHANGED, POL_UNCHANGED, POL_DELETED,
@@ -107,6 +125,34 @@ struct pol_field_change {
 	char	*new_val;
 };
 
+/* One error of a rejected row. */
+struct pol_row_err {
+	int	 err;		/* BK_E_* */
+	char	*column;	/* offending column header, or NULL */
+	char	*reason;	/* human reason */
+};
+
+/* Every error of a row is kept, up to this many (then n_errs_more). */
+#define POL_ROW_ERRS_MAX	16
+
+/* What a warning is about (see docs/admin.md, "Warnings"). */
+enum pol_warn_kind {
+	POL_WARN_DROPPED_ZERO = 2,	/* blocking until confirmed */
+	POL_WARN_DELETE_COUNT,		/* blocking until the count matches */
+	POL_WARN_SFDC_CLEARED		/* information only */
+};
+
+struct pol_warning {
+	enum pol_warn_kind kind;
+	size_t	 row, line;	/* 0 for a file-level warning */
+	char	*internal_id;	/* NULL for a file-level warning */
+	int	 col;		/* enum pol_col, or -1 */
+	char	*old_val, *new_val;
+	char	*message;
+	int	 blocking;	/* the import waits for a confirmation */
+	int	 confirmed;
+};
+
 struct pol_row {
 	/* physical line in the file where the row starts */
 	size_t	 line;
@@ -114,10 +160,16 @@ struct pol_row {
 	size_t	 row;
 	enum pol_change kind;
 	char	*internal_id;
+	/* The first error of a rejected row (kept for older clients): */
 	int	 err;		/* BK_E_* for rejected rows */
 	/* offending column header for rejected rows, or NULL */
 	char	*column;
 	char	*reason;	/* human reason for rejected rows */
+	/* every error of a rejected row, errs[0] being the one above */
+	struct pol_row_err *errs;
+	size_t	 n_errs, n_errs_more;
+	/* an unconfirmed dropped-zero change: the row is held */
+	int	 held;
 	struct pol_field_change *changes;	/* for POL_CHANGED */
 	size_t	 n_changes;
 };
@@ -132,6 +184,14 @@ struct pol_plan {
 	int	 fatal_err;
 	char	**ignored_columns;	/* unknown headers, reported */
 	size_t	 n_ignored;
+	struct pol_warning *warnings;	/* in row order, file-level last */
+	size_t	 n_warnings;
+	/* the plan waits for a confirmation: why (BK_E_POL_*_UNCONFIRMED) */
+	int	 hold_err;
+	char	*hold;
+	/* the confirmations an apply of this file needs, or NULL/-1 */
+	char	*need_zero;		/* "1001,1003" for confirm_zero */
+	long long need_delete;		/* for confirm_delete, or -1 */
 	/* Valid only when n_rejected == 0 and fatal == NULL: */
 	/* full new records of added/changed profiles */
 	struct pol_user *upserts;
@@ -147,9 +207,15 @@ struct pol_plan {
 
 /**
  * Validate a whole CSV upload against the current mapping and compute the
- * change.  Nothing is applied here.
+ * change.  Nothing is applied here.  Only BK_OK gives the store
+ * operations (upserts, deletes, index_*): a plan that waits for a
+ * confirmation has none, so no caller can apply it by mistake.  The API
+ * and the console both render the result with pol_plan_report().
  * @return BK_OK (plan applicable), BK_E_POL_ROW_INVALID (rows rejected, see
- *	plan->rows), BK_E_POL_CSV_MALFORMED / BK_E_POL_CSV_HEADER (plan->fatal),
+ *	plan->rows), BK_E_POL_CSV_MALFORMED / BK_E_POL_CSV_HEADER /
+ *	BK_E_POL_CONFIRM_INVALID (plan->fatal), BK_E_POL_ZERO_UNCONFIRMED /
+ *	BK_E_POL_DELETE_UNCONFIRMED (valid but waiting: plan->hold says what
+ *	to confirm; a dry run shows it as a plan with warnings),
  *	BK_E_TOOBIG, BK_E_NOMEM.  *out is set whenever the return is not NOMEM.
  */
 int	pol_import_plan(const char *csv, size_t len,
@@ -158,6 +224,24 @@ int	pol_import_plan(const char *csv, size_t len,
 void	pol_plan_free(struct pol_plan *p);
 /** The dry-run / result report as JSON (see docs/admin.md). */
 int	pol_plan_report(const struct pol_plan *p, int applied, char **json);
+
+/** What the admin API adds to a report (all borrowed; NULL: left out). */
+struct pol_report_meta {
+	int		 dry_run;
+	const char	*error;		/* reason slug of a refusal */
+	const char	*message;
+	const char	*request_id;
+};
+
+/**
+ * pol_plan_report() with the API's fields ("dry_run", and "error",
+ * "message", "request_id" when set) in the same object, so that a
+ * 100,000-row report is built and written once.  m NULL: as
+ * pol_plan_report().  *json returned-owned.
+ * @return BK_OK, BK_E_NOMEM.
+ */
+int	pol_plan_report_meta(const struct pol_plan *p, int applied,
+	    const struct pol_report_meta *m, char **json);
 
 /**
  * Single-profile edit: apply the JSON object body (keys from pol_col_key(),

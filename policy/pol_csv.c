@@ -410,19 +410,38 @@ pol_csv_read(const char *csv, size_t len, size_t max_rows,
 	return rv;
 }
 
+/* Whether excel mode writes v of column col as ="v". */
+static int
+pol_csv_excel_wrap(int col, const char *v)
+{
+	size_t	 n = strlen(v);
+
+	if (col == POL_COL_EXTENSION)
+		return strspn(v, "0123456789;") == n;
+	return col == POL_COL_INTERNAL_ID && strspn(v, "0123456789") == n;
+}
+
 /* One cell: quoted by libcsv only when the text needs it. */
 static int
-pol_csv_cell_add(struct bk_buf *b, int col, const char *v)
+pol_csv_cell_add(struct bk_buf *b, int col, const char *v, int excel)
 {
 	char	 tmp[2 * (POL_FIELD_MAX + 1) + 3];
 	char	 val[POL_FIELD_MAX + 2];
 	size_t	 n, q;
+	int	 rv;
 
 	if (v == NULL)
 		return BK_OK;
 	n = strlen(v);
 	if (n > POL_FIELD_MAX)
 		return BK_E_INVAL;
+	/* Bare ="0101": the form Excel documents and pol_csv_read() reads. */
+	if (excel && col >= 0 && pol_csv_excel_wrap(col, v)) {
+		if ((rv = bk_buf_add(b, "=\"", 2)) != BK_OK ||
+		    (rv = bk_buf_add(b, v, n)) != BK_OK)
+			return rv;
+		return bk_buf_add(b, "\"", 1);
+	}
 	if (col >= 0 && pol_field_export_prefix(col, v)) {
 		val[0] = '\'';
 		memcpy(val + 1, v, n + 1);
@@ -440,6 +459,13 @@ pol_csv_cell_add(struct bk_buf *b, int col, const char *v)
 int
 pol_export_csv(const struct pol_userset *s, char **out, size_t *len)
 {
+	return pol_export_csv_opts(s, 0, out, len);
+}
+
+int
+pol_export_csv_opts(const struct pol_userset *s, int excel, char **out,
+    size_t *len)
+{
 	const struct pol_user	**arr = NULL;
 	struct bk_buf		 b;
 	size_t			 n = 0, i;
@@ -452,15 +478,16 @@ pol_export_csv(const struct pol_userset *s, char **out, size_t *len)
 		goto out;
 	for (c = 0; c < POL_COL_COUNT; c++)
 		if ((c > 0 && (rv = bk_buf_add(&b, ",", 1)) != BK_OK) ||
-		    (rv = pol_csv_cell_add(&b, -1, pol_col_name(c))) != BK_OK)
+		    (rv = pol_csv_cell_add(&b, -1, pol_col_name(c), 0)) !=
+		    BK_OK)
 			goto out;
 	if ((rv = bk_buf_add(&b, "\n", 1)) != BK_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		for (c = 0; c < POL_COL_COUNT; c++)
 			if ((c > 0 && (rv = bk_buf_add(&b, ",", 1)) != BK_OK) ||
-			    (rv = pol_csv_cell_add(&b, c, arr[i]->f[c])) !=
-			    BK_OK)
+			    (rv = pol_csv_cell_add(&b, c, arr[i]->f[c],
+			    excel)) != BK_OK)
 				goto out;
 		if ((rv = bk_buf_add(&b, "\n", 1)) != BK_OK)
 			goto out;

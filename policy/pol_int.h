@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+#include <glib.h>
+#include <jansson.h>
+
 #include "pol.h"
 
 /* Longest extension (digits) and the cap on a stored record's JSON text. */
@@ -78,5 +81,44 @@ int	pol_field_export_prefix(enum pol_col c, const char *v);
 int	pol_str_eq(const char *a, const char *b);
 /** vasprintf wrapper: returned-owned or NULL. */
 char	*pol_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The admin's confirmations, parsed (pol_confirm.c). */
+struct pol_confirm {
+	int		 zero_all;	/* confirm_zero=all */
+	GHashTable	*ids;		/* confirm_zero IDs (a set), or NULL */
+	char		*copy;		/* holds the keys of ids */
+	int		 del_given;
+	size_t		 del_count;
+};
+
+/**
+ * Check and parse o->confirm_zero and o->confirm_delete into c (always
+ * initialised; free with pol_confirm_cleanup()).
+ * @return BK_OK, BK_E_POL_CONFIRM_INVALID with *why (static), BK_E_NOMEM.
+ */
+int	pol_confirm_parse(const struct pol_import_opts *o,
+	    struct pol_confirm *c, const char **why);
+void	pol_confirm_cleanup(struct pol_confirm *c);
+/**
+ * 1 if an extension of newv (normalised list) is not in oldv but equals
+ * one of oldv's with its leading zeros removed (0101 -> 101).
+ */
+int	pol_ext_zero_dropped(const char *oldv, const char *newv);
+/** Add a row's warning of kind k to p (values borrowed, copied). */
+int	pol_row_warn(struct pol_plan *p, const struct pol_row *r,
+	    enum pol_warn_kind k, int col, const char *oldv, const char *newv);
+void	pol_warning_cleanup(struct pol_warning *w);
+/**
+ * After the rows of a valid plan: the deletion count's warning, the
+ * confirmations applied to the warnings, and the hold if any is missing.
+ * @return BK_OK, BK_E_POL_ZERO_UNCONFIRMED / BK_E_POL_DELETE_UNCONFIRMED
+ *	(p->hold), BK_E_POL_CONFIRM_INVALID (p->fatal), BK_E_NOMEM.
+ */
+int	pol_plan_confirm(struct pol_plan *p, const struct pol_import_opts *o,
+	    const struct pol_confirm *c);
+/** Set o[k] to the string v, or null (jansson's error as non-zero). */
+int	pol_json_str(json_t *o, const char *k, const char *v);
+/** Add "warnings" (and "needs_confirmation" when held) to report o. */
+int	pol_plan_warnings_json(const struct pol_plan *p, json_t *o);
 
 #endif /* BK_POL_INT_H */

@@ -31,6 +31,7 @@ struct pol_scratch {
 	char			*key;
 	int			 id_ok;
 	int			 sfdc_bad;
+	int			 shape_ok;
 };
 
 struct pol_planner {
@@ -43,6 +44,7 @@ struct pol_planner {
 	size_t				 ncols;
 	struct pol_scratch		*sc;
 	GHashTable			*ids;	/* id -> row index + 1 */
+	struct pol_confirm		 conf;
 };
 
 static int
@@ -56,21 +58,39 @@ pol_plan_fatal(struct pol_plan *p, int err, size_t line, const char *what)
 	return p->fatal == NULL ? BK_E_NOMEM : err;
 }
 
-/* Mark a row rejected; the first reason found for a row is the one kept. */
+/*
+ * Mark a row rejected and add this error to its list: every error of a
+ * row is reported (up to POL_ROW_ERRS_MAX, then counted), the first also
+ * in r->err, r->column and r->reason (borrowed from errs[0]).
+ */
 static int
 pol_row_reject(struct pol_row *r, int err, int col, char *reason)
 {
+	struct pol_row_err	*e;
+
 	if (reason == NULL)
 		return BK_E_NOMEM;
-	if (r->kind == POL_REJECTED) {
+	r->kind = POL_REJECTED;
+	if (r->n_errs == POL_ROW_ERRS_MAX) {
+		r->n_errs_more++;
 		free(reason);
 		return BK_OK;
 	}
-	r->kind = POL_REJECTED;
-	r->err = err;
-	r->reason = reason;
-	if (col >= 0 && (r->column = strdup(pol_col_name(col))) == NULL)
+	if (r->errs == NULL && (r->errs = calloc(POL_ROW_ERRS_MAX,
+	    sizeof(*r->errs))) == NULL) {
+		free(reason);
 		return BK_E_NOMEM;
+	}
+	e = &r->errs[r->n_errs++];
+	e->err = err;
+	e->reason = reason;
+	if (col >= 0 && (e->column = strdup(pol_col_name(col))) == NULL)
+		return BK_E_NOMEM;
+	if (r->n_errs == 1) {
+		r->err = err;
+		r->reason = e->reason;
+		r->column = e->column;
+	}
 	return BK_OK;
 }
 
@@ -169,12 +189,19 @@ pol_plan_row_id(struct pol_planner *pl, size_t i)
 	size_t			 prev;
 	int			 rv;
 
+	/* Columns out of line make every field check noise: skip those. */
+	s->shape_ok = row->nf == pl->ncols;
 	if ((rv = pol_cell_dup(row, pl->present[POL_COL_INTERNAL_ID], &v)) !=
 	    BK_OK)
 		return rv;
 	if ((rv = pol_field_check(POL_COL_INTERNAL_ID, &v, &why)) != BK_OK) {
 		free(v);
-		return pol_row_reject(r, rv, POL_COL_INTERNAL_ID, strdup(why));
+		if ((rv = pol_row_reject(r, rv, POL_COL_INTERNAL_ID,
+		    strdup(why))) != BK_OK || s->shape_ok)
+			return rv;
+		return pol_row_reject(r, BK_E_POL_ROW_SHAPE, -1,
+		    pol_strf("the row has %zu fields; the header has %zu",
+		    row->nf, pl->ncols));
 	}
 	r->internal_id = v;
 	if ((prevp = g_hash_table_lookup(pl->ids, v)) != NULL) {
@@ -188,17 +215,18 @@ pol_plan_row_id(struct pol_planner *pl, size_t i)
 		    v, pl->p->rows[prev].row));
 	}
 	g_hash_table_insert(pl->ids, v, GSIZE_TO_POINTER(i + 1));
-	if (row->nf != pl->ncols)
-		return pol_row_reject(r, BK_E_POL_ROW_SHAPE, -1,
-		    pol_strf("the row has %zu fields; the header has %zu",
-		    row->nf, pl->ncols));
+	if (!s->shape_ok &&
+	    (rv = pol_row_reject(r, BK_E_POL_ROW_SHAPE, -1,
+	    pol_strf("the row has %zu fields; the header has %zu",
+	    row->nf, pl->ncols))) != BK_OK)
+		return rv;
 	s->cur = pol_userset_get(pl->cur, v);
 	if (s->cur == NULL && !pl->o->allow_new)
 		return pol_row_reject(r, BK_E_POL_ID_UNKNOWN,
 		    POL_COL_INTERNAL_ID, pol_strf("unknown 8x8 Internal ID %s "
 		    "(the ID is the row key: it cannot be changed, and this "
 		    "upload does not create profiles)", v));
-	s->id_ok = 1;
+	s->id_ok = s->shape_ok;
 	return BK_OK;
 }
 
@@ -213,7 +241,8 @@ pol_plan_row_fields(struct pol_planner *pl, size_t i)
 	char			*v;
 	int			 c, rv;
 
-	if ((s->u.f[POL_COL_INTERNAL_ID] = strdup(r->internal_id)) == NULL)
+	if (r->internal_id != NULL &&
+	    (s->u.f[POL_COL_INTERNAL_ID] = strdup(r->internal_id)) == NULL)
 		return BK_E_NOMEM;
 	for (c = 0; c < POL_COL_COUNT; c++) {
 		if (c == POL_COL_INTERNAL_ID)
@@ -310,8 +339,34 @@ pol_plan_dup_sfdc(struct pol_planner *pl)
 	return rv;
 }
 
+/*
+ * The changes of a row an admin should look at twice: an extension a
+ * spreadsheet may have stripped of its leading zeros (held until
+ * confirmed, see pol_confirm.c), a Salesforce ID cleared (information).
+ */
 static int
-pol_plan_diff_row(struct pol_row *r, struct pol_scratch *s)
+pol_plan_row_warn(struct pol_plan *p, const struct pol_row *r,
+    const struct pol_scratch *s)
+{
+	const char	*o, *n;
+	int		 rv;
+
+	o = s->cur->f[POL_COL_EXTENSION];
+	n = s->u.f[POL_COL_EXTENSION];
+	if (!pol_str_eq(o, n) && pol_ext_zero_dropped(o, n) &&
+	    (rv = pol_row_warn(p, r, POL_WARN_DROPPED_ZERO, POL_COL_EXTENSION,
+	    o, n)) != BK_OK)
+		return rv;
+	o = s->cur->f[POL_COL_SFDC_ID];
+	if (o != NULL && s->u.f[POL_COL_SFDC_ID] == NULL)
+		return pol_row_warn(p, r, POL_WARN_SFDC_CLEARED,
+		    POL_COL_SFDC_ID, o, NULL);
+	return BK_OK;
+}
+
+static int
+pol_plan_diff_row(struct pol_plan *p, struct pol_row *r,
+    struct pol_scratch *s)
 {
 	struct pol_field_change	*ch;
 	int			 c;
@@ -335,7 +390,7 @@ pol_plan_diff_row(struct pol_row *r, struct pol_scratch *s)
 			return BK_E_NOMEM;
 	}
 	r->kind = r->n_changes > 0 ? POL_CHANGED : POL_UNCHANGED;
-	return BK_OK;
+	return r->kind == POL_CHANGED ? pol_plan_row_warn(p, r, s) : BK_OK;
 }
 
 static int
@@ -462,6 +517,7 @@ pol_planner_cleanup(struct pol_planner *pl, size_t nsc)
 	free(pl->sc);
 	if (pl->ids != NULL)
 		g_hash_table_destroy(pl->ids);
+	pol_confirm_cleanup(&pl->conf);
 	pol_csv_doc_cleanup(&pl->doc);
 }
 
@@ -480,7 +536,8 @@ pol_plan_rows(struct pol_planner *pl, size_t ndata)
 		p->n_rows++;
 		if ((rv = pol_plan_row_id(pl, i)) != BK_OK)
 			return rv;
-		if (pl->sc[i].id_ok &&
+		/* Every field is checked, whatever the ID's fate. */
+		if (pl->sc[i].shape_ok &&
 		    (rv = pol_plan_row_fields(pl, i)) != BK_OK)
 			return rv;
 	}
@@ -488,7 +545,8 @@ pol_plan_rows(struct pol_planner *pl, size_t ndata)
 		return rv;
 	for (i = 0; i < ndata; i++)
 		if (p->rows[i].kind != POL_REJECTED &&
-		    (rv = pol_plan_diff_row(&p->rows[i], &pl->sc[i])) != BK_OK)
+		    (rv = pol_plan_diff_row(p, &p->rows[i], &pl->sc[i])) !=
+		    BK_OK)
 			return rv;
 	if (pl->o->delete_missing && (rv = pol_plan_deletions(pl)) != BK_OK)
 		return rv;
@@ -513,6 +571,14 @@ pol_plan_rows(struct pol_planner *pl, size_t ndata)
 	}
 	if (p->n_rejected > 0)
 		return BK_E_POL_ROW_INVALID;
+	/* A plan that waits for a confirmation gets no store operations. */
+	rv = pol_plan_confirm(p, pl->o, &pl->conf);
+	for (i = 0; i < p->n_warnings; i++)
+		if (p->warnings[i].blocking && !p->warnings[i].confirmed &&
+		    p->warnings[i].row > 0)
+			p->rows[p->warnings[i].row - 1].held = 1;
+	if (rv != BK_OK)
+		return rv;
 	return pol_plan_ops(pl);
 }
 
@@ -523,6 +589,7 @@ pol_import_plan(const char *csv, size_t len, const struct pol_userset *cur,
 	static const struct pol_import_opts defopts;
 	struct pol_planner	 pl;
 	struct pol_plan		*p;
+	const char		*why;
 	size_t			 ndata = 0;
 	int			 rv;
 
@@ -533,6 +600,11 @@ pol_import_plan(const char *csv, size_t len, const struct pol_userset *cur,
 	pl.p = p;
 	pl.cur = cur;
 	pl.o = o != NULL ? o : &defopts;
+	if ((rv = pol_confirm_parse(pl.o, &pl.conf, &why)) != BK_OK) {
+		if (rv == BK_E_POL_CONFIRM_INVALID)
+			rv = pol_plan_fatal(p, rv, 0, why);
+		goto out;
+	}
 	if (len > POL_CSV_MAX) {
 		rv = pol_plan_fatal(p, BK_E_TOOBIG, 0,
 		    "the file is larger than 64 MiB");
@@ -593,8 +665,12 @@ pol_plan_free(struct pol_plan *p)
 		return;
 	for (i = 0; i < p->n_rows; i++) {
 		free(p->rows[i].internal_id);
-		free(p->rows[i].column);
-		free(p->rows[i].reason);
+		/* column and reason are borrowed from errs[0] */
+		for (j = 0; j < p->rows[i].n_errs; j++) {
+			free(p->rows[i].errs[j].column);
+			free(p->rows[i].errs[j].reason);
+		}
+		free(p->rows[i].errs);
 		for (j = 0; j < p->rows[i].n_changes; j++) {
 			free(p->rows[i].changes[j].old_val);
 			free(p->rows[i].changes[j].new_val);
@@ -602,6 +678,11 @@ pol_plan_free(struct pol_plan *p)
 		free(p->rows[i].changes);
 	}
 	free(p->rows);
+	for (i = 0; i < p->n_warnings; i++)
+		pol_warning_cleanup(&p->warnings[i]);
+	free(p->warnings);
+	free(p->hold);
+	free(p->need_zero);
 	free(p->fatal);
 	pol_strv_free(p->ignored_columns, p->n_ignored);
 	for (i = 0; i < p->n_upserts; i++)
@@ -632,7 +713,7 @@ pol_change_name(enum pol_change k)
 }
 
 /* Set o[k] to a string, or null; invalid UTF-8 cannot reach here. */
-static int
+int
 pol_json_str(json_t *o, const char *k, const char *v)
 {
 	json_t	*j;
@@ -644,9 +725,37 @@ pol_json_str(json_t *o, const char *k, const char *v)
 }
 
 static json_t *
+pol_row_errs_json(const struct pol_row *r)
+{
+	json_t	*arr, *j;
+	size_t	 i;
+	int	 e = 0;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < r->n_errs; i++) {
+		if ((j = json_object()) == NULL ||
+		    json_array_append_new(arr, j) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+		e |= json_object_set_new(j, "column", r->errs[i].column !=
+		    NULL ? json_string(r->errs[i].column) : json_null());
+		e |= pol_json_str(j, "reason", r->errs[i].reason);
+		e |= json_object_set_new(j, "code",
+		    json_string(bk_err_slug(r->errs[i].err)));
+	}
+	if (e != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_t *
 pol_plan_row_json(const struct pol_row *r)
 {
-	json_t	*o, *chs, *ch;
+	json_t	*o, *chs, *ch, *errs;
 	size_t	 i;
 	int	 e = 0;
 
@@ -664,12 +773,23 @@ pol_plan_row_json(const struct pol_row *r)
 	e |= json_object_set_new(o, "result",
 	    json_string(pol_change_name(r->kind)));
 	if (r->kind == POL_REJECTED) {
+		/* The first error as before; then every one of them. */
 		if (r->column != NULL)
 			e |= pol_json_str(o, "column", r->column);
 		e |= pol_json_str(o, "reason", r->reason);
 		e |= json_object_set_new(o, "code",
 		    json_string(bk_err_slug(r->err)));
+		if ((errs = pol_row_errs_json(r)) == NULL ||
+		    json_object_set_new(o, "errors", errs) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+		if (r->n_errs_more > 0)
+			e |= json_object_set_new(o, "errors_more",
+			    json_integer(r->n_errs_more));
 	}
+	if (r->held)
+		e |= json_object_set_new(o, "held", json_true());
 	if (r->kind == POL_CHANGED) {
 		if ((chs = json_array()) == NULL ||
 		    json_object_set_new(o, "changes", chs) != 0) {
@@ -698,8 +818,15 @@ pol_plan_row_json(const struct pol_row *r)
 int
 pol_plan_report(const struct pol_plan *p, int applied, char **json)
 {
+	return pol_plan_report_meta(p, applied, NULL, json);
+}
+
+int
+pol_plan_report_meta(const struct pol_plan *p, int applied,
+    const struct pol_report_meta *m, char **json)
+{
 	json_t	*o = NULL, *sum, *rows, *ign, *r;
-	size_t	 i;
+	size_t	 i, held;
 	int	 rv = BK_E_NOMEM, e = 0;
 
 	*json = NULL;
@@ -715,6 +842,13 @@ pol_plan_report(const struct pol_plan *p, int applied, char **json)
 	    json_integer(p->n_unchanged));
 	e |= json_object_set_new(sum, "deleted", json_integer(p->n_deleted));
 	e |= json_object_set_new(sum, "rejected", json_integer(p->n_rejected));
+	e |= json_object_set_new(sum, "warnings", json_integer(p->n_warnings));
+	for (i = 0, held = 0; i < p->n_rows; i++)
+		held += p->rows[i].held != 0;
+	e |= json_object_set_new(sum, "held", json_integer(held));
+	/* What an apply of this file with these parameters would do. */
+	e |= json_object_set_new(o, "applicable", json_boolean(p->fatal ==
+	    NULL && p->n_rejected == 0 && p->hold == NULL));
 	if ((rows = json_array()) == NULL ||
 	    json_object_set_new(o, "rows", rows) != 0)
 		goto out;
@@ -728,10 +862,22 @@ pol_plan_report(const struct pol_plan *p, int applied, char **json)
 	for (i = 0; i < p->n_ignored; i++)
 		e |= json_array_append_new(ign,
 		    json_string(p->ignored_columns[i]));
+	if (pol_plan_warnings_json(p, o) != BK_OK)
+		goto out;
 	if (p->fatal != NULL) {
 		e |= pol_json_str(o, "error", p->fatal);
 		e |= json_object_set_new(o, "code",
 		    json_string(bk_err_slug(p->fatal_err)));
+	}
+	if (m != NULL) {
+		e |= json_object_set_new(o, "dry_run",
+		    json_boolean(m->dry_run));
+		if (m->error != NULL)
+			e |= pol_json_str(o, "error", m->error);
+		if (m->message != NULL)
+			e |= pol_json_str(o, "message", m->message);
+		if (m->request_id != NULL)
+			e |= pol_json_str(o, "request_id", m->request_id);
 	}
 	if (e != 0)
 		goto out;

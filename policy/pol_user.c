@@ -242,17 +242,35 @@ pol_sfdc_key(const char *in, char **out, const char **why)
 	return *out == NULL ? BK_E_NOMEM : BK_OK;
 }
 
-/* Remove leading and trailing spaces/tabs in place. */
+/*
+ * Remove leading and trailing spaces, tabs and no-break spaces (U+00A0,
+ * which a cell copied from a web page or Google Sheets carries) in place.
+ */
 static void
 pol_trim(char *s)
 {
-	size_t	 n, i;
+	size_t	 n, i = 0;
 
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	for (i = 0; s[i] == ' ' || s[i] == '\t'; i++)
-		;
+	for (;;) {
+		if (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		else if (n > 1 && (unsigned char)s[n - 2] == 0xc2 &&
+		    (unsigned char)s[n - 1] == 0xa0)
+			n -= 2;
+		else
+			break;
+	}
+	s[n] = '\0';
+	for (;;) {
+		if (s[i] == ' ' || s[i] == '\t')
+			i++;
+		else if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] == 0xa0)
+			i += 2;
+		else
+			break;
+	}
 	if (i > 0)
 		memmove(s, s + i, n - i + 1);
 }
@@ -282,6 +300,14 @@ pol_ext_check(char *v, char **norm, const char **why)
 			rv = BK_E_POL_FIELD;
 			*why = "Extension must be 1-" XSTR(POL_EXT_MAX)
 			    " digits (several separated by ';')";
+			/* 1.01E+11, 101.0: what Excel makes of a number */
+			if (strspn(p, "0123456789.,E+-e") == len &&
+			    strpbrk(p, "0123456789") != NULL &&
+			    strpbrk(p, ".,Ee") != NULL)
+				*why = "Extension must be 1-" XSTR(POL_EXT_MAX)
+				    " digits (several separated by ';'); a "
+				    "spreadsheet may have turned it into a "
+				    "number: format the column as Text";
 			goto out;
 		}
 		if (n == POL_MAX_EXTENSIONS) {
@@ -399,6 +425,9 @@ pol_field_norm(enum pol_col c, char **val, const char **why, int strip)
 		*why = ci->e_long;
 		return BK_E_POL_FIELD;
 	}
+	/* Spaces around ="0101" or '0101 too (the ID keeps its bytes). */
+	if (v != NULL && strip && c != POL_COL_INTERNAL_ID)
+		pol_trim(v);
 	/* Excel's text-forcing ="0101", when it arrives quoted as a cell. */
 	if (v != NULL && strip && (n = strlen(v)) >= 3 && v[0] == '=' &&
 	    v[1] == '"' && v[n - 1] == '"' && memchr(v + 2, '"', n - 3) ==

@@ -63,6 +63,9 @@ enum ssoctl_opt_id {
 	SSOCTL_O_HEAD,
 	SSOCTL_O_VERIFY,	/* audit show-assertion */
 	SSOCTL_O_ROLE,		/* admins add */
+	SSOCTL_O_CONFIRM_ZERO,	/* users import: held changes confirmed */
+	SSOCTL_O_CONFIRM_DELETE,
+	SSOCTL_O_EXCEL,		/* users export: ="0101" cells */
 	SSOCTL_O_COUNT
 };
 

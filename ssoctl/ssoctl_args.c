@@ -74,6 +74,9 @@ static const struct ssoctl_opt ssoctl_opts[SSOCTL_O_COUNT] = {
 	[SSOCTL_O_HEAD] =		{ "head", 0, 1 },
 	[SSOCTL_O_VERIFY] =		{ "verify", 0, 0 },
 	[SSOCTL_O_ROLE] =		{ "role", 0, 1 },
+	[SSOCTL_O_CONFIRM_ZERO] =	{ "confirm-dropped-zero", 0, 1 },
+	[SSOCTL_O_CONFIRM_DELETE] =	{ "confirm-delete", 0, 1 },
+	[SSOCTL_O_EXCEL] =		{ "excel", 0, 0 },
 };
 
 /* Positional-argument rules for a verb. */
@@ -102,9 +105,10 @@ static const struct ssoctl_verbdef ssoctl_verbs[] = {
 	{ "tenants", "sso", SSOCTL_V_TENANTS_SSO, SSOCTL_POS_ONE_OPT, "on|off",
 	    0 },
 	{ "users", "export", SSOCTL_V_USERS_EXPORT, SSOCTL_POS_NONE, NULL,
-	    O(OUTPUT) },
+	    O(OUTPUT) | O(EXCEL) },
 	{ "users", "import", SSOCTL_V_USERS_IMPORT, SSOCTL_POS_ONE, "FILE",
-	    O(DRY_RUN) | O(ALLOW_NEW) | O(DELETE_MISSING) },
+	    O(DRY_RUN) | O(ALLOW_NEW) | O(DELETE_MISSING) | O(CONFIRM_ZERO) |
+	    O(CONFIRM_DELETE) },
 	{ "users", "get", SSOCTL_V_USERS_GET, SSOCTL_POS_ONE, "ID", 0 },
 	{ "users", "set", SSOCTL_V_USERS_SET, SSOCTL_POS_ONE, "ID", O_USERSET },
 	{ "users", "delete", SSOCTL_V_USERS_DELETE, SSOCTL_POS_ONE, "ID", 0 },
@@ -137,10 +141,13 @@ const char ssoctl_usage[] =
 "  tenants sso on|off [ID]        switch SSO on or off for the whole account\n"
 "                                 (every broker; off ends its sessions and\n"
 "                                 tokens)\n"
-"  users export [-o FILE]         the user mapping as CSV\n"
+"  users export [-o FILE] [--excel]\n"
+"                                 the user mapping as CSV (--excel: \"0101\"\n"
+"                                 written as =\"0101\" so Excel keeps zeros)\n"
 "  users import FILE [--dry-run] [--allow-new] [--delete-missing]\n"
+"               [--confirm-delete N] [--confirm-dropped-zero ID[,ID..]|all]\n"
 "                                 upload a CSV (FILE may be -); print the\n"
-"                                 diff\n"
+"                                 diff, the warnings and what to confirm\n"
 "  users get ID                   one user\n"
 "  users set ID [--user-name X] [--first-name X] [--last-name X] [--email X]\n"
 "               [--extension E] [--salesforce-id X] [--custom-field-1 X]\n"

@@ -358,6 +358,12 @@ ssoctl_cmd_users_export(struct ssoctl *c)
 
 	if ((rv = ssoctl_tenant_path(c, &path, NULL, "/users.csv")) != BK_OK)
 		return rv;
+	/* ="0101": Excel keeps the leading zeros (docs/admin.md) */
+	if (c->args->opt[SSOCTL_O_EXCEL] != NULL &&
+	    bk_buf_adds(&path, "?excel=1") != BK_OK) {
+		bk_buf_free(&path);
+		return ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
+	}
 	return ssoctl_get_to_output(c, &path);
 }
 
@@ -418,6 +424,28 @@ ssoctl_change_print(const json_t *ch, int first)
 	free(new);
 }
 
+/* ": column: reason" of one error (a row or an element of "errors"). */
+static void
+ssoctl_row_error_print(const json_t *e, int cont)
+{
+	const json_t	*v;
+	const char	*sep = cont ? "\n    " : ": ";
+	char		*s;
+
+	if ((v = json_object_get(e, "column")) != NULL && !json_is_null(v) &&
+	    (s = ssoctl_jval(v, "")) != NULL) {
+		if (s[0] != '\0') {
+			printf("%s%s", sep, s);
+			sep = ": ";
+		}
+		free(s);
+	}
+	if ((s = ssoctl_jval(json_object_get(e, "reason"), "")) != NULL) {
+		printf("%s%s", sep, s);
+		free(s);
+	}
+}
+
 static void
 ssoctl_report_row(const json_t *row)
 {
@@ -444,21 +472,73 @@ ssoctl_report_row(const json_t *row)
 	free(id);
 	free(s);
 	if (strcmp(res, "rejected") == 0) {
-		if ((v = json_object_get(row, "column")) != NULL &&
-		    !json_is_null(v) && (s = ssoctl_jval(v, "")) != NULL) {
-			if (s[0] != '\0')
-				printf(": %s", s);
-			free(s);
-		}
-		if ((s = ssoctl_jval(json_object_get(row, "reason"), "")) !=
-		    NULL) {
-			printf(": %s", s);
-			free(s);
-		}
+		/* Every error of the row; older brokers give only the first. */
+		if (json_array_size(json_object_get(row, "errors")) == 0)
+			ssoctl_row_error_print(row, 0);
+		json_array_foreach(json_object_get(row, "errors"), i, v)
+			ssoctl_row_error_print(v, i > 0);
+		if (json_is_integer(v = json_object_get(row, "errors_more")))
+			printf("\n    and %" JSON_INTEGER_FORMAT " more errors",
+			    json_integer_value(v));
 	}
 	changes = json_object_get(row, "changes");
 	json_array_foreach(changes, i, ch)
 		ssoctl_change_print(ch, i == 0);
+	if (json_is_true(json_object_get(row, "held")))
+		printf(" (held: see warnings)");
+	printf("\n");
+}
+
+/* The warnings of a plan as a table: row, ID, column, old, new, message. */
+static void
+ssoctl_warnings_print(const json_t *warn)
+{
+	static const char *const head[] = { "ROW", "INTERNAL ID", "COLUMN",
+	    "OLD", "NEW", "CONFIRMED", "WARNING" };
+	static const char *const keys[] = { "row", "internal_id", "column",
+	    "old", "new", "confirmed", "message" };
+	struct ssoctl_table	 t;
+	const json_t		*w;
+	size_t			 i, k;
+
+	if (json_array_size(warn) == 0 || ssoctl_table_init(&t, head,
+	    BK_NELEM(head), json_array_size(warn)) != BK_OK)
+		return;
+	printf("warnings:\n");
+	json_array_foreach(warn, i, w) {
+		for (k = 0; k < BK_NELEM(keys); k++)
+			if (ssoctl_table_setj(&t, k, json_object_get(w,
+			    keys[k])) != BK_OK)
+				break;
+		ssoctl_table_next(&t);
+	}
+	ssoctl_table_print(&t, stdout);
+	ssoctl_table_cleanup(&t);
+}
+
+/* What to add to the command line to apply a held plan. */
+static void
+ssoctl_confirm_hint(const json_t *nc)
+{
+	const json_t	*z, *d;
+	char		*s;
+
+	if (!json_is_object(nc))
+		return;
+	z = json_object_get(nc, "confirm_zero");
+	d = json_object_get(nc, "confirm_delete");
+	printf("to apply, confirm with:");
+	/* A long list would not fit in a request line: "all", once read. */
+	if (json_is_string(z) && strlen(json_string_value(z)) > 1024)
+		printf(" --confirm-dropped-zero all (after checking every "
+		    "row above)");
+	else if (json_is_string(z) && (s = ssoctl_jval(z, "")) != NULL) {
+		printf(" --confirm-dropped-zero %s", s);
+		free(s);
+	}
+	if (json_is_integer(d))
+		printf(" --confirm-delete %" JSON_INTEGER_FORMAT,
+		    json_integer_value(d));
 	printf("\n");
 }
 
@@ -474,6 +554,10 @@ ssoctl_report_print(json_t *rep, long status)
 
 	if (status != 200)
 		what = "refused, nothing applied";
+	else if (json_is_true(json_object_get(rep, "dry_run")) &&
+	    json_is_object(json_object_get(rep, "needs_confirmation")))
+		what = "dry run, nothing applied; an apply needs a "
+		    "confirmation";
 	else if (json_is_true(json_object_get(rep, "dry_run")))
 		what = "dry run, nothing applied";
 	else if (json_is_true(json_object_get(rep, "applied")))
@@ -501,6 +585,8 @@ ssoctl_report_print(json_t *rep, long status)
 		}
 		printf("\n");
 	}
+	ssoctl_warnings_print(json_object_get(rep, "warnings"));
+	ssoctl_confirm_hint(json_object_get(rep, "needs_confirmation"));
 	/* On a refusal the error line of main() says why. */
 	if (status == 200 &&
 	    (s = ssoctl_jval(json_object_get(rep, "error"), "")) != NULL) {
@@ -510,16 +596,18 @@ ssoctl_report_print(json_t *rep, long status)
 	}
 }
 
-/* Why a 400 import was refused, as one line. */
+/* Why a 400 or 409 import was refused, as one line. */
 static int
 ssoctl_import_refused(struct ssoctl *c, json_t *rep)
 {
 	json_int_t	 n;
-	char		 msg[512];
+	char		 msg[512], slug[64];
 	const char	*m;
 
 	n = json_integer_value(json_object_get(json_object_get(rep,
 	    "summary"), "rejected"));
+	if (json_is_object(json_object_get(rep, "needs_confirmation")))
+		n = 0;
 	if (n > 0)
 		return ssoctl_fail(c, BK_E_INVAL, "import refused: %"
 		    JSON_INTEGER_FORMAT " row%s rejected", n,
@@ -528,7 +616,57 @@ ssoctl_import_refused(struct ssoctl *c, json_t *rep)
 	    (m = json_string_value(json_object_get(rep, "error"))) == NULL)
 		m = "the file was refused";
 	ssoctl_sanitize(m, msg, sizeof(msg));
+	/* The code too, for scripts: dropped_zero_unconfirmed, ... */
+	if ((m = json_string_value(json_object_get(rep, "error"))) != NULL &&
+	    json_is_object(json_object_get(rep, "needs_confirmation"))) {
+		ssoctl_sanitize(m, slug, sizeof(slug));
+		return ssoctl_fail(c, BK_E_INVAL, "import refused: %s: %s",
+		    slug, msg);
+	}
 	return ssoctl_fail(c, BK_E_INVAL, "import refused: %s", msg);
+}
+
+/*
+ * --confirm-delete N and --confirm-dropped-zero ID[,ID..]|all: checked
+ * here (a usage error costs no round trip), then passed on; the broker
+ * checks them against the plan.
+ */
+static int
+ssoctl_import_confirms(struct ssoctl *c, struct bk_buf *path, char sep)
+{
+	const char	*del = c->args->opt[SSOCTL_O_CONFIRM_DELETE];
+	const char	*zero = c->args->opt[SSOCTL_O_CONFIRM_ZERO], *why;
+	long long	 n;
+	int		 rv;
+
+	if (del != NULL) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		if (c->args->opt[SSOCTL_O_DELETE_MISSING] == NULL)
+			return ssoctl_fail(c, BK_E_INVAL, "--confirm-delete "
+			    "needs --delete-missing");
+		if (strspn(del, "0123456789") != strlen(del) ||
+		    bk_strtonum(del, 0, 1000000, &n, &why) != BK_OK)
+			return ssoctl_fail(c, BK_E_INVAL, "--confirm-delete: "
+			    "the number of profiles the dry run said would be "
+			    "deleted (0 to 1000000)");
+		c->exit_code = SSOCTL_EXIT_FAIL;
+		if (bk_buf_addf(path, "%cconfirm_delete=%lld", sep, n) !=
+		    BK_OK)
+			return ssoctl_fail(c, BK_E_TOOBIG, "request URL too "
+			    "long");
+		sep = '&';
+	}
+	if (zero == NULL)
+		return BK_OK;
+	if (zero[0] == '\0' || !bk_str_is_printable(zero) ||
+	    strchr(zero, ' ') != NULL) {
+		c->exit_code = SSOCTL_EXIT_USAGE;
+		return ssoctl_fail(c, BK_E_INVAL, "--confirm-dropped-zero: "
+		    "\"all\" or 8x8 Internal IDs separated by ','");
+	}
+	if ((rv = bk_buf_addf(path, "%cconfirm_zero=", sep)) != BK_OK)
+		return ssoctl_fail(c, rv, "request URL too long");
+	return ssoctl_buf_escape(c, path, zero);
 }
 
 int
@@ -556,15 +694,16 @@ ssoctl_cmd_users_import(struct ssoctl *c)
 		bk_buf_addf(&path, "%callow_new=1", sep);
 		sep = '&';
 	}
-	if (a->opt[SSOCTL_O_DELETE_MISSING] != NULL &&
-	    bk_buf_addf(&path, "%cdelete_missing=1", sep) != BK_OK) {
-		rv = ssoctl_fail(c, BK_E_TOOBIG, "request URL too long");
-		goto out;
+	if (a->opt[SSOCTL_O_DELETE_MISSING] != NULL) {
+		bk_buf_addf(&path, "%cdelete_missing=1", sep);
+		sep = '&';
 	}
+	if ((rv = ssoctl_import_confirms(c, &path, sep)) != BK_OK)
+		goto out;
 	if ((rv = ssoctl_http(c, "POST", path.data, file.data, file.len,
 	    "text/csv", &r)) != BK_OK)
 		goto out;
-	if (r.status != 200 && r.status != 400) {
+	if (r.status != 200 && r.status != 400 && r.status != 409) {
 		rv = ssoctl_api_error(c, &r);
 		goto out;
 	}

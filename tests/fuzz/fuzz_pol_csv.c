@@ -8,6 +8,7 @@
  * plan again without rejections.  No I/O, no clock; everything is freed.
  * Trust: the fuzzer's bytes stand for an admin upload.
  */
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,9 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pol_import_opts	 o;
 	struct pol_userset	*s, *ns;
 	struct pol_plan		*p, *p2;
-	char			*js, *csv;
+	char			*js, *csv, del[32];
 	size_t			 len;
-	int			 rv, mode;
+	int			 rv, mode, held, excel;
 
 	if (pol_userset_new(&s) != BK_OK)
 		abort();
@@ -83,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_add(s, "1002", "0102", "Bob@Acme.com");
 	fz_add(s, "1003", "0103", NULL);
 	for (mode = 0; mode < 4; mode++) {
+		memset(&o, 0, sizeof(o));
 		o.allow_new = mode & 1;
 		o.delete_missing = (mode >> 1) & 1;
 		p = NULL;
@@ -91,21 +93,49 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		if (p == NULL)
 			abort();
-		if ((rv == BK_OK) != (p->fatal == NULL && p->n_rejected == 0))
+		held = rv == BK_E_POL_ZERO_UNCONFIRMED ||
+		    rv == BK_E_POL_DELETE_UNCONFIRMED;
+		if ((rv == BK_OK || held) !=
+		    (p->fatal == NULL && p->n_rejected == 0))
 			abort();
+		/* A held plan has no store operations until confirmed. */
+		if (held) {
+			if (p->hold == NULL || p->n_upserts != 0 ||
+			    p->n_deletes != 0 ||
+			    pol_plan_report(p, 0, &js) != BK_OK)
+				abort();
+			free(js);
+			snprintf(del, sizeof(del), "%zu", p->n_deleted);
+			pol_plan_free(p);
+			o.confirm_zero = "all";
+			o.confirm_delete = o.delete_missing ? del : NULL;
+			p = NULL;
+			rv = pol_import_plan((const char *)data, size, s, &o,
+			    &p);
+			if (rv == BK_E_NOMEM)
+				continue;
+			if (rv != BK_OK || p->hold != NULL)
+				abort();
+		}
 		if (pol_plan_report(p, 0, &js) != BK_OK)
 			abort();
 		free(js);
 		if (rv == BK_OK) {
 			ns = fz_apply(s, p);
-			if (pol_export_csv(ns, &csv, &len) != BK_OK)
-				abort();
-			p2 = NULL;
-			if (pol_import_plan(csv, len, ns, &o, &p2) != BK_OK ||
-			    p2->n_changed + p2->n_added + p2->n_deleted != 0)
-				abort();
-			pol_plan_free(p2);
-			free(csv);
+			/* Either export changes nothing: nothing to confirm. */
+			o.confirm_zero = o.confirm_delete = NULL;
+			for (excel = 0; excel < 2; excel++) {
+				if (pol_export_csv_opts(ns, excel, &csv,
+				    &len) != BK_OK)
+					abort();
+				p2 = NULL;
+				if (pol_import_plan(csv, len, ns, &o, &p2) !=
+				    BK_OK || p2->n_changed + p2->n_added +
+				    p2->n_deleted != 0)
+					abort();
+				pol_plan_free(p2);
+				free(csv);
+			}
 			pol_userset_free(ns);
 		}
 		pol_plan_free(p);

@@ -2,7 +2,7 @@
 import with row-level errors, the CSV dialects admins produce, single-user edits."""
 import pytest
 
-from sbtest.admin import count, csv_file, export, find, jloads, run, user
+from sbtest.admin import count, csv_file, export, find, jloads, run, user, reset
 from sbtest.flows import admin
 from sbtest.idp import b64
 
@@ -21,7 +21,7 @@ def m(session_factory):
 @pytest.fixture
 def base(m, tmp_path):
     """Reset the mapping to alice + bob (delete_missing) before a test."""
-    r = run(m.b, 'users', 'import', csv_file(tmp_path, 'base.csv', BASE), '--allow-new', '--delete-missing')
+    r = reset(m.b, tmp_path, BASE)
     assert r.returncode == 0, r.stderr
     return m
 

@@ -197,7 +197,7 @@ def test_import_records_every_change(factory):
            '1002,bob,0102,bob@acme.example\n'           # unchanged
            '9001,dave,0901,dave@acme.example\n')        # added
     n = e.audit_len()
-    r = admin(e.b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1',
+    r = admin(e.b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1&confirm_delete=61',
               data=csv.encode(), headers={'Content-Type': 'text/csv'})
     assert r.status_code == 200, r.text
     recs = [x for x in e.new_audit(n, 'mapping_import') if x.get('internal_id')]

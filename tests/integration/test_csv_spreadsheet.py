@@ -2,7 +2,7 @@
 file, a tab file, Excel's ="0101", spaces around a Salesforce ID, a Windows-1252 file."""
 import pytest
 
-from sbtest.admin import count, csv_file, export, run
+from sbtest.admin import count, csv_file, export, run, reset
 from sbtest.flows import admin
 
 HDR = '8x8 Internal ID,User Name,First Name,Last Name,Email,Extension,Salesforce ID\n'
@@ -19,7 +19,7 @@ def m(session_factory):
 
 @pytest.fixture
 def base(m, tmp_path):
-    r = run(m.b, 'users', 'import', csv_file(tmp_path, 'base.csv', BASE), '--allow-new', '--delete-missing')
+    r = reset(m.b, tmp_path, BASE)
     assert r.returncode == 0, r.stderr
     return m
 

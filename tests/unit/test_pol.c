@@ -56,12 +56,24 @@ fx_set(void)
 	return s;
 }
 
+/* delete_missing here means "and the count is confirmed" (a second run). */
 static int
 plan_run(const char *csv, int allow_new, int delete_missing,
     struct pol_userset *s, struct pol_plan **p)
 {
-	struct pol_import_opts o = { allow_new, delete_missing };
+	struct pol_import_opts	 o;
+	char			 n[32];
+	int			 rv;
 
+	memset(&o, 0, sizeof(o));
+	o.allow_new = allow_new;
+	o.delete_missing = delete_missing;
+	rv = pol_import_plan(csv, strlen(csv), s, &o, p);
+	if (rv != BK_E_POL_DELETE_UNCONFIRMED)
+		return rv;
+	snprintf(n, sizeof(n), "%lld", (*p)->need_delete);
+	pol_plan_free(*p);
+	o.confirm_delete = n;
 	return pol_import_plan(csv, strlen(csv), s, &o, p);
 }
 
@@ -279,6 +291,9 @@ static const struct row_case row_cases[] = {
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
 	{ "ext_plus", H ",Extension\n1001,+4420\n", 0, 0, BK_E_POL_ROW_INVALID,
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
+	{ "ext_excel_number", H ",Extension\n1001,1.01E+11\n", 0, 0,
+	    BK_E_POL_ROW_INVALID, 1, POL_REJECTED, BK_E_POL_FIELD, "Extension",
+	    "format the column as Text", 2, 0, 1 },
 	{ "ext_33_digits", H ",Extension\n1001,"
 	    "123456789012345678901234567890123\n", 0, 0, BK_E_POL_ROW_INVALID,
 	    1, POL_REJECTED, BK_E_POL_FIELD, "Extension", "digits", 2, 0, 1 },
@@ -444,7 +459,7 @@ test_fatal_case(void **state)
 static void
 test_too_big(void **state)
 {
-	struct pol_import_opts	 o = { 0, 0 };
+	struct pol_import_opts	 o = { .allow_new = 0 };
 	struct pol_userset	*s = fx_set();
 	struct pol_plan		*p = NULL;
 	char			*big;
@@ -464,7 +479,7 @@ test_too_big(void **state)
 static void
 test_too_many_rows(void **state)
 {
-	struct pol_import_opts	 o = { 1, 0 };
+	struct pol_import_opts	 o = { .allow_new = 1 };
 	struct pol_userset	*s = fx_set();
 	struct pol_plan		*p = NULL;
 	size_t			 n = (size_t)POL_MAX_ROWS + 1, i, len;
@@ -709,6 +724,190 @@ test_report_json(void **state)
 	pol_userset_free(s);
 }
 
+/* ------------------------------------------- held changes, confirmations */
+
+struct guard_case {
+	const char	*name;
+	const char	*csv;
+	int		 delete_missing;
+	const char	*zero, *del;	/* confirmations */
+	int		 rv;
+	size_t		 nwarn, nheld;
+	const char	*need_zero;	/* NULL: none needed */
+	long long	 need_delete;
+	const char	*text;		/* in hold or fatal, or NULL */
+};
+
+#define G1	H ",Extension\n"
+static const struct guard_case guard_cases[] = {
+	{ "zero_held", G1 "1001,101\n", 0, NULL, NULL,
+	    BK_E_POL_ZERO_UNCONFIRMED, 1, 1, "1001", -1,
+	    "row 1 (8x8 Internal ID 1001, 0101 -> 101): a spreadsheet may" },
+	{ "zero_confirmed_id", G1 "1001,101\n1002,102\n", 0, "1002,1001", NULL,
+	    BK_OK, 2, 0, NULL, -1, NULL },
+	{ "zero_one_of_two", G1 "1001,101\n1002,102\n", 0, "1002", NULL,
+	    BK_E_POL_ZERO_UNCONFIRMED, 2, 1, "1001", -1, "row 1 " },
+	{ "zero_all", G1 "1001,101\n", 0, "all", NULL, BK_OK, 1, 0, NULL, -1,
+	    NULL },
+	{ "zero_in_list", G1 "1001,0101;202\n1002,102;0301\n", 0, NULL, NULL,
+	    BK_E_POL_ZERO_UNCONFIRMED, 1, 1, "1002", -1, NULL },
+	{ "zeros_added_no_warning", G1 "1001,00101\n", 0, NULL, NULL, BK_OK,
+	    0, 0, NULL, -1, NULL },
+	{ "other_digits_no_warning", G1 "1001,1010\n", 0, NULL, NULL, BK_OK,
+	    0, 0, NULL, -1, NULL },
+	{ "stray_confirm", G1 "1001,101\n", 0, "1001,1003", NULL,
+	    BK_E_POL_CONFIRM_INVALID, 1, 0, NULL, -1,
+	    "names 8x8 Internal ID 1003" },
+	{ "empty_confirm", G1 "1001,101\n", 0, "", NULL,
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, "confirm_zero must" },
+	{ "empty_item", G1 "1001,101\n", 0, "1001,", NULL,
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, "confirm_zero must" },
+	{ "ctrl_item", G1 "1001,101\n", 0, "10\x01", NULL,
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, NULL },
+	{ "delete_held", H "\n1001\n", 1, NULL, NULL,
+	    BK_E_POL_DELETE_UNCONFIRMED, 1, 0, NULL, 2,
+	    "2 profiles would be deleted; confirm that count" },
+	{ "delete_wrong", H "\n1001\n", 1, NULL, "1",
+	    BK_E_POL_DELETE_UNCONFIRMED, 1, 0, NULL, 2, NULL },
+	{ "delete_right", H "\n1001\n", 1, NULL, "2", BK_OK, 1, 0, NULL, -1,
+	    NULL },
+	{ "delete_one", H "\n1001\n1002\n", 1, NULL, NULL,
+	    BK_E_POL_DELETE_UNCONFIRMED, 1, 0, NULL, 1,
+	    "1 profile would be deleted" },
+	{ "delete_none", H "\n1001\n1002\n1003\n", 1, NULL, NULL, BK_OK, 0, 0,
+	    NULL, -1, NULL },
+	{ "delete_none_wrong", H "\n1001\n1002\n1003\n", 1, NULL, "4",
+	    BK_E_POL_DELETE_UNCONFIRMED, 1, 0, NULL, 0, NULL },
+	{ "delete_not_number", H "\n1001\n", 1, NULL, "2x",
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, "confirm_delete must" },
+	{ "delete_negative", H "\n1001\n", 1, NULL, "-2",
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, NULL },
+	{ "delete_huge", H "\n1001\n", 1, NULL, "10000000",
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, NULL },
+	{ "delete_without_mode", H "\n1001\n", 0, NULL, "2",
+	    BK_E_POL_CONFIRM_INVALID, 0, 0, NULL, -1, "only meaningful" },
+	{ "both_held", G1 "1001,101\n", 1, NULL, "2",
+	    BK_E_POL_ZERO_UNCONFIRMED, 2, 1, "1001", -1, NULL },
+	{ "both_held_msg", G1 "1001,101\n", 1, NULL, NULL,
+	    BK_E_POL_ZERO_UNCONFIRMED, 2, 1, "1001", 2, "; also: 2 profiles" },
+	{ "sfdc_cleared_info", H ",Salesforce ID\n1001,\n", 0, NULL, NULL,
+	    BK_OK, 1, 0, NULL, -1, NULL },
+	/* the warning is shown, but the rejected row decides */
+	{ "rejected_wins", G1 "1001,101\n1002,x\n", 0, NULL, NULL,
+	    BK_E_POL_ROW_INVALID, 1, 0, NULL, -1, NULL },
+};
+
+static void
+test_guard_case(void **state)
+{
+	const struct guard_case	*c = *state;
+	struct pol_userset	*s = fx_set();
+	struct pol_import_opts	 o;
+	struct pol_plan		*p = NULL;
+	const char		*t;
+	size_t			 i, held = 0;
+	int			 rv;
+
+	memset(&o, 0, sizeof(o));
+	o.delete_missing = c->delete_missing;
+	o.confirm_zero = c->zero;
+	o.confirm_delete = c->del;
+	rv = pol_import_plan(c->csv, strlen(c->csv), s, &o, &p);
+	assert_non_null(p);
+	if (rv != c->rv)
+		print_error("%s: %d %s %s\n", c->name, rv, p->fatal ?
+		    p->fatal : "", p->hold ? p->hold : "");
+	assert_int_equal(rv, c->rv);
+	assert_int_equal(p->n_warnings, c->nwarn);
+	for (i = 0; i < p->n_rows; i++)
+		held += p->rows[i].held != 0;
+	assert_int_equal(held, c->nheld);
+	if (c->rv == BK_E_POL_ZERO_UNCONFIRMED ||
+	    c->rv == BK_E_POL_DELETE_UNCONFIRMED) {
+		assert_non_null(p->hold);
+		assert_int_equal(p->hold_err, c->rv);
+		/* held: nothing a store could apply */
+		assert_int_equal(p->n_upserts + p->n_deletes, 0);
+		if (c->need_zero != NULL)
+			assert_string_equal(p->need_zero, c->need_zero);
+		else
+			assert_null(p->need_zero);
+		assert_int_equal(p->need_delete, c->need_delete);
+	} else
+		assert_null(p->hold);
+	if (c->rv == BK_OK)
+		assert_int_equal(p->n_upserts, p->n_changed + p->n_added);
+	if (c->text != NULL) {
+		t = p->hold != NULL ? p->hold : p->fatal;
+		assert_non_null(t);
+		if (strstr(t, c->text) == NULL)
+			fail_msg("%s: \"%s\" not in \"%s\"", c->name, c->text, t);
+	}
+	check_report(p);
+	pol_plan_free(p);
+	pol_userset_free(s);
+}
+
+/* Every error of a row, the first one also where older clients read it. */
+static void
+test_every_row_error(void **state)
+{
+	struct pol_userset	*s = fx_set();
+	struct pol_plan		*p = NULL;
+	const struct pol_row	*r;
+	const char		*csv = H ",Extension,Email,Salesforce ID\n"
+	    "9999,12a,a@b@c,x\x01y\n1001,0101,,\n";
+	json_error_t		 e;
+	json_t			*o, *errs;
+	char			*js;
+
+	(void)state;
+	assert_int_equal(plan_run(csv, 0, 0, s, &p), BK_E_POL_ROW_INVALID);
+	assert_non_null(r = plan_row(p, 1));
+	assert_int_equal(r->n_errs, 4);
+	assert_int_equal(r->errs[0].err, BK_E_POL_ID_UNKNOWN);
+	assert_string_equal(r->errs[1].column, "Email");
+	assert_string_equal(r->errs[2].column, "Extension");
+	assert_string_equal(r->errs[3].column, "Salesforce ID");
+	assert_int_equal(r->err, BK_E_POL_ID_UNKNOWN);
+	assert_string_equal(r->column, H);
+	assert_ptr_equal(r->reason, r->errs[0].reason);
+	assert_int_equal(pol_plan_report(p, 0, &js), BK_OK);
+	o = json_loads(js, 0, &e);
+	errs = json_object_get(json_array_get(json_object_get(o, "rows"), 0),
+	    "errors");
+	assert_int_equal(json_array_size(errs), 4);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(errs, 3), "code")), "field_invalid");
+	json_decref(o);
+	free(js);
+	pol_plan_free(p);
+	pol_userset_free(s);
+}
+
+/* A Salesforce ID in many rows: the first row's list is capped. */
+static void
+test_row_errors_capped(void **state)
+{
+	struct pol_userset	*s = fx_set();
+	struct pol_plan		*p = NULL;
+	const struct pol_row	*r;
+	GString			*g = g_string_new(H ",Salesforce ID\n");
+	int			 i;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		g_string_append_printf(g, "n%d,same@acme.com\n", i);
+	assert_int_equal(plan_run(g->str, 1, 0, s, &p), BK_E_POL_ROW_INVALID);
+	assert_non_null(r = plan_row(p, 1));
+	assert_int_equal(r->n_errs, POL_ROW_ERRS_MAX);
+	assert_int_equal(r->n_errs_more, 39 - POL_ROW_ERRS_MAX);
+	check_report(p);
+	pol_plan_free(p);
+	pol_userset_free(s);
+	g_string_free(g, TRUE);
+}
+
 /* ------------------------------------------------------------ 100k rows */
 
 static double
@@ -840,6 +1039,13 @@ static const struct field_case field_cases[] = {
 	{ POL_COL_USER_NAME, "a\nb", BK_E_POL_FIELD, NULL },
 	{ POL_COL_EMAIL, " a@b.c ", BK_OK, "a@b.c" },
 	{ POL_COL_EMAIL, "a@b.c\x01", BK_E_POL_FIELD, NULL },
+	/* spaces (and U+00A0) around the spreadsheet forms are trimmed */
+	{ POL_COL_EXTENSION, " '0101 ", BK_OK, "0101" },
+	{ POL_COL_EXTENSION, " =\"0101\" ", BK_OK, "0101" },
+	{ POL_COL_EXTENSION, "\xc2\xa0" "0101\xc2\xa0", BK_OK, "0101" },
+	{ POL_COL_EXTENSION, "\t0101;\xc2\xa0" "0202 ", BK_OK, "0101;0202" },
+	{ POL_COL_SFDC_ID, " 'a@b.c\xc2\xa0", BK_OK, "a@b.c" },
+	{ POL_COL_INTERNAL_ID, " 1001", BK_E_POL_FIELD, NULL },
 };
 
 static void
@@ -1066,13 +1272,15 @@ main(void)
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_api_json),
 		cmocka_unit_test(test_userset),
+		cmocka_unit_test(test_every_row_error),
+		cmocka_unit_test(test_row_errors_capped),
 	};
 	struct CMUnitTest	*t;
 	size_t			 n = 0, i;
 	int			 rv;
 
 	t = calloc(BK_NELEM(row_cases) + BK_NELEM(fatal_cases) +
-	    BK_NELEM(fixed), sizeof(*t));
+	    BK_NELEM(guard_cases) + BK_NELEM(fixed), sizeof(*t));
 	if (t == NULL)
 		return 1;
 	for (i = 0; i < BK_NELEM(row_cases); i++) {
@@ -1084,6 +1292,11 @@ main(void)
 		t[n].name = fatal_cases[i].name;
 		t[n].test_func = test_fatal_case;
 		t[n++].initial_state = (void *)(uintptr_t)&fatal_cases[i];
+	}
+	for (i = 0; i < BK_NELEM(guard_cases); i++) {
+		t[n].name = guard_cases[i].name;
+		t[n].test_func = test_guard_case;
+		t[n++].initial_state = (void *)(uintptr_t)&guard_cases[i];
 	}
 	for (i = 0; i < BK_NELEM(fixed); i++)
 		t[n++] = fixed[i];

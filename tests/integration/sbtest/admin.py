@@ -62,3 +62,15 @@ def jloads(text):
         return json.loads(text)
     except ValueError:
         raise AssertionError(f'not JSON: {text[:300]!r}')
+
+
+def reset(broker, tmp_path, text, tenant='acme'):
+    """Make the mapping exactly text: --allow-new --delete-missing with the deletion count the dry
+    run states, confirmed (issue 10 item 5)."""
+    f = csv_file(tmp_path, 'reset.csv', text)
+    dry = run(broker, 'users', 'import', f, '--allow-new', '--delete-missing', '--dry-run', tenant=tenant,
+              json_out=True)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    n = (json.loads(dry.stdout).get('summary') or {}).get('deleted', 0)
+    return run(broker, 'users', 'import', f, '--allow-new', '--delete-missing', '--confirm-delete', str(n),
+               tenant=tenant)
