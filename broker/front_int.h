@@ -149,6 +149,8 @@ struct front_req {
 	/* More CSP form-action sources; the Referrer-Policy (no-referrer). */
 	char			*form_action;
 	const char		*referrer;
+	/* A page's own Content-Security-Policy (the console's), or NULL. */
+	const char		*csp;
 	/* per-handler state, freed by aux_free */
 	void			*aux;
 	void			(*aux_free)(void *);
