@@ -531,6 +531,23 @@ console_home(struct front_req *req, struct console_ctx *a)
 
 /* --- users --- */
 
+/*
+ * The users page works on the worker's copy of a tenant's mapping,
+ * sorted by internal ID, taken from one snapshot and kept while the
+ * mapping's version is unchanged (one GET per page instead of every
+ * profile), at most CONSOLE_SNAP_TTL seconds, for CONSOLE_SNAPS tenants.
+ */
+#define CONSOLE_SNAPS		4
+#define CONSOLE_SNAP_TTL	60
+struct console_snap {
+	char		 tenant[CONF_TENANT_ID_MAX + 1];
+	char		 ver[STORE_MAPPING_VER_MAX + 1];
+	struct pol_user	*users;		/* NULL: a free slot */
+	size_t		 n;
+	time_t		 at;
+};
+static struct console_snap console_snaps[CONSOLE_SNAPS];
+
 /* The users page's query: q (search) and page (from 1). */
 struct console_search {
 	const char	*q;
@@ -615,17 +632,14 @@ console_user_row(struct bk_buf *b, const struct front_req *req,
 	return rv;
 }
 
-/* The search form and the page of matching profiles, sorted by ID. */
+/* The search form and the page of matching profiles of snap. */
 static int
-console_users_render(struct front_req *req, const struct pol_userset *set,
+console_users_render(struct front_req *req, const struct console_snap *snap,
     const struct console_search *s, struct bk_buf *b)
 {
-	const struct pol_user	**arr = NULL;
-	size_t			 n = 0, i, match = 0, first, pages;
-	int			 rv;
+	size_t	 i, match = 0, first, pages;
+	int	 rv;
 
-	if ((rv = pol_userset_sorted(set, &arr, &n)) != BK_OK)
-		return rv;
 	first = (s->page - 1) * CONSOLE_ROWS;
 	rv = bk_buf_adds(b, "<form method=\"get\"><label>Search (name, "
 	    "Salesforce username, extension, 8x8 Internal ID) "
@@ -643,18 +657,17 @@ console_users_render(struct front_req *req, const struct pol_userset *set,
 		    "</th><th>First Name</th><th>Last Name</th><th>Email</th>"
 		    "<th>Extension</th><th>Salesforce ID</th><th></th><th></th>"
 		    "</tr>");
-	for (i = 0; i < n && rv == BK_OK; i++) {
-		if (!console_user_match(arr[i], s->q))
+	for (i = 0; i < snap->n && rv == BK_OK; i++) {
+		if (!console_user_match(&snap->users[i], s->q))
 			continue;
 		if (match >= first && match < first + CONSOLE_ROWS)
-			rv = console_user_row(b, req, arr[i]);
+			rv = console_user_row(b, req, &snap->users[i]);
 		match++;
 	}
-	free(arr);
 	pages = match == 0 ? 1 : (match + CONSOLE_ROWS - 1) / CONSOLE_ROWS;
 	if (rv == BK_OK)
 		rv = bk_buf_addf(b, "</table><p id=\"paging\">%zu of %zu "
-		    "profiles match; page %zu of %zu.", match, n, s->page,
+		    "profiles match; page %zu of %zu.", match, snap->n, s->page,
 		    pages);
 	if (rv == BK_OK && s->page > 1)
 		rv = console_page_link(b, req, s, s->page - 1, "Previous");
@@ -687,12 +700,108 @@ console_search_parse(struct front_req *req, struct console_search *s)
 	return BK_OK;
 }
 
+/* Render the users page from snap (the worker's copy of the mapping). */
+static void
+console_users_show(struct front_req *req, const struct console_snap *snap)
+{
+	struct console_search	 s;
+	struct bk_buf		 b;
+	int			 rv;
+
+	(void)console_search_parse(req, &s);	/* checked before the read */
+	bk_buf_init(&b, 16 * 1024 * 1024);
+	if ((rv = console_users_render(req, snap, &s, &b)) != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, 200, "Users", &b);
+	bk_buf_free(&b);
+}
+
+static void
+console_snap_clear(struct console_snap *c)
+{
+	while (c->n > 0)
+		pol_user_cleanup(&c->users[--c->n]);
+	free(c->users);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The worker's copy of tenant's mapping at version ver, or NULL. */
+static struct console_snap *
+console_snap_find(const char *tenant, const char *ver)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONSOLE_SNAPS; i++)
+		if (console_snaps[i].users != NULL &&
+		    strcmp(console_snaps[i].tenant, tenant) == 0 &&
+		    (ver == NULL || (strcmp(console_snaps[i].ver, ver) == 0 &&
+		    console_snaps[i].at + CONSOLE_SNAP_TTL > bk_now())))
+			return &console_snaps[i];
+	return NULL;
+}
+
+/* Keep m (sorted by internal ID) as tenant's copy: the oldest slot goes. */
+static int
+console_snap_keep(const char *tenant, const struct store_mapping *m,
+    struct console_snap **out)
+{
+	const struct pol_user	**arr = NULL;
+	struct console_snap	*c = console_snap_find(tenant, NULL);
+	size_t			 i, n = 0;
+	int			 rv;
+
+	if (c == NULL) {		/* a free slot (at 0), or the oldest */
+		c = &console_snaps[0];
+		for (i = 1; i < CONSOLE_SNAPS; i++)
+			if (console_snaps[i].at < c->at)
+				c = &console_snaps[i];
+	}
+	console_snap_clear(c);
+	if ((rv = pol_userset_sorted(m->users, &arr, &n)) != BK_OK)
+		return rv;
+	if (n > 0 && (c->users = calloc(n, sizeof(*c->users))) == NULL)
+		rv = BK_E_NOMEM;
+	for (i = 0; i < n && rv == BK_OK; i++)
+		if ((rv = pol_user_copy(arr[i], &c->users[i])) == BK_OK)
+			c->n++;
+	free(arr);
+	if (rv != BK_OK) {
+		console_snap_clear(c);
+		return rv;
+	}
+	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	snprintf(c->ver, sizeof(c->ver), "%s", m->ver);
+	c->at = bk_now();
+	if (c->users == NULL)	/* an empty mapping is a copy too */
+		c->users = calloc(1, sizeof(*c->users));
+	*out = c;
+	return c->users != NULL ? BK_OK : BK_E_NOMEM;
+}
+
 static void
 console_users_read(void *arg, int rv, const struct store_mapping *m)
 {
 	struct front_req	*req = front_admin_held(arg);
-	struct console_search	 s;
-	struct bk_buf		 b;
+	struct console_snap	*c = NULL;
+
+	if (req == NULL)
+		return;
+	if (rv == BK_OK)
+		rv = console_snap_keep(req->t->id, m, &c);
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	console_users_show(req, c);
+}
+
+/* The version first: the worker's copy serves while it is current. */
+static void
+console_users_ver(void *arg, int rv, const char *ver)
+{
+	struct front_req	*req = front_admin_held(arg);
+	struct console_snap	*c;
 
 	if (req == NULL)
 		return;
@@ -700,13 +809,12 @@ console_users_read(void *arg, int rv, const struct store_mapping *m)
 		console_fail(req, rv, NULL);
 		return;
 	}
-	(void)console_search_parse(req, &s);	/* checked before the read */
-	bk_buf_init(&b, 16 * 1024 * 1024);
-	if ((rv = console_users_render(req, m->users, &s, &b)) != BK_OK)
-		console_fail(req, rv, NULL);
-	else
-		console_page(req, 200, "Users", &b);
-	bk_buf_free(&b);
+	if ((c = console_snap_find(req->t->id, ver)) != NULL) {
+		console_users_show(req, c);
+		return;
+	}
+	store_mapping_read(front_req_store(req), req->t->id,
+	    console_users_read, front_admin_hold(req));
 }
 
 static void
@@ -721,8 +829,8 @@ console_users(struct front_req *req, struct console_ctx *a)
 		    "the page is not a number");
 		return;
 	}
-	store_mapping_read(front_req_store(req), req->t->id,
-	    console_users_read, front_admin_hold(req));
+	store_console_mapping_ver(front_req_store(req), req->t->id,
+	    console_users_ver, front_admin_hold(req));
 }
 
 static void

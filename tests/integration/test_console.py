@@ -138,6 +138,10 @@ def test_users_search_paging_and_escaping(b):
         assert r.status_code == 200 and '1 of 123 profiles match' in r.text and want in r.text, (q, r.text[-400:])
     r = s.get(b.admin + '/console/t/acme/users', params={'q': '<img src=x>'}, timeout=10)
     assert '<img src=x>' not in r.text and '0 of 123' in r.text
+    # the worker's copy of the mapping follows a change made elsewhere at once
+    assert admin(b, 'PUT', '/api/v1/tenants/acme/users/2007', json={'last_name': 'Renamed'}).status_code == 200
+    r = s.get(b.admin + '/console/t/acme/users', params={'q': 'Renamed'}, timeout=10)
+    assert '1 of 123 profiles match' in r.text and 'user007' in r.text
 
 
 def test_hostile_queries(b):
