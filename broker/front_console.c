@@ -213,6 +213,7 @@ console_fail(struct front_req *req, int rv, const char *msg)
 		    "</a></p>", bk_err_slug(rv));
 	console_page(req, status, status == 403 ? "Forbidden" :
 	    status == 404 ? "Not found" : status == 401 ? "Sign in" :
+	    status == 501 ? "Not available yet" :
 	    status >= 500 ? "Service unavailable" : "Not done", &b);
 	bk_buf_free(&b);
 }
