@@ -1159,3 +1159,9 @@ front_admin_export_done(void *arg, int rv, const struct store_mapping *m)
 {
 	admin_export_done(arg, rv, m);
 }
+
+char *
+front_admin_import_fields(const struct pol_row *r, int after)
+{
+	return admin_import_fields(r, after);
+}

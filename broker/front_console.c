@@ -32,6 +32,7 @@
 
 #include "front_console.h"
 #include "front_int.h"
+#include "front_multipart.h"
 #include "log.h"
 #include "pol.h"
 #include "store_admin.h"
@@ -44,6 +45,11 @@
 #define CONSOLE_SIGNIN_MAX	4096		/* the sign-in form, pre-auth */
 #define CONSOLE_Q_MAX		256		/* a search */
 #define CONSOLE_REC_MAX		512		/* a session record */
+/* an upload: the API's CSV bound and the form around it */
+#define CONSOLE_UPLOAD_MAX	(POL_CSV_MAX + 64 * 1024)
+#define CONSOLE_PREVIEW_TTL	900		/* seconds to submit */
+#define CONSOLE_PREVIEW_LIST	1000		/* rows listed per kind */
+#define CONSOLE_PREVIEW_HDR	256		/* the preview's first line */
 
 static const char console_csp[] = "default-src 'none'; style-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -85,6 +91,13 @@ struct console_ctx {
 	enum console_op		 op;
 	struct store_user	 old;
 	int			 sso_on;	/* the switch asked for */
+	/* an import: the file, the plan, what it was computed from */
+	char			*csv;
+	size_t			 csv_len;
+	int			 allow_new;
+	struct pol_plan		*plan;
+	char			 ver[STORE_MAPPING_VER_MAX + 1];
+	char			 preview[BK_TOKEN_LEN + 1];
 };
 
 static void
@@ -99,6 +112,8 @@ console_ctx_free(void *p)
 	free(a->path);
 	free(a->user_id);
 	store_user_cleanup(&a->old);
+	free(a->csv);
+	pol_plan_free(a->plan);
 	free(a);
 }
 
@@ -654,7 +669,8 @@ console_users_render(struct front_req *req, const struct console_snap *snap,
 		rv = console_urlesc(b, req->t->id);
 	if (rv == BK_OK)
 		rv = bk_buf_adds(b, "/users.csv\">Download the CSV template"
-		    "</a></p><table><tr><th>8x8 Internal ID</th><th>User Name"
+		    "</a> | <a href=\"import\">Upload a CSV file</a></p>"
+		    "<table><tr><th>8x8 Internal ID</th><th>User Name"
 		    "</th><th>First Name</th><th>Last Name</th><th>Email</th>"
 		    "<th>Extension</th><th>Salesforce ID</th><th></th><th></th>"
 		    "</tr>");
@@ -1239,6 +1255,516 @@ console_sso_post(struct front_req *req, struct console_ctx *a)
 	console_sso(req, a);
 }
 
+/*
+ * --- CSV upload: preview, submit ---
+ * The upload is checked as POST users.csv?dry_run=1 does (pol_import_plan()
+ * against one snapshot) and shown.  An applicable plan is kept as its
+ * input: the file, the mapping version it was computed from, allow_new,
+ * bound to this session, under a random preview id (CONSOLE_PREVIEW_TTL).
+ * Submit reads the mapping again: a version other than the preview's is
+ * refused ("preview again") and nothing is written; the same file against
+ * the same version gives the same plan, which the store applies only if
+ * the version still holds (store_mapping_apply()).
+ */
+
+static int
+console_is_upload(const char *path)
+{
+	size_t	 n = strlen(path);
+
+	return n > 7 && strcmp(path + n - 7, "/import") == 0;
+}
+
+static void
+console_import_form(struct front_req *req, struct console_ctx *a)
+{
+	struct bk_buf	 b;
+	int		 rv;
+
+	bk_buf_init(&b, 64 * 1024);
+	rv = bk_buf_adds(&b, "<p>Upload the CSV template, filled in (CSV "
+	    "UTF-8).  Nothing is written until you submit the preview.</p>"
+	    "<form method=\"post\" enctype=\"multipart/form-data\" "
+	    "action=\"/console/t/");
+	if (rv == BK_OK)
+		rv = console_urlesc(&b, req->t->id);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "/import\">");
+	if (rv == BK_OK)
+		rv = console_csrf_field(&b, a);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "<label>CSV file <input type=\"file\" "
+		    "name=\"file\" accept=\".csv,text/csv\" required></label>"
+		    "<label><input type=\"checkbox\" name=\"allow_new\" "
+		    "value=\"1\"> Add the profiles whose 8x8 Internal ID is new"
+		    "</label><button type=\"submit\">Preview</button></form>");
+	if (rv != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, 200, "Upload a CSV file", &b);
+	bk_buf_free(&b);
+}
+
+/* A table row of the preview: row number, ID, then text (escaped). */
+static int
+console_preview_row(struct bk_buf *b, const struct pol_row *r,
+    const char *a1, const char *a2)
+{
+	int	 rv = bk_buf_addf(b, "<tr><td>%zu</td><td>", r->row);
+
+	if (rv == BK_OK)
+		rv = console_esc(b, r->internal_id);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "</td><td>");
+	if (rv == BK_OK)
+		rv = console_esc(b, a1);
+	if (rv == BK_OK && a2 != NULL) {
+		rv = bk_buf_adds(b, "</td><td>");
+		if (rv == BK_OK)
+			rv = console_esc(b, a2);
+	}
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "</td></tr>");
+	return rv;
+}
+
+/* One changed field: "Column: old -> new". */
+static int
+console_preview_change(struct bk_buf *b, const struct pol_row *r, size_t i)
+{
+	const struct pol_field_change	*ch = &r->changes[i];
+	char				 t[3 * POL_FIELD_MAX + 64];
+
+	snprintf(t, sizeof(t), "%s: %s -> %s", pol_col_name(ch->col),
+	    ch->old_val ? ch->old_val : "(empty)",
+	    ch->new_val ? ch->new_val : "(empty)");
+	return console_preview_row(b, r, t, NULL);
+}
+
+/* The rows of kind k (at most CONSOLE_PREVIEW_LIST), under a heading. */
+static int
+console_preview_kind(struct bk_buf *b, const struct pol_plan *p,
+    enum pol_change k, const char *title, const char *cols)
+{
+	size_t	 i, j, shown = 0, n = 0;
+	int	 rv = BK_OK;
+
+	for (i = 0; i < p->n_rows; i++)
+		n += p->rows[i].kind == k;
+	if (n == 0)
+		return BK_OK;
+	rv = bk_buf_addf(b, "<h2>%s (%zu)</h2><table><tr><th>Row</th>"
+	    "<th>8x8 Internal ID</th>%s</tr>", title, n, cols);
+	for (i = 0; i < p->n_rows && rv == BK_OK; i++) {
+		const struct pol_row *r = &p->rows[i];
+
+		if (r->kind != k || shown++ >= CONSOLE_PREVIEW_LIST)
+			continue;
+		if (k == POL_REJECTED)
+			rv = console_preview_row(b, r, r->column ? r->column :
+			    "", r->reason ? r->reason : bk_strerror(r->err));
+		else if (k == POL_CHANGED)
+			for (j = 0; j < r->n_changes && rv == BK_OK; j++)
+				rv = console_preview_change(b, r, j);
+		else
+			rv = console_preview_row(b, r, "", NULL);
+	}
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "</table>");
+	if (rv == BK_OK && n > CONSOLE_PREVIEW_LIST)
+		rv = bk_buf_addf(b, "<p>and %zu more.</p>",
+		    n - CONSOLE_PREVIEW_LIST);
+	return rv;
+}
+
+/* The preview of a->plan; with a->preview set, the Submit form. */
+static void
+console_preview_page(struct front_req *req, struct console_ctx *a,
+    int status)
+{
+	const struct pol_plan	*p = a->plan;
+	struct bk_buf		 b;
+	size_t			 i;
+	int			 rv;
+
+	bk_buf_init(&b, 32 * 1024 * 1024);
+	rv = bk_buf_addf(&b, "<p id=\"summary\">%zu added, %zu changed, %zu "
+	    "unchanged, %zu rejected.</p>", p->n_added, p->n_changed,
+	    p->n_unchanged, p->n_rejected);
+	if (rv == BK_OK && p->fatal != NULL) {
+		rv = bk_buf_adds(&b,
+		    "<p class=\"error\">The file was refused: ");
+		if (rv == BK_OK)
+			rv = console_esc(&b, p->fatal);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "</p>");
+	}
+	for (i = 0; i < p->n_ignored && rv == BK_OK; i++) {
+		rv = bk_buf_adds(&b, "<p class=\"warning\">Warning: the column "
+		    "&quot;");
+		if (rv == BK_OK)
+			rv = console_esc(&b, p->ignored_columns[i]);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "&quot; is not in the template "
+			    "and was ignored.</p>");
+	}
+	if (rv == BK_OK)
+		rv = console_preview_kind(&b, p, POL_REJECTED, "Rejected rows",
+		    "<th>Column</th><th>Reason</th>");
+	if (rv == BK_OK)
+		rv = console_preview_kind(&b, p, POL_ADDED, "Added",
+		    "<th></th>");
+	if (rv == BK_OK)
+		rv = console_preview_kind(&b, p, POL_CHANGED, "Changed",
+		    "<th>Field: old -&gt; new</th>");
+	if (rv == BK_OK && a->preview[0] != '\0') {
+		rv = bk_buf_adds(&b,
+		    "<form method=\"post\" action=\"/console/t/");
+		if (rv == BK_OK)
+			rv = console_urlesc(&b, req->t->id);
+		if (rv == BK_OK)
+			rv = bk_buf_addf(&b, "/import/submit\"><input "
+			    "type=\"hidden\" name=\"preview\" value=\"%s\">",
+			    a->preview);
+		if (rv == BK_OK)
+			rv = console_csrf_field(&b, a);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "<button type=\"submit\">Submit"
+			    "</button></form>");
+	} else if (rv == BK_OK)
+		rv = bk_buf_adds(&b, p->fatal != NULL || p->n_rejected > 0 ?
+		    "<p>Nothing can be submitted: correct the file and upload "
+		    "it again.</p>" : "<p>Nothing to change.</p>");
+	if (rv != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, status, "Preview", &b);
+	bk_buf_free(&b);
+}
+
+/* The digest of this session's cookie: what a preview is bound to. */
+static void
+console_sess_digest(const struct console_ctx *a, char out[BK_DIGEST_HEX + 1])
+{
+	bk_sha256_hex(a->sid, strlen(a->sid), out);
+}
+
+static void
+console_preview_kept(void *arg, int rv)
+{
+	struct front_req	*req = front_admin_held(arg);
+
+	if (req == NULL)
+		return;
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	console_preview_page(req, req->aux, 200);
+}
+
+/* Keep the preview's input: "v1 tenant ver allow_new session\n" + file. */
+static void
+console_preview_keep(struct front_req *req, struct console_ctx *a)
+{
+	char	 d[BK_DIGEST_HEX + 1], hdr[CONSOLE_PREVIEW_HDR];
+	char	*rec;
+	int	 n;
+
+	console_sess_digest(a, d);
+	n = snprintf(hdr, sizeof(hdr), "v1 %s %s %d %s\n", req->t->id, a->ver,
+	    a->allow_new, d);
+	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
+	    bk_token_new(a->preview) != BK_OK ||
+	    (rec = malloc((size_t)n + a->csv_len)) == NULL) {
+		console_fail(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	memcpy(rec, hdr, (size_t)n);
+	memcpy(rec + n, a->csv, a->csv_len);
+	store_console_preview_put(req->f->store_default, a->preview, rec,
+	    (size_t)n + a->csv_len, CONSOLE_PREVIEW_TTL, console_preview_kept,
+	    front_admin_hold(req));
+	free(rec);
+}
+
+/* a->plan: a's file against m, as POST users.csv checks it. */
+static int
+console_plan(struct console_ctx *a, const struct store_mapping *m)
+{
+	struct pol_import_opts	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.allow_new = a->allow_new;
+	pol_plan_free(a->plan);
+	a->plan = NULL;
+	return pol_import_plan(a->csv, a->csv_len, m->users, &o, &a->plan);
+}
+
+static void
+console_import_read(void *arg, int rv, const struct store_mapping *m)
+{
+	struct front_req	*req = front_admin_held(arg);
+	struct console_ctx	*a;
+
+	if (req == NULL)
+		return;
+	a = req->aux;
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	rv = console_plan(a, m);
+	if (a->plan == NULL) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	snprintf(a->ver, sizeof(a->ver), "%s", m->ver);
+	if (rv != BK_OK) {
+		front_audit(req, "mapping_import", rv, "console preview");
+		console_preview_page(req, a,
+		    bk_err_http(rv) == 413 ? 413 : 400);
+	} else if (a->plan->n_added + a->plan->n_changed > 0)
+		console_preview_keep(req, a);
+	else
+		console_preview_page(req, a, 200);
+}
+
+static void
+console_import_post(struct front_req *req, struct console_ctx *a)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req->ev);
+	struct front_part	 parts[FRONT_MULTIPART_PARTS];
+	const struct front_part	*csrf, *file, *allow;
+	size_t			 len = evbuffer_get_length(in), n;
+	const char		*body;
+	int			 rv;
+
+	if (len > CONSOLE_UPLOAD_MAX) {
+		console_fail(req, BK_E_HTTP_BODY_TOOBIG, NULL);
+		return;
+	}
+	if ((body = (const char *)evbuffer_pullup(in, -1)) == NULL)
+		body = "";
+	rv = front_multipart_parse(front_header(req, "Content-Type"), body, len,
+	    parts, BK_NELEM(parts), &n);
+	csrf = rv == BK_OK ? front_multipart_get(parts, n, "csrf") : NULL;
+	if (rv == BK_OK && (csrf == NULL || !bk_ct_eq(csrf->data, csrf->len,
+	    a->csrf, strlen(a->csrf))))
+		rv = BK_E_CONSOLE_CSRF;
+	if (rv != BK_OK) {
+		front_audit(req, "console_csrf", rv, "upload");
+		console_fail(req, rv, rv == BK_E_CONSOLE_CSRF ? NULL :
+		    "the upload is not a valid multipart/form-data form");
+		return;
+	}
+	if ((file = front_multipart_get(parts, n, "file")) == NULL ||
+	    !file->is_file) {
+		console_fail(req, BK_E_HTTP_BADPARAM, "choose a CSV file");
+		return;
+	}
+	allow = front_multipart_get(parts, n, "allow_new");
+	a->allow_new = allow != NULL && allow->len == 1 &&
+	    allow->data[0] == '1';
+	if ((a->csv = malloc(file->len + 1)) == NULL) {
+		console_fail(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	memcpy(a->csv, file->data, file->len);
+	a->csv[file->len] = '\0';
+	a->csv_len = file->len;
+	store_mapping_read(front_req_store(req), req->t->id,
+	    console_import_read, front_admin_hold(req));
+}
+
+static void
+console_submit_again(struct front_req *req)
+{
+	front_audit(req, "mapping_import", BK_E_CONFLICT,
+	    "console submit: the mapping changed since the preview");
+	console_fail(req, BK_E_CONFLICT, "The mapping changed since this "
+	    "preview (or the preview expired): nothing was written. Upload "
+	    "the file again to preview again.");
+}
+
+static void
+console_preview_gone(void *arg, int rv)
+{
+	(void)arg;
+	(void)rv;	/* it expires on its own anyway */
+}
+
+/* One record per added or changed profile, then the summary. */
+static void
+console_submit_records(struct front_req *req, const struct pol_plan *p)
+{
+	const struct pol_row	*r;
+	size_t			 i, up = 0;
+	char			 d[128];
+
+	for (i = 0; i < p->n_rows; i++) {
+		r = &p->rows[i];
+		if ((r->kind != POL_ADDED && r->kind != POL_CHANGED) ||
+		    up >= p->n_upserts)
+			continue;
+		front_set_str(&req->fl.internal_id,
+		    p->upserts[up].f[POL_COL_INTERNAL_ID]);
+		front_set_str(&req->fl.user, p->upserts[up].f[POL_COL_SFDC_ID]);
+		free(req->fl.before);
+		req->fl.before = NULL;
+		if (r->kind == POL_ADDED)
+			front_admin_change_set(&req->fl.after, &p->upserts[up]);
+		else {
+			req->fl.before = front_admin_import_fields(r, 0);
+			free(req->fl.after);
+			req->fl.after = front_admin_import_fields(r, 1);
+		}
+		up++;
+		front_audit(req, "mapping_import", BK_OK,
+		    r->kind == POL_ADDED ? "added" : "changed");
+	}
+	free(req->fl.before);
+	free(req->fl.after);
+	req->fl.before = req->fl.after = NULL;
+	front_set_str(&req->fl.internal_id, NULL);
+	front_set_str(&req->fl.user, NULL);
+	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=0 (console)",
+	    p->n_added, p->n_changed);
+	front_audit(req, "mapping_import", BK_OK, d);
+}
+
+static void
+console_submit_applied(void *arg, int rv, enum store_apply_result res)
+{
+	struct front_req	*req = arg;
+	struct console_ctx	*a = req->aux;
+	struct bk_buf		 b;
+
+	/* Applied: on record even if nobody waits for the page. */
+	if (rv == BK_OK && res == STORE_APPLY_OK) {
+		console_submit_records(req, a->plan);
+		store_console_preview_del(req->f->store_default, a->preview,
+		    console_preview_gone, NULL);
+	}
+	if ((req = front_admin_held(arg)) == NULL)
+		return;
+	if (rv != BK_OK || res == STORE_APPLY_REFUSED) {
+		console_fail(req, rv != BK_OK ? rv : BK_E_STORE_REPLY, NULL);
+		return;
+	}
+	if (res == STORE_APPLY_CONFLICT) {
+		console_submit_again(req);
+		return;
+	}
+	bk_buf_init(&b, 4096);
+	(void)bk_buf_addf(&b, "<p id=\"summary\">Applied: %zu added, %zu "
+	    "changed, %zu unchanged.</p><p><a href=\"users\">Back to the "
+	    "users</a></p>", a->plan->n_added, a->plan->n_changed,
+	    a->plan->n_unchanged);
+	console_page(req, 200, "Imported", &b);
+	bk_buf_free(&b);
+}
+
+static void
+console_submit_read(void *arg, int rv, const struct store_mapping *m)
+{
+	struct front_req	*req = front_admin_held(arg);
+	struct console_ctx	*a;
+
+	if (req == NULL)
+		return;
+	a = req->aux;
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	if (strcmp(m->ver, a->ver) != 0) {
+		console_submit_again(req);
+		return;
+	}
+	/* the previewed file against the previewed version: the same plan */
+	if (console_plan(a, m) != BK_OK) {
+		console_submit_again(req);
+		return;
+	}
+	store_mapping_apply(front_req_store(req), req->t->id, m->ver, a->plan,
+	    console_submit_applied, front_admin_hold(req));
+}
+
+/* "v1 tenant ver allow_new session": this tenant's, this session's. */
+static int
+console_preview_parse(struct front_req *req, struct console_ctx *a,
+    const char *rec, size_t len)
+{
+	const char	*nl = memchr(rec, '\n',
+	    len < CONSOLE_PREVIEW_HDR ? len : CONSOLE_PREVIEW_HDR);
+	char		 hdr[CONSOLE_PREVIEW_HDR + 1], *f[5], *save = NULL;
+	char		 d[BK_DIGEST_HEX + 1], *p;
+	size_t		 n = 0;
+
+	if (nl == NULL)
+		return BK_E_STORE_RECORD;
+	memcpy(hdr, rec, (size_t)(nl - rec));
+	hdr[nl - rec] = '\0';
+	for (p = strtok_r(hdr, " ", &save); p != NULL && n < 5;
+	    p = strtok_r(NULL, " ", &save))
+		f[n++] = p;
+	if (n != 5 || p != NULL || strcmp(f[0], "v1") != 0 ||
+	    strlen(f[2]) > STORE_MAPPING_VER_MAX)
+		return BK_E_STORE_RECORD;
+	console_sess_digest(a, d);
+	if (strcmp(f[1], req->t->id) != 0 ||
+	    !bk_ct_eq(f[4], strlen(f[4]), d, strlen(d)))
+		return BK_E_CONSOLE_FORBIDDEN;
+	snprintf(a->ver, sizeof(a->ver), "%s", f[2]);
+	a->allow_new = strcmp(f[3], "1") == 0;
+	a->csv_len = len - (size_t)(nl + 1 - rec);
+	if ((a->csv = malloc(a->csv_len + 1)) == NULL)
+		return BK_E_NOMEM;
+	memcpy(a->csv, nl + 1, a->csv_len);
+	a->csv[a->csv_len] = '\0';
+	return BK_OK;
+}
+
+static void
+console_submit_got(void *arg, int rv, const char *rec, size_t len)
+{
+	struct front_req	*req = front_admin_held(arg);
+	struct console_ctx	*a;
+
+	if (req == NULL)
+		return;
+	a = req->aux;
+	if (rv == BK_OK && rec == NULL) {
+		console_submit_again(req);
+		return;
+	}
+	if (rv == BK_OK)
+		rv = console_preview_parse(req, a, rec, len);
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	store_mapping_read(front_req_store(req), req->t->id,
+	    console_submit_read, front_admin_hold(req));
+}
+
+static void
+console_submit(struct front_req *req, struct console_ctx *a)
+{
+	const char	*id = front_param(&req->form, "preview");
+
+	if (id == NULL || strlen(id) != BK_TOKEN_LEN ||
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") != BK_TOKEN_LEN) {
+		console_fail(req, BK_E_HTTP_BADPARAM, "no preview to submit");
+		return;
+	}
+	snprintf(a->preview, sizeof(a->preview), "%s", id);
+	store_console_preview_get(req->f->store_default, id,
+	    console_submit_got, front_admin_hold(req));
+}
+
 /* --- routing --- */
 
 /*
@@ -1279,6 +1805,10 @@ console_tenant_route(struct front_req *req, struct console_ctx *a,
 		console_template(req, a);
 	else if (strcmp(sub, "sso") == 0 && (get || post))
 		(post ? console_sso_post : console_sso)(req, a);
+	else if (strcmp(sub, "import") == 0 && (get || post))
+		(post ? console_import_post : console_import_form)(req, a);
+	else if (strcmp(sub, "import/submit") == 0 && post)
+		console_submit(req, a);
 	else if (strncmp(sub, "users/", 6) == 0 &&
 	    (end = strchr(sub + 6, '/')) != NULL && (get || post) &&
 	    (strcmp(end, "/edit") == 0 || strcmp(end, "/delete") == 0)) {
@@ -1303,7 +1833,8 @@ console_route(struct front_req *req, struct console_ctx *a)
 	int		 rv;
 
 	req->fl.credential = a->cred;
-	if (a->method == EVHTTP_REQ_POST) {
+	/* an upload is multipart: its handler checks the token itself */
+	if (a->method == EVHTTP_REQ_POST && !console_is_upload(p)) {
 		if ((rv = front_form_parse(req, CONSOLE_FORM_MAX)) == BK_OK)
 			rv = console_csrf_check(req, a->csrf);
 		if (rv != BK_OK) {

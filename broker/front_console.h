@@ -14,6 +14,7 @@
 #include "conf.h"
 
 struct front_req;
+struct pol_row;
 struct pol_user;
 struct store_mapping;
 
@@ -55,7 +56,8 @@ int	front_console_sso_set(struct front_req *req,
  * reference on req (hold; the callback starts with held, NULL when
  * nobody waits), a decoded path segment (returned-owned, NULL when empty,
  * not printable or not decodable), a record's before/after of a profile,
- * and the CSV template's answer (a store_mapping_cb).
+ * the CSV template's answer (a store_mapping_cb) and an import row's
+ * changed fields.
  */
 void	*front_admin_hold(struct front_req *req);
 struct front_req *front_admin_held(void *arg);
@@ -63,5 +65,7 @@ char	*front_admin_seg(const char *s, size_t n);
 void	front_admin_change_set(char **dst, const struct pol_user *u);
 void	front_admin_export_done(void *arg, int rv,
 	    const struct store_mapping *m);
+/** A changed import row's fields, old or new, as a JSON object text. */
+char	*front_admin_import_fields(const struct pol_row *r, int after);
 
 #endif /* BK_FRONT_CONSOLE_H */

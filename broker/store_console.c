@@ -18,6 +18,7 @@
 
 #define SC_TENANT	"console"
 #define SC_KIND		"csess"
+#define SC_PREVIEW	"cprev"
 
 struct sc_call {
 	store_console_done_cb	*done;
@@ -64,10 +65,10 @@ sc_got(int rv, const struct store_reply *r, void *arg)
 	free(c);
 }
 
-/* Send argv for c; on failure the callback runs at once. */
+/* Send argv (lens NULL: strings) for c; on failure cb runs at once. */
 static void
-sc_send(struct store *s, struct sc_call *c, store_cb *cb, int argc,
-    const char **argv)
+sc_send_lens(struct store *s, struct sc_call *c, store_cb *cb, int argc,
+    const char **argv, const size_t *lens)
 {
 	int	 i, rv = BK_OK;
 
@@ -75,9 +76,17 @@ sc_send(struct store *s, struct sc_call *c, store_cb *cb, int argc,
 		if (argv[i] == NULL)
 			rv = BK_E_NOMEM;
 	if (rv == BK_OK)
-		rv = store_cmdv(s, cb, c, argc, argv);
+		rv = lens != NULL ? store_cmd(s, cb, c, argc, argv, lens) :
+		    store_cmdv(s, cb, c, argc, argv);
 	if (rv != BK_OK)
 		cb(rv, NULL, c);
+}
+
+static void
+sc_send(struct store *s, struct sc_call *c, store_cb *cb, int argc,
+    const char **argv)
+{
+	sc_send_lens(s, c, cb, argc, argv, NULL);
 }
 
 void
@@ -125,23 +134,86 @@ store_console_get(struct store *s, const char *sid, int idle,
 	free(k);
 }
 
+/* DEL or GET of the key of kind for secret. */
+static void
+sc_one(struct store *s, const char *cmd, const char *kind,
+    const char *secret, struct sc_call *c, store_cb *cb)
+{
+	char		*k = store_key_digest(SC_TENANT, kind, secret);
+	const char	*argv[2];
+
+	argv[0] = cmd;
+	argv[1] = k;
+	sc_send(s, c, cb, 2, argv);
+	free(k);
+}
+
 void
 store_console_del(struct store *s, const char *sid, store_console_done_cb *cb,
     void *arg)
 {
 	struct sc_call	*c;
-	char		*k;
-	const char	*argv[2];
 
 	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
 		cb(arg, BK_E_NOMEM);
 		return;
 	}
-	k = store_key_digest(SC_TENANT, SC_KIND, sid);
-	argv[0] = "DEL";
+	sc_one(s, "DEL", SC_KIND, sid, c, sc_done);
+}
+
+void
+store_console_preview_put(struct store *s, const char *id, const char *data,
+    size_t len, int ttl, store_console_done_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+	char		*k, t[16];
+	const char	*argv[5];
+	size_t		 lens[5];
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	snprintf(t, sizeof(t), "%d", ttl);
+	k = store_key_digest(SC_TENANT, SC_PREVIEW, id);
+	argv[0] = "SET";
 	argv[1] = k;
-	sc_send(s, c, sc_done, 2, argv);
+	argv[2] = data;
+	argv[3] = "EX";
+	argv[4] = t;
+	lens[0] = 3;
+	lens[1] = k != NULL ? strlen(k) : 0;
+	lens[2] = len;
+	lens[3] = 2;
+	lens[4] = strlen(t);
+	sc_send_lens(s, c, sc_done, 5, argv, lens);
 	free(k);
+}
+
+void
+store_console_preview_get(struct store *s, const char *id,
+    store_console_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+
+	if ((c = sc_call_new(NULL, cb, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL, 0);
+		return;
+	}
+	sc_one(s, "GET", SC_PREVIEW, id, c, sc_got);
+}
+
+void
+store_console_preview_del(struct store *s, const char *id,
+    store_console_done_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	sc_one(s, "DEL", SC_PREVIEW, id, c, sc_done);
 }
 
 static void

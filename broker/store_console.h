@@ -34,6 +34,19 @@ void	store_console_del(struct store *s, const char *sid,
 	    store_console_done_cb *cb, void *arg);
 
 /*
+ * An import preview (the uploaded file and what it was checked against,
+ * front_console.c's record) under the digest of its random id, for ttl
+ * seconds; read back as it is, deleted once submitted.
+ */
+void	store_console_preview_put(struct store *s, const char *id,
+	    const char *data, size_t len, int ttl, store_console_done_cb *cb,
+	    void *arg);
+void	store_console_preview_get(struct store *s, const char *id,
+	    store_console_cb *cb, void *arg);
+void	store_console_preview_del(struct store *s, const char *id,
+	    store_console_done_cb *cb, void *arg);
+
+/*
  * The tenant's mapping version alone (what store_mapping_read() hands
  * out with the profiles; "0" before the first write): the users page
  * keeps a snapshot while the version is unchanged.  ver is NUL-terminated,

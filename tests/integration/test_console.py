@@ -280,3 +280,111 @@ def test_idle_timeout(b):
     assert int(b.redis.cli(b.db, 'TTL', key)) <= 900    # each use renews the idle timeout
     b.redis.cli(b.db, 'DEL', key)                       # what the idle timeout does
     assert s.get(b.admin + '/console/', allow_redirects=False, timeout=10).status_code == 303
+
+
+# --- CSV upload, preview, submit ---
+
+def upload(s, b, text, allow_new=False, csrf=None, tenant='acme', raw=None):
+    page = s.get(b.admin + f'/console/t/{tenant}/import', timeout=10)
+    assert page.status_code == 200 and 'multipart/form-data' in page.text and 'type="file"' in page.text
+    data = {'csrf': csrf if csrf is not None else csrf_of(page.text)}
+    if allow_new:
+        data['allow_new'] = '1'
+    body = raw if raw is not None else (text.encode() if isinstance(text, str) else text)
+    return s.post(b.admin + f'/console/t/{tenant}/import', data=data, files={'file': ('users.csv', body, 'text/csv')},
+                  allow_redirects=False, timeout=60)
+
+
+def preview_id(html):
+    import re as _re
+    m = _re.search(r'name="preview" value="([A-Za-z0-9_-]+)"', html)
+    return m.group(1) if m else None
+
+
+def edited_csv(b):
+    text = export(b).decode('utf-8-sig')
+    text = text.replace(',0102,', ',0199,')          # bob: a new extension
+    text = text.replace(',0101,', ',101,')           # alice: what Excel does to 0101
+    return text + '9001,zed,Zed,New,zed@acme.example,9001,zed@acme.example,,,\n'
+
+
+def test_upload_preview_submit(b):
+    s = console(b)
+    before = export(b)
+    r = upload(s, b, edited_csv(b), allow_new=True)
+    assert r.status_code == 200, r.text[:800]
+    assert '1 added, 2 changed, 121 unchanged, 0 rejected' in r.text, r.text[:800]
+    assert 'Extension: 0102 -&gt; 0199' in r.text and 'Extension: 0101 -&gt; 101' in r.text
+    assert '9001' in r.text
+    assert export(b) == before, 'a preview wrote something'
+    pid = preview_id(r.text)
+    assert pid
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
+               allow_redirects=False, timeout=60)
+    assert r.status_code == 200 and 'Applied: 1 added, 2 changed' in r.text, r.text[:500]
+    assert admin(b, 'GET', '/api/v1/tenants/acme/users/1002').json()['extension'] == '0199'
+    assert admin(b, 'GET', '/api/v1/tenants/acme/users/9001').status_code == 200
+    recs = [x for x in b.audit() if x.get('event') == 'mapping_import' and x.get('credential') == 'console:admin-token']
+    assert any(x.get('detail') == 'changed' and x.get('internal_id') == '1002' for x in recs), recs[-4:]
+    assert any('added=1 changed=2' in (x.get('detail') or '') for x in recs)
+    # a preview is submitted once
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
+               allow_redirects=False, timeout=60)
+    assert r.status_code == 409 and 'preview again' in r.text
+
+
+def test_preview_again_after_a_concurrent_change(b):
+    s = console(b)
+    r = upload(s, b, edited_csv(b), allow_new=True)
+    pid = preview_id(r.text)
+    assert pid
+    assert admin(b, 'PUT', '/api/v1/tenants/acme/users/2005', json={'last_name': 'Meanwhile'}).status_code == 200
+    before = export(b)
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
+               allow_redirects=False, timeout=60)
+    assert r.status_code == 409 and 'preview again' in r.text and 'nothing was written' in r.text
+    assert export(b) == before
+
+
+def test_preview_is_bound_to_its_session(b):
+    s, other = console(b), console(b)
+    r = upload(s, b, edited_csv(b), allow_new=True)
+    pid = preview_id(r.text)
+    before = export(b)
+    csrf = csrf_of(other.get(b.admin + '/console/', timeout=10).text)
+    r = other.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf, 'preview': pid}, timeout=60)
+    assert r.status_code == 403 and export(b) == before
+
+
+def test_rejected_rows_and_files(b):
+    s = console(b)
+    before = export(b)
+    r = upload(s, b, base_csv().replace(',0102,bob@acme.example', ',0102,' + 'x' * 300))
+    assert r.status_code == 400 and 'Rejected rows (1)' in r.text, r.text[:800]
+    assert 'Salesforce ID' in r.text and not preview_id(r.text)
+    # a European Excel file (;) reads as the comma one; a Windows-1252 file is refused, its reason shown
+    semi = HDR.replace(',', ';') + '1001;alice;Alicia;Smith;alice@acme.example;0101;alice@acme.example\n'
+    r = upload(s, b, semi)
+    assert r.status_code == 200 and 'First Name: Alice -&gt; Alicia' in r.text, r.text[-800:]
+    cp = (HDR + '1001,alice,Alicé,Smith,alice@acme.example,0101,alice@acme.example\n').encode('cp1252')
+    r = upload(s, b, None, raw=cp)
+    assert r.status_code == 400 and ('UTF-8' in r.text or 'utf-8' in r.text) and not preview_id(r.text)
+    assert export(b) == before
+
+
+def test_upload_hostile(b):
+    s = console(b)
+    before = export(b)
+    # wrong CSRF part: 403, nothing read
+    assert upload(s, b, edited_csv(b), allow_new=True, csrf='A' * 43).status_code == 403
+    for ctype, body in (('multipart/form-data', b'x'), ('multipart/form-data; boundary=zz', b'garbage'),
+                        ('multipart/form-data; boundary=zz', b'--zz\r\nContent-Disposition: form-data\r\n\r\nx'),
+                        ('multipart/form-data; boundary=' + 'z' * 100, b'--zz'),
+                        ('text/csv', b'a,b\n')):
+        r = s.post(b.admin + '/console/t/acme/import', data=body, headers={'Content-Type': ctype}, timeout=20)
+        assert r.status_code in (400, 403, 415), (ctype, body, r.status_code)
+    big = b'x' * (64 * 1024 * 1024 + 128 * 1024)
+    r = s.post(b.admin + '/console/t/acme/import', data=big,
+               headers={'Content-Type': 'multipart/form-data; boundary=zz'}, timeout=120)
+    assert r.status_code == 413
+    assert export(b) == before
