@@ -500,6 +500,20 @@ console_may(const struct console_ctx *a, const struct conf_tenant *t,
 	return BK_E_CONSOLE_FORBIDDEN;
 }
 
+/* A link " <a href=/console/t/<t>/<page>>label</a>" of the home page. */
+static int
+console_home_link(struct bk_buf *b, const struct conf_tenant *t,
+    const char *page, const char *label)
+{
+	int	 rv = bk_buf_adds(b, " <a href=\"/console/t/");
+
+	if (rv == BK_OK)
+		rv = console_urlesc(b, t->id);
+	if (rv == BK_OK)
+		rv = bk_buf_addf(b, "/%s\">%s</a>", page, label);
+	return rv;
+}
+
 /* The home page: the accounts this session opens. */
 static void
 console_home(struct front_req *req, struct console_ctx *a)
@@ -515,7 +529,8 @@ console_home(struct front_req *req, struct console_ctx *a)
 	for (i = 0; i < c->n_tenants && rv == BK_OK; i++) {
 		const struct conf_tenant *t = c->tenants[i];
 
-		if (console_may(a, t, CON_USERS) != BK_OK)
+		if (console_may(a, t, CON_USERS) != BK_OK &&
+		    console_may(a, t, CON_AUDIT) != BK_OK)
 			continue;
 		rv = bk_buf_adds(&b, "<tr><td>");
 		if (rv == BK_OK)
@@ -523,18 +538,14 @@ console_home(struct front_req *req, struct console_ctx *a)
 		if (rv == BK_OK)
 			rv = bk_buf_addf(&b, "</td><td>%s</td><td>",
 			    t->sso_enabled ? "on" : "off");
+		if (rv == BK_OK && console_may(a, t, CON_USERS) == BK_OK)
+			rv = console_home_link(&b, t, "users", "Users");
+		if (rv == BK_OK && console_may(a, t, CON_SSO) == BK_OK)
+			rv = console_home_link(&b, t, "sso", "Single sign-on");
+		if (rv == BK_OK && console_may(a, t, CON_AUDIT) == BK_OK)
+			rv = console_home_link(&b, t, "audit", "Audit");
 		if (rv == BK_OK)
-			rv = bk_buf_adds(&b, "<a href=\"/console/t/");
-		if (rv == BK_OK)
-			rv = console_urlesc(&b, t->id);
-		if (rv == BK_OK)
-			rv = bk_buf_adds(&b, "/users\">Users</a> | "
-			    "<a href=\"/console/t/");
-		if (rv == BK_OK)
-			rv = console_urlesc(&b, t->id);
-		if (rv == BK_OK)
-			rv = bk_buf_adds(&b, "/sso\">Single sign-on</a></td>"
-			    "</tr>");
+			rv = bk_buf_adds(&b, "</td></tr>");
 	}
 	if (rv == BK_OK)
 		rv = bk_buf_adds(&b, "</table>");
@@ -1765,6 +1776,231 @@ console_submit(struct front_req *req, struct console_ctx *a)
 	    console_submit_got, front_admin_hold(req));
 }
 
+/*
+ * --- the audit, for auditors ---
+ * The query and the export of GET /api/v1/audit and /audit/export
+ * (front_audit_read(), which records each read), with the tenant taken
+ * from the path: the console's filters are the API's, the JSON page is
+ * rendered here (req->json_page), the export streams JSON lines.
+ */
+
+/* The audit filters the console's form offers, as the API names them. */
+static const char *const console_audit_filters[] = {
+	"user", "event", "outcome", "reason", "assertion_id", "request_id",
+	"since", "until", "cursor"
+};
+
+/* req->q: the form's non-empty filters, then tenant = the path's. */
+static int
+console_audit_query(struct front_req *req)
+{
+	struct front_params	 q;
+	const char		*v;
+	char			*enc, *e;
+	struct bk_buf		 b;
+	size_t			 i;
+	int			 rv = BK_OK;
+
+	bk_buf_init(&b, 64 * 1024);
+	if ((e = evhttp_uriencode(req->t->id, -1, 0)) == NULL)
+		return BK_E_NOMEM;
+	rv = bk_buf_addf(&b, "tenant=%s", e);
+	free(e);
+	for (i = 0; i < BK_NELEM(console_audit_filters) && rv == BK_OK; i++) {
+		if ((v = front_param(&req->q, console_audit_filters[i])) ==
+		    NULL || v[0] == '\0')
+			continue;
+		if ((enc = evhttp_uriencode(v, -1, 0)) == NULL)
+			rv = BK_E_NOMEM;
+		else
+			rv = bk_buf_addf(&b, "&%s=%s",
+			    console_audit_filters[i], enc);
+		free(enc);
+	}
+	if (rv == BK_OK &&
+	    (rv = front_params_parse(b.data, b.len, &q)) == BK_OK) {
+		front_params_cleanup(&req->q);
+		req->q = q;
+	}
+	bk_buf_free(&b);
+	return rv;
+}
+
+/* One record's fields as cells. */
+static int
+console_audit_row(struct bk_buf *b, json_t *r)
+{
+	static const char *const keys[] = { "time", "event", "outcome",
+	    "reason", "user", "internal_id", "assertion_id", "client_addr",
+	    "request_id", "credential" };
+	const char	*s;
+	size_t		 i;
+	int		 rv = bk_buf_adds(b, "<tr>");
+
+	for (i = 0; i < BK_NELEM(keys) && rv == BK_OK; i++) {
+		s = json_string_value(json_object_get(r, keys[i]));
+		rv = bk_buf_adds(b, "<td>");
+		if (rv == BK_OK)
+			rv = console_esc(b, s);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "</td>");
+	}
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "</tr>");
+	return rv;
+}
+
+/* The query's filters but tenant and cursor, for a link (escaped). */
+static int
+console_audit_link(struct bk_buf *b, const struct front_req *req)
+{
+	const char	*v;
+	size_t		 i, n = 0;
+	int		 rv = BK_OK;
+
+	for (i = 0; i + 1 < BK_NELEM(console_audit_filters) && rv == BK_OK;
+	    i++) {
+		if ((v = front_param(&req->q, console_audit_filters[i])) ==
+		    NULL)
+			continue;
+		rv = bk_buf_addf(b, "%s%s=", n++ > 0 ? "&amp;" : "",
+		    console_audit_filters[i]);
+		if (rv == BK_OK)
+			rv = console_urlesc(b, v);
+	}
+	return rv;
+}
+
+/* The filter form, its values as given. */
+static int
+console_audit_form(struct bk_buf *b, const struct front_req *req)
+{
+	size_t	 i;
+	int	 rv = bk_buf_adds(b, "<form method=\"get\">");
+
+	for (i = 0; i + 1 < BK_NELEM(console_audit_filters) && rv == BK_OK;
+	    i++) {
+		rv = bk_buf_addf(b, "<label>%s <input type=\"text\" "
+		    "name=\"%s\" value=\"", console_audit_filters[i],
+		    console_audit_filters[i]);
+		if (rv == BK_OK)
+			rv = console_esc(b, front_param(&req->q,
+			    console_audit_filters[i]));
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "\"></label>");
+	}
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "<p class=\"meta\">outcome: accepted or "
+		    "rejected; since, until: a date or an RFC 3339 time "
+		    "(2026-12-03T10:00:00Z).</p><button type=\"submit\">Search"
+		    "</button></form>");
+	return rv;
+}
+
+/* The query's JSON answer (or the API's error) as the audit page. */
+static void
+console_audit_page(struct front_req *req, int status, const char *body,
+    size_t len)
+{
+	json_t		*o, *recs, *r;
+	json_error_t	 err;
+	struct bk_buf	 b;
+	const char	*next;
+	size_t		 i;
+	int		 rv;
+
+	if ((o = json_loadb(body, len, 0, &err)) == NULL) {
+		console_fail(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	if (status != 200) {	/* the API's error, with its status */
+		bk_buf_init(&b, 64 * 1024);
+		rv = bk_buf_adds(&b, "<p class=\"error\">");
+		if (rv == BK_OK)
+			rv = console_esc(&b, json_string_value(
+			    json_object_get(o, "message")));
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b,
+			    "</p><p class=\"meta\">Reason: <code>");
+		if (rv == BK_OK)
+			rv = console_esc(&b, json_string_value(
+			    json_object_get(o, "error")));
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "</code></p>");
+		json_decref(o);
+		console_page(req, status, "Audit", &b);
+		bk_buf_free(&b);
+		return;
+	}
+	recs = json_object_get(o, "records");
+	next = json_string_value(json_object_get(o, "next"));
+	bk_buf_init(&b, 32 * 1024 * 1024);
+	rv = console_audit_form(&b, req);
+	if (rv == BK_OK)
+		rv = bk_buf_addf(&b, "<p id=\"count\">%zu records, newest "
+		    "first. <a href=\"audit/export?", json_array_size(recs));
+	if (rv == BK_OK)
+		rv = console_audit_link(&b, req);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "\">Export (JSON lines)</a></p>"
+		    "<table><tr><th>Time</th><th>Event</th><th>Outcome</th>"
+		    "<th>Reason</th><th>User</th><th>8x8 Internal ID</th>"
+		    "<th>Assertion ID</th><th>Client</th><th>Request ID</th>"
+		    "<th>Credential</th></tr>");
+	json_array_foreach(recs, i, r)
+		if (rv == BK_OK)
+			rv = console_audit_row(&b, r);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "</table>");
+	if (rv == BK_OK && next != NULL) {
+		rv = bk_buf_adds(&b, "<p><a href=\"audit?cursor=");
+		if (rv == BK_OK)
+			rv = console_urlesc(&b, next);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "&amp;");
+		if (rv == BK_OK)
+			rv = console_audit_link(&b, req);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(&b, "\">Older records</a></p>");
+	}
+	json_decref(o);
+	if (rv != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, 200, "Audit", &b);
+	bk_buf_free(&b);
+}
+
+static void
+console_audit(struct front_req *req, struct console_ctx *a, int export)
+{
+	int	 rv;
+
+	(void)a;
+	if ((rv = console_audit_query(req)) != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	req->json_page = console_audit_page;
+	front_audit_read(req, export);
+}
+
+static void
+console_audit_query_get(struct front_req *req, struct console_ctx *a)
+{
+	console_audit(req, a, 0);
+}
+
+static void
+console_audit_export(struct front_req *req, struct console_ctx *a)
+{
+	if (req->ev != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+		    "Content-Disposition",
+		    "attachment; filename=\"audit.jsonl\"");
+	console_audit(req, a, 1);
+}
+
 /* --- routing --- */
 
 /*
@@ -1793,7 +2029,7 @@ console_tenant_route(struct front_req *req, struct console_ctx *a,
 		return;
 	}
 	rv = console_may(a, req->t, strcmp(sub, "sso") == 0 ? CON_SSO :
-	    CON_USERS);
+	    strncmp(sub, "audit", 5) == 0 ? CON_AUDIT : CON_USERS);
 	if (rv != BK_OK) {
 		front_audit(req, "console_forbidden", rv, sub);
 		console_fail(req, rv, NULL);
@@ -1809,6 +2045,10 @@ console_tenant_route(struct front_req *req, struct console_ctx *a,
 		(post ? console_import_post : console_import_form)(req, a);
 	else if (strcmp(sub, "import/submit") == 0 && post)
 		console_submit(req, a);
+	else if (strcmp(sub, "audit") == 0 && get)
+		console_audit_query_get(req, a);
+	else if (strcmp(sub, "audit/export") == 0 && get)
+		console_audit_export(req, a);
 	else if (strncmp(sub, "users/", 6) == 0 &&
 	    (end = strchr(sub + 6, '/')) != NULL && (get || post) &&
 	    (strcmp(end, "/edit") == 0 || strcmp(end, "/delete") == 0)) {

@@ -151,6 +151,12 @@ struct front_req {
 	const char		*referrer;
 	/* A page's own Content-Security-Policy (the console's), or NULL. */
 	const char		*csp;
+	/*
+	 * The console: an application/json answer (the audit reads') is
+	 * handed to this instead, once, to be shown as a page.
+	 */
+	void			(*json_page)(struct front_req *req, int status,
+				    const char *body, size_t len);
 	/* per-handler state, freed by aux_free */
 	void			*aux;
 	void			(*aux_free)(void *);

@@ -3,6 +3,7 @@ operator token, the session cookie and headers, CSRF on every form, the users pa
 paging, escaping), edit and delete with confirmation, the CSV template, the SSO page, and hostile
 inputs (long queries, oversized and malformed forms, bad cookies)."""
 import hashlib
+import json
 import re
 
 import pytest
@@ -388,3 +389,27 @@ def test_upload_hostile(b):
                headers={'Content-Type': 'multipart/form-data; boundary=zz'}, timeout=120)
     assert r.status_code == 413
     assert export(b) == before
+
+
+# --- the audit page ---
+
+def test_audit_page_query_and_export(b):
+    s = console(b)
+    assert admin(b, 'PUT', '/api/v1/tenants/acme/users/2003', json={'first_name': 'Audited'}).status_code == 200
+    r = s.get(b.admin + '/console/t/acme/audit', params={'event': 'user_set', 'outcome': 'accepted', 'user': '',
+                                                          'since': '2026-01-01'}, timeout=20)
+    assert r.status_code == 200 and 'user_set' in r.text and 'user003@acme.example' in r.text, r.text[-1500:]
+    assert 'records, newest first' in r.text and 'Export (JSON lines)' in r.text
+    # the read is on record, under the console credential
+    assert any(x.get('event') == 'audit_read' and x.get('credential') == 'console:admin-token' for x in b.audit())
+    r = s.get(b.admin + '/console/t/acme/audit/export', params={'event': 'user_set'}, timeout=30)
+    assert r.status_code == 200 and 'attachment' in r.headers.get('Content-Disposition', '')
+    lines = [json.loads(x) for x in r.text.splitlines() if x]
+    assert lines and all(x['tenant'] == 'acme' and x['event'] == 'user_set' for x in lines)
+    # the tenant is the path's: a tenant filter in the query cannot widen it
+    r = s.get(b.admin + '/console/t/acme/audit/export', params={'tenant': 'beta', 'event': 'user_set'}, timeout=30)
+    assert all(json.loads(x)['tenant'] == 'acme' for x in r.text.splitlines() if x)
+    r = s.get(b.admin + '/console/t/acme/audit', params={'since': 'not-a-time'}, timeout=20)
+    assert r.status_code == 400 and 'since' in r.text and '<title>' in r.text
+    r = s.get(b.admin + '/console/t/acme/audit', params={'user': '<script>x</script>'}, timeout=20)
+    assert r.status_code == 200 and '<script>x' not in r.text
