@@ -413,3 +413,58 @@ def test_audit_page_query_and_export(b):
     assert r.status_code == 400 and 'since' in r.text and '<title>' in r.text
     r = s.get(b.admin + '/console/t/acme/audit', params={'user': '<script>x</script>'}, timeout=20)
     assert r.status_code == 200 and '<script>x' not in r.text
+
+
+# --- roles: every console route checks the session's role and tenant ---
+
+def planted(b, role, tenant, name='someone@acme.example'):
+    """A console session of role for tenant, as the Salesforce sign-in (to come) will make one."""
+    import secrets
+    sid = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    key = 'bk:v1:{console}:csess:' + hashlib.sha256(sid.encode()).hexdigest()
+    import time as _t
+    b.redis.cli(b.db, 'SET', key, f'v1 {role} {tenant} {int(_t.time())} {csrf} {name}', 'EX', '900')
+    s = requests.Session()
+    s.verify = b.verify
+    s.cookies.set('ssob_console', sid)
+    return s, csrf
+
+
+GETS = {'users': '/console/t/{t}/users', 'edit': '/console/t/{t}/users/1002/edit',
+        'delete': '/console/t/{t}/users/1002/delete', 'csv': '/console/t/{t}/users.csv',
+        'import': '/console/t/{t}/import', 'sso': '/console/t/{t}/sso', 'audit': '/console/t/{t}/audit',
+        'export': '/console/t/{t}/audit/export'}
+POSTS = {'edit': '/console/t/{t}/users/1002/edit', 'delete': '/console/t/{t}/users/1002/delete',
+         'sso': '/console/t/{t}/sso', 'submit': '/console/t/{t}/import/submit'}
+
+
+@pytest.mark.parametrize('role,allowed', [('admin', {'users', 'edit', 'delete', 'csv', 'import', 'sso', 'submit'}),
+                                          ('auditor', {'audit', 'export'})])
+def test_roles_on_every_route(b, role, allowed):
+    s, csrf = planted(b, role, 'acme')
+    before = export(b)
+    for name, path in GETS.items():
+        r = s.get(b.admin + path.format(t='acme'), allow_redirects=False, timeout=20)
+        assert (r.status_code == 200) == (name in allowed), (role, name, r.status_code)
+        if name not in allowed:
+            assert r.status_code == 403 and 'console_forbidden' in r.text
+        # another tenant: never
+        r = s.get(b.admin + path.format(t='beta'), allow_redirects=False, timeout=20)
+        assert r.status_code == 403, (role, name, 'beta', r.status_code)
+    for name, path in POSTS.items():
+        for t in ('acme', 'beta'):
+            if t == 'acme' and name in allowed:
+                continue
+            r = s.post(b.admin + path.format(t=t), data={'csrf': csrf, 'rev': 'x', 'to': 'off', 'preview': 'x'},
+                       allow_redirects=False, timeout=20)
+            assert r.status_code == 403, (role, name, t, r.status_code)
+    # an upload to another tenant, with this session's own token
+    r = s.post(b.admin + '/console/t/beta/import', data={'csrf': csrf}, files={'file': ('u.csv', b'x', 'text/csv')},
+               timeout=20)
+    assert r.status_code == 403
+    assert export(b) == before
+    home = s.get(b.admin + '/console/', timeout=10).text
+    assert 'beta' not in home and 'acme' in home
+    recs = [x for x in b.audit() if x.get('event') == 'console_forbidden']
+    assert recs and recs[-1].get('credential') == 'console:someone@acme.example'
