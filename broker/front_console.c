@@ -1909,6 +1909,10 @@ console_audit_page(struct front_req *req, int status, const char *body,
 	size_t		 i;
 	int		 rv;
 
+	/* an export that failed before it started is a page, not a file */
+	if (req->ev != NULL)
+		evhttp_remove_header(evhttp_request_get_output_headers(req->ev),
+		    "Content-Disposition");
 	if ((o = json_loadb(body, len, 0, &err)) == NULL) {
 		console_fail(req, BK_E_NOMEM, NULL);
 		return;

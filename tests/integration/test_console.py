@@ -468,3 +468,10 @@ def test_roles_on_every_route(b, role, allowed):
     assert 'beta' not in home and 'acme' in home
     recs = [x for x in b.audit() if x.get('event') == 'console_forbidden']
     assert recs and recs[-1].get('credential') == 'console:someone@acme.example'
+
+
+def test_audit_export_refused_is_a_page(b):
+    s = console(b)
+    r = s.get(b.admin + '/console/t/acme/audit/export', params={'since': 'garbage'}, timeout=20)
+    assert r.status_code == 400 and 'text/html' in r.headers['Content-Type']
+    assert 'Content-Disposition' not in r.headers
