@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -98,6 +99,7 @@ struct console_ctx {
 	struct pol_plan		*plan;
 	char			 ver[STORE_MAPPING_VER_MAX + 1];
 	char			 preview[BK_TOKEN_LEN + 1];
+	size_t			 rec_row, rec_up;	/* records written */
 };
 
 static void
@@ -1605,35 +1607,63 @@ console_preview_gone(void *arg, int rv)
 	(void)rv;	/* it expires on its own anyway */
 }
 
-/* One record per added or changed profile, then the summary. */
-static void
-console_submit_records(struct front_req *req, const struct pol_plan *p)
-{
-	const struct pol_row	*r;
-	size_t			 i, up = 0;
-	char			 d[128];
+/* Records an import writes per turn of the loop, as the admin API does. */
+#define CONSOLE_IMPORT_BATCH	500
 
-	for (i = 0; i < p->n_rows; i++) {
-		r = &p->rows[i];
-		if ((r->kind != POL_ADDED && r->kind != POL_CHANGED) ||
-		    up >= p->n_upserts)
-			continue;
-		front_set_str(&req->fl.internal_id,
-		    p->upserts[up].f[POL_COL_INTERNAL_ID]);
-		front_set_str(&req->fl.user, p->upserts[up].f[POL_COL_SFDC_ID]);
-		free(req->fl.before);
-		req->fl.before = NULL;
-		if (r->kind == POL_ADDED)
-			front_admin_change_set(&req->fl.after, &p->upserts[up]);
-		else {
-			req->fl.before = front_admin_import_fields(r, 0);
-			free(req->fl.after);
-			req->fl.after = front_admin_import_fields(r, 1);
-		}
-		up++;
-		front_audit(req, "mapping_import", BK_OK,
-		    r->kind == POL_ADDED ? "added" : "changed");
+/* Row r's record, if it added or changed a profile (upserts[] in order). */
+static void
+console_submit_record(struct front_req *req, struct console_ctx *a,
+    const struct pol_row *r)
+{
+	const struct pol_plan	*p = a->plan;
+	const struct pol_user	*u;
+
+	if ((r->kind != POL_ADDED && r->kind != POL_CHANGED) ||
+	    a->rec_up >= p->n_upserts)
+		return;
+	u = &p->upserts[a->rec_up++];
+	front_set_str(&req->fl.internal_id, u->f[POL_COL_INTERNAL_ID]);
+	front_set_str(&req->fl.user, u->f[POL_COL_SFDC_ID]);
+	free(req->fl.before);
+	req->fl.before = NULL;
+	if (r->kind == POL_ADDED)
+		front_admin_change_set(&req->fl.after, u);
+	else {
+		req->fl.before = front_admin_import_fields(r, 0);
+		free(req->fl.after);
+		req->fl.after = front_admin_import_fields(r, 1);
 	}
+	front_audit(req, "mapping_import", BK_OK,
+	    r->kind == POL_ADDED ? "added" : "changed");
+}
+
+/*
+ * One record per added or changed profile, CONSOLE_IMPORT_BATCH a turn
+ * so that a large import never holds the worker's sign-ins, then the
+ * summary and the page.  Written whether or not anyone waits: the import
+ * was applied.  Holds a reference on req until the last one.
+ */
+static void
+console_submit_step(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct front_req		*req = arg;
+	struct console_ctx		*a = req->aux;
+	const struct pol_plan		*p = a->plan;
+	struct bk_buf			 b;
+	size_t				 end;
+	char				 d[128];
+
+	(void)fd;
+	(void)what;
+	end = a->rec_row + CONSOLE_IMPORT_BATCH;
+	while (a->rec_row < p->n_rows && a->rec_row < end)
+		console_submit_record(req, a, &p->rows[a->rec_row++]);
+	if (a->rec_row < p->n_rows && event_base_once(req->f->base, -1,
+	    EV_TIMEOUT, console_submit_step, req, &now) == 0)
+		return;
+	while (a->rec_row < p->n_rows)	/* could not wait: now */
+		console_submit_record(req, a, &p->rows[a->rec_row++]);
 	free(req->fl.before);
 	free(req->fl.after);
 	req->fl.before = req->fl.after = NULL;
@@ -1642,6 +1672,16 @@ console_submit_records(struct front_req *req, const struct pol_plan *p)
 	snprintf(d, sizeof(d), "added=%zu changed=%zu deleted=0 (console)",
 	    p->n_added, p->n_changed);
 	front_audit(req, "mapping_import", BK_OK, d);
+	if (!req->replied) {
+		bk_buf_init(&b, 4096);
+		(void)bk_buf_addf(&b, "<p id=\"summary\">Applied: %zu added, "
+		    "%zu changed, %zu unchanged.</p><p><a href=\"users\">Back "
+		    "to the users</a></p>", p->n_added, p->n_changed,
+		    p->n_unchanged);
+		console_page(req, 200, "Imported", &b);
+		bk_buf_free(&b);
+	}
+	front_req_unref(req);
 }
 
 static void
@@ -1649,13 +1689,14 @@ console_submit_applied(void *arg, int rv, enum store_apply_result res)
 {
 	struct front_req	*req = arg;
 	struct console_ctx	*a = req->aux;
-	struct bk_buf		 b;
 
 	/* Applied: on record even if nobody waits for the page. */
 	if (rv == BK_OK && res == STORE_APPLY_OK) {
-		console_submit_records(req, a->plan);
 		store_console_preview_del(req->f->store_default, a->preview,
 		    console_preview_gone, NULL);
+		/* the store call's reference goes on with the records */
+		console_submit_step(-1, 0, req);
+		return;
 	}
 	if ((req = front_admin_held(arg)) == NULL)
 		return;
@@ -1663,17 +1704,7 @@ console_submit_applied(void *arg, int rv, enum store_apply_result res)
 		console_fail(req, rv != BK_OK ? rv : BK_E_STORE_REPLY, NULL);
 		return;
 	}
-	if (res == STORE_APPLY_CONFLICT) {
-		console_submit_again(req);
-		return;
-	}
-	bk_buf_init(&b, 4096);
-	(void)bk_buf_addf(&b, "<p id=\"summary\">Applied: %zu added, %zu "
-	    "changed, %zu unchanged.</p><p><a href=\"users\">Back to the "
-	    "users</a></p>", a->plan->n_added, a->plan->n_changed,
-	    a->plan->n_unchanged);
-	console_page(req, 200, "Imported", &b);
-	bk_buf_free(&b);
+	console_submit_again(req);	/* STORE_APPLY_CONFLICT */
 }
 
 static void

@@ -475,3 +475,19 @@ def test_audit_export_refused_is_a_page(b):
     r = s.get(b.admin + '/console/t/acme/audit/export', params={'since': 'garbage'}, timeout=20)
     assert r.status_code == 400 and 'text/html' in r.headers['Content-Type']
     assert 'Content-Disposition' not in r.headers
+
+
+def test_large_upload_is_recorded_in_batches(b):
+    """1,200 changed profiles: every one on record (written 500 a loop turn), then the summary."""
+    s = console(b)
+    rows = [f'5{i:04d},big{i},B,{i},big{i}@acme.example,5{i:04d},big{i}@acme.example' for i in range(1200)]
+    r = upload(s, b, HDR + '\n'.join(rows) + '\n', allow_new=True)
+    assert '1200 added' in r.text and 'and 200 more' in r.text
+    n0 = len(b.audit())
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': preview_id(r.text)},
+               timeout=120)
+    assert r.status_code == 200 and 'Applied: 1200 added' in r.text
+    new = [x for x in b.audit()[n0:] if x.get('event') == 'mapping_import']
+    assert len([x for x in new if x.get('detail') == 'added']) == 1200
+    assert 'added=1200' in new[-1]['detail']
+    assert admin(b, 'GET', '/api/v1/tenants/acme/users/51199').status_code == 200
