@@ -491,3 +491,25 @@ def test_large_upload_is_recorded_in_batches(b):
     assert len([x for x in new if x.get('detail') == 'added']) == 1200
     assert 'added=1200' in new[-1]['detail']
     assert admin(b, 'GET', '/api/v1/tenants/acme/users/51199').status_code == 200
+
+
+# --- the tenant file's console roles: [admin] users, auditors ---
+
+def test_tenant_admin_section_checked_with_file_and_line(factory):
+    import subprocess
+    from sbtest import env
+    b = factory.broker(tenants=[('acme', {})], start=False)
+    b.write()
+    path = b.tenant_path('acme')
+    with open(path, 'a') as f:
+        f.write('\n[admin]\nusers = boss@acme.example, deputy@acme.example\nauditors = audit@acme.example\n')
+    r = subprocess.run([env.broker_bin(), '-c', b.conf_path, '--check-config'], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(path, 'a') as f:
+        f.write('auditors = bad user@acme.example\n')
+    r = subprocess.run([env.broker_bin(), '-c', b.conf_path, '--check-config'], capture_output=True, text=True,
+                       timeout=30)
+    n = sum(1 for _ in open(path))
+    assert r.returncode == 1 and f'{path}:{n}:' in r.stdout + r.stderr and 'auditors' in r.stdout + r.stderr, \
+        r.stdout + r.stderr
