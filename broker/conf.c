@@ -227,13 +227,13 @@ static const struct conf_keyword conf_keywords[] = {
 	    T(redis.master_name), 0, 0, NULL, v_token),
 	KW(TN, "redis", "timeout_ms", CONF_T_INT, 50, 60000, NULL, R,
 	    T(redis.timeout_ms), 0, 0, NULL, NULL),
-	/* Who may sign in to the console, by Salesforce username. */
+	/* The web console's roles (front_console.c), Salesforce usernames. */
 	KW(TN, "admin", "users", CONF_T_LIST, 0, 0, NULL, R,
-	    T(console_users), T(n_console_users), CONF_MAX_CONSOLE, NULL,
-	    v_token),
+	    T(console_admins), T(n_console_admins), CONF_MAX_CONSOLE_USERS,
+	    NULL, v_token),
 	KW(TN, "admin", "auditors", CONF_T_LIST, 0, 0, NULL, R,
-	    T(console_auditors), T(n_console_auditors), CONF_MAX_CONSOLE, NULL,
-	    v_token),
+	    T(console_auditors), T(n_console_auditors), CONF_MAX_CONSOLE_USERS,
+	    NULL, v_token),
 };
 
 _Static_assert(BK_NELEM(conf_keywords) <= CONF_KW_MAX,

@@ -17,8 +17,9 @@
 
 #define CONF_TENANT_ID_MAX	64
 #define CONF_MAX_REDIRECT_URIS	16
+/* [admin] users, auditors of a tenant file: Salesforce usernames each */
+#define CONF_MAX_CONSOLE_USERS	64
 #define CONF_MAX_SENTINELS	8
-#define CONF_MAX_CONSOLE	64	/* [admin] users, auditors */
 #define CONF_MAX_PROXIES	32
 
 enum conf_login { CONF_LOGIN_SAML = 2, CONF_LOGIN_OIDC };
@@ -123,10 +124,13 @@ struct conf_tenant {
 	void	*md_trust;
 	/* [redis]: the tenant's own store, or none (no url, no sentinels) */
 	struct conf_redis redis;
-	/* [admin]: Salesforce usernames allowed into the console, per role */
-	char	*console_users[CONF_MAX_CONSOLE];
-	size_t	 n_console_users;
-	char	*console_auditors[CONF_MAX_CONSOLE];
+	/*
+	 * [admin] users, auditors: the Salesforce usernames that hold the
+	 * web console's admin and auditor roles for this tenant.
+	 */
+	char	*console_admins[CONF_MAX_CONSOLE_USERS];
+	size_t	 n_console_admins;
+	char	*console_auditors[CONF_MAX_CONSOLE_USERS];
 	size_t	 n_console_auditors;
 };
 

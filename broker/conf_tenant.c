@@ -235,8 +235,8 @@ conf_tenant_free(struct conf_tenant *t)
 	free(t->acs_url);
 	free(t->metadata_url);
 	conf_redis_cleanup(&t->redis);
-	for (i = 0; i < t->n_console_users; i++)
-		free(t->console_users[i]);
+	for (i = 0; i < t->n_console_admins; i++)
+		free(t->console_admins[i]);
 	for (i = 0; i < t->n_console_auditors; i++)
 		free(t->console_auditors[i]);
 	bk_freezero(t, sizeof(*t));

@@ -29,6 +29,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "front_console.h"
 #include "front_int.h"
 #include "log.h"
 #include "pol.h"
@@ -1260,6 +1261,12 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 		admin_error(req, BK_E_HTTP_NOROUTE, NULL);
 		return;
 	}
+	/* The web console: its own session, no bearer token. */
+	if (front_console_is_path(path)) {
+		front_console_dispatch(req, path, uri ? evhttp_uri_get_query(uri) :
+		    NULL, (int)evhttp_request_get_command(ev));
+		return;
+	}
 	memset(&a, 0, sizeof(a));
 	rt = admin_route_find(path, &a, &mt);
 	free(a.user_id);
@@ -1281,4 +1288,45 @@ front_admin_cb(struct evhttp_request *ev, void *arg)
 		return;
 	}
 	admin_dispatch(req, ev);
+}
+
+/*
+ * --- for the web console (front_console.h) ---
+ * The same hold, path segment, record and template as the admin API's,
+ * so that the console's pages and these routes cannot drift apart.
+ */
+void *
+front_admin_hold(struct front_req *req)
+{
+	return admin_hold(req);
+}
+
+struct front_req *
+front_admin_held(void *arg)
+{
+	return admin_held(arg);
+}
+
+char *
+front_admin_seg(const char *s, size_t n)
+{
+	return admin_seg(s, n);
+}
+
+void
+front_admin_change_set(char **dst, const struct pol_user *u)
+{
+	admin_change_set(dst, u);
+}
+
+void
+front_admin_export_done(void *arg, int rv, const struct store_mapping *m)
+{
+	admin_export_done(arg, rv, m);
+}
+
+char *
+front_admin_import_fields(const struct pol_row *r, int after)
+{
+	return admin_import_fields(r, after);
 }

@@ -23,7 +23,7 @@
 #include "flow.h"
 #include "log.h"
 #include "pol.h"
-#include "store_console.h"
+#include "store_cgrant.h"
 
 /* GET /t/<tenant>/console/login */
 void
@@ -37,7 +37,7 @@ front_console_login(struct front_req *req)
 		flow_refuse(req, rv, NULL);
 		return;
 	}
-	if (req->t->n_console_users == 0 && req->t->n_console_auditors == 0) {
+	if (req->t->n_console_admins == 0 && req->t->n_console_auditors == 0) {
 		flow_refuse(req, BK_E_CONSOLE_NOT_ALLOWED,
 		    "the tenant file names no [admin] users or auditors");
 		return;
@@ -70,7 +70,7 @@ front_console_role(const struct conf_tenant *t, const char *key)
 {
 	int	 adm, aud;
 
-	adm = front_console_listed(t->console_users, t->n_console_users, key);
+	adm = front_console_listed(t->console_admins, t->n_console_admins, key);
 	aud = front_console_listed(t->console_auditors, t->n_console_auditors,
 	    key);
 	if (adm && aud)

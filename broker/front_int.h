@@ -154,6 +154,14 @@ struct front_req {
 	/* More CSP form-action sources; the Referrer-Policy (no-referrer). */
 	char			*form_action;
 	const char		*referrer;
+	/* A page's own Content-Security-Policy (the console's), or NULL. */
+	const char		*csp;
+	/*
+	 * The console: an application/json answer (the audit reads') is
+	 * handed to this instead, once, to be shown as a page.
+	 */
+	void			(*json_page)(struct front_req *req, int status,
+				    const char *body, size_t len);
 	/* per-handler state, freed by aux_free */
 	void			*aux;
 	void			(*aux_free)(void *);

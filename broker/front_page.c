@@ -127,6 +127,10 @@ front_page_csp(const struct front_req *req, char *buf, size_t size)
 	 * so a page whose form ends at the panel lists the panel's origins
 	 * (req->form_action).
 	 */
+	if (req->csp != NULL) {
+		snprintf(buf, size, "%s", req->csp);
+		return;
+	}
 	snprintf(buf, size, "default-src 'none'; style-src 'unsafe-inline'; "
 	    "form-action 'self'%s%s; frame-ancestors 'none'; base-uri 'none'",
 	    req->form_action ? " " : "",

@@ -229,7 +229,7 @@ front_saml_acs(struct front_req *req)
 	 * console users: an admin's Response is then verified, and the flow
 	 * applies the switch to every sign-in that is not theirs.
 	 */
-	if (req->t->n_console_users + req->t->n_console_auditors == 0 &&
+	if (req->t->n_console_admins + req->t->n_console_auditors == 0 &&
 	    (rv = front_gate(req, req->t, CONF_LOGIN_SAML, FLOW_GATE_SSO)) !=
 	    BK_OK) {
 		flow_refuse(req, rv, NULL);

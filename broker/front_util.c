@@ -271,9 +271,17 @@ front_reply(struct front_req *req, int status, const char *ctype,
     const char *body, size_t len)
 {
 	struct evbuffer	*out;
+	void		(*page)(struct front_req *, int, const char *, size_t);
 
 	if (req->replied)
 		return;
+	/* The console shows a JSON answer as a page (front_console.c). */
+	if ((page = req->json_page) != NULL &&
+	    strncmp(ctype, "application/json", 16) == 0) {
+		req->json_page = NULL;
+		page(req, status, body, len);
+		return;
+	}
 	/* A sign-in's answer waits for its audit record to be durable. */
 	if (front_durable_hold(req, status, ctype, body, len))
 		return;

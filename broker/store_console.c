@@ -1,128 +1,262 @@
 /*
- * sso-broker: the console's one-time sign-in grants (store_console.h).
+ * sso-broker: the web console's sessions in the store (store_console.h).
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * Key: {tenant}:cgrant:<sha256(code)>, a JSON object {user, role}, set
- * with EX and taken with GETDEL, so a code redeems exactly once even when
- * two admin listeners race for it.
- * Trust: the record is ours; it is still parsed strictly.
+ * Key "bk:v1:{console}:csess:<hex SHA-256 of the cookie>": the raw cookie
+ * never reaches Redis.  Plain commands (SET EX, GETEX EX, DEL): one key
+ * each, no script.
+ * Trust: the record read back is handed to the caller as bytes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "bk.h"
+#include "store_admin.h"
 #include "store_console.h"
 #include "store_int.h"
 
+#define SC_TENANT	"console"
+#define SC_KIND		"csess"
+#define SC_PREVIEW	"cprev"
+
 struct sc_call {
-	store_console_put_cb	*put;
-	store_console_take_cb	*take;
+	store_console_done_cb	*done;
+	store_console_cb	*get;
+	store_console_ver_cb	*ver;
 	void			*arg;
 };
 
 static struct sc_call *
-sc_call_new(void *arg)
+sc_call_new(store_console_done_cb *done, store_console_cb *get, void *arg)
 {
 	struct sc_call	*c = calloc(1, sizeof(*c));
 
-	if (c != NULL)
+	if (c != NULL) {
+		c->done = done;
+		c->get = get;
 		c->arg = arg;
+	}
 	return c;
 }
 
 static void
-sc_put_done(int rv, const struct store_reply *r, void *arg)
+sc_done(int rv, const struct store_reply *r, void *arg)
 {
 	struct sc_call	*c = arg;
 
-	if (rv == BK_OK && store_reply_type(r) != STORE_R_STATUS)
-		rv = BK_E_STORE_RECORD;
-	c->put(c->arg, rv);
+	(void)r;
+	c->done(c->arg, rv);
 	free(c);
-}
-
-void
-store_console_grant_put(struct store *s, const char *tenant,
-    const char *code, const struct store_console_grant *g,
-    store_console_put_cb *cb, void *arg)
-{
-	struct sc_call	*c;
-	const char	*argv[5];
-	char		*key = NULL, *val = NULL, ttl[16];
-	json_t		*o;
-	int		 rv = BK_E_NOMEM;
-
-	if ((c = sc_call_new(arg)) == NULL) {
-		cb(arg, BK_E_NOMEM);
-		return;
-	}
-	c->put = cb;
-	o = json_pack("{s:s, s:s}", "user", g->user, "role", g->role);
-	if (o != NULL)
-		val = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	key = store_key_digest(tenant, "cgrant", code);
-	snprintf(ttl, sizeof(ttl), "%d", STORE_CONSOLE_GRANT_TTL);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = val;
-	argv[3] = "EX";
-	argv[4] = ttl;
-	if (key != NULL && val != NULL)
-		rv = store_cmdv(s, sc_put_done, c, 5, argv);
-	if (rv != BK_OK)
-		sc_put_done(rv, NULL, c);
-	free(key);
-	free(val);
 }
 
 static void
-sc_take_done(int rv, const struct store_reply *r, void *arg)
+sc_got(int rv, const struct store_reply *r, void *arg)
 {
-	struct sc_call			*c = arg;
-	struct store_console_grant	 g;
-	const char			*s, *u = NULL, *role = NULL;
-	size_t				 len;
-	json_t				*o = NULL;
+	struct sc_call	*c = arg;
+	const char	*s = NULL;
+	size_t		 len = 0;
 
-	memset(&g, 0, sizeof(g));
-	if (rv == BK_OK && store_reply_type(r) == STORE_R_NIL)
-		rv = BK_E_CONSOLE_CODE;
-	else if (rv == BK_OK) {
+	if (rv == BK_OK && store_reply_type(r) == STORE_R_STRING)
 		s = store_reply_str(r, &len);
-		if (s == NULL || (o = json_loadb(s, len, JSON_REJECT_DUPLICATES,
-		    NULL)) == NULL || json_unpack(o, "{s:s, s:s}", "user", &u,
-		    "role", &role) != 0)
-			rv = BK_E_STORE_RECORD;
-		g.user = u;
-		g.role = role;
+	else if (rv == BK_OK && store_reply_type(r) != STORE_R_NIL)
+		rv = BK_E_STORE_REPLY;
+	c->get(c->arg, rv, s, len);
+	free(c);
+}
+
+/* Send argv (lens NULL: strings) for c; on failure cb runs at once. */
+static void
+sc_send_lens(struct store *s, struct sc_call *c, store_cb *cb, int argc,
+    const char **argv, const size_t *lens)
+{
+	int	 i, rv = BK_OK;
+
+	for (i = 0; i < argc; i++)
+		if (argv[i] == NULL)
+			rv = BK_E_NOMEM;
+	if (rv == BK_OK)
+		rv = lens != NULL ? store_cmd(s, cb, c, argc, argv, lens) :
+		    store_cmdv(s, cb, c, argc, argv);
+	if (rv != BK_OK)
+		cb(rv, NULL, c);
+}
+
+static void
+sc_send(struct store *s, struct sc_call *c, store_cb *cb, int argc,
+    const char **argv)
+{
+	sc_send_lens(s, c, cb, argc, argv, NULL);
+}
+
+void
+store_console_put(struct store *s, const char *sid, const char *record,
+    int idle, store_console_done_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+	char		*k, ttl[16];
+	const char	*argv[5];
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
 	}
-	c->take(c->arg, rv, rv == BK_OK ? &g : NULL);
-	json_decref(o);
+	snprintf(ttl, sizeof(ttl), "%d", idle);
+	k = store_key_digest(SC_TENANT, SC_KIND, sid);
+	argv[0] = "SET";
+	argv[1] = k;
+	argv[2] = record;
+	argv[3] = "EX";
+	argv[4] = ttl;
+	sc_send(s, c, sc_done, 5, argv);
+	free(k);
+}
+
+void
+store_console_get(struct store *s, const char *sid, int idle,
+    store_console_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+	char		*k, ttl[16];
+	const char	*argv[4];
+
+	if ((c = sc_call_new(NULL, cb, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL, 0);
+		return;
+	}
+	snprintf(ttl, sizeof(ttl), "%d", idle);
+	k = store_key_digest(SC_TENANT, SC_KIND, sid);
+	argv[0] = "GETEX";
+	argv[1] = k;
+	argv[2] = "EX";
+	argv[3] = ttl;
+	sc_send(s, c, sc_got, 4, argv);
+	free(k);
+}
+
+/* DEL or GET of the key of kind for secret. */
+static void
+sc_one(struct store *s, const char *cmd, const char *kind,
+    const char *secret, struct sc_call *c, store_cb *cb)
+{
+	char		*k = store_key_digest(SC_TENANT, kind, secret);
+	const char	*argv[2];
+
+	argv[0] = cmd;
+	argv[1] = k;
+	sc_send(s, c, cb, 2, argv);
+	free(k);
+}
+
+void
+store_console_del(struct store *s, const char *sid, store_console_done_cb *cb,
+    void *arg)
+{
+	struct sc_call	*c;
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	sc_one(s, "DEL", SC_KIND, sid, c, sc_done);
+}
+
+void
+store_console_preview_put(struct store *s, const char *id, const char *data,
+    size_t len, int ttl, store_console_done_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+	char		*k, t[16];
+	const char	*argv[5];
+	size_t		 lens[5];
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	snprintf(t, sizeof(t), "%d", ttl);
+	k = store_key_digest(SC_TENANT, SC_PREVIEW, id);
+	argv[0] = "SET";
+	argv[1] = k;
+	argv[2] = data;
+	argv[3] = "EX";
+	argv[4] = t;
+	lens[0] = 3;
+	lens[1] = k != NULL ? strlen(k) : 0;
+	lens[2] = len;
+	lens[3] = 2;
+	lens[4] = strlen(t);
+	sc_send_lens(s, c, sc_done, 5, argv, lens);
+	free(k);
+}
+
+void
+store_console_preview_get(struct store *s, const char *id,
+    store_console_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+
+	if ((c = sc_call_new(NULL, cb, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM, NULL, 0);
+		return;
+	}
+	sc_one(s, "GET", SC_PREVIEW, id, c, sc_got);
+}
+
+void
+store_console_preview_del(struct store *s, const char *id,
+    store_console_done_cb *cb, void *arg)
+{
+	struct sc_call	*c;
+
+	if ((c = sc_call_new(cb, NULL, arg)) == NULL) {
+		cb(arg, BK_E_NOMEM);
+		return;
+	}
+	sc_one(s, "DEL", SC_PREVIEW, id, c, sc_done);
+}
+
+static void
+sc_ver_got(int rv, const struct store_reply *r, void *arg)
+{
+	struct sc_call	*c = arg;
+	char		 v[STORE_MAPPING_VER_MAX + 1];
+	const char	*s;
+	size_t		 len = 0;
+
+	snprintf(v, sizeof(v), "0");
+	if (rv == BK_OK && store_reply_type(r) == STORE_R_STRING) {
+		s = store_reply_str(r, &len);
+		if (len > STORE_MAPPING_VER_MAX)
+			rv = BK_E_STORE_REPLY;
+		else {
+			memcpy(v, s, len);
+			v[len] = '\0';
+		}
+	} else if (rv == BK_OK && store_reply_type(r) != STORE_R_NIL)
+		rv = BK_E_STORE_REPLY;
+	c->ver(c->arg, rv, rv == BK_OK ? v : NULL);
 	free(c);
 }
 
 void
-store_console_grant_take(struct store *s, const char *tenant,
-    const char *code, store_console_take_cb *cb, void *arg)
+store_console_mapping_ver(struct store *s, const char *tenant,
+    store_console_ver_cb *cb, void *arg)
 {
 	struct sc_call	*c;
+	char		*k;
 	const char	*argv[2];
-	char		*key;
-	int		 rv = BK_E_NOMEM;
 
-	if ((c = sc_call_new(arg)) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
 		return;
 	}
-	c->take = cb;
-	argv[0] = "GETDEL";
-	argv[1] = key = store_key_digest(tenant, "cgrant", code);
-	if (key != NULL)
-		rv = store_cmdv(s, sc_take_done, c, 2, argv);
-	if (rv != BK_OK)
-		sc_take_done(rv, NULL, c);
-	free(key);
+	c->ver = cb;
+	c->arg = arg;
+	/* the key store_admin.c's sa_keys() names SA_VER */
+	k = store_key(tenant, "users:ver", NULL);
+	argv[0] = "GET";
+	argv[1] = k;
+	sc_send(s, c, sc_ver_got, 2, argv);
+	free(k);
 }

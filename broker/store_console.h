@@ -1,36 +1,59 @@
 /*
- * sso-broker: the console's one-time sign-in grants.
+ * sso-broker: the web console's sessions in the store, typed.
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
- * An admin who signs in to the console through the tenant's upstream (on
- * the public listener) is handed to the admin listener by a one-time code:
- * the grant is kept under the code's digest for STORE_CONSOLE_GRANT_TTL
- * seconds and taken (read and deleted in one step) exactly once.
+ * A console session is a 256-bit random cookie value; the store keeps
+ * only its SHA-256 (the key's suffix), like the browser sessions of the
+ * sign-in, with a short text record (front_console.c writes and parses
+ * it) and an idle timeout that each read renews (GETEX).  Keys live in
+ * the default store.  Every operation calls its callback exactly once
+ * (at once when the command cannot be sent); rv is BK_OK or a
+ * BK_E_STORE_* code; the record is borrowed for the callback's duration.
+ * Trust: the stored record is untrusted and parsed strictly by the
+ * caller.
  */
 #ifndef BK_STORE_CONSOLE_H
 #define BK_STORE_CONSOLE_H
 
-#include "store.h"
+#include <stddef.h>
 
-#define STORE_CONSOLE_GRANT_TTL	60
+struct store;
 
-/* What a console sign-in proved: who, in which role. */
-struct store_console_grant {
-	const char *user;	/* the Salesforce username as verified */
-	const char *role;	/* "admin", "auditor" or "admin auditor" */
-};
+typedef void store_console_done_cb(void *arg, int rv);
+/** Keep record under the digest of sid for idle seconds. */
+void	store_console_put(struct store *s, const char *sid, const char *record,
+	    int idle, store_console_done_cb *cb, void *arg);
 
-typedef void store_console_put_cb(void *arg, int rv);
-/** Keep the grant under code's digest for STORE_CONSOLE_GRANT_TTL. */
-void	store_console_grant_put(struct store *s, const char *tenant,
-	    const char *code, const struct store_console_grant *g,
-	    store_console_put_cb *cb, void *arg);
+/* rec is NULL when the session is unknown or expired. */
+typedef void store_console_cb(void *arg, int rv, const char *rec, size_t len);
+/** Read the session sid and renew its idle timeout. */
+void	store_console_get(struct store *s, const char *sid, int idle,
+	    store_console_cb *cb, void *arg);
+/** End the session sid (sign-out). */
+void	store_console_del(struct store *s, const char *sid,
+	    store_console_done_cb *cb, void *arg);
 
-/* g is NULL with rv BK_E_CONSOLE_CODE: unknown, used or expired. */
-typedef void store_console_take_cb(void *arg, int rv,
-    const struct store_console_grant *g);
-/** Take the grant of code: it works once. */
-void	store_console_grant_take(struct store *s, const char *tenant,
-	    const char *code, store_console_take_cb *cb, void *arg);
+/*
+ * An import preview (the uploaded file and what it was checked against,
+ * front_console.c's record) under the digest of its random id, for ttl
+ * seconds; read back as it is, deleted once submitted.
+ */
+void	store_console_preview_put(struct store *s, const char *id,
+	    const char *data, size_t len, int ttl, store_console_done_cb *cb,
+	    void *arg);
+void	store_console_preview_get(struct store *s, const char *id,
+	    store_console_cb *cb, void *arg);
+void	store_console_preview_del(struct store *s, const char *id,
+	    store_console_done_cb *cb, void *arg);
+
+/*
+ * The tenant's mapping version alone (what store_mapping_read() hands
+ * out with the profiles; "0" before the first write): the users page
+ * keeps a snapshot while the version is unchanged.  ver is NUL-terminated,
+ * at most STORE_MAPPING_VER_MAX bytes.
+ */
+typedef void store_console_ver_cb(void *arg, int rv, const char *ver);
+void	store_console_mapping_ver(struct store *s, const char *tenant,
+	    store_console_ver_cb *cb, void *arg);
 
 #endif /* BK_STORE_CONSOLE_H */
