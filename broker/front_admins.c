@@ -112,7 +112,7 @@ front_admin_cred_copy(const struct admin_cred *src, struct admin_cred **out)
 }
 
 /* The request's credential is c: named in every record from now on. */
-static int
+int
 front_admin_cred_set(struct front_req *req, const struct admin_cred *c)
 {
 	int	 rv;

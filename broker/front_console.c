@@ -38,6 +38,8 @@
 #include "pol.h"
 #include "store_admin.h"
 #include "store_console.h"
+#include "store_sso.h"
+#include "store_cgrant.h"
 
 #define CONSOLE_COOKIE		"ssob_console"
 #define CONSOLE_COOKIE_PRE	"ssob_console_pre"
@@ -82,10 +84,11 @@ enum console_op { CON_EDIT_GET = 2, CON_EDIT_POST, CON_DEL_GET, CON_DEL_POST };
 struct console_ctx {
 	char			*sid;		/* the cookie: secret */
 	int			 signed_in;
+	int			 via_sfdc;	/* the Salesforce way in */
 	struct front_console_who who;
 	char			 csrf[BK_TOKEN_LEN + 1];
 	time_t			 created;
-	char			 cred[96];	/* the records' credential */
+	char			 cred[160];	/* the records' credential */
 	char			*path;
 	int			 method;
 	char			*user_id;	/* decoded path segment */
@@ -96,6 +99,8 @@ struct console_ctx {
 	char			*csv;
 	size_t			 csv_len;
 	int			 allow_new;
+	/* the plan holds dropped-zero changes; the admin confirmed them */
+	int			 zero, zero_confirmed;
 	struct pol_plan		*plan;
 	char			 ver[STORE_MAPPING_VER_MAX + 1];
 	char			 preview[BK_TOKEN_LEN + 1];
@@ -258,7 +263,7 @@ static int
 console_role_ok(const char *r)
 {
 	return strcmp(r, "operator") == 0 || strcmp(r, "admin") == 0 ||
-	    strcmp(r, "auditor") == 0;
+	    strcmp(r, "auditor") == 0 || strcmp(r, "admin+auditor") == 0;
 }
 
 /* The record as stored, strictly: BK_OK and a's session, or BK_E_INVAL. */
@@ -355,9 +360,49 @@ front_console_credential_check(struct front_req *req, const char *token,
 	    BK_DIGEST_HEX))
 		return BK_E_CONSOLE_SIGNIN;
 	snprintf(who->role, sizeof(who->role), "operator");
-	snprintf(who->name, sizeof(who->name), "admin-token");
+	snprintf(who->name, sizeof(who->name), "%s", ADMIN_CRED_OPERATOR);
 	snprintf(who->tenant, sizeof(who->tenant), "*");
 	return BK_OK;
+}
+
+/*
+ * "Sign in with Salesforce" for each account that names console users:
+ * the tenant's own way in, on the public listener.
+ */
+static int
+console_sfdc_links(struct front_req *req, struct bk_buf *b)
+{
+	const struct conf	*c = req->f->conf;
+	const struct conf_tenant *t;
+	size_t			 i;
+	int			 rv = BK_OK, n = 0;
+
+	for (i = 0; rv == BK_OK && i < c->n_tenants; i++) {
+		t = c->tenants[i];
+		if (t->n_console_admins + t->n_console_auditors == 0)
+			continue;
+		if (n++ == 0)
+			rv = bk_buf_adds(b, "<p>Account admins and auditors: "
+			    "sign in with your Salesforce account.</p><ul>");
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "<li><a class=\"sfdc\" href=\"");
+		if (rv == BK_OK)
+			rv = console_esc(b, c->public_url);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "/t/");
+		if (rv == BK_OK)
+			rv = console_urlesc(b, t->id);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "/console/login\">Sign in with "
+			    "Salesforce: ");
+		if (rv == BK_OK)
+			rv = console_esc(b, t->id);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "</a></li>");
+	}
+	if (rv == BK_OK && n > 0)
+		rv = bk_buf_adds(b, "</ul>");
+	return rv;
 }
 
 /* The sign-in form, bound to this browser's pre-session cookie. */
@@ -388,6 +433,7 @@ console_signin_page(struct front_req *req, int status, const char *err)
 		(void)console_esc(&b, err);
 		(void)bk_buf_adds(&b, "</p>");
 	}
+	(void)console_sfdc_links(req, &b);
 	(void)bk_buf_addf(&b, "<p>Paste your operator token (the one in the "
 	    "broker's <code>[admin] token_file</code>).</p>"
 	    "<form method=\"post\" action=\"/console/signin\">"
@@ -401,6 +447,58 @@ console_signin_page(struct front_req *req, int status, const char *err)
 	bk_buf_free(&b);
 	explicit_bzero(tok, sizeof(tok));
 	bk_strfree_secret(pre);
+}
+
+/*
+ * After the Salesforce sign-in the browser arrives from another site's
+ * redirect chain, which a SameSite=Strict cookie does not follow: a page
+ * with a link (a navigation of this origin) rather than a redirect.
+ */
+static void
+console_sfdc_welcome(struct front_req *req, struct console_ctx *a)
+{
+	struct bk_buf	 b;
+	int		 rv;
+
+	bk_buf_init(&b, 4096);
+	rv = bk_buf_adds(&b, "<p id=\"welcome\">Signed in as <strong>");
+	if (rv == BK_OK)
+		rv = console_esc(&b, a->who.name);
+	if (rv == BK_OK)
+		rv = bk_buf_addf(&b, "</strong> (%s) for account <strong>",
+		    a->who.role);
+	if (rv == BK_OK)
+		rv = console_esc(&b, a->who.tenant);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "</strong>.</p><p><a id=\"open\" "
+		    "href=\"/console/\">Open the console</a></p>");
+	if (rv != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, 200, "Signed in", &b);
+	bk_buf_free(&b);
+}
+
+static void console_signed_in_cb(void *, int);
+
+/* A new session for a->who: kept, then the cookie. */
+static void
+console_session_open(struct front_req *req, struct console_ctx *a)
+{
+	char	 rec[CONSOLE_REC_MAX + 1];
+
+	a->created = bk_now();
+	console_credential_name(a);
+	req->fl.credential = a->cred;
+	if (bk_token_new_dup(&a->sid) != BK_OK ||
+	    bk_token_new(a->csrf) != BK_OK ||
+	    console_rec_build(a, rec, sizeof(rec)) != BK_OK) {
+		console_fail(req, BK_E_NOMEM, NULL);
+		return;
+	}
+	store_console_put(req->f->store_default, a->sid, rec,
+	    FRONT_CONSOLE_IDLE, console_signed_in_cb, front_admin_hold(req));
+	explicit_bzero(rec, sizeof(rec));
 }
 
 static void
@@ -420,14 +518,16 @@ console_signed_in_cb(void *arg, int rv)
 	console_cookie_put(req, CONSOLE_COOKIE, a->sid, FRONT_CONSOLE_MAX_AGE);
 	console_cookie_put(req, CONSOLE_COOKIE_PRE, "", 0);
 	front_audit(req, "console_signin", BK_OK, a->who.role);
-	front_redirect(req, 303, "/console/");
+	if (a->via_sfdc)
+		console_sfdc_welcome(req, a);
+	else
+		front_redirect(req, 303, "/console/");
 }
 
 static void
 console_signin_post(struct front_req *req, struct console_ctx *a)
 {
 	char	*pre = console_cookie(req, CONSOLE_COOKIE_PRE);
-	char	 rec[CONSOLE_REC_MAX + 1];
 	int	 rv;
 
 	if ((rv = front_form_parse(req, CONSOLE_SIGNIN_MAX)) != BK_OK) {
@@ -449,18 +549,55 @@ console_signin_post(struct front_req *req, struct console_ctx *a)
 		console_signin_page(req, 401, bk_strerror(rv));
 		return;
 	}
-	a->created = bk_now();
-	console_credential_name(a);
-	req->fl.credential = a->cred;
-	if (bk_token_new_dup(&a->sid) != BK_OK ||
-	    bk_token_new(a->csrf) != BK_OK ||
-	    console_rec_build(a, rec, sizeof(rec)) != BK_OK) {
-		console_fail(req, BK_E_NOMEM, NULL);
+	console_session_open(req, a);
+}
+
+/*
+ * GET /console/sso?tenant=T&code=C: the end of an admin's Salesforce
+ * sign-in (front_console_sso.c on the public listener).  The grant is
+ * taken once; its role and tenant are the session's.
+ */
+static void
+console_sfdc_taken(void *arg, int rv, const struct store_console_grant *g)
+{
+	struct front_req	*req = front_admin_held(arg);
+	struct console_ctx	*a;
+
+	if (req == NULL)
+		return;
+	a = req->aux;
+	if (rv == BK_OK && (strlen(g->user) >= sizeof(a->who.name) ||
+	    strlen(g->role) >= sizeof(a->who.role) ||
+	    strchr(g->user, ' ') != NULL))
+		rv = BK_E_STORE_RECORD;
+	if (rv != BK_OK) {
+		front_audit(req, "console_signin", rv, "Salesforce sign-in");
+		console_fail(req, rv, NULL);
 		return;
 	}
-	store_console_put(req->f->store_default, a->sid, rec,
-	    FRONT_CONSOLE_IDLE, console_signed_in_cb, front_admin_hold(req));
-	explicit_bzero(rec, sizeof(rec));
+	snprintf(a->who.role, sizeof(a->who.role), "%s", g->role);
+	snprintf(a->who.name, sizeof(a->who.name), "%s", g->user);
+	snprintf(a->who.tenant, sizeof(a->who.tenant), "%s", req->t->id);
+	front_set_str(&req->fl.user, g->user);
+	a->via_sfdc = 1;
+	console_session_open(req, a);
+}
+
+static void
+console_sfdc_redeem(struct front_req *req)
+{
+	const char	*tid = front_param(&req->q, "tenant");
+	const char	*code = front_param(&req->q, "code");
+
+	req->t = tid != NULL ? conf_tenant_lookup(req->f->conf, tid) : NULL;
+	if (req->t == NULL || code == NULL || strlen(code) != BK_TOKEN_LEN) {
+		front_audit(req, "console_signin", BK_E_CONSOLE_CODE,
+		    "Salesforce sign-in");
+		console_fail(req, BK_E_CONSOLE_CODE, NULL);
+		return;
+	}
+	store_console_grant_take(front_req_store(req), req->t->id, code,
+	    console_sfdc_taken, front_admin_hold(req));
 }
 
 static void
@@ -485,6 +622,14 @@ console_signout(struct front_req *req, struct console_ctx *a)
 
 /* --- access --- */
 
+/* 1 if the session's role is r, or r is one of its "admin+auditor". */
+static int
+console_role_has(const struct console_ctx *a, const char *r)
+{
+	return strcmp(a->who.role, r) == 0 ||
+	    strcmp(a->who.role, "admin+auditor") == 0;
+}
+
 /* Whether the session may see what of tenant t (operator: everything). */
 static int
 console_may(const struct console_ctx *a, const struct conf_tenant *t,
@@ -494,10 +639,10 @@ console_may(const struct console_ctx *a, const struct conf_tenant *t,
 		return BK_OK;
 	if (t == NULL || strcmp(a->who.tenant, t->id) != 0)
 		return BK_E_CONSOLE_FORBIDDEN;
-	if (strcmp(a->who.role, "admin") == 0 &&
+	if (console_role_has(a, "admin") &&
 	    (what == CON_USERS || what == CON_SSO))
 		return BK_OK;
-	if (strcmp(a->who.role, "auditor") == 0 && what == CON_AUDIT)
+	if (console_role_has(a, "auditor") && what == CON_AUDIT)
 		return BK_OK;
 	return BK_E_CONSOLE_FORBIDDEN;
 }
@@ -1181,19 +1326,22 @@ console_user_start(struct front_req *req, struct console_ctx *a,
 
 /* --- single sign-on --- */
 
-int
-front_console_sso_set(struct front_req *req, const struct conf_tenant *t,
-    int on)
+/* Where the value in force comes from, for the page. */
+static int
+console_sso_source(struct bk_buf *b, struct front_req *req)
 {
-	/*
-	 * The shared switch (a store operation every broker follows) is
-	 * another piece of work; until it is merged nothing here changes
-	 * the value in force, and the console says so.
-	 */
-	(void)req;
-	(void)t;
-	(void)on;
-	return BK_E_CONSOLE_UNAVAILABLE;
+	const struct store_sso	*v = front_sso_known(req->f, req->t);
+	char			 ts[32];
+	int			 rv;
+
+	if (v == NULL || !v->set)
+		return bk_buf_adds(b, " (the tenant file's "
+		    "<code>enable_salesforce_sso</code>)");
+	bk_time_fmt(v->at, ts);
+	if ((rv = bk_buf_adds(b, " (set by ")) == BK_OK &&
+	    (rv = console_esc(b, v->by)) == BK_OK)
+		rv = bk_buf_addf(b, " at %s)", ts);
+	return rv;
 }
 
 static void
@@ -1201,13 +1349,15 @@ console_sso(struct front_req *req, struct console_ctx *a)
 {
 	const char	*to = front_param(&req->q, "to");
 	struct bk_buf	 b;
-	int		 rv, on;
+	int		 rv, on, now = front_sso_in_force(req->f, req->t);
 
 	bk_buf_init(&b, 64 * 1024);
 	rv = bk_buf_addf(&b, "<p>Salesforce single sign-on for this account is "
-	    "<strong id=\"sso-state\">%s</strong> (the tenant file's "
-	    "<code>enable_salesforce_sso</code>).</p>",
-	    req->t->sso_enabled ? "on" : "off");
+	    "<strong id=\"sso-state\">%s</strong>", now ? "on" : "off");
+	if (rv == BK_OK)
+		rv = console_sso_source(&b, req);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, ".</p>");
 	if (to != NULL && (strcmp(to, "on") == 0 || strcmp(to, "off") == 0)) {
 		on = strcmp(to, "on") == 0;
 		if (rv == BK_OK)
@@ -1235,8 +1385,36 @@ console_sso(struct front_req *req, struct console_ctx *a)
 			    on ? "" : " class=\"danger\"", to);
 	} else if (rv == BK_OK)
 		rv = bk_buf_addf(&b, "<p><a href=\"?to=%s\">Switch single "
-		    "sign-on %s...</a></p>", req->t->sso_enabled ? "off" : "on",
-		    req->t->sso_enabled ? "off" : "on");
+		    "sign-on %s...</a></p>", now ? "off" : "on",
+		    now ? "off" : "on");
+	if (rv != BK_OK)
+		console_fail(req, rv, NULL);
+	else
+		console_page(req, 200, "Single sign-on", &b);
+	bk_buf_free(&b);
+}
+
+/* The switch changed (or not): the page says what happened. */
+static void
+console_sso_done(struct front_req *req, int rv, const struct store_sso_done *d)
+{
+	struct bk_buf	 b;
+
+	if (rv != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
+	bk_buf_init(&b, 4096);
+	if (d->now.on)
+		rv = bk_buf_adds(&b, "<p id=\"sso-done\">Single sign-on is now "
+		    "<strong>on</strong> for this account.</p>");
+	else
+		rv = bk_buf_addf(&b, "<p id=\"sso-done\">Single sign-on is now "
+		    "<strong>off</strong> for this account: %s%lld browser "
+		    "sessions and %lld panel tokens ended.</p>", d->partial ?
+		    "at least " : "", d->sessions, d->tokens);
+	if (rv == BK_OK)
+		rv = bk_buf_adds(&b, "<p><a href=\"sso\">Back</a></p>");
 	if (rv != BK_OK)
 		console_fail(req, rv, NULL);
 	else
@@ -1248,24 +1426,14 @@ static void
 console_sso_post(struct front_req *req, struct console_ctx *a)
 {
 	const char	*to = front_param(&req->form, "to");
-	int		 rv;
 
 	(void)a;
 	if (to == NULL || (strcmp(to, "on") != 0 && strcmp(to, "off") != 0)) {
+		front_audit(req, "sso_set", BK_E_HTTP_BADPARAM, "choose on or off");
 		console_fail(req, BK_E_HTTP_BADPARAM, "choose on or off");
 		return;
 	}
-	rv = front_console_sso_set(req, req->t, strcmp(to, "on") == 0);
-	front_audit(req, "sso_switch", rv, to);
-	if (rv != BK_OK) {
-		console_fail(req, rv, rv == BK_E_CONSOLE_UNAVAILABLE ?
-		    "Switching single sign-on from the console is not "
-		    "available yet on this broker: nothing was changed. Until "
-		    "then, set enable_salesforce_sso in the tenant file and "
-		    "reload the broker." : NULL);
-		return;
-	}
-	console_sso(req, a);
+	front_sso_change(req, strcmp(to, "on") == 0, console_sso_done);
 }
 
 /*
@@ -1391,6 +1559,44 @@ console_preview_kind(struct bk_buf *b, const struct pol_plan *p,
 }
 
 /* The preview of a->plan; with a->preview set, the Submit form. */
+/* The plan's warnings: row, ID, column, old -> new, what it means. */
+static int
+console_preview_warnings(struct bk_buf *b, const struct pol_plan *p)
+{
+	const struct pol_warning	*w;
+	size_t				 i;
+	int				 rv = BK_OK;
+
+	if (p->n_warnings == 0)
+		return BK_OK;
+	rv = bk_buf_addf(b, "<h2>Warnings (%zu)</h2><table id=\"warnings\">"
+	    "<tr><th>Row</th><th>8x8 Internal ID</th><th>Old -&gt; new</th>"
+	    "<th>Warning</th></tr>", p->n_warnings);
+	for (i = 0; i < p->n_warnings && rv == BK_OK; i++) {
+		w = &p->warnings[i];
+		rv = bk_buf_addf(b, "<tr><td>%zu</td><td>", w->row);
+		if (rv == BK_OK && w->internal_id != NULL)
+			rv = console_esc(b, w->internal_id);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "</td><td>");
+		if (rv == BK_OK && w->old_val != NULL)
+			rv = console_esc(b, w->old_val);
+		if (rv == BK_OK && (w->old_val != NULL || w->new_val != NULL))
+			rv = bk_buf_adds(b, " -&gt; ");
+		if (rv == BK_OK && w->new_val != NULL)
+			rv = console_esc(b, w->new_val);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "</td><td>");
+		if (rv == BK_OK && w->message != NULL)
+			rv = console_esc(b, w->message);
+		if (rv == BK_OK)
+			rv = bk_buf_adds(b, "</td></tr>");
+	}
+	if (rv == BK_OK)
+		rv = bk_buf_adds(b, "</table>");
+	return rv;
+}
+
 static void
 console_preview_page(struct front_req *req, struct console_ctx *a,
     int status)
@@ -1422,6 +1628,8 @@ console_preview_page(struct front_req *req, struct console_ctx *a,
 			    "and was ignored.</p>");
 	}
 	if (rv == BK_OK)
+		rv = console_preview_warnings(&b, p);
+	if (rv == BK_OK)
 		rv = console_preview_kind(&b, p, POL_REJECTED, "Rejected rows",
 		    "<th>Column</th><th>Reason</th>");
 	if (rv == BK_OK)
@@ -1441,6 +1649,11 @@ console_preview_page(struct front_req *req, struct console_ctx *a,
 			    a->preview);
 		if (rv == BK_OK)
 			rv = console_csrf_field(&b, a);
+		if (rv == BK_OK && a->zero)
+			rv = bk_buf_adds(&b, "<p><label><input type=\"checkbox\" "
+			    "name=\"confirm_zero\" value=\"1\" required> These "
+			    "extensions are meant to lose their leading zeros "
+			    "(the warnings above).</label></p>");
 		if (rv == BK_OK)
 			rv = bk_buf_adds(&b, "<button type=\"submit\">Submit"
 			    "</button></form>");
@@ -1476,7 +1689,10 @@ console_preview_kept(void *arg, int rv)
 	console_preview_page(req, req->aux, 200);
 }
 
-/* Keep the preview's input: "v1 tenant ver allow_new session\n" + file. */
+/*
+ * Keep the preview's input: "v1 tenant ver allow_new session zero\n" +
+ * file (zero: Submit must confirm the dropped-zero changes shown).
+ */
 static void
 console_preview_keep(struct front_req *req, struct console_ctx *a)
 {
@@ -1485,8 +1701,8 @@ console_preview_keep(struct front_req *req, struct console_ctx *a)
 	int	 n;
 
 	console_sess_digest(a, d);
-	n = snprintf(hdr, sizeof(hdr), "v1 %s %s %d %s\n", req->t->id, a->ver,
-	    a->allow_new, d);
+	n = snprintf(hdr, sizeof(hdr), "v1 %s %s %d %s %d\n", req->t->id,
+	    a->ver, a->allow_new, d, a->zero);
 	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
 	    bk_token_new(a->preview) != BK_OK ||
 	    (rec = malloc((size_t)n + a->csv_len)) == NULL) {
@@ -1509,6 +1725,8 @@ console_plan(struct console_ctx *a, const struct store_mapping *m)
 
 	memset(&o, 0, sizeof(o));
 	o.allow_new = a->allow_new;
+	/* the held rows of this file at this version: what the page showed */
+	o.confirm_zero = a->zero_confirmed ? "all" : NULL;
 	pol_plan_free(a->plan);
 	a->plan = NULL;
 	return pol_import_plan(a->csv, a->csv_len, m->users, &o, &a->plan);
@@ -1533,7 +1751,11 @@ console_import_read(void *arg, int rv, const struct store_mapping *m)
 		return;
 	}
 	snprintf(a->ver, sizeof(a->ver), "%s", m->ver);
-	if (rv != BK_OK) {
+	if (rv == BK_E_POL_ZERO_UNCONFIRMED) {
+		/* valid, with changes the admin must confirm on Submit */
+		a->zero = 1;
+		console_preview_keep(req, a);
+	} else if (rv != BK_OK) {
 		front_audit(req, "mapping_import", rv, "console preview");
 		console_preview_page(req, a,
 		    bk_err_http(rv) == 413 ? 413 : 400);
@@ -1733,14 +1955,14 @@ console_submit_read(void *arg, int rv, const struct store_mapping *m)
 	    console_submit_applied, front_admin_hold(req));
 }
 
-/* "v1 tenant ver allow_new session": this tenant's, this session's. */
+/* "v1 tenant ver allow_new session zero": this tenant's, this session's. */
 static int
 console_preview_parse(struct front_req *req, struct console_ctx *a,
     const char *rec, size_t len)
 {
 	const char	*nl = memchr(rec, '\n',
 	    len < CONSOLE_PREVIEW_HDR ? len : CONSOLE_PREVIEW_HDR);
-	char		 hdr[CONSOLE_PREVIEW_HDR + 1], *f[5], *save = NULL;
+	char		 hdr[CONSOLE_PREVIEW_HDR + 1], *f[6], *save = NULL;
 	char		 d[BK_DIGEST_HEX + 1], *p;
 	size_t		 n = 0;
 
@@ -1748,10 +1970,10 @@ console_preview_parse(struct front_req *req, struct console_ctx *a,
 		return BK_E_STORE_RECORD;
 	memcpy(hdr, rec, (size_t)(nl - rec));
 	hdr[nl - rec] = '\0';
-	for (p = strtok_r(hdr, " ", &save); p != NULL && n < 5;
+	for (p = strtok_r(hdr, " ", &save); p != NULL && n < 6;
 	    p = strtok_r(NULL, " ", &save))
 		f[n++] = p;
-	if (n != 5 || p != NULL || strcmp(f[0], "v1") != 0 ||
+	if (n != 6 || p != NULL || strcmp(f[0], "v1") != 0 ||
 	    strlen(f[2]) > STORE_MAPPING_VER_MAX)
 		return BK_E_STORE_RECORD;
 	console_sess_digest(a, d);
@@ -1760,12 +1982,22 @@ console_preview_parse(struct front_req *req, struct console_ctx *a,
 		return BK_E_CONSOLE_FORBIDDEN;
 	snprintf(a->ver, sizeof(a->ver), "%s", f[2]);
 	a->allow_new = strcmp(f[3], "1") == 0;
+	a->zero = strcmp(f[5], "1") == 0;
 	a->csv_len = len - (size_t)(nl + 1 - rec);
 	if ((a->csv = malloc(a->csv_len + 1)) == NULL)
 		return BK_E_NOMEM;
 	memcpy(a->csv, nl + 1, a->csv_len);
 	a->csv[a->csv_len] = '\0';
 	return BK_OK;
+}
+
+/* A form checkbox sent as name=1. */
+static int
+console_checked(struct front_req *req, const char *name)
+{
+	const char	*v = front_param(&req->form, name);
+
+	return v != NULL && strcmp(v, "1") == 0;
 }
 
 static void
@@ -1786,6 +2018,17 @@ console_submit_got(void *arg, int rv, const char *rec, size_t len)
 	if (rv != BK_OK) {
 		console_fail(req, rv, NULL);
 		return;
+	}
+	if (a->zero) {
+		if (!console_checked(req, "confirm_zero")) {
+			front_audit(req, "mapping_import",
+			    BK_E_POL_ZERO_UNCONFIRMED, "console submit");
+			console_fail(req, BK_E_POL_ZERO_UNCONFIRMED, "Tick the "
+			    "box that confirms the extensions a spreadsheet "
+			    "may have shortened: nothing was written.");
+			return;
+		}
+		a->zero_confirmed = 1;
 	}
 	store_mapping_read(front_req_store(req), req->t->id,
 	    console_submit_read, front_admin_hold(req));
@@ -2144,6 +2387,31 @@ console_no_session(struct front_req *req, struct console_ctx *a, int rv)
 		console_fail(req, rv, NULL);
 }
 
+/*
+ * The session as the admin API's credential (req->cred), for what the
+ * console reuses of it (the audit reads check it again): its role, its
+ * one tenant; the records keep the console's full name.
+ */
+static int
+console_cred(struct front_req *req, struct console_ctx *a)
+{
+	struct admin_cred	 c;
+	int			 rv;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.name, a->cred, strnlen(a->cred, sizeof(c.name) - 1));
+	c.role = strcmp(a->who.role, "operator") == 0 ? ADMIN_ROLE_OPERATOR :
+	    console_role_has(a, "auditor") ? ADMIN_ROLE_AUDITOR :
+	    ADMIN_ROLE_ADMIN;
+	rv = c.role == ADMIN_ROLE_OPERATOR ? BK_OK :
+	    admin_cred_tenant_add(&c, a->who.tenant);
+	if (rv == BK_OK)
+		rv = front_admin_cred_set(req, &c);
+	admin_cred_cleanup(&c);
+	req->fl.credential = a->cred;
+	return rv;
+}
+
 static void
 console_sess_read(void *arg, int rv, const char *rec, size_t len)
 {
@@ -2164,6 +2432,10 @@ console_sess_read(void *arg, int rv, const char *rec, size_t len)
 	}
 	a->signed_in = 1;
 	console_credential_name(a);
+	if ((rv = console_cred(req, a)) != BK_OK) {
+		console_fail(req, rv, NULL);
+		return;
+	}
 	console_route(req, a);
 }
 
@@ -2210,6 +2482,9 @@ front_console_dispatch(struct front_req *req, const char *path,
 	else if (strcmp(path, "/console/signin") == 0 &&
 	    method == EVHTTP_REQ_POST)
 		console_signin_post(req, a);
+	else if (strcmp(path, "/console/sso") == 0 &&
+	    method == EVHTTP_REQ_GET)
+		console_sfdc_redeem(req);
 	else if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST)
 		console_fail(req, BK_E_HTTP_METHOD, NULL);
 	else if ((a->sid = console_cookie(req, CONSOLE_COOKIE)) == NULL)

@@ -25,8 +25,10 @@ struct store_mapping;
 
 /* Who a console session is for: what the credential check answers. */
 struct front_console_who {
-	char	 role[16];	/* "operator", "admin", "auditor" */
-	char	 name[64];	/* the credential's name, for records */
+	/* "operator", "admin", "auditor" or "admin+auditor" */
+	char	 role[16];
+	/* the credential's name, or the Salesforce username, for records */
+	char	 name[128];
 	/* the one tenant it may touch, or "*" (operator: every tenant) */
 	char	 tenant[CONF_TENANT_ID_MAX + 1];
 };
@@ -43,14 +45,6 @@ void	front_console_dispatch(struct front_req *req, const char *path,
  */
 int	front_console_credential_check(struct front_req *req,
 	    const char *token, struct front_console_who *who);
-/**
- * Switch tenant t's single sign-on on or off (all or none) for who.
- * BK_OK, or why not; BK_E_CONSOLE_UNAVAILABLE until the shared switch
- * exists on this broker.
- */
-int	front_console_sso_set(struct front_req *req,
-	    const struct conf_tenant *t, int on);
-
 /*
  * front_admin.c's helpers, shared with the console: a store call's own
  * reference on req (hold; the callback starts with held, NULL when

@@ -74,7 +74,7 @@ front_console_role(const struct conf_tenant *t, const char *key)
 	aud = front_console_listed(t->console_auditors, t->n_console_auditors,
 	    key);
 	if (adm && aud)
-		return "admin auditor";
+		return "admin+auditor";
 	return adm ? "admin" : aud ? "auditor" : NULL;
 }
 

@@ -132,6 +132,11 @@ struct front_flow {
 	char	*spent_detail;
 };
 
+struct store_sso_done;
+/* The SSO switch changed (front_sso_change()): the answer. */
+typedef void front_sso_done_cb(struct front_req *req, int rv,
+    const struct store_sso_done *d);
+
 struct front_req {
 	struct front		*f;
 	/* NULL once the client is gone */
@@ -169,6 +174,8 @@ struct front_req {
 	unsigned long long	 audit_seq;
 	/* admin listener: the credential that made the request (owned) */
 	struct admin_cred	*cred;
+	/* a change of the SSO switch under way: who answers (front_sso.c) */
+	front_sso_done_cb	*sso_cb;
 };
 
 /* front.c */
@@ -216,6 +223,12 @@ void	front_sso_json(const struct front *f, const struct conf_tenant *t,
 /** GET and PUT /api/v1/tenants/<t>/sso. */
 void	front_sso_get(struct front_req *req);
 void	front_sso_put(struct front_req *req);
+/*
+ * Switch req->t's SSO on or off as req's credential, on record (sso_set)
+ * and in force here at once; cb answers (rv BK_OK with d, or
+ * BK_E_SSO_STORE: nothing changed).  Not called if the client went away.
+ */
+void	front_sso_change(struct front_req *req, int on, front_sso_done_cb *cb);
 /* The gate of a sign-in step with the switch in force (flow_policy.c). */
 #define front_gate(req, t, up, g) \
 	flow_policy_gate((t), front_sso_in_force((req)->f, (t)), (up), (g))
@@ -303,6 +316,8 @@ int	front_admin_allows_id(const struct admin_cred *c,
  * req->fl.credential are set and next(req) runs; else req is answered
  * 401 (missing or wrong token) or 503 (the store is unavailable).
  */
+/** req's credential is (a copy of) c; BK_OK or BK_E_NOMEM. */
+int	front_admin_cred_set(struct front_req *req, const struct admin_cred *c);
 void	front_admin_authenticate(struct front_req *req,
 	    void (*next)(struct front_req *req));
 /** 403 for req's credential with why ("may not ..."), and its record. */

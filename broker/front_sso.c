@@ -287,14 +287,14 @@ front_sso_change_note(struct front_req *req, int was, int on)
 	front_set_str(&req->fl.after, b);
 }
 
+/* The change is on record and in force here; the caller answers. */
 static void
-front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
+front_sso_changed(void *arg, int rv, const struct store_sso_done *d)
 {
 	struct front_req	*req = arg;
+	front_sso_done_cb	*cb = req->sso_cb;
 	size_t			 i;
-	json_t			*o;
 	char			 det[128];
-	int			 on;
 
 	/* In force here at once, whether or not the client still waits. */
 	if (rv == BK_OK && (i = front_sso_idx(req->f, req->t)) != (size_t)-1)
@@ -302,13 +302,41 @@ front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
 	if (!req->replied && rv != BK_OK) {
 		/* Nothing changed: the script did not run, or refused. */
 		front_audit(req, "sso_set", BK_E_SSO_STORE, bk_err_slug(rv));
-		front_admin_error(req, BK_E_SSO_STORE, NULL);
+		rv = BK_E_SSO_STORE;
 	} else if (!req->replied) {
-		on = d->now.on;
-		snprintf(det, sizeof(det), on ? "on" : "off: %lld sessions and "
-		    "%lld tokens ended%s", d->sessions, d->tokens, d->partial ?
-		    " (count short: the sweep broke off)" : "");
+		snprintf(det, sizeof(det), d->now.on ? "on" : "off: %lld "
+		    "sessions and %lld tokens ended%s", d->sessions, d->tokens,
+		    d->partial ? " (count short: the sweep broke off)" : "");
 		front_audit(req, "sso_set", BK_OK, det);
+	}
+	if (!req->replied)
+		cb(req, rv, rv == BK_OK ? d : NULL);
+	front_req_unref(req);
+}
+
+void
+front_sso_change(struct front_req *req, int on, front_sso_done_cb *cb)
+{
+	front_sso_change_note(req, front_sso_in_force(req->f, req->t), on);
+	req->sso_cb = cb;
+	front_req_ref(req);
+	store_sso_set(front_req_store(req), req->t->id, on,
+	    req->fl.credential != NULL ? req->fl.credential :
+	    ADMIN_CRED_OPERATOR, time(NULL), front_sso_changed, req);
+}
+
+/* The admin route's answer: the switch as it is now, and what ended. */
+static void
+front_sso_set_cb(struct front_req *req, int rv,
+    const struct store_sso_done *d)
+{
+	json_t	*o;
+	int	 on;
+
+	if (rv != BK_OK)
+		front_admin_error(req, rv, NULL);
+	else {
+		on = d->now.on;
 		o = front_sso_reply_json(req);
 		if (o != NULL && !on)
 			json_object_set_new(o, "ended", json_pack("{s:I, s:I, "
@@ -317,7 +345,6 @@ front_sso_set_cb(void *arg, int rv, const struct store_sso_done *d)
 			    "complete", !d->partial));
 		front_reply_json(req, o != NULL ? 200 : 500, o);
 	}
-	front_req_unref(req);
 }
 
 void
@@ -331,9 +358,5 @@ front_sso_put(struct front_req *req)
 		front_admin_error(req, rv, why);
 		return;
 	}
-	front_sso_change_note(req, front_sso_in_force(req->f, req->t), on);
-	front_req_ref(req);
-	store_sso_set(front_req_store(req), req->t->id, on,
-	    req->fl.credential != NULL ? req->fl.credential : "admin-token",
-	    time(NULL), front_sso_set_cb, req);
+	front_sso_change(req, on, front_sso_set_cb);
 }

@@ -17,7 +17,7 @@
 /* What a console sign-in proved: who, in which role. */
 struct store_console_grant {
 	const char *user;	/* the Salesforce username as verified */
-	const char *role;	/* "admin", "auditor" or "admin auditor" */
+	const char *role;	/* "admin", "auditor" or "admin+auditor" */
 };
 
 typedef void store_console_put_cb(void *arg, int rv);

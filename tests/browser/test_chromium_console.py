@@ -191,9 +191,15 @@ def test_sso_page_and_confirmation(stack, cb):
     cb.wait_text('ends every live session and panel token')
     cb.shot('sso-confirm')
     cb.submit('Switch single sign-on off')
-    cb.wait_text('not available yet')
-    cb.shot('sso-not-available')
-    assert admin_get(stack, f'/api/v1/tenants/{t}').json()['enable_salesforce_sso'] is True
+    cb.wait_text('is now off')
+    cb.shot('sso-off')
+    assert admin_get(stack, f'/api/v1/tenants/{t}').json()['sso_enabled'] is False
+    cb.go(stack['ADMIN_URL'] + f'/console/t/{t}/sso?to=on')
+    cb.wait_text('lets every mapped user')
+    cb.submit('Switch single sign-on on')
+    cb.wait_text('is now on')
+    cb.shot('sso-on')
+    assert admin_get(stack, f'/api/v1/tenants/{t}').json()['sso_enabled'] is True
 
 
 def upload_file(cb, stack, path, allow_new=False):

@@ -33,8 +33,12 @@ def m(session_factory):
 
 @pytest.fixture
 def b(m):
-    r = admin(m.b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1',
-              data=base_csv().encode(), headers={'Content-Type': 'text/csv'})
+    q = '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1&confirm_zero=all'
+    kw = {'data': base_csv().encode(), 'headers': {'Content-Type': 'text/csv'}}
+    dry = admin(m.b, 'POST', q + '&dry_run=1', **kw)
+    assert dry.status_code == 200, dry.text[:300]
+    n = dry.json()['summary']['deleted']
+    r = admin(m.b, 'POST', q + (f'&confirm_delete={n}' if n else ''), **kw)
     assert r.status_code == 200, r.text[:300]
     return m.b
 
@@ -174,7 +178,7 @@ def test_edit_user(b):
     u = admin(b, 'GET', '/api/v1/tenants/acme/users/1002').json()
     assert u['extension'] == '0199' and u['first_name'] == 'Robert'
     rec = [x for x in b.audit() if x.get('event') == 'user_set'][-1]
-    assert rec['outcome'] == 'accepted' and rec.get('credential') == 'console:admin-token'
+    assert rec['outcome'] == 'accepted' and rec.get('credential') == 'console:operator'
     # the same validation as PUT users/{id}: a bad Salesforce ID is refused, nothing written
     before = export(b)
     r = s.get(b.admin + '/console/t/acme/users/1002/edit', timeout=10)
@@ -249,15 +253,27 @@ def test_template_is_the_api_export(b):
     assert r.content == export(b)
 
 
-def test_sso_page_says_what_it_does_and_is_not_faked(b):
+def test_sso_switch_says_what_it_does_and_does_it(b):
     s = console(b)
     r = s.get(b.admin + '/console/t/acme/sso', timeout=10)
     assert r.status_code == 200 and 'id="sso-state">on<' in r.text
-    r = s.get(b.admin + '/console/t/acme/sso', params={'to': 'off'}, timeout=10)
-    assert 'ends every live session and panel token' in r.text
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', r.text))
-    r = s.post(b.admin + '/console/t/acme/sso', data=form, timeout=10)
-    assert r.status_code == 501 and 'not available yet' in r.text and 'nothing was changed' in r.text
+    try:
+        r = s.get(b.admin + '/console/t/acme/sso', params={'to': 'off'}, timeout=10)
+        assert 'ends every live session and panel token' in r.text
+        form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', r.text))
+        r = s.post(b.admin + '/console/t/acme/sso', data=form, timeout=10)
+        assert r.status_code == 200 and 'is now <strong>off</strong>' in r.text, r.text[:500]
+        j = admin(b, 'GET', '/api/v1/tenants/acme').json()
+        assert j['sso_enabled'] is False and j['sso_set_by'] == 'console:operator', j
+        recs = [x for x in b.audit() if x.get('event') == 'sso_set']
+        assert recs[-1]['outcome'] == 'accepted' and recs[-1].get('credential') == 'console:operator'
+        r = s.get(b.admin + '/console/t/acme/sso', timeout=10)
+        assert 'id="sso-state">off<' in r.text and 'set by console:operator' in r.text
+    finally:
+        r = s.get(b.admin + '/console/t/acme/sso', params={'to': 'on'}, timeout=10)
+        form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', r.text))
+        r = s.post(b.admin + '/console/t/acme/sso', data=form, timeout=10)
+        assert r.status_code == 200 and 'is now <strong>on</strong>' in r.text
 
 
 def test_signout_ends_the_session(b):
@@ -320,17 +336,24 @@ def test_upload_preview_submit(b):
     assert export(b) == before, 'a preview wrote something'
     pid = preview_id(r.text)
     assert pid
-    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
+    # alice's 0101 -> 101 is what Excel does: a warning, and Submit must confirm it
+    assert 'a spreadsheet may have dropped a leading zero' in r.text and 'name="confirm_zero"' in r.text
+    csrf = csrf_of(r.text)
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf, 'preview': pid},
                allow_redirects=False, timeout=60)
+    assert r.status_code == 409 and 'nothing was written' in r.text and export(b) == before
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf, 'preview': pid,
+               'confirm_zero': '1'}, allow_redirects=False, timeout=60)
     assert r.status_code == 200 and 'Applied: 1 added, 2 changed' in r.text, r.text[:500]
+    assert admin(b, 'GET', '/api/v1/tenants/acme/users/1001').json()['extension'].startswith('101')
     assert admin(b, 'GET', '/api/v1/tenants/acme/users/1002').json()['extension'] == '0199'
     assert admin(b, 'GET', '/api/v1/tenants/acme/users/9001').status_code == 200
-    recs = [x for x in b.audit() if x.get('event') == 'mapping_import' and x.get('credential') == 'console:admin-token']
+    recs = [x for x in b.audit() if x.get('event') == 'mapping_import' and x.get('credential') == 'console:operator']
     assert any(x.get('detail') == 'changed' and x.get('internal_id') == '1002' for x in recs), recs[-4:]
     assert any('added=1 changed=2' in (x.get('detail') or '') for x in recs)
     # a preview is submitted once
-    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
-               allow_redirects=False, timeout=60)
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid,
+               'confirm_zero': '1'}, allow_redirects=False, timeout=60)
     assert r.status_code == 409 and 'preview again' in r.text
 
 
@@ -341,8 +364,8 @@ def test_preview_again_after_a_concurrent_change(b):
     assert pid
     assert admin(b, 'PUT', '/api/v1/tenants/acme/users/2005', json={'last_name': 'Meanwhile'}).status_code == 200
     before = export(b)
-    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid},
-               allow_redirects=False, timeout=60)
+    r = s.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf_of(r.text), 'preview': pid,
+               'confirm_zero': '1'}, allow_redirects=False, timeout=60)
     assert r.status_code == 409 and 'preview again' in r.text and 'nothing was written' in r.text
     assert export(b) == before
 
@@ -353,7 +376,8 @@ def test_preview_is_bound_to_its_session(b):
     pid = preview_id(r.text)
     before = export(b)
     csrf = csrf_of(other.get(b.admin + '/console/', timeout=10).text)
-    r = other.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf, 'preview': pid}, timeout=60)
+    r = other.post(b.admin + '/console/t/acme/import/submit', data={'csrf': csrf, 'preview': pid,
+                                                                      'confirm_zero': '1'}, timeout=60)
     assert r.status_code == 403 and export(b) == before
 
 
@@ -401,7 +425,7 @@ def test_audit_page_query_and_export(b):
     assert r.status_code == 200 and 'user_set' in r.text and 'user003@acme.example' in r.text, r.text[-1500:]
     assert 'records, newest first' in r.text and 'Export (JSON lines)' in r.text
     # the read is on record, under the console credential
-    assert any(x.get('event') == 'audit_read' and x.get('credential') == 'console:admin-token' for x in b.audit())
+    assert any(x.get('event') == 'audit_read' and x.get('credential') == 'console:operator' for x in b.audit())
     r = s.get(b.admin + '/console/t/acme/audit/export', params={'event': 'user_set'}, timeout=30)
     assert r.status_code == 200 and 'attachment' in r.headers.get('Content-Disposition', '')
     lines = [json.loads(x) for x in r.text.splitlines() if x]

@@ -62,7 +62,7 @@ def code_of(env, out, tenant='acme'):
 
 
 @pytest.mark.parametrize('user,role', [(BOSS, 'admin'), (AUDITOR, 'auditor'),
-                                       ('both@acme.example', 'admin auditor')])
+                                       ('both@acme.example', 'admin+auditor')])
 def test_listed_user_gets_a_one_time_grant(env, user, role):
     n = env.audit_len()
     _, out = console_signin(env, user)
@@ -164,3 +164,59 @@ def test_oauth_tenant_console_sign_in_with_sso_off(factory, tmp_path):
             if status == 303:
                 g, _ = grant(env, 'sf', code_of(env, back, 'sf'))
                 assert g == {'user': user, 'role': 'admin'}
+
+
+def open_console(env, br, out):
+    """Follow the hand-off to the admin listener in the same browser: the session is made there."""
+    r = br.s.get(out.url, allow_redirects=False, timeout=10)
+    return r
+
+
+@pytest.mark.parametrize('user,role,ok,refused', [
+    (BOSS, 'admin', ('users', 'sso', 'import'), ('audit',)),
+    (AUDITOR, 'auditor', ('audit',), ('users', 'sso', 'import')),
+    ('both@acme.example', 'admin+auditor', ('users', 'audit'), ())])
+def test_grant_opens_a_console_session_of_that_role_and_tenant(env, user, role, ok, refused):
+    br, out = console_signin(env, user)
+    code = code_of(env, out)
+    r = open_console(env, br, out)
+    assert r.status_code == 200 and 'Signed in as' in r.text and f'({role})' in r.text, r.text[:400]
+    assert 'Set-Cookie' in r.headers and 'SameSite=Strict' in r.headers['Set-Cookie']
+    assert code not in r.text
+    for page in ok:
+        p = br.s.get(env.b.admin + f'/console/t/acme/{page}', allow_redirects=False, timeout=10)
+        assert p.status_code == 200, (page, p.status_code, p.text[:200])
+    for page in refused:
+        p = br.s.get(env.b.admin + f'/console/t/acme/{page}', allow_redirects=False, timeout=10)
+        assert p.status_code == 403, (page, p.status_code)
+    # another account's pages stay shut
+    p = br.s.get(env.b.admin + '/console/t/off/users', allow_redirects=False, timeout=10)
+    assert p.status_code == 403
+    # the code worked once
+    again = br.s.get(out.url, allow_redirects=False, timeout=10)
+    assert again.status_code == 400 and 'sign in again' in again.text.lower()
+    assert grant(env, 'acme', code)[0] is None
+
+
+def test_console_sign_in_is_on_record_with_the_username(env):
+    n = env.audit_len()
+    br, out = console_signin(env, BOSS)
+    r = open_console(env, br, out)
+    assert r.status_code == 200
+    recs = [x for x in env.b.audit()[n:] if x.get('event') == 'console_signin']
+    assert len(recs) >= 2 and all(x['outcome'] == 'accepted' for x in recs), recs
+    assert recs[-1].get('credential') == f'console:{BOSS}', recs[-1]
+
+
+def test_bad_codes_are_refused(env):
+    br = env.browser()
+    for q in ('tenant=acme&code=x', 'tenant=nope&code=' + 'A' * 43, 'code=' + 'A' * 43, 'tenant=acme&code=' + 'A' * 43):
+        r = br.s.get(env.b.admin + '/console/sso?' + q, allow_redirects=False, timeout=10)
+        assert r.status_code == 400 and 'Set-Cookie' not in r.headers or 'ssob_console=;' in r.headers.get('Set-Cookie', ''), (q, r.status_code)
+
+
+def test_signin_page_offers_salesforce_for_accounts_with_console_users(env):
+    br = env.browser()
+    r = br.s.get(env.b.admin + '/console/signin', timeout=10)
+    assert f'{env.b.pub}/t/acme/console/login' in r.text and f'{env.b.pub}/t/off/console/login' in r.text
+    assert '/t/beta/console/login' not in r.text

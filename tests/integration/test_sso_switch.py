@@ -76,7 +76,7 @@ def test_off_on_one_broker_refused_on_the_other(pair):
     p = put(a.b, False)
     assert p.status_code == 200, p.text
     j = p.json()
-    assert j['sso_enabled'] is False and j['sso_source'] == 'admin' and j['sso_set_by'] == 'admin-token'
+    assert j['sso_enabled'] is False and j['sso_source'] == 'admin' and j['sso_set_by'] == 'operator'
     assert j['ended']['sessions'] >= 2 and j['ended']['tokens'] >= 2, j
     # every worker of both brokers refuses within about a second (polled up to 2 s)
     assert steadily(b.b, 403), 'broker B still lets sign-ins start'
@@ -90,9 +90,9 @@ def test_off_on_one_broker_refused_on_the_other(pair):
     t = a.panel().token(code['code'], code['verifier'])
     assert t.status_code in (400, 403) and t.json().get('error'), t.text
     # on the other broker too: it reads the same store
-    assert sso(b.b)['sso_enabled'] is False and sso(b.b)['sso_set_by'] == 'admin-token'
+    assert sso(b.b)['sso_enabled'] is False and sso(b.b)['sso_set_by'] == 'operator'
     recs = [x for x in a.b.audit()[n0:] if x.get('event') == 'sso_set']
-    assert recs and recs[-1]['outcome'] == 'accepted' and recs[-1].get('credential') == 'admin-token', recs
+    assert recs and recs[-1]['outcome'] == 'accepted' and recs[-1].get('credential') == 'operator', recs
     assert 'sessions and' in recs[-1].get('detail', '') and recs[-1]['after'] == {'enabled': False}
     # on again, from broker B: A signs in again within a second; the old session is gone
     p = put(b.b, True)
@@ -144,19 +144,19 @@ def test_ssoctl_verbs_and_output(factory):
     _, tok = signed_in(e, user)
     r = ssoctl(b, 'tenants', 'sso', 'off', 'acme')
     assert r.returncode == 0, r.stderr
-    assert 'tenant acme: SSO is off on every broker (set by admin-token at ' in r.stdout, r.stdout
+    assert 'tenant acme: SSO is off on every broker (set by operator at ' in r.stdout, r.stdout
     assert 'ended 1 sessions and 1 tokens' in r.stdout, r.stdout
     assert e.panel().introspect(tok).json() == {'active': False}
     assert everywhere(lambda: sso(b)['sso_enabled'] is False)
     out = ssoctl(b, 'tenants')
     assert out.returncode == 0 and 'SSO SET BY' in out.stdout, out.stdout
     row = [l for l in out.stdout.splitlines() if l.startswith('acme ')][0]
-    assert ' off ' in row and 'admin-token 20' in row, row
+    assert ' off ' in row and 'operator 20' in row, row
     row = [l for l in out.stdout.splitlines() if l.startswith('beta ')][0]
     assert row.rstrip().endswith('file'), row
     j = json.loads(ssoctl(b, '--json', 'tenants').stdout)
     acme = [t for t in j['tenants'] if t['id'] == 'acme'][0]
-    assert acme['sso_enabled'] is False and acme['sso_set_by'] == 'admin-token' and acme['sso_set_at']
+    assert acme['sso_enabled'] is False and acme['sso_set_by'] == 'operator' and acme['sso_set_at']
     show = ssoctl(b, 'tenants', 'show', 'acme').stdout
     assert 'sso_source' in show and 'admin' in show, show
     r = ssoctl(b, '--tenant', 'acme', 'tenants', 'sso', 'on')
