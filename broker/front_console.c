@@ -1650,8 +1650,9 @@ console_preview_page(struct front_req *req, struct console_ctx *a,
 		if (rv == BK_OK)
 			rv = console_csrf_field(&b, a);
 		if (rv == BK_OK && a->zero)
-			rv = bk_buf_adds(&b, "<p><label><input type=\"checkbox\" "
-			    "name=\"confirm_zero\" value=\"1\" required> These "
+			rv = bk_buf_adds(&b, "<p><label><input "
+			    "type=\"checkbox\" name=\"confirm_zero\" "
+			    "value=\"1\" required> These "
 			    "extensions are meant to lose their leading zeros "
 			    "(the warnings above).</label></p>");
 		if (rv == BK_OK)
