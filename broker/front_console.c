@@ -1429,7 +1429,8 @@ console_sso_post(struct front_req *req, struct console_ctx *a)
 
 	(void)a;
 	if (to == NULL || (strcmp(to, "on") != 0 && strcmp(to, "off") != 0)) {
-		front_audit(req, "sso_set", BK_E_HTTP_BADPARAM, "choose on or off");
+		front_audit(req, "sso_set", BK_E_HTTP_BADPARAM,
+		    "choose on or off");
 		console_fail(req, BK_E_HTTP_BADPARAM, "choose on or off");
 		return;
 	}
