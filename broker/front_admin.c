@@ -1263,8 +1263,9 @@ admin_dispatch(struct front_req *req, struct evhttp_request *ev)
 	}
 	/* The web console: its own session, no bearer token. */
 	if (front_console_is_path(path)) {
-		front_console_dispatch(req, path, uri ? evhttp_uri_get_query(uri) :
-		    NULL, (int)evhttp_request_get_command(ev));
+		front_console_dispatch(req, path,
+		    uri ? evhttp_uri_get_query(uri) : NULL,
+		    (int)evhttp_request_get_command(ev));
 		return;
 	}
 	memset(&a, 0, sizeof(a));
