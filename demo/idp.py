@@ -44,6 +44,9 @@ USERS = {
     'alice@demo.example': ('005DEMO0000000001', 'Alice Agent'),
     'bob@demo.example': ('005DEMO0000000002', 'Bob Agent'),
     'mallory@demo.example': ('005DEMO0000000009', 'Mallory Unmapped'),
+    # the account's console roles ([admin] users, auditors): no extension needed
+    'admin@demo.example': ('005DEMO0000000010', 'Ada Admin'),
+    'auditor@demo.example': ('005DEMO0000000011', 'Otto Auditor'),
 }
 DEFAULT_ENTITY = 'https://demo-org.my.salesforce.com'
 COOKIE = 'demo_idp_session'   # cookies are per host, not per port: keep clear of the broker's names
@@ -285,7 +288,8 @@ class Handler(DemoHandler):
 <button id="Login" type="submit">Log In</button>
 </form>
 <p class="note">Demo users: alice@demo.example, bob@demo.example (mapped to extensions),
-mallory@demo.example (not mapped). Password: <code>demo</code>.</p>'''
+mallory@demo.example (not mapped); console: admin@demo.example, auditor@demo.example.
+Password: <code>demo</code>.</p>'''
         self.send_page(status, 'Salesforce (demo) - Log in', body)
 
     def fail(self, status, msg):
@@ -405,7 +409,8 @@ mallory@demo.example (not mapped). Password: <code>demo</code>.</p>'''
 <label for="username">Username</label><input id="username" name="username" type="text" autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password">
 <button id="Login" type="submit">Log In</button></form>
-<p class="note">Demo users: alice@demo.example, bob@demo.example, mallory@demo.example. Password: <code>demo</code>.</p>'''
+<p class="note">Demo users: alice@demo.example, bob@demo.example, mallory@demo.example; console:
+admin@demo.example, auditor@demo.example. Password: <code>demo</code>.</p>'''
             return self.send_page(200, 'Salesforce (demo) - Log in', body)
         body = f'''<h1>App Launcher</h1><p>Signed in to Salesforce (demo) as <b>{html.escape(user)}</b>.</p>
 <p><a class="button" id="launch" href="/idp/launch">8x8 communication panel (demo)</a></p>

@@ -63,7 +63,8 @@ from webbase import SALESFORCE_STYLE, DemoHandler, JsonMixin, make_log, serve, s
 DEMO_PASSWORD = 'demo'
 DEFAULT_ORG = '00DDM0000000001'        # 15-character org ID; the identity URL carries its 18 form
 OTHER_ORG = '00DEV0000000666'          # wrong_org: a valid ID token of another org
-DEMO_USERS = ('alice@demo.example', 'bob@demo.example', 'mallory@demo.example')
+DEMO_USERS = ('alice@demo.example', 'bob@demo.example', 'mallory@demo.example', 'admin@demo.example',
+              'auditor@demo.example')
 DEFAULT_CLIENT_NAME = 'sso-broker (demo)'
 COOKIE = 'demo_sfdc_sid'   # cookies are per host, not per port: keep clear of the broker's names
 SESSION_TTL = 8 * 3600

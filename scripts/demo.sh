@@ -290,6 +290,10 @@ initiate_login_uri = $PANEL/start
 
 [policy]
 consent = $CONSENT
+
+[admin]
+users = admin@demo.example
+auditors = auditor@demo.example
 EOF
 cat >"$RUN/tenants.d/$OTENANT.conf" <<EOF
 # the demo OAuth tenant ("Allow"), written by scripts/demo.sh (not for production)
@@ -313,6 +317,10 @@ initiate_login_uri = $PANEL/start?way=oauth
 
 [policy]
 consent = $CONSENT
+
+[admin]
+users = admin@demo.example
+auditors = auditor@demo.example
 EOF
 [ -s "$RUN/pki/panel-oauth.secret" ] || openssl rand -base64 48 | tr -d '\n=+/' >"$RUN/pki/panel-oauth.secret"
 umask 022
@@ -381,6 +389,8 @@ fi
 
 ready=1
 echo "Open $PANEL/ and click \"Sign in with Salesforce\" (SAML) or \"Sign in with Salesforce (OAuth, \"Allow\")\" (demo users alice@demo.example, bob@demo.example, mallory@demo.example [unmapped], password: demo; Salesforce app launcher: $IDP/idp/); logs in $RUN; Ctrl-C stops everything."
+echo "Admin console: $ADM/ (sign in with Salesforce as admin@demo.example or auditor@demo.example, password demo; or paste the operator token in $RUN/pki/admin.token)."
+echo "ssoctl: SSOCTL_TOKEN=\$(cat $RUN/pki/admin.token) $SSOCTL --url $ADM tenants (a credential of its own for an account admin: ... admins add NAME --role admin --tenant $TENANT)"
 # Stay up until a signal, or until one of the processes dies.
 while :; do
 	while read -r name pid st; do
