@@ -442,7 +442,7 @@ def test_audit_page_query_and_export(b):
 # --- roles: every console route checks the session's role and tenant ---
 
 def planted(b, role, tenant, name='someone@acme.example'):
-    """A console session of role for tenant, as the Salesforce sign-in (to come) will make one."""
+    """A console session of role for tenant, as the Salesforce sign-in makes one (test_console_signin.py)."""
     import secrets
     sid = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
