@@ -107,6 +107,14 @@ def session_factory(tmp_path_factory, pki, redis):
     f.close()
 
 
+@pytest.fixture(scope='module')
+def module_factory(tmp_path_factory, pki, redis):
+    """A module's brokers, stopped (and checked) when the module ends: at most 15 run at once."""
+    f = Factory(tmp_path_factory, pki, redis)
+    yield f
+    f.close()
+
+
 @pytest.fixture
 def factory(tmp_path_factory, pki, redis):
     """Per-test brokers (stopped and checked when the test ends)."""
@@ -119,7 +127,7 @@ def factory(tmp_path_factory, pki, redis):
 def acme(session_factory):
     """The shared broker: tenants acme (SAML, consent first_use, IdP-initiated allowed, IdP
     certificates idp + idp2), beta (IdP-initiated refused, consent never, idp2) and off (SSO off).
-    Users: alice 1001 (0101;0102), bob 1002, carol 1003, user01..user60 (fresh_user())."""
+    Users: alice 1001 (0101;0102), bob 1002, carol 1003, user01..user120 (fresh_user())."""
     return session_factory.env()
 
 

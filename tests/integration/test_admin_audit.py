@@ -12,9 +12,9 @@ from sbtest.idp import b64
 
 
 @pytest.fixture(scope='module')
-def a(session_factory):
+def a(module_factory):
     """A broker of its own (its audit file gets tampered with at the end)."""
-    e = session_factory.env(tenants=[('acme', {'consent': 'never'})])
+    e = module_factory.env(tenants=[('acme', {'consent': 'never'})])
     ok = e.signin('alice@acme.example')
     assert ok['code']
     e.panel().token(ok['code'], ok['verifier'])

@@ -25,8 +25,8 @@ SNAP = ("local ks = redis.call('KEYS', '*'); table.sort(ks); local a = {} "
 
 
 @pytest.fixture(scope='module')
-def m(session_factory):
-    b = session_factory.broker(tenants=[('acme', {'consent': 'never'}),
+def m(module_factory):
+    b = module_factory.broker(tenants=[('acme', {'consent': 'never'}),
                                         ('beta', {'allow_idp_initiated': 'false', 'consent': 'never'})],
                                start=False)
     b.tenants['acme'].saml['keep_raw_assertions'] = 'true'

@@ -14,8 +14,8 @@ TEMPLATE = ['8x8 Internal ID', 'User Name', 'First Name', 'Last Name', 'Email', 
 
 
 @pytest.fixture(scope='module')
-def m(session_factory):
-    return session_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
+def m(module_factory):
+    return module_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
 
 
 @pytest.fixture

@@ -38,11 +38,11 @@ def stream_has(b, pred, timeout=3.0):
 
 
 @pytest.fixture(scope='module')
-def pair(session_factory):
+def pair(module_factory):
     """Two brokers, one Redis database: their streams meet."""
     t = [('acme', {'consent': 'never'})]
-    e1 = session_factory.env(tenants=t)
-    e2 = session_factory.env(tenants=t, redis_url=e1.b.redis_url, users=False)
+    e1 = module_factory.env(tenants=t)
+    e2 = module_factory.env(tenants=t, redis_url=e1.b.redis_url, users=False)
     ok1 = e1.signin('alice@acme.example')
     assert ok1['code'], ok1
     e1.panel().token(ok1['code'], ok1['verifier'])

@@ -19,8 +19,8 @@ from sbtest.idp import b64
 
 
 @pytest.fixture(scope='module')
-def raw(session_factory):
-    b = session_factory.broker(tenants=[('acme', {'consent': 'never'})], start=False)
+def raw(module_factory):
+    b = module_factory.broker(tenants=[('acme', {'consent': 'never'})], start=False)
     b.tenants['acme'].saml['keep_raw_assertions'] = 'true'
     b.start()
     return Env(b, b.dir)

@@ -26,8 +26,8 @@ def base_csv():
 
 
 @pytest.fixture(scope='module')
-def m(session_factory):
-    return session_factory.env(tenants=[('acme', {'consent': 'never'}), ('beta', {'consent': 'never'})],
+def m(module_factory):
+    return module_factory.env(tenants=[('acme', {'consent': 'never'}), ('beta', {'consent': 'never'})],
                                users=False)
 
 

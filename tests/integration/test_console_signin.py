@@ -18,8 +18,8 @@ ADMIN = {'users': 'boss@acme.example, both@acme.example', 'auditors': f'{AUDITOR
 
 
 @pytest.fixture(scope='module')
-def env(session_factory):
-    b = session_factory.broker([('acme', {'admin': ADMIN}),
+def env(module_factory):
+    b = module_factory.broker([('acme', {'admin': ADMIN}),
                                 ('off', {'enable_salesforce_sso': 'false', 'admin': ADMIN,
                                          'idp_entity': 'https://off-it.my.salesforce.com',
                                          'idp_sso': 'https://off-it.my.salesforce.com/idp/endpoint/HttpRedirect',

@@ -20,8 +20,8 @@ ZERO = HDR + '1001,alice,101,alice@acme.example,alice@acme.example\n' \
 
 
 @pytest.fixture(scope='module')
-def m(session_factory):
-    return session_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
+def m(module_factory):
+    return module_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
 
 
 @pytest.fixture

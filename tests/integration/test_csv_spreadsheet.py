@@ -13,8 +13,8 @@ CT = {'Content-Type': 'text/csv'}
 
 
 @pytest.fixture(scope='module')
-def m(session_factory):
-    return session_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
+def m(module_factory):
+    return module_factory.env(tenants=[('acme', {'consent': 'never'})], users=False)
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ def make_oidc(factory, workdir):
 
 
 @pytest.fixture(scope='module')
-def oidc(tmp_path_factory, session_factory):
-    b, op = make_oidc(session_factory, tmp_path_factory.mktemp('sfdc'))
+def oidc(tmp_path_factory, module_factory):
+    b, op = make_oidc(module_factory, tmp_path_factory.mktemp('sfdc'))
     yield b, op
     op.__exit__(None, None, None)
 

@@ -43,8 +43,8 @@ def _keypair(d, name):
     return key, crt
 
 
-def _broker(session_factory, **saml):
-    b = session_factory.broker(tenants=[('acme', {})], start=False)
+def _broker(module_factory, **saml):
+    b = module_factory.broker(tenants=[('acme', {})], start=False)
     nk, nc = _keypair(b.dir, 'sp-next')
     b.tenants['acme'].saml.update({'sp_next_key': nk, 'sp_next_cert': nc, **saml})
     b.start()
@@ -54,15 +54,15 @@ def _broker(session_factory, **saml):
 
 
 @pytest.fixture(scope='module')
-def enc(session_factory):
+def enc(module_factory):
     """acme with a rollover key (sp_next_key), GCM only."""
-    return _broker(session_factory)
+    return _broker(module_factory)
 
 
 @pytest.fixture(scope='module')
-def cbc(session_factory):
+def cbc(module_factory):
     """acme with allow_cbc and require_encryption."""
-    return _broker(session_factory, allow_cbc='true', require_encryption='true')
+    return _broker(module_factory, allow_cbc='true', require_encryption='true')
 
 
 def _post(e, build, tenant='acme'):

@@ -161,13 +161,13 @@ def signs_in(e, key, cert):
 
 
 @pytest.fixture(scope='module')
-def md(tmp_path_factory, session_factory):
+def md(tmp_path_factory, module_factory):
     pki = MdPKI(tmp_path_factory.mktemp('mdpki'))
     srv = MdServer(pki)
     signer = (pki.key('mdsign'), pki.cert('mdsign'))
     # the URL's first document: the key idp3 (the backing file has the suite's idp key)
     srv.serve(metadata([pki.cert('idp3')], signer=signer))
-    b = session_factory.broker([('acme', {'idp_certs': [session_factory.pki.cert('idp')]})],
+    b = module_factory.broker([('acme', {'idp_certs': [module_factory.pki.cert('idp')]})],
                                start=False, workers=1)
     t = b.tenants['acme']
     t.saml.update({'idp_metadata_url': srv.url('/md'), 'metadata_refresh': '60',

@@ -37,9 +37,9 @@ RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
 
 
 @pytest.fixture(scope='module')
-def signing(session_factory):
+def signing(module_factory):
     """A broker whose tenant acme signs its AuthnRequests (sign_requests = true)."""
-    b = session_factory.broker(tenants=[('acme', {})], start=False)
+    b = module_factory.broker(tenants=[('acme', {})], start=False)
     b.tenants['acme'].saml['sign_requests'] = 'true'
     b.start()
     return Env(b, b.dir)

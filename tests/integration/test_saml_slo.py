@@ -40,9 +40,9 @@ UNSPEC = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
 
 
 @pytest.fixture(scope='module')
-def slo(session_factory):
+def slo(module_factory):
     """A broker whose acme IdP metadata has an HTTP-Redirect SingleLogoutService."""
-    b = session_factory.broker(tenants=[('acme', {})], start=False)
+    b = module_factory.broker(tenants=[('acme', {})], start=False)
     t = b.tenants['acme']
     with open(t.metadata, 'w') as f:
         f.write(idp_metadata(t.idp_entity, t.idp_sso, [b.pki.cert('idp'), b.pki.cert('idp2')], slo=SLO))

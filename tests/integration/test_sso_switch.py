@@ -148,10 +148,15 @@ def test_ssoctl_verbs_and_output(factory):
     assert 'ended 1 sessions and 1 tokens' in r.stdout, r.stdout
     assert e.panel().introspect(tok).json() == {'active': False}
     assert everywhere(lambda: sso(b)['sso_enabled'] is False)
-    out = ssoctl(b, 'tenants')
-    assert out.returncode == 0 and 'SSO SET BY' in out.stdout, out.stdout
-    row = [l for l in out.stdout.splitlines() if l.startswith('acme ')][0]
-    assert ' off ' in row and 'operator 20' in row, row
+    # each connection may land on either worker: read until this one has caught up (< 1 s)
+    def acme_row():
+        out = ssoctl(b, 'tenants')
+        assert out.returncode == 0 and 'SSO SET BY' in out.stdout, out.stdout
+        row = [l for l in out.stdout.splitlines() if l.startswith('acme ')][0]
+        return (out, row) if ' off ' in row and 'operator 20' in row else None
+    got = env.wait_for(acme_row, 3.0)
+    assert got, ssoctl(b, 'tenants').stdout
+    out, row = got
     row = [l for l in out.stdout.splitlines() if l.startswith('beta ')][0]
     assert row.rstrip().endswith('file'), row
     j = json.loads(ssoctl(b, '--json', 'tenants').stdout)

@@ -16,7 +16,7 @@ USERS_CSV = ('8x8 Internal ID,User Name,First Name,Last Name,Email,Extension,Sal
              '1002,bob,Bob,Jones,bob@acme.example,0102,bob@acme.example\n'
              '1003,carol,Carol,King,carol@acme.example,0103,carol@acme.example\n'
              + ''.join(f'{2000 + i},user{i:02d},User,{i:02d},user{i:02d}@acme.example,{2000 + i},user{i:02d}@acme.example\n'
-                       for i in range(1, 61)))
+                       for i in range(1, 121)))
 BETA_CSV = ('8x8 Internal ID,User Name,Extension,Salesforce ID\n'
             '3001,dave,0301,dave@beta.example\n'
             + ''.join(f'{3100 + i},beta{i:02d},{3100 + i},beta{i:02d}@beta.example\n' for i in range(1, 11)))
@@ -87,7 +87,7 @@ class Env:
     def fresh_user(self):
         """A mapped acme user no earlier test has used in this broker (fresh consent state)."""
         n = next(self._fresh)
-        assert n <= 60, 'user pool exhausted'
+        assert n <= 120, 'user pool exhausted'
         return f'user{n:02d}@acme.example', str(2000 + n), str(2000 + n)
 
     def browser(self):
