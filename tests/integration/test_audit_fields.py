@@ -197,7 +197,7 @@ def test_import_records_every_change(factory):
            '1002,bob,0102,bob@acme.example\n'           # unchanged
            '9001,dave,0901,dave@acme.example\n')        # added
     n = e.audit_len()
-    r = admin(e.b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1&confirm_delete=61',
+    r = admin(e.b, 'POST', '/api/v1/tenants/acme/users.csv?allow_new=1&delete_missing=1&confirm_delete=121',
               data=csv.encode(), headers={'Content-Type': 'text/csv'})
     assert r.status_code == 200, r.text
     recs = [x for x in e.new_audit(n, 'mapping_import') if x.get('internal_id')]
@@ -210,7 +210,7 @@ def test_import_records_every_change(factory):
     assert ad.get('detail') == 'added' and 'before' not in ad, ad
     assert ad['after'].get('salesforce_id') == 'dave@acme.example', ad
     gone = [x for x in recs if x.get('detail') == 'deleted']
-    assert len(gone) == 1 + 60 and all('after' not in x and x.get('before') for x in gone), len(gone)
+    assert len(gone) == 1 + 120 and all('after' not in x and x.get('before') for x in gone), len(gone)
     carol = by['1003']
     assert carol['before'].get('first_name') == 'Carol', carol
     assert all(x.get('credential') == 'operator' for x in recs), recs[:1]

@@ -12,7 +12,7 @@ import pytest
 
 from sbtest import env
 from sbtest.admin import run
-from sbtest.flows import Env, admin
+from sbtest.flows import Env, admin, import_users
 
 
 def with_audit(b, **kv):
@@ -301,7 +301,9 @@ def test_syslog_copy_carries_the_chain_head(factory):
     b = factory.broker(tenants=[('acme', {'consent': 'never'})], start=False)
     with_audit(b, syslog=f'udp://127.0.0.1:{s.getsockname()[1]}')
     b.start()
-    e = Env(b, b.dir)
+    # a small mapping: every imported profile is a record, and each one a datagram before ours
+    e = Env(b, b.dir, users=False)
+    import_users(b, 'acme', '8x8 Internal ID,Extension,Salesforce ID\n1001,0101,alice@acme.example\n', b.dir)
     assert e.signin('alice@acme.example')['code']
     msgs = []
     try:
