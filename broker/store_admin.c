@@ -21,6 +21,7 @@
 #include "pol.h"
 #include "store_admin.h"
 #include "store_int.h"
+#include "store_snap.h"
 
 /* Revoke a user's tokens and browser sessions (used by several scripts). */
 #define LUA_REVOKE_FN \
@@ -34,6 +35,46 @@
 	"  end\n" \
 	"  redis.call('DEL', utok, usess)\n" \
 	"  return n, m\n" \
+	"end\n"
+
+#define SA_XSTR(x)	#x
+#define SA_STR(x)	SA_XSTR(x)
+
+/*
+ * Move the mapping version on and record, in the tenant's change log
+ * (store_snap.h), the internal IDs this write touched.  A log that does
+ * not end at the version this write started from (none yet, or a write
+ * that did not log) begins again, with a new epoch.  A write touching
+ * more IDs than a reader takes one by one starts the log at its own
+ * version (a copy from before it is read again whole).  The log keeps
+ * at most 10,000 more IDs than there are profiles (the deleted ones):
+ * the oldest go, and the log then starts at the last version dropped.
+ */
+#define LUA_LOG_FN \
+	"local function log_change(ver, log, chg, users, ids)\n" \
+	"  local old = redis.call('GET', ver) or '0'\n" \
+	"  local new = redis.call('INCR', ver)\n" \
+	"  if redis.call('HGET', log, 'at') ~= old then\n" \
+	"    local t = redis.call('TIME')\n" \
+	"    redis.call('DEL', chg)\n" \
+	"    redis.call('HSET', log, 'from', old, 'epoch', t[1] .. '.' .. " \
+	    "t[2])\n" \
+	"  end\n" \
+	"  redis.call('HSET', log, 'at', new)\n" \
+	"  if #ids > " SA_STR(STORE_SNAP_SINCE_MAX) " then\n" \
+	"    redis.call('DEL', chg)\n" \
+	"    redis.call('HSET', log, 'from', new)\n" \
+	"    return\n" \
+	"  end\n" \
+	"  for _, id in ipairs(ids) do redis.call('ZADD', chg, new, id) end\n" \
+	"  local over = redis.call('ZCARD', chg) - redis.call('HLEN', users) " \
+	    "- 10000\n" \
+	"  if over > 0 then\n" \
+	"    local last = redis.call('ZRANGE', chg, over - 1, over - 1, " \
+	    "'WITHSCORES')\n" \
+	"    redis.call('ZREMRANGEBYRANK', chg, 0, over - 1)\n" \
+	"    redis.call('HSET', log, 'from', last[2])\n" \
+	"  end\n" \
 	"end\n"
 
 /*
@@ -51,16 +92,10 @@ const char store_lua_user_revoke[] =
 	"return {n, m, g}\n";
 
 /*
- * The mapping and its version, read at one instant.  KEYS: 1 users, 2 version.
- */
-const char store_lua_snapshot[] =
-	"return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', "
-	    "KEYS[1])}\n";
-
-/*
  * Apply a validated import all or nothing (BRIEF: atomic).  The version
  * check refuses a plan computed from a mapping that changed since.
- * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
+ *   5 change log, 6 changed IDs.
  * ARGV: 1 expected version, 2 token-index prefix, 3 session-index prefix,
  *   then sections, each a count and its items:
  *   upserts (id, record), deletes (id), index deletes (key),
@@ -69,18 +104,20 @@ const char store_lua_snapshot[] =
  */
 const char store_lua_apply[] =
 	LUA_REVOKE_FN
+	LUA_LOG_FN
 	"for _, k in ipairs({KEYS[1], KEYS[2]}) do\n"
 	"  local t = redis.call('TYPE', k).ok\n"
 	"  if t ~= 'hash' and t ~= 'none' then return 'badtype' end\n"
 	"end\n"
 	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return "
 	    "'conflict' end\n"
-	"local i = 4\n"
+	"local i, ids = 4, {}\n"
 	"local n = tonumber(ARGV[i]); i = i + 1\n"
-	"for k = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i "
-	    "= i + 2 end\n"
+	"for k = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); "
+	    "ids[#ids + 1] = ARGV[i]; i = i + 2 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
-	"for k = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end\n"
+	"for k = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); "
+	    "ids[#ids + 1] = ARGV[i]; i = i + 1 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end\n"
 	"n = tonumber(ARGV[i]); i = i + 1\n"
@@ -89,12 +126,13 @@ const char store_lua_apply[] =
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); "
 	    "redis.call('HINCRBY', KEYS[4], ARGV[i], 1); i = i + 1 end\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], ids)\n"
 	"return 'OK'\n";
 
 /*
  * One profile written, if it is still what the caller read.
- * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
+ *   5 change log, 6 changed IDs.
  * ARGV: 1 id, 2 expected current record ("" = must not exist), 3 new record,
  *   4 old Salesforce key (""), 5 new Salesforce key (""), 6 token-index
  *   prefix, 7 session-index prefix, 8 "1" when the user's sign-ins end
@@ -103,6 +141,7 @@ const char store_lua_apply[] =
  */
 const char store_lua_user_set[] =
 	LUA_REVOKE_FN
+	LUA_LOG_FN
 	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
 	    "return {'conflict'} end\n"
 	"if ARGV[5] ~= '' then\n"
@@ -119,7 +158,7 @@ const char store_lua_user_set[] =
 	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) "
 	    "end\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]})\n"
 	"return {'ok'}\n";
 
 /* The size of each given hash.  ARGV: hash keys (the admin's user counts). */
@@ -130,12 +169,14 @@ const char store_lua_hlen[] =
 
 /*
  * Delete one profile (and end its sessions), if unchanged since read.
- * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations.
+ * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
+ *   5 change log, 6 changed IDs.
  * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
  *   prefix, 5 session-index prefix.
  */
 const char store_lua_user_del[] =
 	LUA_REVOKE_FN
+	LUA_LOG_FN
 	"if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then "
 	    "return {'conflict'} end\n"
 	"if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] "
@@ -145,7 +186,7 @@ const char store_lua_user_del[] =
 	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
 	"redis.call('HINCRBY', KEYS[4], ARGV[1], 1)\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]})\n"
 	"return {'ok'}\n";
 
 /* --- calls --- */
@@ -205,9 +246,12 @@ sa_eval(struct store *s, struct sa_call *c, store_cb *done,
 }
 
 /* The tenant's keys every mapping write needs, returned-owned (NULL on
-   ENOMEM): users, Salesforce index, version, token and session index
-   prefixes. */
-enum { SA_USERS, SA_SFDC, SA_VER, SA_UGEN, SA_UTOK, SA_USESS, SA_NKEYS };
+   ENOMEM): the scripts' six KEYS in their order (users, Salesforce
+   index, version, revocation generations, change log, changed IDs),
+   then the token and session index prefixes. */
+enum { SA_USERS, SA_SFDC, SA_VER, SA_UGEN, SA_LOG, SA_CHG, SA_UTOK, SA_USESS,
+	SA_NKEYS };
+#define SA_NSKEYS	6	/* the scripts' KEYS */
 
 static void
 sa_keys(const char *tenant, char *k[SA_NKEYS])
@@ -216,6 +260,8 @@ sa_keys(const char *tenant, char *k[SA_NKEYS])
 	k[SA_SFDC] = store_key(tenant, "sfdc", NULL);
 	k[SA_VER] = store_key(tenant, "users:ver", NULL);
 	k[SA_UGEN] = store_key(tenant, "ugen", NULL);
+	k[SA_LOG] = store_key(tenant, "users:log", NULL);
+	k[SA_CHG] = store_key(tenant, "users:chg", NULL);
 	k[SA_UTOK] = store_key(tenant, "utok", "");
 	k[SA_USESS] = store_key(tenant, "usess", "");
 }
@@ -231,29 +277,27 @@ sa_keys_free(char *k[SA_NKEYS])
 
 /* --- the mapping --- */
 
-/* {version, HGETALL users} -> *m.  A profile that does not parse fails. */
+/* The profiles of a whole read -> m.  A profile that does not parse, or
+   that names another internal ID than its field, fails. */
 static int
-sa_mapping_parse(const struct store_reply *r, struct store_mapping *m)
+sa_mapping_parse(const struct store_snap *sn, struct store_mapping *m)
 {
-	const struct store_reply *kv = store_reply_elem(r, 1);
-	const char	*v, *rec;
-	size_t		 len, i, n = store_reply_count(kv);
 	struct pol_user	 u;
+	size_t		 i;
 	int		 rv;
 
-	if ((v = store_reply_str(store_reply_elem(r, 0), &len)) == NULL ||
-	    len > STORE_MAPPING_VER_MAX)
-		return BK_E_STORE_REPLY;
-	memcpy(m->ver, v, len);
-	m->ver[len] = '\0';
+	memcpy(m->ver, sn->ver, sizeof(m->ver));
 	if ((rv = pol_userset_new(&m->users)) != BK_OK)
 		return rv;
-	for (i = 0; i + 1 < n; i += 2) {
-		if ((rec = store_reply_str(store_reply_elem(kv, i + 1),
-		    &len)) == NULL)
-			return BK_E_STORE_RECORD;
-		if ((rv = pol_user_parse(rec, len, &u)) != BK_OK)
+	for (i = 0; i < sn->n; i++) {
+		if ((rv = pol_user_parse(sn->recs[i].rec, sn->recs[i].len,
+		    &u)) != BK_OK)
 			return rv;
+		if (u.f[POL_COL_INTERNAL_ID] == NULL ||
+		    strcmp(u.f[POL_COL_INTERNAL_ID], sn->recs[i].id) != 0) {
+			pol_user_cleanup(&u);
+			return BK_E_STORE_RECORD;
+		}
 		if ((rv = pol_userset_add_take(m->users, &u)) != BK_OK) {
 			pol_user_cleanup(&u);
 			return rv;
@@ -263,14 +307,14 @@ sa_mapping_parse(const struct store_reply *r, struct store_mapping *m)
 }
 
 static void
-sa_mapping_done(int rv, const struct store_reply *r, void *arg)
+sa_mapping_done(void *arg, int rv, struct store_snap *sn)
 {
 	struct sa_call		*c = arg;
 	struct store_mapping	 m;
 
 	memset(&m, 0, sizeof(m));
 	if (rv == BK_OK)
-		rv = sa_mapping_parse(r, &m);
+		rv = sa_mapping_parse(sn, &m);
 	c->cb.mapping(c->arg, rv, rv == BK_OK ? &m : NULL);
 	pol_userset_free(m.users);
 	sa_call_free(c);
@@ -281,19 +325,13 @@ store_mapping_read(struct store *s, const char *tenant, store_mapping_cb *cb,
     void *arg)
 {
 	struct sa_call	*c;
-	char		*k[SA_NKEYS];
-	const char	*args[2];
 
 	if ((c = sa_call_new(arg)) == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
 		return;
 	}
 	c->cb.mapping = cb;
-	sa_keys(tenant, k);
-	args[0] = k[SA_USERS];
-	args[1] = k[SA_VER];
-	sa_eval(s, c, sa_mapping_done, store_lua_snapshot, 2, 2, args, NULL);
-	sa_keys_free(k);
+	store_snap_full(s, tenant, sa_mapping_done, c);
 }
 
 /* ARGV of store_lua_apply, counted before it is built. */
@@ -391,16 +429,14 @@ sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
 	char	*rec;
 
 	memset(a, 0, sizeof(*a));
-	a->cap = 8 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
+	a->cap = 10 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
 	    1 + 2 * p->n_index_set + 1 + p->n_deletes + p->n_rows;
 	a->v = calloc(a->cap, sizeof(*a->v));
 	a->own = calloc(a->cap, sizeof(*a->own));
 	if (a->v == NULL || a->own == NULL)
 		return BK_E_NOMEM;
-	sa_argv_add(a, k[SA_USERS], NULL);
-	sa_argv_add(a, k[SA_SFDC], NULL);
-	sa_argv_add(a, k[SA_VER], NULL);
-	sa_argv_add(a, k[SA_UGEN], NULL);
+	for (i = 0; i < SA_NSKEYS; i++)
+		sa_argv_add(a, k[i], NULL);
 	sa_argv_add(a, ver, NULL);
 	sa_argv_add(a, k[SA_UTOK], NULL);
 	sa_argv_add(a, k[SA_USESS], NULL);
@@ -462,7 +498,8 @@ store_mapping_apply(struct store *s, const char *tenant, const char *ver,
 	if (sa_apply_argv(k, ver, plan, &a) != BK_OK)
 		sa_apply_done(BK_E_NOMEM, NULL, c);
 	else
-		sa_eval(s, c, sa_apply_done, store_lua_apply, 4, (int)a.n, a.v,
+		sa_eval(s, c, sa_apply_done, store_lua_apply, SA_NSKEYS,
+		    (int)a.n, a.v,
 		    NULL);
 	sa_argv_free(&a);
 	sa_keys_free(k);
@@ -593,8 +630,8 @@ sa_write(struct store *s, const char *tenant, const char *id,
 {
 	struct sa_call	*c;
 	char		*k[SA_NKEYS], *okey = NULL, *nkey = NULL;
-	const char	*args[12];
-	int		 rv;
+	const char	*args[SA_NSKEYS + 8];
+	int		 rv, i;
 
 	if ((c = sa_call_new(arg)) == NULL) {
 		cb(arg, BK_E_NOMEM, NULL);
@@ -615,28 +652,26 @@ sa_write(struct store *s, const char *tenant, const char *id,
 		goto out;
 	}
 	/* See store_lua_user_set and store_lua_user_del for the order. */
-	args[0] = k[SA_USERS];
-	args[1] = k[SA_SFDC];
-	args[2] = k[SA_VER];
-	args[3] = k[SA_UGEN];
-	args[4] = id;
-	args[5] = old->found ? old->stored : "";
+	for (i = 0; i < SA_NSKEYS; i++)
+		args[i] = k[i];
+	args[SA_NSKEYS] = id;
+	args[SA_NSKEYS + 1] = old->found ? old->stored : "";
 	if (u != NULL) {
-		args[6] = c->rec;
-		args[7] = okey;
-		args[8] = nkey;
-		args[9] = k[SA_UTOK];
-		args[10] = k[SA_USESS];
-		args[11] = old->found && sa_user_moved(&old->user, u) ? "1" :
-		    "0";
-		sa_eval(s, c, sa_write_done, store_lua_user_set, 4, 12, args,
-		    NULL);
+		args[SA_NSKEYS + 2] = c->rec;
+		args[SA_NSKEYS + 3] = okey;
+		args[SA_NSKEYS + 4] = nkey;
+		args[SA_NSKEYS + 5] = k[SA_UTOK];
+		args[SA_NSKEYS + 6] = k[SA_USESS];
+		args[SA_NSKEYS + 7] = old->found &&
+		    sa_user_moved(&old->user, u) ? "1" : "0";
+		sa_eval(s, c, sa_write_done, store_lua_user_set, SA_NSKEYS,
+		    SA_NSKEYS + 8, args, NULL);
 	} else {
-		args[6] = okey;
-		args[7] = k[SA_UTOK];
-		args[8] = k[SA_USESS];
-		sa_eval(s, c, sa_write_done, store_lua_user_del, 4, 9, args,
-		    NULL);
+		args[SA_NSKEYS + 2] = okey;
+		args[SA_NSKEYS + 3] = k[SA_UTOK];
+		args[SA_NSKEYS + 4] = k[SA_USESS];
+		sa_eval(s, c, sa_write_done, store_lua_user_del, SA_NSKEYS,
+		    SA_NSKEYS + 5, args, NULL);
 	}
  out:
 	free(okey);

@@ -40,7 +40,10 @@ struct store_mapping {
 };
 typedef void store_mapping_cb(void *arg, int rv,
     const struct store_mapping *m);
-/** Read the tenant's mapping. */
+/**
+ * Read the tenant's mapping, whole, at one version (store_snap_full();
+ * BK_E_STORE_BUSY when writes kept coming in between).
+ */
 void	store_mapping_read(struct store *s, const char *tenant,
 	    store_mapping_cb *cb, void *arg);
 

@@ -175,7 +175,8 @@ extern const char store_lua_revoke[];
 
 /* The admin's scripts (store_admin.c), seen by the store alone. */
 extern const char store_lua_user_revoke[];
-extern const char store_lua_snapshot[];
+extern const char store_lua_snap_head[];
+extern const char store_lua_snap_since[];
 extern const char store_lua_apply[];
 extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];
