@@ -19,6 +19,7 @@
  * Trust: paths, queries, forms and cookies are untrusted; stored profiles
  * are shown escaped.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "pol.h"
 #include "store_admin.h"
 #include "store_console.h"
+#include "store_snap.h"
 #include "store_sso.h"
 #include "store_cgrant.h"
 
@@ -706,21 +708,43 @@ console_home(struct front_req *req, struct console_ctx *a)
 /* --- users --- */
 
 /*
- * The users page works on the worker's copy of a tenant's mapping,
- * sorted by internal ID, taken from one snapshot and kept while the
- * mapping's version is unchanged (one GET per page instead of every
- * profile), at most CONSOLE_SNAP_TTL seconds, for CONSOLE_SNAPS tenants.
+ * The users page works on the worker's copy of a tenant's stored
+ * profiles, sorted by internal ID, for CONSOLE_SNAPS tenants.  Every
+ * page asks the store what changed since the copy (store_snap.h): as a
+ * rule nothing, or the few profiles an edit or an import touched, merged
+ * in; the whole mapping only for a first copy, a write the change log
+ * does not hold, or a store that lost its data.  A profile is parsed
+ * when a page shows it or a search reaches it, and kept parsed; after a
+ * page, the rest are parsed in the background, CONSOLE_PARSE_STEP per
+ * turn of the event loop, so the next search finds them parsed.
  */
 #define CONSOLE_SNAPS		4
-#define CONSOLE_SNAP_TTL	60
+#define CONSOLE_SNAP_TRIES	3	/* answers overtaken by others */
+#define CONSOLE_PARSE_STEP	250	/* parsed per turn (~2 ms) */
+
+struct console_ent {
+	const char	*id;	/* the internal ID (the hash field) */
+	const char	*rec;	/* its stored profile, NUL-ended */
+	size_t		 len;
+	struct pol_user	*u;	/* rec parsed, on first use */
+	char		*own;	/* id and rec, when not in buf */
+};
+
 struct console_snap {
-	char		 tenant[CONF_TENANT_ID_MAX + 1];
-	char		 ver[STORE_MAPPING_VER_MAX + 1];
-	struct pol_user	*users;		/* NULL: a free slot */
-	size_t		 n;
-	time_t		 at;
+	char			 tenant[CONF_TENANT_ID_MAX + 1];
+	char			 ver[STORE_MAPPING_VER_MAX + 1];
+	char			 epoch[STORE_SNAP_EPOCH_MAX + 1];
+	struct console_ent	*ents;	/* NULL: a free slot */
+	size_t			 n;
+	struct store_snap_rec	*recs;	/* the whole read */
+	char			*buf;	/* ... that ents point into */
+	time_t			 at;	/* last shown */
+	size_t			 next;	/* the background parse's */
 };
 static struct console_snap console_snaps[CONSOLE_SNAPS];
+/* A copy a whole read replaced, freed by the next background turn. */
+static struct console_snap console_retired;
+static struct event	*console_parse_ev;
 
 /* The users page's query: q (search) and page (from 1). */
 struct console_search {
@@ -751,6 +775,334 @@ console_user_match(const struct pol_user *u, const char *q)
 		return strcasestr(full, q) != NULL;
 	}
 	return 0;
+}
+
+/*
+ * A search's words, to pass over profiles that cannot match without
+ * parsing them: a field holding q (or "First Last" holding it) holds
+ * every space-separated word of q, and a stored profile without a
+ * backslash holds its fields' bytes as they are (JSON escapes nothing
+ * else that a search can contain).  n 0: no such test (no search, or
+ * one with a quote or a backslash).
+ */
+struct console_words {
+	char	 buf[CONSOLE_Q_MAX + 1];
+	char	*w[CONSOLE_Q_MAX / 2 + 1];
+	size_t	 n;
+};
+
+static void
+console_words(const char *q, struct console_words *w)
+{
+	char	*p, *save = NULL;
+
+	w->n = 0;
+	if (q == NULL || strpbrk(q, "\"\\") != NULL ||
+	    strlen(q) >= sizeof(w->buf))
+		return;
+	memcpy(w->buf, q, strlen(q) + 1);
+	for (p = strtok_r(w->buf, " ", &save);
+	    p != NULL && w->n < BK_NELEM(w->w); p = strtok_r(NULL, " ", &save))
+		w->w[w->n++] = p;
+}
+
+/* Whether e's stored bytes may hold a match of the words. */
+static int
+console_ent_may(const struct console_ent *e, const struct console_words *w)
+{
+	size_t	 i;
+
+	if (w->n == 0 || e->u != NULL || memchr(e->rec, '\\', e->len) != NULL)
+		return 1;
+	for (i = 0; i < w->n; i++)
+		if (strcasestr(e->rec, w->w[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * u's fields in one allocation with the struct (freed with one free(),
+ * never with pol_user_cleanup()): a copy of 100,000 profiles goes in a
+ * few milliseconds instead of a million calls.
+ */
+static struct pol_user *
+console_user_pack(const struct pol_user *u)
+{
+	struct pol_user	*p;
+	size_t		 i, len[POL_COL_COUNT], total = sizeof(*p);
+	char		*at;
+
+	for (i = 0; i < POL_COL_COUNT; i++)
+		total += (len[i] = u->f[i] != NULL ? strlen(u->f[i]) + 1 : 0);
+	if ((p = calloc(1, total)) == NULL)
+		return NULL;
+	at = (char *)(p + 1);
+	for (i = 0; i < POL_COL_COUNT; i++)
+		if (u->f[i] != NULL) {
+			memcpy(at, u->f[i], len[i]);
+			p->f[i] = at;
+			at += len[i];
+		}
+	return p;
+}
+
+/* e's profile, parsed once; a record naming another ID is corrupt. */
+static int
+console_ent_user(struct console_ent *e, const struct pol_user **out)
+{
+	struct pol_user	 u;
+	int		 rv;
+
+	if (e->u == NULL) {
+		if ((rv = pol_user_parse(e->rec, e->len, &u)) != BK_OK)
+			return rv;
+		if (u.f[POL_COL_INTERNAL_ID] == NULL ||
+		    strcmp(u.f[POL_COL_INTERNAL_ID], e->id) != 0)
+			rv = BK_E_STORE_RECORD;
+		else if ((e->u = console_user_pack(&u)) == NULL)
+			rv = BK_E_NOMEM;
+		pol_user_cleanup(&u);
+		if (rv != BK_OK)
+			return rv;
+	}
+	*out = e->u;
+	return BK_OK;
+}
+
+static void
+console_ent_free(struct console_ent *e)
+{
+	free(e->u);	/* console_user_pack()'s: one block */
+	free(e->own);
+}
+
+static void
+console_snap_clear(struct console_snap *c)
+{
+	while (c->n > 0)
+		console_ent_free(&c->ents[--c->n]);
+	free(c->ents);
+	free(c->recs);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The worker's copy of tenant's profiles, or NULL. */
+static struct console_snap *
+console_snap_find(const char *tenant)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONSOLE_SNAPS; i++)
+		if (console_snaps[i].ents != NULL &&
+		    strcmp(console_snaps[i].tenant, tenant) == 0)
+			return &console_snaps[i];
+	return NULL;
+}
+
+static int
+console_snap_is(const struct console_snap *c, const struct store_snap *m)
+{
+	return c != NULL && strcmp(c->ver, m->ver) == 0 &&
+	    strcmp(c->epoch, m->epoch) == 0;
+}
+
+/*
+ * A whole read's order: the first 8 bytes of each ID as one big-endian
+ * number (zeros after its end) decide most comparisons as strcmp()
+ * would; strcmp() decides the rest.  Sorting 100,000 IDs this way takes
+ * a fraction of what strcmp() alone does.
+ */
+struct console_key {
+	uint64_t			 k;
+	const struct store_snap_rec	*r;
+};
+
+static uint64_t
+console_key_of(const char *id)
+{
+	uint64_t	 k = 0;
+	size_t		 i;
+
+	for (i = 0; i < 8; i++) {
+		k = k << 8 | (unsigned char)*id;
+		if (*id != '\0')
+			id++;
+	}
+	return k;
+}
+
+static int
+console_key_cmp(const void *a, const void *b)
+{
+	const struct console_key *x = a, *y = b;
+
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	return strcmp(x->r->id, y->r->id);
+}
+
+static int
+console_rec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_snap_rec *)a)->id,
+	    ((const struct store_snap_rec *)b)->id);
+}
+
+/* A whole read as tenant's copy (its slot, a free one or the oldest). */
+static int
+console_snap_whole(const char *tenant, struct store_snap *m,
+    struct console_snap **out)
+{
+	struct console_snap	*c = console_snap_find(tenant);
+	struct console_key	*keys;
+	size_t			 i;
+
+	if (c == NULL) {		/* a free slot (at 0), or the oldest */
+		c = &console_snaps[0];
+		for (i = 1; i < CONSOLE_SNAPS; i++)
+			if (console_snaps[i].at < c->at)
+				c = &console_snaps[i];
+	}
+	console_snap_clear(&console_retired);
+	console_retired = *c;	/* freed after this page has gone out */
+	memset(c, 0, sizeof(*c));
+	if ((keys = calloc(m->n + 1, sizeof(*keys))) == NULL ||
+	    (c->ents = calloc(m->n + 1, sizeof(*c->ents))) == NULL) {
+		free(keys);
+		return BK_E_NOMEM;
+	}
+	for (i = 0; i < m->n; i++) {
+		keys[i].k = console_key_of(m->recs[i].id);
+		keys[i].r = &m->recs[i];
+	}
+	qsort(keys, m->n, sizeof(*keys), console_key_cmp);
+	for (i = 0; i < m->n; i++) {
+		c->ents[i].id = keys[i].r->id;
+		c->ents[i].rec = keys[i].r->rec;
+		c->ents[i].len = keys[i].r->len;
+	}
+	free(keys);
+	c->n = m->n;
+	c->recs = m->recs;
+	c->buf = m->buf;
+	m->recs = NULL;
+	m->buf = NULL;
+	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	snprintf(c->ver, sizeof(c->ver), "%s", m->ver);
+	snprintf(c->epoch, sizeof(c->epoch), "%s", m->epoch);
+	*out = c;
+	return BK_OK;
+}
+
+/* A changed profile as an entry of its own. */
+static int
+console_ent_own(const struct store_snap_rec *r, struct console_ent *e)
+{
+	memset(e, 0, sizeof(*e));
+	if ((e->own = malloc(r->id_len + r->len + 2)) == NULL)
+		return BK_E_NOMEM;
+	memcpy(e->own, r->id, r->id_len + 1);
+	memcpy(e->own + r->id_len + 1, r->rec, r->len + 1);
+	e->id = e->own;
+	e->rec = e->own + r->id_len + 1;
+	e->len = r->len;
+	return BK_OK;
+}
+
+/*
+ * The changes since c's version merged into c, in order: a deleted
+ * profile goes, a changed one is replaced, a new one goes in its place.
+ * Everything is allocated first, so a failure leaves c as it was.
+ */
+static int
+console_snap_merge(struct console_snap *c, struct store_snap *m)
+{
+	struct console_ent	*ents, *add;
+	size_t			 i = 0, j = 0, k, n = 0, nadd = 0;
+	int			 rv = BK_OK, cmp;
+
+	qsort(m->recs, m->n, sizeof(*m->recs), console_rec_cmp);
+	ents = calloc(c->n + m->n + 1, sizeof(*ents));
+	add = calloc(m->n + 1, sizeof(*add));
+	for (k = 0; k < m->n && ents != NULL && add != NULL && rv == BK_OK;
+	    k++)
+		if (m->recs[k].rec != NULL)
+			rv = console_ent_own(&m->recs[k], &add[nadd++]);
+	if (ents == NULL || add == NULL || rv != BK_OK) {
+		while (nadd > 0)
+			console_ent_free(&add[--nadd]);
+		free(ents);
+		free(add);
+		return BK_E_NOMEM;
+	}
+	k = 0;			/* the next of add */
+	while (i < c->n || j < m->n) {
+		cmp = i == c->n ? 1 : j == m->n ? -1 :
+		    strcmp(c->ents[i].id, m->recs[j].id);
+		if (cmp < 0) {
+			ents[n++] = c->ents[i++];
+			continue;
+		}
+		if (cmp == 0)
+			console_ent_free(&c->ents[i++]);
+		if (m->recs[j++].rec != NULL)
+			ents[n++] = add[k++];
+	}
+	free(add);
+	free(c->ents);
+	c->ents = ents;
+	c->n = n;
+	snprintf(c->ver, sizeof(c->ver), "%s", m->ver);
+	snprintf(c->epoch, sizeof(c->epoch), "%s", m->epoch);
+	return BK_OK;
+}
+
+/*
+ * One turn of the background parse: up to CONSOLE_PARSE_STEP profiles
+ * of the copies (one that does not parse is left for the page that
+ * shows it to report); again while any copy has more.
+ */
+static void
+console_parse_turn(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval next = { 0, 1000 };
+	const struct pol_user	*u;
+	struct console_snap	*c;
+	size_t			 i, left = CONSOLE_PARSE_STEP;
+	int			 more = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	console_snap_clear(&console_retired);
+	for (i = 0; i < CONSOLE_SNAPS; i++) {
+		c = &console_snaps[i];
+		for (; c->ents != NULL && c->next < c->n && left > 0; c->next++)
+			if (c->ents[c->next].u == NULL) {
+				(void)console_ent_user(&c->ents[c->next], &u);
+				left--;
+			}
+		if (c->ents != NULL && c->next < c->n)
+			more = 1;
+	}
+	if (more)
+		evtimer_add(console_parse_ev, &next);
+}
+
+/* Start the background parse of c (after the page has gone out). */
+static void
+console_parse_start(struct event_base *base, struct console_snap *c)
+{
+	static const struct timeval soon = { 0, 5000 };
+
+	c->next = 0;
+	if (console_parse_ev == NULL &&
+	    (console_parse_ev = evtimer_new(base, console_parse_turn, NULL)) ==
+	    NULL)
+		return;		/* the pages parse what they reach */
+	if (!evtimer_pending(console_parse_ev, NULL))
+		evtimer_add(console_parse_ev, &soon);
 }
 
 /* A link to page p of the search (the path already in b's context). */
@@ -806,15 +1158,18 @@ console_user_row(struct bk_buf *b, const struct front_req *req,
 	return rv;
 }
 
-/* The search form and the page of matching profiles of snap. */
+/* The search form and the page of matching profiles of c. */
 static int
-console_admins_render(struct front_req *req, const struct console_snap *snap,
+console_admins_render(struct front_req *req, struct console_snap *c,
     const struct console_search *s, struct bk_buf *b)
 {
-	size_t	 i, match = 0, first, pages;
-	int	 rv;
+	struct console_words	 w;
+	const struct pol_user	*u;
+	size_t			 i, match = 0, first, pages;
+	int			 rv, all = s->q == NULL || s->q[0] == '\0';
 
 	first = (s->page - 1) * CONSOLE_ROWS;
+	console_words(s->q, &w);
 	rv = bk_buf_adds(b, "<form method=\"get\"><label>Search (name, "
 	    "Salesforce username, extension, 8x8 Internal ID) "
 	    "<input type=\"search\" name=\"q\" value=\"");
@@ -832,17 +1187,29 @@ console_admins_render(struct front_req *req, const struct console_snap *snap,
 		    "</th><th>First Name</th><th>Last Name</th><th>Email</th>"
 		    "<th>Extension</th><th>Salesforce ID</th><th></th><th></th>"
 		    "</tr>");
-	for (i = 0; i < snap->n && rv == BK_OK; i++) {
-		if (!console_user_match(&snap->users[i], s->q))
+	if (all) {		/* every profile matches: parse the page's */
+		match = c->n;
+		i = first;
+	} else
+		i = 0;
+	for (; i < c->n && rv == BK_OK; i++) {
+		if (all && i >= first + CONSOLE_ROWS)
+			break;
+		if (!all && !console_ent_may(&c->ents[i], &w))
 			continue;
-		if (match >= first && match < first + CONSOLE_ROWS)
-			rv = console_user_row(b, req, &snap->users[i]);
-		match++;
+		if ((rv = console_ent_user(&c->ents[i], &u)) != BK_OK)
+			break;
+		if (!all && !console_user_match(u, s->q))
+			continue;
+		if (all || (match >= first && match < first + CONSOLE_ROWS))
+			rv = console_user_row(b, req, u);
+		if (!all)
+			match++;
 	}
 	pages = match == 0 ? 1 : (match + CONSOLE_ROWS - 1) / CONSOLE_ROWS;
 	if (rv == BK_OK)
 		rv = bk_buf_addf(b, "</table><p id=\"paging\">%zu of %zu "
-		    "profiles match; page %zu of %zu.", match, snap->n, s->page,
+		    "profiles match; page %zu of %zu.", match, c->n, s->page,
 		    pages);
 	if (rv == BK_OK && s->page > 1)
 		rv = console_page_link(b, req, s, s->page - 1, "Previous");
@@ -875,121 +1242,96 @@ console_search_parse(struct front_req *req, struct console_search *s)
 	return BK_OK;
 }
 
-/* Render the users page from snap (the worker's copy of the mapping). */
+/* Render the users page from c (the worker's copy of the profiles). */
 static void
-console_admins_show(struct front_req *req, const struct console_snap *snap)
+console_admins_show(struct front_req *req, struct console_snap *c)
 {
 	struct console_search	 s;
 	struct bk_buf		 b;
 	int			 rv;
 
 	(void)console_search_parse(req, &s);	/* checked before the read */
+	c->at = bk_now();
 	bk_buf_init(&b, 16 * 1024 * 1024);
-	if ((rv = console_admins_render(req, snap, &s, &b)) != BK_OK)
+	if ((rv = console_admins_render(req, c, &s, &b)) != BK_OK)
 		console_fail(req, rv, NULL);
 	else
 		console_page(req, 200, "Users", &b);
 	bk_buf_free(&b);
 }
 
+/* A users page's question to the store: since which copy, how often. */
+struct console_ask {
+	void	*req;			/* held */
+	char	 ver[STORE_MAPPING_VER_MAX + 1];
+	char	 epoch[STORE_SNAP_EPOCH_MAX + 1];
+	int	 tries;
+};
+
+static void console_admins_ask(struct front_req *req, int tries);
+
+/*
+ * The answer, applied to the copy it was asked for.  Another page's
+ * answer may have moved the copy on meanwhile: one at the answer's
+ * version serves; any other is asked again.
+ */
 static void
-console_snap_clear(struct console_snap *c)
+console_admins_got(void *arg, int rv, struct store_snap *m)
 {
-	while (c->n > 0)
-		pol_user_cleanup(&c->users[--c->n]);
-	free(c->users);
-	memset(c, 0, sizeof(*c));
-}
-
-/* The worker's copy of tenant's mapping at version ver, or NULL. */
-static struct console_snap *
-console_snap_find(const char *tenant, const char *ver)
-{
-	size_t	 i;
-
-	for (i = 0; i < CONSOLE_SNAPS; i++)
-		if (console_snaps[i].users != NULL &&
-		    strcmp(console_snaps[i].tenant, tenant) == 0 &&
-		    (ver == NULL || (strcmp(console_snaps[i].ver, ver) == 0 &&
-		    console_snaps[i].at + CONSOLE_SNAP_TTL > bk_now())))
-			return &console_snaps[i];
-	return NULL;
-}
-
-/* Keep m (sorted by internal ID) as tenant's copy: the oldest slot goes. */
-static int
-console_snap_keep(const char *tenant, const struct store_mapping *m,
-    struct console_snap **out)
-{
-	const struct pol_user	**arr = NULL;
-	struct console_snap	*c = console_snap_find(tenant, NULL);
-	size_t			 i, n = 0;
-	int			 rv;
-
-	if (c == NULL) {		/* a free slot (at 0), or the oldest */
-		c = &console_snaps[0];
-		for (i = 1; i < CONSOLE_SNAPS; i++)
-			if (console_snaps[i].at < c->at)
-				c = &console_snaps[i];
-	}
-	console_snap_clear(c);
-	if ((rv = pol_userset_sorted(m->users, &arr, &n)) != BK_OK)
-		return rv;
-	if (n > 0 && (c->users = calloc(n, sizeof(*c->users))) == NULL)
-		rv = BK_E_NOMEM;
-	for (i = 0; i < n && rv == BK_OK; i++)
-		if ((rv = pol_user_copy(arr[i], &c->users[i])) == BK_OK)
-			c->n++;
-	free(arr);
-	if (rv != BK_OK) {
-		console_snap_clear(c);
-		return rv;
-	}
-	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
-	snprintf(c->ver, sizeof(c->ver), "%s", m->ver);
-	c->at = bk_now();
-	if (c->users == NULL)	/* an empty mapping is a copy too */
-		c->users = calloc(1, sizeof(*c->users));
-	*out = c;
-	return c->users != NULL ? BK_OK : BK_E_NOMEM;
-}
-
-static void
-console_admins_read(void *arg, int rv, const struct store_mapping *m)
-{
-	struct front_req	*req = front_admin_held(arg);
-	struct console_snap	*c = NULL;
-
-	if (req == NULL)
-		return;
-	if (rv == BK_OK)
-		rv = console_snap_keep(req->t->id, m, &c);
-	if (rv != BK_OK) {
-		console_fail(req, rv, NULL);
-		return;
-	}
-	console_admins_show(req, c);
-}
-
-/* The version first: the worker's copy serves while it is current. */
-static void
-console_admins_ver(void *arg, int rv, const char *ver)
-{
-	struct front_req	*req = front_admin_held(arg);
+	struct console_ask	*k = arg;
+	struct front_req	*req = front_admin_held(k->req);
 	struct console_snap	*c;
+	struct event_base	*base;
+	int			 based;
 
-	if (req == NULL)
+	if (req == NULL) {
+		free(k);
 		return;
+	}
+	c = console_snap_find(req->t->id);
+	based = c != NULL && strcmp(c->ver, k->ver) == 0 &&
+	    strcmp(c->epoch, k->epoch) == 0;
+	if (rv == BK_OK && m->kind == STORE_SNAP_FULL)
+		rv = console_snap_whole(req->t->id, m, &c);
+	else if (rv == BK_OK && !console_snap_is(c, m)) {
+		if (based && m->kind == STORE_SNAP_SINCE)
+			rv = console_snap_merge(c, m);
+		else if (k->tries + 1 < CONSOLE_SNAP_TRIES) {
+			console_admins_ask(req, k->tries + 1);
+			free(k);
+			return;
+		} else
+			rv = BK_E_STORE_BUSY;
+	}
+	free(k);
 	if (rv != BK_OK) {
 		console_fail(req, rv, NULL);
 		return;
 	}
-	if ((c = console_snap_find(req->t->id, ver)) != NULL) {
-		console_admins_show(req, c);
+	base = req->f->base;	/* req may go with its answer */
+	console_admins_show(req, c);
+	if (m->kind != STORE_SNAP_SAME)
+		console_parse_start(base, c);
+}
+
+static void
+console_admins_ask(struct front_req *req, int tries)
+{
+	struct console_snap	*c = console_snap_find(req->t->id);
+	struct console_ask	*k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		console_fail(req, BK_E_NOMEM, NULL);
 		return;
 	}
-	store_mapping_read(front_req_store(req), req->t->id,
-	    console_admins_read, front_admin_hold(req));
+	k->tries = tries;
+	if (c != NULL) {
+		snprintf(k->ver, sizeof(k->ver), "%s", c->ver);
+		snprintf(k->epoch, sizeof(k->epoch), "%s", c->epoch);
+	}
+	k->req = front_admin_hold(req);
+	store_snap_since(front_req_store(req), req->t->id,
+	    c != NULL ? k->ver : NULL, k->epoch, console_admins_got, k);
 }
 
 static void
@@ -1004,8 +1346,7 @@ console_admins(struct front_req *req, struct console_ctx *a)
 		    "the page is not a number");
 		return;
 	}
-	store_console_mapping_ver(front_req_store(req), req->t->id,
-	    console_admins_ver, front_admin_hold(req));
+	console_admins_ask(req, 0);
 }
 
 static void

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "bk.h"
-#include "store_admin.h"
 #include "store_console.h"
 #include "store_int.h"
 
@@ -23,7 +22,6 @@
 struct sc_call {
 	store_console_done_cb	*done;
 	store_console_cb	*get;
-	store_console_ver_cb	*ver;
 	void			*arg;
 };
 
@@ -214,49 +212,4 @@ store_console_preview_del(struct store *s, const char *id,
 		return;
 	}
 	sc_one(s, "DEL", SC_PREVIEW, id, c, sc_done);
-}
-
-static void
-sc_ver_got(int rv, const struct store_reply *r, void *arg)
-{
-	struct sc_call	*c = arg;
-	char		 v[STORE_MAPPING_VER_MAX + 1];
-	const char	*s;
-	size_t		 len = 0;
-
-	snprintf(v, sizeof(v), "0");
-	if (rv == BK_OK && store_reply_type(r) == STORE_R_STRING) {
-		s = store_reply_str(r, &len);
-		if (len > STORE_MAPPING_VER_MAX)
-			rv = BK_E_STORE_REPLY;
-		else {
-			memcpy(v, s, len);
-			v[len] = '\0';
-		}
-	} else if (rv == BK_OK && store_reply_type(r) != STORE_R_NIL)
-		rv = BK_E_STORE_REPLY;
-	c->ver(c->arg, rv, rv == BK_OK ? v : NULL);
-	free(c);
-}
-
-void
-store_console_mapping_ver(struct store *s, const char *tenant,
-    store_console_ver_cb *cb, void *arg)
-{
-	struct sc_call	*c;
-	char		*k;
-	const char	*argv[2];
-
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		cb(arg, BK_E_NOMEM, NULL);
-		return;
-	}
-	c->ver = cb;
-	c->arg = arg;
-	/* the key store_admin.c's sa_keys() names SA_VER */
-	k = store_key(tenant, "users:ver", NULL);
-	argv[0] = "GET";
-	argv[1] = k;
-	sc_send(s, c, sc_ver_got, 2, argv);
-	free(k);
 }

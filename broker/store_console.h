@@ -46,14 +46,4 @@ void	store_console_preview_get(struct store *s, const char *id,
 void	store_console_preview_del(struct store *s, const char *id,
 	    store_console_done_cb *cb, void *arg);
 
-/*
- * The tenant's mapping version alone (what store_mapping_read() hands
- * out with the profiles; "0" before the first write): the users page
- * keeps a snapshot while the version is unchanged.  ver is NUL-terminated,
- * at most STORE_MAPPING_VER_MAX bytes.
- */
-typedef void store_console_ver_cb(void *arg, int rv, const char *ver);
-void	store_console_mapping_ver(struct store *s, const char *tenant,
-	    store_console_ver_cb *cb, void *arg);
-
 #endif /* BK_STORE_CONSOLE_H */
