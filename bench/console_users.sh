@@ -15,9 +15,10 @@
 #   4. page 1 just after a change of one profile through the admin API
 #      (each worker merges the changed profile into its copy)
 #   5. page 1 after a write that left the change log out (redis-cli INCR
-#      of the mapping's version: each worker reads every profile again,
-#      as on its first page, after an import of more than 2,000 changes,
-#      or after the store lost its data: the cold case)
+#      of the mapping's version: no worker's copy is current, as on its
+#      first page, after an import of more than 2,000 changes, or after
+#      the store lost its data: the cold case; a page without a search
+#      reads its 50 profiles from the sorted ID set, the copy after)
 #   6. the one-match search, cold as in 5
 #   7. the search matching every profile, its last page, cold as in 5
 #      (every profile is parsed once; the next such search is case 3)
@@ -90,7 +91,7 @@ timed_page "search, one match (Salesforce username)" "q=user000777%40acme-corp.e
 	"1 of $ROWS profiles match"
 timed_page "search matching all, last page ($last)" "q=user&page=$last" "page $last of $last"
 timed_page "page 1 after a change (merged into the copy)" "page=1" "of $ROWS profiles match" change
-timed_page "page 1, cold (every profile read again)" "page=1" "of $ROWS profiles match" unlogged
+timed_page "page 1, cold (no current copy)" "page=1" "of $ROWS profiles match" unlogged
 timed_page "search, one match, cold" "q=user000777%40acme-corp.example.com" \
 	"1 of $ROWS profiles match" unlogged
 timed_page "search matching all, last page, cold" "q=user&page=$last" "page $last of $last" unlogged

@@ -745,6 +745,7 @@ static struct console_snap console_snaps[CONSOLE_SNAPS];
 /* A copy a whole read replaced, freed by the next background turn. */
 static struct console_snap console_retired;
 static struct event	*console_parse_ev;
+static struct event_base *console_base;	/* the worker's, from a page */
 
 /* The users page's query: q (search) and page (from 1). */
 struct console_search {
@@ -1092,14 +1093,14 @@ console_parse_turn(evutil_socket_t fd, short what, void *arg)
 
 /* Start the background parse of c (after the page has gone out). */
 static void
-console_parse_start(struct event_base *base, struct console_snap *c)
+console_parse_start(struct console_snap *c)
 {
 	static const struct timeval soon = { 0, 5000 };
 
 	c->next = 0;
 	if (console_parse_ev == NULL &&
-	    (console_parse_ev = evtimer_new(base, console_parse_turn, NULL)) ==
-	    NULL)
+	    (console_parse_ev = evtimer_new(console_base, console_parse_turn,
+	    NULL)) == NULL)
 		return;		/* the pages parse what they reach */
 	if (!evtimer_pending(console_parse_ev, NULL))
 		evtimer_add(console_parse_ev, &soon);
@@ -1158,10 +1159,15 @@ console_user_row(struct bk_buf *b, const struct front_req *req,
 	return rv;
 }
 
-/* The search form and the page of matching profiles of c. */
+/*
+ * The search form and the page of matching profiles: of n entries that
+ * are the profiles from rank from on (a copy: from 0, n all of them; a
+ * page read without a copy: that page, no search) of total.
+ */
 static int
-console_admins_render(struct front_req *req, struct console_snap *c,
-    const struct console_search *s, struct bk_buf *b)
+console_admins_render(struct front_req *req, struct console_ent *ents,
+    size_t n, size_t from, size_t total, const struct console_search *s,
+    struct bk_buf *b)
 {
 	struct console_words	 w;
 	const struct pol_user	*u;
@@ -1187,17 +1193,18 @@ console_admins_render(struct front_req *req, struct console_snap *c,
 		    "</th><th>First Name</th><th>Last Name</th><th>Email</th>"
 		    "<th>Extension</th><th>Salesforce ID</th><th></th><th></th>"
 		    "</tr>");
+	BK_ASSERT(all || (from == 0 && n == total));
 	if (all) {		/* every profile matches: parse the page's */
-		match = c->n;
-		i = first;
+		match = total;
+		i = first >= from ? first - from : n;
 	} else
 		i = 0;
-	for (; i < c->n && rv == BK_OK; i++) {
-		if (all && i >= first + CONSOLE_ROWS)
+	for (; i < n && rv == BK_OK; i++) {
+		if (all && from + i >= first + CONSOLE_ROWS)
 			break;
-		if (!all && !console_ent_may(&c->ents[i], &w))
+		if (!all && !console_ent_may(&ents[i], &w))
 			continue;
-		if ((rv = console_ent_user(&c->ents[i], &u)) != BK_OK)
+		if ((rv = console_ent_user(&ents[i], &u)) != BK_OK)
 			break;
 		if (!all && !console_user_match(u, s->q))
 			continue;
@@ -1209,7 +1216,7 @@ console_admins_render(struct front_req *req, struct console_snap *c,
 	pages = match == 0 ? 1 : (match + CONSOLE_ROWS - 1) / CONSOLE_ROWS;
 	if (rv == BK_OK)
 		rv = bk_buf_addf(b, "</table><p id=\"paging\">%zu of %zu "
-		    "profiles match; page %zu of %zu.", match, c->n, s->page,
+		    "profiles match; page %zu of %zu.", match, total, s->page,
 		    pages);
 	if (rv == BK_OK && s->page > 1)
 		rv = console_page_link(b, req, s, s->page - 1, "Previous");
@@ -1242,22 +1249,106 @@ console_search_parse(struct front_req *req, struct console_search *s)
 	return BK_OK;
 }
 
-/* Render the users page from c (the worker's copy of the profiles). */
+/*
+ * Render the users page from c (the worker's copy of the profiles) or,
+ * c NULL, from m (one page read without a copy).
+ */
 static void
-console_admins_show(struct front_req *req, struct console_snap *c)
+console_admins_show(struct front_req *req, struct console_snap *c,
+    struct store_snap *m)
 {
 	struct console_search	 s;
+	struct console_ent	*ents = NULL;
 	struct bk_buf		 b;
-	int			 rv;
+	size_t			 i;
+	int			 rv = BK_OK;
 
 	(void)console_search_parse(req, &s);	/* checked before the read */
-	c->at = bk_now();
 	bk_buf_init(&b, 16 * 1024 * 1024);
-	if ((rv = console_admins_render(req, c, &s, &b)) != BK_OK)
+	if (c != NULL) {
+		c->at = bk_now();
+		rv = console_admins_render(req, c->ents, c->n, 0, c->n, &s,
+		    &b);
+	} else if ((ents = calloc(m->n + 1, sizeof(*ents))) == NULL)
+		rv = BK_E_NOMEM;
+	else {
+		for (i = 0; i < m->n; i++) {
+			ents[i].id = m->recs[i].id;
+			ents[i].rec = m->recs[i].rec;
+			ents[i].len = m->recs[i].len;
+		}
+		rv = console_admins_render(req, ents, m->n,
+		    (s.page - 1) * CONSOLE_ROWS, m->total, &s, &b);
+		for (i = 0; i < m->n; i++)
+			console_ent_free(&ents[i]);
+		free(ents);
+	}
+	if (rv != BK_OK)
 		console_fail(req, rv, NULL);
 	else
 		console_page(req, 200, "Users", &b);
 	bk_buf_free(&b);
+}
+
+/*
+ * The whole read that gives a tenant its copy after a page read without
+ * one: in the background, one at a time per tenant.
+ */
+static char	console_loading[CONSOLE_SNAPS][CONF_TENANT_ID_MAX + 1];
+
+static void
+console_load_got(void *arg, int rv, struct store_snap *m)
+{
+	char			*tenant = arg;
+	struct console_snap	*c = console_snap_find(tenant);
+	size_t			 i;
+
+	for (i = 0; i < CONSOLE_SNAPS; i++)
+		if (strcmp(console_loading[i], tenant) == 0)
+			console_loading[i][0] = '\0';
+	if (rv == BK_OK && !console_snap_is(c, m) &&
+	    console_snap_whole(tenant, m, &c) == BK_OK)
+		console_parse_start(c);
+	free(tenant);
+}
+
+static void
+console_load(struct store *store, const char *id)
+{
+	char	*tenant;
+	size_t	 i, f = CONSOLE_SNAPS;
+
+	for (i = 0; i < CONSOLE_SNAPS; i++) {
+		if (strcmp(console_loading[i], id) == 0)
+			return;		/* under way */
+		if (console_loading[i][0] == '\0')
+			f = i;
+	}
+	if (f == CONSOLE_SNAPS || (tenant = bk_strdup(id)) == NULL)
+		return;		/* the next page reads it */
+	snprintf(console_loading[f], sizeof(console_loading[f]), "%s",
+	    tenant);
+	store_snap_full(store, tenant, console_load_got, tenant);
+}
+
+/* The page asked (from 1; checked before the read) and whether a
+   search is (q not empty). */
+static size_t
+console_page_of(struct front_req *req)
+{
+	struct console_search	 s;
+
+	(void)console_search_parse(req, &s);
+	return s.page;
+}
+
+static int
+console_search_q(struct front_req *req)
+{
+	struct console_search	 s;
+
+	(void)console_search_parse(req, &s);
+	return s.q != NULL && s.q[0] != '\0';
 }
 
 /* A users page's question to the store: since which copy, how often. */
@@ -1281,7 +1372,8 @@ console_admins_got(void *arg, int rv, struct store_snap *m)
 	struct console_ask	*k = arg;
 	struct front_req	*req = front_admin_held(k->req);
 	struct console_snap	*c;
-	struct event_base	*base;
+	struct store		*store;
+	char			 tenant[CONF_TENANT_ID_MAX + 1];
 	int			 based;
 
 	if (req == NULL) {
@@ -1291,6 +1383,22 @@ console_admins_got(void *arg, int rv, struct store_snap *m)
 	c = console_snap_find(req->t->id);
 	based = c != NULL && strcmp(c->ver, k->ver) == 0 &&
 	    strcmp(c->epoch, k->epoch) == 0;
+	if (rv == BK_OK && m->kind == STORE_SNAP_STALE) {
+		/* a page without a search: that page alone, the copy after */
+		k->req = front_admin_hold(req);
+		store_snap_page(front_req_store(req), req->t->id,
+		    (console_page_of(req) - 1) * CONSOLE_ROWS, CONSOLE_ROWS,
+		    console_admins_got, k);
+		return;
+	}
+	if (rv == BK_OK && m->kind == STORE_SNAP_PAGE) {
+		free(k);
+		store = front_req_store(req);
+		snprintf(tenant, sizeof(tenant), "%s", req->t->id);
+		console_admins_show(req, NULL, m);	/* req may go */
+		console_load(store, tenant);
+		return;
+	}
 	if (rv == BK_OK && m->kind == STORE_SNAP_FULL)
 		rv = console_snap_whole(req->t->id, m, &c);
 	else if (rv == BK_OK && !console_snap_is(c, m)) {
@@ -1308,10 +1416,9 @@ console_admins_got(void *arg, int rv, struct store_snap *m)
 		console_fail(req, rv, NULL);
 		return;
 	}
-	base = req->f->base;	/* req may go with its answer */
-	console_admins_show(req, c);
+	console_admins_show(req, c, NULL);	/* req may go */
 	if (m->kind != STORE_SNAP_SAME)
-		console_parse_start(base, c);
+		console_parse_start(c);
 }
 
 static void
@@ -1325,13 +1432,16 @@ console_admins_ask(struct front_req *req, int tries)
 		return;
 	}
 	k->tries = tries;
+	console_base = req->f->base;
 	if (c != NULL) {
 		snprintf(k->ver, sizeof(k->ver), "%s", c->ver);
 		snprintf(k->epoch, sizeof(k->epoch), "%s", c->epoch);
 	}
 	k->req = front_admin_hold(req);
+	/* a search needs every profile; a page without one, only its own */
 	store_snap_since(front_req_store(req), req->t->id,
-	    c != NULL ? k->ver : NULL, k->epoch, console_admins_got, k);
+	    c != NULL ? k->ver : NULL, k->epoch, console_search_q(req),
+	    console_admins_got, k);
 }
 
 static void

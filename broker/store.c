@@ -47,7 +47,7 @@ const char *const store_lua_all[] = {
 	store_lua_redeem, store_lua_revoke,
 	/* admin (store_admin.c) */
 	store_lua_user_revoke, store_lua_snap_head, store_lua_snap_since,
-	store_lua_apply,
+	store_lua_snap_page, store_lua_apply,
 	store_lua_user_set, store_lua_user_del, store_lua_hlen,
 	/* the SSO switch (store_sso.c) */
 	store_lua_sso_read, store_lua_sso_set, store_lua_sso_sweep,

@@ -49,9 +49,28 @@
  * version (a copy from before it is read again whole).  The log keeps
  * at most 10,000 more IDs than there are profiles (the deleted ones):
  * the oldest go, and the log then starts at the last version dropped.
+ * The sorted set of every internal ID (idx: the users page's paging
+ * without a copy) follows the same IDs; when its size is not the
+ * profiles' (before its first write, or after a write around the broker)
+ * it is built again from HKEYS.
  */
 #define LUA_LOG_FN \
-	"local function log_change(ver, log, chg, users, ids)\n" \
+	"local function log_change(ver, log, chg, users, ids, idx)\n" \
+	"  for _, id in ipairs(ids) do\n" \
+	"    if redis.call('HEXISTS', users, id) == 1 then\n" \
+	"      redis.call('ZADD', idx, 0, id)\n" \
+	"    else redis.call('ZREM', idx, id) end\n" \
+	"  end\n" \
+	"  if redis.call('ZCARD', idx) ~= redis.call('HLEN', users) then\n" \
+	"    redis.call('DEL', idx)\n" \
+	"    local all, a = redis.call('HKEYS', users), {}\n" \
+	"    for i, id in ipairs(all) do\n" \
+	"      a[#a + 1] = 0; a[#a + 1] = id\n" \
+	"      if #a >= 2000 or i == #all then\n" \
+	"        redis.call('ZADD', idx, unpack(a)); a = {}\n" \
+	"      end\n" \
+	"    end\n" \
+	"  end\n" \
 	"  local old = redis.call('GET', ver) or '0'\n" \
 	"  local new = redis.call('INCR', ver)\n" \
 	"  if redis.call('HGET', log, 'at') ~= old then\n" \
@@ -95,7 +114,7 @@ const char store_lua_user_revoke[] =
  * Apply a validated import all or nothing (BRIEF: atomic).  The version
  * check refuses a plan computed from a mapping that changed since.
  * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
- *   5 change log, 6 changed IDs.
+ *   5 change log, 6 changed IDs, 7 every ID (sorted).
  * ARGV: 1 expected version, 2 token-index prefix, 3 session-index prefix,
  *   then sections, each a count and its items:
  *   upserts (id, record), deletes (id), index deletes (key),
@@ -126,13 +145,13 @@ const char store_lua_apply[] =
 	"n = tonumber(ARGV[i]); i = i + 1\n"
 	"for k = 1, n do revoke_user(ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i]); "
 	    "redis.call('HINCRBY', KEYS[4], ARGV[i], 1); i = i + 1 end\n"
-	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], ids)\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], ids, KEYS[7])\n"
 	"return 'OK'\n";
 
 /*
  * One profile written, if it is still what the caller read.
  * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
- *   5 change log, 6 changed IDs.
+ *   5 change log, 6 changed IDs, 7 every ID (sorted).
  * ARGV: 1 id, 2 expected current record ("" = must not exist), 3 new record,
  *   4 old Salesforce key (""), 5 new Salesforce key (""), 6 token-index
  *   prefix, 7 session-index prefix, 8 "1" when the user's sign-ins end
@@ -158,7 +177,8 @@ const char store_lua_user_set[] =
 	"if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) "
 	    "end\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
-	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]})\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]}, "
+	    "KEYS[7])\n"
 	"return {'ok'}\n";
 
 /* The size of each given hash.  ARGV: hash keys (the admin's user counts). */
@@ -170,7 +190,7 @@ const char store_lua_hlen[] =
 /*
  * Delete one profile (and end its sessions), if unchanged since read.
  * KEYS: 1 users, 2 Salesforce index, 3 version, 4 revocation generations,
- *   5 change log, 6 changed IDs.
+ *   5 change log, 6 changed IDs, 7 every ID (sorted).
  * ARGV: 1 id, 2 expected record, 3 its Salesforce key (""), 4 token-index
  *   prefix, 5 session-index prefix.
  */
@@ -186,7 +206,8 @@ const char store_lua_user_del[] =
 	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"revoke_user(ARGV[4] .. ARGV[1], ARGV[5] .. ARGV[1])\n"
 	"redis.call('HINCRBY', KEYS[4], ARGV[1], 1)\n"
-	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]})\n"
+	"log_change(KEYS[3], KEYS[5], KEYS[6], KEYS[1], {ARGV[1]}, "
+	    "KEYS[7])\n"
 	"return {'ok'}\n";
 
 /* --- calls --- */
@@ -246,12 +267,13 @@ sa_eval(struct store *s, struct sa_call *c, store_cb *done,
 }
 
 /* The tenant's keys every mapping write needs, returned-owned (NULL on
-   ENOMEM): the scripts' six KEYS in their order (users, Salesforce
-   index, version, revocation generations, change log, changed IDs),
+   ENOMEM): the scripts' seven KEYS in their order (users, Salesforce
+   index, version, revocation generations, change log, changed IDs,
+   every ID),
    then the token and session index prefixes. */
-enum { SA_USERS, SA_SFDC, SA_VER, SA_UGEN, SA_LOG, SA_CHG, SA_UTOK, SA_USESS,
-	SA_NKEYS };
-#define SA_NSKEYS	6	/* the scripts' KEYS */
+enum { SA_USERS, SA_SFDC, SA_VER, SA_UGEN, SA_LOG, SA_CHG, SA_IDS, SA_UTOK,
+	SA_USESS, SA_NKEYS };
+#define SA_NSKEYS	7	/* the scripts' KEYS */
 
 static void
 sa_keys(const char *tenant, char *k[SA_NKEYS])
@@ -262,6 +284,7 @@ sa_keys(const char *tenant, char *k[SA_NKEYS])
 	k[SA_UGEN] = store_key(tenant, "ugen", NULL);
 	k[SA_LOG] = store_key(tenant, "users:log", NULL);
 	k[SA_CHG] = store_key(tenant, "users:chg", NULL);
+	k[SA_IDS] = store_key(tenant, "users:ids", NULL);
 	k[SA_UTOK] = store_key(tenant, "utok", "");
 	k[SA_USESS] = store_key(tenant, "usess", "");
 }
@@ -429,7 +452,7 @@ sa_apply_argv(char *k[SA_NKEYS], const char *ver, const struct pol_plan *p,
 	char	*rec;
 
 	memset(a, 0, sizeof(*a));
-	a->cap = 10 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
+	a->cap = 11 + 2 * p->n_upserts + 1 + p->n_deletes + 1 + p->n_index_del +
 	    1 + 2 * p->n_index_set + 1 + p->n_deletes + p->n_rows;
 	a->v = calloc(a->cap, sizeof(*a->v));
 	a->own = calloc(a->cap, sizeof(*a->own));

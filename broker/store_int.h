@@ -177,6 +177,7 @@ extern const char store_lua_revoke[];
 extern const char store_lua_user_revoke[];
 extern const char store_lua_snap_head[];
 extern const char store_lua_snap_since[];
+extern const char store_lua_snap_page[];
 extern const char store_lua_apply[];
 extern const char store_lua_user_set[];
 extern const char store_lua_user_del[];

@@ -3,10 +3,11 @@
  * Copyright (c) 2026 the sso-broker authors. MIT licence, see LICENSE.
  *
  * Keys (the tenant's, as store_admin.c names them): users (hash), users:ver,
- * users:log (hash: from, at, epoch) and users:chg (sorted set), written by
- * store_admin.c's scripts (LUA_LOG_FN there).  The whole read sends its
- * three commands in one go so they run in order on one connection; the
- * answers are copied into one buffer before the last arrives.
+ * users:log (hash: from, at, epoch), users:chg and users:ids (sorted
+ * sets), written by store_admin.c's scripts (LUA_LOG_FN there).  The
+ * whole read sends its three commands in one go so they run in order on
+ * one connection; the answers are copied into one buffer before the
+ * last arrives.
  * Trust: every reply is checked for its type; records stay bytes.
  */
 #include <stdio.h>
@@ -46,6 +47,24 @@ const char store_lua_snap_since[] =
 	"return {cur, ep, 'since', ids, redis.call('HMGET', KEYS[1], "
 	    "unpack(ids))}\n";
 
+/*
+ * One page in ID order.  KEYS: 1 users, 2 version, 3 log, 4 every ID.
+ * ARGV: 1 the first rank, 2 how many.  Returns {version, epoch,
+ * 'noindex'} | {version, epoch, 'page', total, ids, records}.
+ */
+const char store_lua_snap_page[] =
+	"local cur = redis.call('GET', KEYS[2]) or '0'\n"
+	"local ep = redis.call('HGET', KEYS[3], 'epoch') or ''\n"
+	"local n = redis.call('HLEN', KEYS[1])\n"
+	"if redis.call('ZCARD', KEYS[4]) ~= n then return {cur, ep, "
+	    "'noindex'} end\n"
+	"local from = tonumber(ARGV[1])\n"
+	"local ids = redis.call('ZRANGE', KEYS[4], from, from + "
+	    "tonumber(ARGV[2]) - 1)\n"
+	"if #ids == 0 then return {cur, ep, 'page', n, {}, {}} end\n"
+	"return {cur, ep, 'page', n, ids, redis.call('HMGET', KEYS[1], "
+	    "unpack(ids))}\n";
+
 struct ss_call {
 	store_snap_cb	*cb;
 	void		*arg;
@@ -54,6 +73,8 @@ struct ss_call {
 	int		 pending;	/* replies of the whole read to come */
 	int		 rv;		/* the first failure among them */
 	int		 tries;
+	int		 whole;		/* since: read everything if need be */
+	size_t		 count;		/* page: how many asked */
 	/* "version epoch" before and after the profiles */
 	char		 head[2][STORE_MAPPING_VER_MAX + STORE_SNAP_EPOCH_MAX +
 			    2];
@@ -297,6 +318,36 @@ store_snap_full(struct store *s, const char *tenant, store_snap_cb *cb,
 		ss_full_send(c);
 }
 
+/*
+ * Run script for c with KEYS users, users:ver, users:log and the set
+ * named last, and ARGV argv[0..nargv); c ends at once if it cannot be
+ * sent.
+ */
+static void
+ss_eval4(struct ss_call *c, store_cb *cb, const char *script,
+    const char *set, const char **argv, int nargv)
+{
+	static const char *const names[3] = { "users", "users:ver",
+	    "users:log" };
+	const char	*args[8];
+	char		*k[4];
+	int		 rv = BK_OK, i;
+
+	BK_ASSERT(nargv <= 4);
+	for (i = 0; i < 4; i++)
+		if ((k[i] = store_key(c->tenant, i < 3 ? names[i] : set,
+		    NULL)) == NULL)
+			rv = BK_E_NOMEM;
+	for (i = 0; i < 4 + nargv; i++)
+		args[i] = i < 4 ? k[i] : argv[i - 4];
+	if (rv == BK_OK)
+		rv = store_eval(c->s, cb, c, script, 4, 4 + nargv, args, NULL);
+	for (i = 0; i < 4; i++)
+		free(k[i]);
+	if (rv != BK_OK)
+		ss_end(c, rv);
+}
+
 /* --- the changes since a copy --- */
 
 static void
@@ -309,9 +360,12 @@ ss_since_got(int rv, const struct store_reply *r, void *arg)
 		if (store_reply_is(store_reply_elem(r, 2), "same")) {
 			c->m.kind = STORE_SNAP_SAME;
 		} else if (store_reply_is(store_reply_elem(r, 2), "full")) {
-			memset(&c->m, 0, sizeof(c->m));
-			ss_full_send(c);
-			return;
+			if (c->whole) {
+				memset(&c->m, 0, sizeof(c->m));
+				ss_full_send(c);
+				return;
+			}
+			c->m.kind = STORE_SNAP_STALE;
 		} else if (store_reply_is(store_reply_elem(r, 2), "since")) {
 			c->m.kind = STORE_SNAP_SINCE;
 			ids = store_reply_elem(r, 3);
@@ -330,35 +384,87 @@ ss_since_got(int rv, const struct store_reply *r, void *arg)
 
 void
 store_snap_since(struct store *s, const char *tenant, const char *ver,
-    const char *epoch, store_snap_cb *cb, void *arg)
+    const char *epoch, int whole, store_snap_cb *cb, void *arg)
 {
 	struct ss_call	*c;
-	char		*k[4], lim[16];
-	const char	*args[7];
-	int		 rv = BK_E_NOMEM, i;
+	char		 lim[16];
+	const char	*args[3];
 
 	if ((c = ss_call_new(s, tenant, cb, arg)) == NULL)
 		return;
-	if (ver == NULL) {
+	c->whole = whole;
+	if (ver == NULL && whole) {
 		ss_full_send(c);
 		return;
 	}
-	k[0] = store_key(tenant, "users", NULL);
-	k[1] = store_key(tenant, "users:ver", NULL);
-	k[2] = store_key(tenant, "users:log", NULL);
-	k[3] = store_key(tenant, "users:chg", NULL);
-	snprintf(lim, sizeof(lim), "%d", STORE_SNAP_SINCE_MAX);
-	if (k[0] != NULL && k[1] != NULL && k[2] != NULL && k[3] != NULL) {
-		for (i = 0; i < 4; i++)
-			args[i] = k[i];
-		args[4] = ver;
-		args[5] = epoch != NULL ? epoch : "";
-		args[6] = lim;
-		rv = store_eval(s, ss_since_got, c, store_lua_snap_since, 4, 7,
-		    args, NULL);
+	if (ver == NULL) {
+		c->m.kind = STORE_SNAP_STALE;
+		ss_end(c, BK_OK);
+		return;
 	}
-	for (i = 0; i < 4; i++)
-		free(k[i]);
-	if (rv != BK_OK)
-		ss_end(c, rv);
+	snprintf(lim, sizeof(lim), "%d", STORE_SNAP_SINCE_MAX);
+	args[0] = ver;
+	args[1] = epoch != NULL ? epoch : "";
+	args[2] = lim;
+	ss_eval4(c, ss_since_got, store_lua_snap_since, "users:chg", args, 3);
+}
+
+/* --- one page in ID order --- */
+
+static void
+ss_page_got(int rv, const struct store_reply *r, void *arg)
+{
+	struct ss_call			*c = arg;
+	const struct store_reply	*ids, *vals;
+	long long			 total;
+	size_t				 i, n;
+
+	if (rv == BK_OK && (rv = ss_head(r, &c->m)) == BK_OK) {
+		if (store_reply_is(store_reply_elem(r, 2), "noindex")) {
+			memset(&c->m, 0, sizeof(c->m));
+			ss_full_send(c);
+			return;
+		}
+		ids = store_reply_elem(r, 4);
+		vals = store_reply_elem(r, 5);
+		n = store_reply_count(ids);
+		total = store_reply_type(store_reply_elem(r, 3)) ==
+		    STORE_R_INTEGER ? store_reply_int(store_reply_elem(r, 3)) :
+		    -1;
+		if (!store_reply_is(store_reply_elem(r, 2), "page") ||
+		    total < 0 || n != store_reply_count(vals) || n > c->count)
+			rv = BK_E_STORE_REPLY;
+		else
+			rv = ss_fill(&c->m, ids, vals, n, 1, 0, 1);
+		for (i = 0; rv == BK_OK && i < n; i++)
+			if (c->m.recs[i].rec == NULL) {
+				/* a profile gone from under its ID: the set is
+				   not to be trusted; read everything */
+				ss_snap_clear(&c->m);
+				memset(&c->m, 0, sizeof(c->m));
+				ss_full_send(c);
+				return;
+			}
+		c->m.kind = STORE_SNAP_PAGE;
+		c->m.total = (size_t)total;
+	}
+	ss_end(c, rv);
+}
+
+void
+store_snap_page(struct store *s, const char *tenant, size_t offset,
+    size_t count, store_snap_cb *cb, void *arg)
+{
+	struct ss_call	*c;
+	char		 off[24], cnt[24];
+	const char	*args[2];
+
+	if ((c = ss_call_new(s, tenant, cb, arg)) == NULL)
+		return;
+	c->count = count;
+	snprintf(off, sizeof(off), "%zu", offset);
+	snprintf(cnt, sizeof(cnt), "%zu", count);
+	args[0] = off;
+	args[1] = cnt;
+	ss_eval4(c, ss_page_got, store_lua_snap_page, "users:ids", args, 2);
 }

@@ -22,7 +22,13 @@
  * "same", the changed profiles (a deleted one as a NULL record), or,
  * when the log cannot say (another epoch, a write that was not logged,
  * more than STORE_SNAP_SINCE_MAX changes, or a log trimmed past the
- * copy), the whole mapping.
+ * copy), the whole mapping, or only that it cannot say (STALE).
+ *
+ * The scripts also keep every internal ID in the sorted set "users:ids",
+ * so one page of profiles in ID order can be read without a copy: a
+ * page of a whole read's 100,000 costs Redis its count plus a ZRANGE and
+ * an HMGET of that page (the whole read instead, where the set does not
+ * hold exactly the profiles' IDs).
  *
  * Every operation calls its callback exactly once (at once when the
  * commands cannot be sent); rv is BK_OK, a BK_E_STORE_* code or
@@ -47,13 +53,17 @@ struct store;
 enum store_snap_kind {
 	STORE_SNAP_SAME = 1,	/* the copy is current: n is 0 */
 	STORE_SNAP_SINCE,	/* recs: the profiles changed since the copy */
-	STORE_SNAP_FULL		/* recs: every profile */
+	STORE_SNAP_FULL,	/* recs: every profile */
+	STORE_SNAP_STALE,	/* the copy is out of date, the log cannot
+				   say how (n is 0) */
+	STORE_SNAP_PAGE		/* recs: the profiles from a rank on, in ID
+				   order; total: how many there are */
 };
 
 struct store_snap_rec {
-	const char	*id;	/* the internal ID (the hash field), NUL-ended */
+	const char	*id;	/* the internal ID (hash field), NUL-ended */
 	size_t		 id_len;
-	const char	*rec;	/* its stored profile, NUL-ended; NULL: deleted */
+	const char	*rec;	/* its profile, NUL-ended; NULL: deleted */
 	size_t		 len;
 };
 
@@ -62,6 +72,7 @@ struct store_snap {
 	char			 epoch[STORE_SNAP_EPOCH_MAX + 1];
 	enum store_snap_kind	 kind;
 	size_t			 n;
+	size_t			 total;	/* PAGE: every profile */
 	struct store_snap_rec	*recs;	/* point into buf */
 	char			*buf;
 };
@@ -73,9 +84,16 @@ void	store_snap_full(struct store *s, const char *tenant, store_snap_cb *cb,
 	    void *arg);
 /**
  * What changed since the caller's copy at ver and epoch (both as an
- * earlier answer gave them; ver NULL: no copy, read everything).
+ * earlier answer gave them; ver NULL: no copy).  Where the log cannot
+ * say, whole 1 reads everything (FULL), whole 0 answers STALE.
  */
 void	store_snap_since(struct store *s, const char *tenant, const char *ver,
-	    const char *epoch, store_snap_cb *cb, void *arg);
+	    const char *epoch, int whole, store_snap_cb *cb, void *arg);
+/**
+ * count profiles in ID order from rank offset (PAGE), or, where the ID
+ * set does not match the profiles, every profile (FULL).
+ */
+void	store_snap_page(struct store *s, const char *tenant, size_t offset,
+	    size_t count, store_snap_cb *cb, void *arg);
 
 #endif /* BK_STORE_SNAP_H */

@@ -170,7 +170,8 @@ def test_users_page_follows_every_kind_of_change(b):
         rec.update(fields)
         b.redis.cli(b.db, 'HSET', users, uid, json.dumps(rec, separators=(',', ':')))
 
-    assert all('123 of 123 profiles match' in t for t in pages())
+    # a search gives each worker its copy at once (a page without one may read its rows alone)
+    assert all('123 of 123 profiles match' in t for t in pages(q='acme'))
     assert admin(b, 'PUT', '/api/v1/tenants/acme/users/2009', json={'first_name': 'Zelda'}).status_code == 200
     assert admin(b, 'DELETE', '/api/v1/tenants/acme/users/2010').status_code in (200, 204)
     r = admin(b, 'PUT', '/api/v1/tenants/acme/users/1500?allow_new=1',
@@ -206,6 +207,49 @@ def test_users_page_follows_every_kind_of_change(b):
     # a search still finds what only a parsed profile shows: "First Last" across two fields
     for t in pages(2, q='new person'):
         assert '1 of 123 profiles match' in t and '1500' in t
+
+
+def test_users_page_without_a_copy(m):
+    """A worker without a copy answers a page without a search from the sorted ID set (its 50
+    profiles alone) and reads the copy after, in the background; the set follows every write,
+    is built again when it does not match the profiles, and a set that does not is never used."""
+    b = m.b
+    s = console(b)
+    ids, users = 'bk:v1:{beta}:users:ids', 'bk:v1:{beta}:users'
+    rows = ''.join(f'3{i:03d},b{i:03d},B{i},Beta,b{i:03d}@beta.example,3{i:03d},b{i:03d}@beta.example\n'
+                   for i in range(120, 0, -1))     # the file in reverse: the page sorts
+    r = admin(b, 'POST', '/api/v1/tenants/beta/users.csv?allow_new=1', data=(HDR + rows).encode(),
+              headers={'Content-Type': 'text/csv'})
+    assert r.status_code == 200, r.text[:300]
+    count = lambda: (int(b.redis.cli(b.db, 'ZCARD', ids)), int(b.redis.cli(b.db, 'HLEN', users)))
+    assert count() == (120, 120)
+
+    def page(**params):
+        return s.get(b.admin + '/console/t/beta/users', params=params, headers={'Connection': 'close'},
+                     timeout=10).text
+
+    first = page()
+    assert '120 of 120 profiles match; page 1 of 3' in first, first[-300:]
+    assert re.findall(r'<tr><td>([^<]+)</td>', first)[:3] == ['3001', '3002', '3003']
+    t = page(page='3')
+    assert 'page 3 of 3' in t and re.findall(r'<tr><td>([^<]+)</td>', t)[-1] == '3120'
+    assert '<tr><td>' not in page(page='9')
+    # the set follows a delete and a new profile
+    assert admin(b, 'DELETE', '/api/v1/tenants/beta/users/3001').status_code in (200, 204)
+    assert admin(b, 'PUT', '/api/v1/tenants/beta/users/3000a?allow_new=1',
+                 json={'extension': '3999'}).status_code == 201
+    assert count() == (120, 120)
+    # a set that does not match the profiles is not used (the whole read is), and the next
+    # write builds it again
+    b.redis.cli(b.db, 'DEL', ids)
+    for _ in range(6):
+        t = page()
+        assert '120 of 120 profiles match' in t
+        assert re.findall(r'<tr><td>([^<]+)</td>', t)[:2] == ['3000a', '3002'], t[-400:]
+    assert admin(b, 'PUT', '/api/v1/tenants/beta/users/3002', json={'first_name': 'Again'}).status_code == 200
+    assert count() == (120, 120)
+    for _ in range(6):
+        assert 'Again' in page()
 
 
 def test_users_page_with_a_corrupt_record(b):
