@@ -713,7 +713,10 @@ console_home(struct front_req *req, struct console_ctx *a)
  * page asks the store what changed since the copy (store_snap.h): as a
  * rule nothing, or the few profiles an edit or an import touched, merged
  * in; the whole mapping only for a first copy, a write the change log
- * does not hold, or a store that lost its data.  A profile is parsed
+ * does not hold, or a store that lost its data.  Then a page without a
+ * search reads its own profiles alone (store_snap_page(), by rank from
+ * the sorted ID set) and the copy in the background (console_load());
+ * a search waits for the whole read.  A profile is parsed
  * when a page shows it or a search reaches it, and kept parsed; after a
  * page, the rest are parsed in the background, CONSOLE_PARSE_STEP per
  * turn of the event loop, so the next search finds them parsed.
