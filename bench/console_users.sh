@@ -22,7 +22,7 @@
 #   6. the one-match search, cold as in 5
 #   7. the search matching every profile, its last page, cold as in 5
 #      (every profile is parsed once; the next such search is case 3)
-# A cold run starts 2 s after the one before, when the worker has parsed
+# A cold run starts 3 s after the one before, when the worker has parsed
 # the last copy in the background and is idle again.
 # Each case RUNS times (the cold ones COLD_RUNS times) after a warm-up of
 # every worker; prints the median and the slowest, in ms.
@@ -73,7 +73,7 @@ timed_page() { # NAME QUERY MUST-CONTAIN [change|unlogged]
 	for i in $(seq "$n"); do
 		case $cold in
 		change) change_one "$i" ;;
-		unlogged) sleep 2; unlogged ;;	# the last read's background parse done
+		unlogged) sleep 3; unlogged ;;	# the last read's background parse done
 		esac
 		t=$(curl -fsS -o /dev/null -w '%{time_total}' -b "$jar" "$ADM/console/t/acme/users?$q")
 		times+=("$t")

@@ -252,6 +252,38 @@ def test_users_page_without_a_copy(m):
         assert 'Again' in page()
 
 
+def test_users_page_order_of_any_ids(m):
+    """The whole read sorts IDs as strcmp() does (by a number made of the 8 bytes after the prefix
+    every ID shares, then the rest): IDs that are prefixes of others, longer than that number,
+    of mixed case and punctuation come in byte order on every page."""
+    b = m.b
+    s = console(b)
+    ids = ['acct-000000000001', 'acct-000000000002', 'acct-0000000000010', 'acct-00000000001',
+           'acct-000000000001-b', 'acct-0000', 'acct-', 'acct-ZZ', 'acct-zz', 'acct-Zz~', 'acct-!']
+    ids += [f'acct-{i:012d}x' for i in range(60)]
+    rows = ''.join(f'{i},,,,,,\n' for i in ids)
+    q = '/api/v1/tenants/beta/users.csv?allow_new=1&delete_missing=1'
+    kw = {'data': (HDR + rows).encode(), 'headers': {'Content-Type': 'text/csv'}}
+    n = admin(b, 'POST', q + '&dry_run=1', **kw).json()['summary']['deleted']
+    r = admin(b, 'POST', q + (f'&confirm_delete={n}' if n else ''), **kw)
+    assert r.status_code == 200, r.text[:300]
+    want = sorted(ids, key=lambda x: x.encode())
+
+    def listed():
+        got = []
+        for p in (1, 2):
+            t = s.get(b.admin + '/console/t/beta/users', params={'q': 'acct', 'page': str(p)},
+                      headers={'Connection': 'close'}, timeout=10).text
+            got += re.findall(r'<tr><td>([^<]+)</td>', t)
+        return got
+    for _ in range(4):     # merged into a copy, or a whole read, on either worker
+        assert listed() == want
+    b.redis.cli(b.db, 'INCR', 'bk:v1:{beta}:users:ver')     # the whole read (and its sort) on both
+    for _ in range(4):
+        got = listed()
+        assert got == want, (got[:12], want[:12])
+
+
 def test_users_page_with_a_corrupt_record(b):
     """A stored profile that does not parse, or that names another ID than its key, fails the
     page that shows it or the search that reaches it (503 store_record), never the pages that
