@@ -129,10 +129,22 @@ ss_head(const struct store_reply *r, struct store_snap *m)
 	return rv;
 }
 
+/* len bytes of v, NUL-ended, at *at in buf (moved on); where they went. */
+static const char *
+ss_put(char *buf, size_t *at, const char *v, size_t len)
+{
+	char	*p = buf + *at;
+
+	memcpy(p, v, len);
+	p[len] = '\0';
+	*at += len + 1;
+	return p;
+}
+
 /*
- * n records into m: the i-th ID is element idoff + i * step of ids, its
- * record the same of vals (nil allowed only when deleted is 1).  Both
- * are copied into one buffer.
+ * n records into m: the i-th ID is element i * step of ids, its record
+ * element i * step + off of vals (nil allowed only when deleted is 1).
+ * Both are copied into one buffer.
  */
 static int
 ss_fill(struct store_snap *m, const struct store_reply *ids,
@@ -142,7 +154,6 @@ ss_fill(struct store_snap *m, const struct store_reply *ids,
 	const struct store_reply *ir, *vr;
 	const char	*id, *v;
 	size_t		 i, idl, vl, total = 0, at = 0;
-	char		*p;
 
 	for (i = 0; i < n; i++) {
 		ir = store_reply_elem(ids, i * step);
@@ -164,21 +175,13 @@ ss_fill(struct store_snap *m, const struct store_reply *ids,
 	for (i = 0; i < n; i++) {
 		id = store_reply_str(store_reply_elem(ids, i * step), &idl);
 		vr = store_reply_elem(vals, i * step + off);
-		p = m->buf + at;
-		memcpy(p, id, idl);
-		p[idl] = '\0';
-		m->recs[i].id = p;
+		m->recs[i].id = ss_put(m->buf, &at, id, idl);
 		m->recs[i].id_len = idl;
-		at += idl + 1;
 		if (store_reply_type(vr) == STORE_R_NIL)
 			continue;	/* deleted: rec stays NULL */
 		v = store_reply_str(vr, &vl);
-		p = m->buf + at;
-		memcpy(p, v, vl);
-		p[vl] = '\0';
-		m->recs[i].rec = p;
+		m->recs[i].rec = ss_put(m->buf, &at, v, vl);
 		m->recs[i].len = vl;
-		at += vl + 1;
 	}
 	m->n = n;
 	return BK_OK;
