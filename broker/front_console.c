@@ -1415,32 +1415,15 @@ console_load(struct store *store, const char *id)
 	store_snap_full(store, tenant, console_load_got, tenant);
 }
 
-/* The page asked (from 1; checked before the read) and whether a
-   search is (q not empty). */
-static size_t
-console_page_of(struct front_req *req)
-{
-	struct console_search	 s;
-
-	(void)console_search_parse(req, &s);
-	return s.page;
-}
-
-static int
-console_search_q(struct front_req *req)
-{
-	struct console_search	 s;
-
-	(void)console_search_parse(req, &s);
-	return s.q != NULL && s.q[0] != '\0';
-}
-
-/* A users page's question to the store: since which copy, how often. */
+/* A users page's question to the store: since which copy, how often,
+   for which page (from 1) and whether with a search. */
 struct console_ask {
 	void	*req;			/* held */
 	char	 ver[STORE_MAPPING_VER_MAX + 1];
 	char	 epoch[STORE_SNAP_EPOCH_MAX + 1];
 	int	 tries;
+	size_t	 page;
+	int	 search;
 };
 
 static void console_admins_ask(struct front_req *req, int tries);
@@ -1471,7 +1454,7 @@ console_admins_got(void *arg, int rv, struct store_snap *m)
 		/* a page without a search: that page alone, the copy after */
 		k->req = front_admin_hold(req);
 		store_snap_page(front_req_store(req), req->t->id,
-		    (console_page_of(req) - 1) * CONSOLE_ROWS, CONSOLE_ROWS,
+		    (k->page - 1) * CONSOLE_ROWS, CONSOLE_ROWS,
 		    console_admins_got, k);
 		return;
 	}
@@ -1509,13 +1492,17 @@ static void
 console_admins_ask(struct front_req *req, int tries)
 {
 	struct console_snap	*c = console_snap_find(req->t->id);
+	struct console_search	 s;
 	struct console_ask	*k;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		console_fail(req, BK_E_NOMEM, NULL);
 		return;
 	}
+	(void)console_search_parse(req, &s);	/* checked by the handler */
 	k->tries = tries;
+	k->page = s.page;
+	k->search = s.q != NULL && s.q[0] != '\0';
 	console_base = req->f->base;
 	if (c != NULL) {
 		snprintf(k->ver, sizeof(k->ver), "%s", c->ver);
@@ -1524,7 +1511,7 @@ console_admins_ask(struct front_req *req, int tries)
 	k->req = front_admin_hold(req);
 	/* a search needs every profile; a page without one, only its own */
 	store_snap_since(front_req_store(req), req->t->id,
-	    c != NULL ? k->ver : NULL, k->epoch, console_search_q(req),
+	    c != NULL ? k->ver : NULL, k->epoch, k->search,
 	    console_admins_got, k);
 }
 
